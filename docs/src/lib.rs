@@ -1,14 +1,11 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+//! # The workshop book, its walkthrough tests, and the tour
+//!
+//! This crate holds the workshop book (`docs/src/*.md`, an mdBook: build it
+//! with `mdbook build docs`) and the code that keeps the book honest.
+//!
+//! What the reader learns here is less about multicast than about keeping
+//! documentation true: every `console` block in the book is a test, every
+//! claim in the appendix names the test that decides it.
+//!
+//! Deliberately left out: any multicast code of its own. The ports own the
+//! code; the book includes it from their crates.
