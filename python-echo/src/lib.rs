@@ -1,14 +1,78 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! # python-echo: a multicast sender that collects acknowledgements
+//!
+//! A port of the Python article on multicast (PyMOTW, `socket_multicast_sender.py` and
+//! `socket_multicast_receiver.py`). A **sender** sends one datagram, `very important
+//! data`, to the group 224.3.29.71 port 10000. Every **receiver** that joined the group
+//! prints it and answers `ack` to the sender's own address. The sender prints each
+//! answer and stops when none has come for 0.2 s.
+//!
+//! ## What you learn here
+//!
+//! - **The ack pattern.** Multicast goes one way: one send, many copies. The answers come
+//!   back as ordinary unicast, each receiver to the one sender, so the sender ends up with
+//!   one reply per listening host, from that host's own address.
+//! - **Why the sender cannot know how many replies to expect.** It sends to a group, not to
+//!   hosts. Each receiver joins by telling its own kernel (which tells the routers, with
+//!   IGMP for IPv4 or MLD for IPv6); nothing tells the sender. So the sender waits with a
+//!   timeout, and "quiet for 0.2 s" is the only end it can detect. A host that is slower
+//!   than the timeout, or whose ack is lost, just is not counted. `--expect N` turns that
+//!   into a check a script can use: fail when fewer than N distinct hosts answered.
+//! - **TTL 1** (`IP_MULTICAST_TTL`): the datagram stays on the local segment.
+//! - **Joining on "any" interface** (`IP_ADD_MEMBERSHIP` with `INADDR_ANY`) means the
+//!   kernel picks one interface from the route to the group; it does not mean all of them.
+//! - **One receiver per host and port**: the original binds without `SO_REUSEADDR`.
+//!
+//! ## Layout
+//!
+//! - [`group`]: the multicast group, checked once, and the article's defaults.
+//! - [`options`]: TTL, interface (resolved to an index), timeout; parse errors.
+//! - [`sender`]: send once, collect replies until a timeout ([`send`], [`SenderConfig`],
+//!   [`SenderReport`]).
+//! - [`receiver`]: join and acknowledge every datagram ([`Receiver`], [`ReceiverConfig`],
+//!   [`ReceiverReport`]).
+//! - [`summary`]: counting acks by host; duplicates and non-acks.
+//! - [`transcript`]: printing bytes and addresses the way Python does, so our output
+//!   matches the original's line for line.
+//! - [`datagram`]: reading with a small buffer while learning the real length.
+//! - [`error`]: what the kernel can refuse, with hints.
+//! - `src/bin/sender.rs`, `src/bin/receiver.rs`: the two programs.
+//!
+//! ## Running it
+//!
+//! Never on a shared network; in a throwaway namespace:
+//!
+//! ```text
+//! unshare -n sh -c 'ip link set lo up; ip addr add 10.0.0.1/24 dev lo;
+//!   ip route add 224.0.0.0/4 dev lo; cargo run -p python-echo --bin receiver &
+//!   sleep 1; cargo run -p python-echo --bin sender'
+//! ```
+//!
+//! ## Differences from the original, on purpose
+//!
+//! - Our programs print the same lines, plus: a summary line after `closing socket`; a
+//!   note after a reply that is not `ack` or is a second `ack` from the same host; a note
+//!   when a datagram was longer than the buffer (the original truncates silently).
+//! - Options (`--group`, `--port`, `--interface`, `--ttl`, `--message`, `--timeout`,
+//!   `--expect`) and IPv6 groups; the original hard-codes everything and speaks IPv4.
+//! - The receiver can stop (`--count`, `--idle`), so tests and tours can run it.
+//! - The article gives the multicast range as 224.0.0.0 to 230.255.255.255; it is
+//!   224.0.0.0/4, up to 239.255.255.255, and [`Group`] accepts all of it.
+//!
+//! Left out: retransmission (a lost datagram or ack is simply missing), authentication
+//! of acks (anyone can answer `ack`), and source-specific joins.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod datagram;
+pub mod error;
+pub mod group;
+pub mod options;
+pub mod receiver;
+pub mod sender;
+pub mod summary;
+pub mod transcript;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use error::Error;
+pub use group::{DEFAULT_GROUP, DEFAULT_PORT, Group};
+pub use options::{Interface, ParseError, Ttl, parse_timeout};
+pub use receiver::{Handled, Receiver, ReceiverConfig, ReceiverReport, receive};
+pub use sender::{SenderConfig, SenderReport, send};
+pub use summary::{AckSummary, Reply, Verdict};

@@ -1,0 +1,74 @@
+//! `sender`: send one datagram to the group and collect the acknowledgements.
+//!
+//! Exit status: 0 when done (and `--expect` met), 1 when fewer hosts than `--expect`
+//! acknowledged, 2 for bad options or a socket step the kernel refused.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use python_echo::{Group, Interface, SenderConfig, Ttl, parse_timeout, send};
+
+/// Send one datagram to a multicast group and print every acknowledgement that comes back,
+/// until none arrives within the timeout (the PyMOTW multicast sender, ported).
+///
+/// The sender cannot know how many hosts joined the group, so it waits until the replies
+/// stop. Acks are counted per host: a second ack from the same address counts once, and a
+/// reply that is not `ack` is printed and ignored.
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    after_help = "Exit status: 0 done, 1 fewer acknowledging hosts than --expect, 2 error.\n\
+                  Run it only inside a network namespace or on a network you own."
+)]
+struct Args {
+    /// Multicast group to send to: IPv4 in 224.0.0.0/4 or IPv6 in ff00::/8.
+    #[arg(long, default_value = "224.3.29.71", value_name = "ADDRESS")]
+    group: Group,
+    /// UDP port the receivers listen on.
+    #[arg(long, default_value_t = 10000, value_parser = clap::value_parser!(u16).range(1..))]
+    port: u16,
+    /// Send through this interface (name or index) instead of the one the routes pick.
+    #[arg(long, value_name = "NAME")]
+    interface: Option<Interface>,
+    /// Multicast TTL (IPv6 hop limit): 1 stays on the local segment.
+    #[arg(long, default_value = "1")]
+    ttl: Ttl,
+    /// The text to send.
+    #[arg(long, default_value = "very important data", value_name = "TEXT")]
+    message: String,
+    /// Seconds to wait for each reply; the first wait that times out ends the run.
+    #[arg(long, default_value = "0.2", value_name = "SECONDS", value_parser = parse_timeout)]
+    timeout: Duration,
+    /// Fail (exit 1) when fewer than N distinct hosts acknowledge.
+    #[arg(long, value_name = "N")]
+    expect: Option<usize>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let config = SenderConfig {
+        group: args.group,
+        port: args.port,
+        interface: args.interface,
+        ttl: args.ttl,
+        message: args.message.into_bytes(),
+        timeout: args.timeout,
+        expect: args.expect,
+    };
+    match send(&config, &mut std::io::stdout()) {
+        Ok(report) if report.fell_short() => {
+            eprintln!(
+                "error: expected acknowledgements from at least {} host(s), got {}",
+                config.expect.unwrap_or_default(),
+                report.hosts().len()
+            );
+            ExitCode::from(1)
+        }
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! What can go wrong once the options are valid: the kernel refusing a socket step.
+//!
+//! Each error says which step failed (the same steps the article walks through), the
+//! kernel's reason, and for the common cases a hint at the fix.
+
+use std::io;
+
+/// A step of the sender or receiver failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A socket call failed; `step` says which, in words.
+    #[error("cannot {step}: {source}{hint}", hint = hint(source))]
+    Socket {
+        /// The step, e.g. "join group 224.3.29.71 on all interfaces".
+        step: String,
+        /// The kernel's reason.
+        source: io::Error,
+    },
+    /// IPv4's `IP_MULTICAST_IF` names the outgoing interface by one of its addresses.
+    #[error("interface {0} has no IPv4 address, so IPv4 multicast cannot be sent through it")]
+    NoIpv4Address(String),
+    /// Writing the printed transcript failed (e.g. stdout was closed).
+    #[error("cannot print the transcript: {0}")]
+    Output(#[source] io::Error),
+}
+
+impl Error {
+    /// Wraps a failed socket step.
+    pub(crate) fn socket(step: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
+        let step = step.into();
+        move |source| Error::Socket { step, source }
+    }
+}
+
+/// A hint for the errors people meet first when trying multicast.
+fn hint(source: &io::Error) -> &'static str {
+    match source.raw_os_error() {
+        Some(libc_errno) if libc_errno == nix::errno::Errno::ENODEV as i32 => {
+            " (no interface can carry the group: the host needs a multicast or default \
+             route, e.g. `ip route add 224.0.0.0/4 dev eth0`, or name one with --interface)"
+        }
+        Some(libc_errno) if libc_errno == nix::errno::Errno::ENETUNREACH as i32 => {
+            " (no route to the group: add a multicast or default route, or name an \
+             interface with --interface)"
+        }
+        Some(libc_errno) if libc_errno == nix::errno::Errno::EADDRINUSE as i32 => {
+            " (another program already has this port: like the original, the receiver \
+             binds without SO_REUSEADDR, so one receiver per host and port)"
+        }
+        Some(libc_errno) if libc_errno == nix::errno::Errno::EADDRNOTAVAIL as i32 => {
+            " (the address is not usable here: for IPv6, is the interface's address still \
+             tentative, or does a link-local group need --interface?)"
+        }
+        _ => "",
+    }
+}

@@ -1,0 +1,264 @@
+//! The receiver: join the group, and answer every datagram with `ack`.
+//!
+//! The steps follow the original `socket_multicast_receiver.py`:
+//!
+//! 1. make a UDP socket and bind it to port 10000 on every address (`('', 10000)`), with
+//!    no address reuse, so only one receiver per host can hold the port;
+//! 2. join the group on all interfaces (`IP_ADD_MEMBERSHIP` with `INADDR_ANY`);
+//! 3. loop like a UDP echo server: read up to 1024 bytes, print who sent what, and send
+//!    `ack` back to the sender's own address and port.
+//!
+//! The acknowledgement is plain unicast: it goes to the one sender, not to the group.
+//! That is the whole "ack pattern": many receivers each answer one sender directly, and
+//! the sender collects however many answers arrive (see [`crate::sender`]).
+//!
+//! [`Receiver::bind`] does steps 1 and 2 and returns only once the group is joined, so a
+//! test or a tour can start a receiver, then a sender, without sleeping in between.
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
+
+use crate::datagram;
+use crate::error::Error;
+use crate::group::{DEFAULT_PORT, Group};
+use crate::options::{Interface, Ttl};
+use crate::summary::ACK;
+use crate::transcript::{address_tuple, bytes_repr};
+
+/// How many bytes of each datagram the original reads (`recvfrom(1024)`).
+pub const RECEIVE_BUFFER: usize = 1024;
+
+/// Everything the receiver needs. [`Default`] gives the article's values and runs forever,
+/// as the original does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiverConfig {
+    /// The group to join (default 224.3.29.71).
+    pub group: Group,
+    /// The port to bind (default 10000).
+    pub port: u16,
+    /// Join on this interface only, instead of letting the kernel pick (`INADDR_ANY`).
+    pub interface: Option<Interface>,
+    /// TTL / hop limit of the acknowledgements (unicast); the kernel's default when unset.
+    pub ttl: Option<Ttl>,
+    /// Stop after answering this many datagrams; run forever when unset.
+    pub count: Option<usize>,
+    /// Stop when no datagram arrives for this long; wait forever when unset.
+    pub idle: Option<Duration>,
+}
+
+impl Default for ReceiverConfig {
+    /// The article's receiver: 224.3.29.71, port 10000, default interface, forever.
+    fn default() -> Self {
+        ReceiverConfig {
+            group: Group::default(),
+            port: DEFAULT_PORT,
+            interface: None,
+            ttl: None,
+            count: None,
+            idle: None,
+        }
+    }
+}
+
+/// One datagram the receiver handled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handled {
+    /// The sender's address and port, where the `ack` went.
+    pub from: SocketAddr,
+    /// The bytes read (at most [`RECEIVE_BUFFER`]).
+    pub payload: Vec<u8>,
+    /// The datagram's real length.
+    pub length: usize,
+    /// Whether the `ack` was sent.
+    pub acknowledged: bool,
+}
+
+/// What the receiver did before it stopped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReceiverReport {
+    /// Every datagram, in arrival order.
+    pub handled: Vec<Handled>,
+}
+
+/// A bound receiver that has joined its group.
+#[derive(Debug)]
+pub struct Receiver {
+    socket: Socket,
+    config: ReceiverConfig,
+    local: SocketAddr,
+}
+
+impl Receiver {
+    /// Steps 1 and 2: bind the port and join the group. When this returns, datagrams sent
+    /// to the group reach this socket.
+    ///
+    /// Call it from a thread inside the network namespace it should listen in; the socket
+    /// stays there, so [`Receiver::serve`] may then run on any thread.
+    pub fn bind(config: ReceiverConfig) -> Result<Self, Error> {
+        let group = config.group;
+        let (domain, wildcard) = match group.ip() {
+            IpAddr::V4(_) => (Domain::IPV4, IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            IpAddr::V6(_) => (Domain::IPV6, IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+        };
+        let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))
+            .map_err(Error::socket("create a UDP socket"))?;
+        if domain == Domain::IPV6 {
+            // IPV6_V6ONLY: this socket takes IPv6 only, so it does not also claim the
+            // IPv4 port and an IPv4 receiver can run beside it.
+            socket
+                .set_only_v6(true)
+                .map_err(Error::socket("set IPV6_V6ONLY"))?;
+        }
+
+        // Step 1: bind ('', port). No SO_REUSEADDR, like the original.
+        let address = SocketAddr::new(wildcard, config.port);
+        socket
+            .bind(&address.into())
+            .map_err(Error::socket(format!("bind {address}")))?;
+
+        // Step 2: join the group.
+        match group.ip() {
+            IpAddr::V4(ip) => match &config.interface {
+                // IP_ADD_MEMBERSHIP with INADDR_ANY: the kernel picks the interface
+                // from the route to the group, as in the article.
+                None => socket
+                    .join_multicast_v4(&ip, &Ipv4Addr::UNSPECIFIED)
+                    .map_err(Error::socket(format!(
+                        "join group {ip} on the default interface (IP_ADD_MEMBERSHIP, INADDR_ANY)"
+                    )))?,
+                // IP_ADD_MEMBERSHIP with an ip_mreqn naming the interface by index.
+                Some(interface) => socket
+                    .join_multicast_v4_n(&ip, &InterfaceIndexOrAddress::Index(interface.index))
+                    .map_err(Error::socket(format!(
+                        "join group {ip} on {interface} (IP_ADD_MEMBERSHIP)"
+                    )))?,
+            },
+            // IPV6_ADD_MEMBERSHIP (IPV6_JOIN_GROUP): index 0 lets the kernel pick.
+            IpAddr::V6(ip) => {
+                let index = config.interface.as_ref().map_or(0, |i| i.index);
+                socket
+                    .join_multicast_v6(&ip, index)
+                    .map_err(Error::socket(format!(
+                        "join group {ip} on interface index {index} (IPV6_ADD_MEMBERSHIP)"
+                    )))?
+            }
+        }
+
+        if let Some(ttl) = config.ttl {
+            // IP_TTL / IPV6_UNICAST_HOPS: the acknowledgement is unicast, so this is
+            // the option that governs it, not the multicast one.
+            match group.ip() {
+                IpAddr::V4(_) => socket.set_ttl_v4(ttl.0.into()),
+                IpAddr::V6(_) => socket.set_unicast_hops_v6(ttl.0.into()),
+            }
+            .map_err(Error::socket(format!(
+                "set the acknowledgement TTL to {ttl}"
+            )))?;
+        }
+        if let Some(idle) = config.idle {
+            // SO_RCVTIMEO, used here only to stop an idle receiver.
+            socket
+                .set_read_timeout(Some(idle))
+                .map_err(Error::socket("set the idle timeout (SO_RCVTIMEO)"))?;
+        }
+
+        let local = socket
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .unwrap_or(address);
+        Ok(Receiver {
+            socket,
+            config,
+            local,
+        })
+    }
+
+    /// The address the socket is bound to (wildcard address and the port).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Step 3: answer datagrams, printing the original's lines to `out`:
+    ///
+    /// ```text
+    ///
+    /// waiting to receive message
+    /// received 19 bytes from ('10.0.0.1', 51382)
+    /// b'very important data'
+    /// sending acknowledgement to ('10.0.0.1', 51382)
+    /// ```
+    ///
+    /// A datagram longer than [`RECEIVE_BUFFER`] gets one more line saying how long it
+    /// really was. Any bytes are fine: they are printed escaped. Runs until `count`
+    /// datagrams were handled or nothing arrived for `idle`, or forever.
+    pub fn serve(&self, out: &mut dyn Write) -> Result<ReceiverReport, Error> {
+        let mut report = ReceiverReport::default();
+        while self.config.count.is_none_or(|n| report.handled.len() < n) {
+            writeln!(out, "\nwaiting to receive message").map_err(Error::Output)?;
+            let datagram = match datagram::receive(&self.socket, RECEIVE_BUFFER) {
+                Ok(datagram) => datagram,
+                Err(error) if datagram::is_timeout(&error) => {
+                    let idle = self.config.idle.unwrap_or_default();
+                    writeln!(out, "nothing arrived for {idle:?}, stopping")
+                        .map_err(Error::Output)?;
+                    break;
+                }
+                Err(error) => return Err(Error::socket("receive a datagram")(error)),
+            };
+            let from = address_tuple(datagram.source);
+            writeln!(out, "received {} bytes from {from}", datagram.payload.len())
+                .map_err(Error::Output)?;
+            if datagram.truncated() {
+                writeln!(
+                    out,
+                    "  (the datagram was {} bytes; only the first {RECEIVE_BUFFER} were read)",
+                    datagram.length
+                )
+                .map_err(Error::Output)?;
+            }
+            writeln!(out, "{}", bytes_repr(&datagram.payload)).map_err(Error::Output)?;
+            writeln!(out, "sending acknowledgement to {from}").map_err(Error::Output)?;
+            // The ack goes back to the sender's own address: unicast, not the group.
+            let acknowledged = match self.socket.send_to(ACK, &datagram.source.into()) {
+                Ok(_) => true,
+                Err(error) => {
+                    writeln!(out, "  (the acknowledgement could not be sent: {error})")
+                        .map_err(Error::Output)?;
+                    false
+                }
+            };
+            report.handled.push(Handled {
+                from: datagram.source,
+                payload: datagram.payload,
+                length: datagram.length,
+                acknowledged,
+            });
+        }
+        Ok(report)
+    }
+}
+
+/// Binds, joins and serves: the whole original receiver in one call.
+pub fn receive(config: ReceiverConfig, out: &mut dyn Write) -> Result<ReceiverReport, Error> {
+    Receiver::bind(config)?.serve(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The article's receiver: its group and port, every interface, no end.
+    #[test]
+    fn new_config_is_the_articles() {
+        let config = ReceiverConfig::default();
+        assert_eq!(config.group.to_string(), "224.3.29.71");
+        assert_eq!(config.port, 10000);
+        assert_eq!(config.interface, None);
+        assert_eq!(config.count, None);
+        assert_eq!(config.idle, None);
+    }
+}

@@ -1,0 +1,331 @@
+//! The sender: one datagram to the group, then every reply until the line goes quiet.
+//!
+//! The steps follow the original `socket_multicast_sender.py`:
+//!
+//! 1. make a UDP socket and give it a read timeout (0.2 s), so waiting for replies ends;
+//! 2. set the multicast TTL to 1, so the datagram stays on the local segment;
+//! 3. send the message once, to the group;
+//! 4. loop: wait for a reply, print it; the first timeout ends the loop;
+//! 5. close the socket.
+//!
+//! On top of the original it counts the replies ([`AckSummary`]) and prints one summary
+//! line, so a script can ask "did at least N hosts hear me?".
+//!
+//! Why a timeout and not a count: the sender addresses a *group*, not hosts. Joining and
+//! leaving is between each receiver and its own kernel (and the routers, through IGMP or
+//! MLD); nobody tells the sender who is a member. So it cannot know how many replies are
+//! coming, and "no reply for a while" is the only end it can see. A slow host that answers
+//! after the timeout is simply not counted.
+
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::datagram;
+use crate::error::Error;
+use crate::group::{DEFAULT_PORT, Group};
+use crate::options::{DEFAULT_TIMEOUT, Interface, Ttl};
+use crate::summary::{AckSummary, Verdict};
+use crate::transcript::{address_tuple, bytes_repr};
+
+/// The article's message.
+pub const DEFAULT_MESSAGE: &[u8] = b"very important data";
+
+/// How many bytes of each reply the original reads (`recvfrom(16)`); an `ack` needs 3.
+pub const REPLY_READ_SIZE: usize = 16;
+
+/// Everything the sender needs. [`Default`] gives the article's values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SenderConfig {
+    /// The group to send to (default 224.3.29.71).
+    pub group: Group,
+    /// The port the receivers listen on (default 10000).
+    pub port: u16,
+    /// Send through this interface instead of the one the routing table picks.
+    pub interface: Option<Interface>,
+    /// Multicast TTL / IPv6 hop limit (default 1).
+    pub ttl: Ttl,
+    /// The datagram's payload (default `very important data`).
+    pub message: Vec<u8>,
+    /// How long to wait for each reply before giving up (default 0.2 s).
+    pub timeout: Duration,
+    /// Report a shortfall when fewer distinct hosts acknowledge (see
+    /// [`SenderReport::fell_short`]). The sending itself does not change.
+    pub expect: Option<usize>,
+}
+
+impl Default for SenderConfig {
+    fn default() -> Self {
+        SenderConfig {
+            group: Group::default(),
+            port: DEFAULT_PORT,
+            interface: None,
+            ttl: Ttl::default(),
+            message: DEFAULT_MESSAGE.to_vec(),
+            timeout: DEFAULT_TIMEOUT,
+            expect: None,
+        }
+    }
+}
+
+impl SenderConfig {
+    /// Where the datagram goes: group and port (and, for IPv6, the interface as scope).
+    pub fn destination(&self) -> SocketAddr {
+        match self.group.ip() {
+            IpAddr::V4(ip) => SocketAddrV4::new(ip, self.port).into(),
+            IpAddr::V6(ip) => {
+                let scope = self.interface.as_ref().map_or(0, |i| i.index);
+                SocketAddrV6::new(ip, self.port, 0, scope).into()
+            }
+        }
+    }
+}
+
+/// What happened: the replies, counted by host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SenderReport {
+    /// Where the datagram went.
+    pub destination: SocketAddr,
+    /// The address our socket sent from (the receivers reply to it).
+    pub local: SocketAddr,
+    /// Every reply, and which distinct hosts acknowledged.
+    pub summary: AckSummary,
+    /// The `expect` the config asked for.
+    pub expected: Option<usize>,
+}
+
+impl SenderReport {
+    /// The distinct hosts that acknowledged, in arrival order.
+    pub fn hosts(&self) -> &[IpAddr] {
+        self.summary.hosts()
+    }
+
+    /// Whether fewer hosts acknowledged than the config's `expect` asked for.
+    pub fn fell_short(&self) -> bool {
+        self.expected.is_some_and(|n| !self.summary.meets(n))
+    }
+}
+
+/// Makes the sender's socket: steps 1 and 2 of the article, plus `--interface`.
+fn open(config: &SenderConfig) -> Result<Socket, Error> {
+    let domain = if config.group.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
+    let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))
+        .map_err(Error::socket("create a UDP socket"))?;
+
+    // SO_RCVTIMEO: a receive that waits longer than this fails with EAGAIN. The
+    // article's `sock.settimeout(0.2)`; it is what ends the loop over replies.
+    socket
+        .set_read_timeout(Some(config.timeout))
+        .map_err(Error::socket("set the reply timeout (SO_RCVTIMEO)"))?;
+
+    match config.group.ip() {
+        IpAddr::V4(_) => {
+            // IP_MULTICAST_TTL: how many routers the datagram may cross; 1 keeps it
+            // on this segment. The article packs it into one byte.
+            socket
+                .set_multicast_ttl_v4(config.ttl.0.into())
+                .map_err(Error::socket(format!(
+                    "set IP_MULTICAST_TTL {}",
+                    config.ttl
+                )))?;
+            if let Some(interface) = &config.interface {
+                // IP_MULTICAST_IF: send through this interface, named by its address,
+                // instead of the one the route to the group picks.
+                let address = interface
+                    .ipv4
+                    .ok_or_else(|| Error::NoIpv4Address(interface.name.clone()))?;
+                socket
+                    .set_multicast_if_v4(&address)
+                    .map_err(Error::socket(format!(
+                        "send through {interface} (IP_MULTICAST_IF {address})"
+                    )))?;
+            }
+        }
+        IpAddr::V6(_) => {
+            // IPV6_MULTICAST_HOPS: IPv6's name for the multicast TTL.
+            socket
+                .set_multicast_hops_v6(config.ttl.0.into())
+                .map_err(Error::socket(format!(
+                    "set IPV6_MULTICAST_HOPS {}",
+                    config.ttl
+                )))?;
+            if let Some(interface) = &config.interface {
+                // IPV6_MULTICAST_IF: send through this interface, named by index.
+                socket
+                    .set_multicast_if_v6(interface.index)
+                    .map_err(Error::socket(format!(
+                        "send through {interface} (IPV6_MULTICAST_IF)"
+                    )))?;
+            }
+        }
+    }
+    Ok(socket)
+}
+
+/// Sends the message and collects replies, printing the original's lines to `out`:
+///
+/// ```text
+/// sending b'very important data'
+/// waiting to receive
+/// received b'ack' from ('10.0.0.1', 10000)
+/// waiting to receive
+/// timed out, no more responses
+/// closing socket
+/// summary: acknowledged by 1 host: 10.0.0.1
+/// ```
+///
+/// A reply that is not `ack` is printed like any other and followed by a line saying it
+/// was ignored; a second `ack` from the same host is followed by a line saying it was
+/// counted once. Pass [`std::io::sink()`] to print nothing.
+///
+/// Call it from a thread inside the network namespace the datagram should leave from.
+pub fn send(config: &SenderConfig, out: &mut dyn Write) -> Result<SenderReport, Error> {
+    let socket = open(config)?;
+    let destination = config.destination();
+
+    let result = exchange(&socket, config, destination, out);
+    // The original closes the socket in a `finally:` block, so it says so even when
+    // something failed on the way.
+    let closing = writeln!(out, "closing socket").map_err(Error::Output);
+    let local = socket
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .unwrap_or(destination);
+    drop(socket);
+    let summary = result?;
+    closing?;
+    writeln!(out, "{summary}").map_err(Error::Output)?;
+    Ok(SenderReport {
+        destination,
+        local,
+        summary,
+        expected: config.expect,
+    })
+}
+
+/// Steps 3 and 4: send once, then read replies until the first timeout.
+fn exchange(
+    socket: &Socket,
+    config: &SenderConfig,
+    destination: SocketAddr,
+    out: &mut dyn Write,
+) -> Result<AckSummary, Error> {
+    writeln!(out, "sending {}", bytes_repr(&config.message)).map_err(Error::Output)?;
+    socket
+        .send_to(&config.message, &destination.into())
+        .map_err(Error::socket(format!("send to {destination}")))?;
+
+    let mut summary = AckSummary::new();
+    loop {
+        writeln!(out, "waiting to receive").map_err(Error::Output)?;
+        let reply = match datagram::receive(socket, REPLY_READ_SIZE) {
+            Ok(reply) => reply,
+            Err(error) if datagram::is_timeout(&error) => {
+                writeln!(out, "timed out, no more responses").map_err(Error::Output)?;
+                return Ok(summary);
+            }
+            Err(error) => return Err(Error::socket("receive a reply")(error)),
+        };
+        writeln!(
+            out,
+            "received {} from {}",
+            bytes_repr(&reply.payload),
+            address_tuple(reply.source)
+        )
+        .map_err(Error::Output)?;
+        match summary.record(reply.source, &reply.payload, reply.length) {
+            Verdict::NewAck => {}
+            Verdict::DuplicateAck => writeln!(
+                out,
+                "  (another ack from {}: counted once)",
+                reply.source.ip()
+            )
+            .map_err(Error::Output)?,
+            Verdict::NotAnAck if reply.truncated() => writeln!(
+                out,
+                "  (not an ack: a {}-byte reply, ignored)",
+                reply.length
+            )
+            .map_err(Error::Output)?,
+            Verdict::NotAnAck => writeln!(out, "  (not an ack: ignored)").map_err(Error::Output)?,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The defaults are the article's: its group, port, message, TTL 1 and 0.2 s.
+    #[test]
+    fn defaults_are_the_articles() {
+        let config = SenderConfig::default();
+        assert_eq!(config.destination().to_string(), "224.3.29.71:10000");
+        assert_eq!(config.message, b"very important data");
+        assert_eq!(config.ttl, Ttl(1));
+        assert_eq!(config.timeout, Duration::from_millis(200));
+        assert_eq!(config.expect, None);
+    }
+
+    /// An IPv6 destination carries the chosen interface as its scope, which link-local
+    /// groups (ff02::) need.
+    #[test]
+    fn ipv6_destination_is_scoped_to_the_interface() {
+        let config = SenderConfig {
+            group: "ff02::329:71".parse().unwrap(),
+            interface: Some(Interface {
+                name: "eth0".into(),
+                index: 7,
+                ipv4: None,
+            }),
+            ..SenderConfig::default()
+        };
+        match config.destination() {
+            SocketAddr::V6(v6) => assert_eq!(v6.scope_id(), 7),
+            other => panic!("expected IPv6, got {other}"),
+        }
+    }
+
+    /// Without `--expect` nothing falls short; with it, too few hosts do.
+    #[test]
+    fn expect_reports_a_shortfall_only_when_asked() {
+        let mut report = SenderReport {
+            destination: "224.3.29.71:10000".parse().unwrap(),
+            local: "10.0.0.1:40000".parse().unwrap(),
+            summary: AckSummary::new(),
+            expected: None,
+        };
+        assert!(!report.fell_short());
+        report.expected = Some(1);
+        assert!(report.fell_short());
+        report
+            .summary
+            .record("10.0.0.2:10000".parse().unwrap(), b"ack", 3);
+        assert!(!report.fell_short());
+    }
+
+    /// Sending IPv4 through an interface without an IPv4 address is refused by name
+    /// before anything is sent.
+    #[test]
+    fn interface_without_ipv4_is_refused() {
+        let config = SenderConfig {
+            interface: Some(Interface {
+                name: "v6only0".into(),
+                index: 9,
+                ipv4: None,
+            }),
+            ..SenderConfig::default()
+        };
+        let mut out = Vec::new();
+        let error = send(&config, &mut out).unwrap_err().to_string();
+        assert!(error.contains("v6only0"), "{error}");
+        assert!(out.is_empty(), "nothing may be printed or sent");
+    }
+}

@@ -1,0 +1,227 @@
+//! Counting acknowledgements: which hosts answered, which answered twice, and which
+//! replies were not acknowledgements at all.
+//!
+//! The original sender prints every reply and counts nothing. To use it as a
+//! connectivity check ("did at least 3 hosts hear me?") the replies have to be counted by
+//! *host*: a host that answers twice is still one host, and a reply that is not `ack` is
+//! no acknowledgement. This file holds that bookkeeping, with no sockets in it.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+/// The payload a receiver sends back: the three bytes `ack`.
+pub const ACK: &[u8] = b"ack";
+
+/// What one reply to the sender turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// The first `ack` from this host.
+    NewAck,
+    /// Another `ack` from a host that already acknowledged; counted once.
+    DuplicateAck,
+    /// Anything that is not exactly `ack` (including an `ack` with more bytes after it).
+    NotAnAck,
+}
+
+/// One reply the sender received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// Where it came from (the receiver's address and port).
+    pub source: SocketAddr,
+    /// The bytes read, at most the sender's read size (16, as in the original).
+    pub payload: Vec<u8>,
+    /// The datagram's real length, which may be larger than `payload`.
+    pub length: usize,
+    /// How it was counted.
+    pub verdict: Verdict,
+}
+
+/// The tally of replies, in the order they arrived.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AckSummary {
+    replies: Vec<Reply>,
+    hosts: Vec<IpAddr>,
+}
+
+impl AckSummary {
+    /// An empty tally.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts one reply and says what it was. A host is identified by its address alone:
+    /// the port a reply comes from does not make it a different host.
+    ///
+    /// `length` is the datagram's real size; when it is larger than `payload` the reply
+    /// was cut short and cannot be a plain `ack`.
+    pub fn record(&mut self, source: SocketAddr, payload: &[u8], length: usize) -> Verdict {
+        let verdict = if payload != ACK || length != payload.len() {
+            Verdict::NotAnAck
+        } else if self.hosts.contains(&source.ip()) {
+            Verdict::DuplicateAck
+        } else {
+            self.hosts.push(source.ip());
+            Verdict::NewAck
+        };
+        self.replies.push(Reply {
+            source,
+            payload: payload.to_vec(),
+            length,
+            verdict,
+        });
+        verdict
+    }
+
+    /// Every reply, in arrival order.
+    pub fn replies(&self) -> &[Reply] {
+        &self.replies
+    }
+
+    /// The distinct hosts that acknowledged, in the order their first `ack` arrived.
+    pub fn hosts(&self) -> &[IpAddr] {
+        &self.hosts
+    }
+
+    /// How many replies had a given verdict.
+    pub fn count(&self, verdict: Verdict) -> usize {
+        self.replies.iter().filter(|r| r.verdict == verdict).count()
+    }
+
+    /// Whether at least `expected` distinct hosts acknowledged.
+    pub fn meets(&self, expected: usize) -> bool {
+        self.hosts.len() >= expected
+    }
+}
+
+fn plural(count: usize, one: &str, many: &str) -> String {
+    if count == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{count} {many}")
+    }
+}
+
+/// The summary line the sender prints after `closing socket`, e.g.
+/// `summary: acknowledged by 2 hosts: 10.0.0.1, 10.0.0.2`. Hosts are listed in address
+/// order, since the order in which replies arrive is a race between the receivers.
+impl fmt::Display for AckSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut hosts = self.hosts.clone();
+        hosts.sort();
+        write!(
+            f,
+            "summary: acknowledged by {}",
+            plural(hosts.len(), "host", "hosts")
+        )?;
+        if !hosts.is_empty() {
+            let list: Vec<String> = hosts.iter().map(IpAddr::to_string).collect();
+            write!(f, ": {}", list.join(", "))?;
+        }
+        let duplicates = self.count(Verdict::DuplicateAck);
+        if duplicates > 0 {
+            write!(
+                f,
+                "; {} counted once",
+                plural(duplicates, "duplicate ack", "duplicate acks")
+            )?;
+        }
+        let others = self.count(Verdict::NotAnAck);
+        if others > 0 {
+            write!(
+                f,
+                "; {} ignored",
+                plural(
+                    others,
+                    "reply that was not an ack",
+                    "replies that were not acks"
+                )
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> SocketAddr {
+        text.parse().unwrap()
+    }
+
+    /// Two hosts acknowledging once each are two hosts, listed in address order.
+    #[test]
+    fn acks_from_two_hosts_count_two() {
+        let mut summary = AckSummary::new();
+        assert_eq!(
+            summary.record(at("10.0.0.2:10000"), b"ack", 3),
+            Verdict::NewAck
+        );
+        assert_eq!(
+            summary.record(at("10.0.0.1:10000"), b"ack", 3),
+            Verdict::NewAck
+        );
+        assert_eq!(summary.hosts().len(), 2);
+        assert!(summary.meets(2) && !summary.meets(3));
+        assert_eq!(
+            summary.to_string(),
+            "summary: acknowledged by 2 hosts: 10.0.0.1, 10.0.0.2"
+        );
+    }
+
+    /// A second ack from the same address, even from another port, is one host.
+    #[test]
+    fn duplicate_acks_are_counted_once_and_reported() {
+        let mut summary = AckSummary::new();
+        summary.record(at("10.0.0.1:10000"), b"ack", 3);
+        assert_eq!(
+            summary.record(at("10.0.0.1:10000"), b"ack", 3),
+            Verdict::DuplicateAck
+        );
+        assert_eq!(
+            summary.record(at("10.0.0.1:20000"), b"ack", 3),
+            Verdict::DuplicateAck
+        );
+        assert_eq!(summary.hosts(), [at("10.0.0.1:1").ip()]);
+        assert_eq!(
+            summary.to_string(),
+            "summary: acknowledged by 1 host: 10.0.0.1; 2 duplicate acks counted once"
+        );
+    }
+
+    /// Only exactly `ack` counts: other text, other case, or `ack` cut from a longer
+    /// datagram are replies but not acknowledgements.
+    #[test]
+    fn replies_other_than_ack_are_ignored_and_reported() {
+        let mut summary = AckSummary::new();
+        assert_eq!(
+            summary.record(at("10.0.0.3:9"), b"nak", 3),
+            Verdict::NotAnAck
+        );
+        assert_eq!(
+            summary.record(at("10.0.0.3:9"), b"ACK", 3),
+            Verdict::NotAnAck
+        );
+        assert_eq!(
+            summary.record(at("10.0.0.3:9"), b"ack", 40),
+            Verdict::NotAnAck
+        );
+        assert!(summary.hosts().is_empty());
+        assert!(!summary.meets(1));
+        assert!(summary.meets(0));
+        assert_eq!(
+            summary.to_string(),
+            "summary: acknowledged by 0 hosts; 3 replies that were not acks ignored"
+        );
+        assert_eq!(summary.replies().len(), 3);
+    }
+
+    /// With no replies at all the summary still says so plainly.
+    #[test]
+    fn silence_is_summarised_as_zero_hosts() {
+        assert_eq!(
+            AckSummary::new().to_string(),
+            "summary: acknowledged by 0 hosts"
+        );
+    }
+}
