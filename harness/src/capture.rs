@@ -1,0 +1,220 @@
+//! Captures: the frames that cross one interface of a host, seen from the link layer.
+//!
+//! A listener proves a datagram *arrived*; a capture proves it *left* (or did not leave)
+//! through a particular interface, which is what the loopback article is about. It is an
+//! `AF_PACKET` socket bound to one interface with `ETH_P_ALL`, like `tcpdump -i IFACE`. The
+//! kernel hands a copy of each outgoing frame to packet sockets before the driver sends it,
+//! so when `send` returns on a veth or `lo`, its frame is already queued here.
+//!
+//! `lo` frames carry a fake Ethernet header of zeros, so the same parser reads both; on `lo`
+//! each packet is seen twice, once outgoing and once incoming.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+use crate::error::Context;
+use crate::unmet::Unmet;
+
+/// Which way a frame crossed the interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Received by this interface (`PACKET_HOST`, `PACKET_MULTICAST`, ...).
+    Incoming,
+    /// Sent out of this interface (`PACKET_OUTGOING`).
+    Outgoing,
+}
+
+/// One captured frame, Ethernet header included.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// Which way it crossed.
+    pub direction: Direction,
+    /// The frame's bytes, from the destination MAC on.
+    pub bytes: Vec<u8>,
+}
+
+/// A UDP datagram read out of a captured frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UdpFrame {
+    /// Which way the frame crossed the interface.
+    pub direction: Direction,
+    /// Sender address and port.
+    pub source: SocketAddr,
+    /// Destination address (the group) and port.
+    pub destination: SocketAddr,
+    /// TTL or hop limit in the IP header as it crossed.
+    pub ttl: u8,
+    /// The UDP payload.
+    pub payload: Vec<u8>,
+}
+
+impl Frame {
+    /// The UDP datagram inside, if this is an IPv4 or IPv6 frame carrying one directly.
+    pub fn udp(&self) -> Option<UdpFrame> {
+        let b = &self.bytes;
+        let ethertype = u16::from_be_bytes([*b.get(12)?, *b.get(13)?]);
+        let ip = b.get(14..)?;
+        let (source, destination, ttl, udp) = match ethertype {
+            0x0800 => {
+                let header = usize::from(ip.first()? & 0x0f) * 4;
+                if *ip.get(9)? != 17 {
+                    return None;
+                }
+                let s: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
+                let d: [u8; 4] = ip.get(16..20)?.try_into().ok()?;
+                (IpAddr::V4(Ipv4Addr::from(s)), IpAddr::V4(Ipv4Addr::from(d)), ip[8], ip.get(header..)?)
+            }
+            0x86dd => {
+                if *ip.get(6)? != 17 {
+                    return None;
+                }
+                let s: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
+                let d: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
+                (IpAddr::V6(Ipv6Addr::from(s)), IpAddr::V6(Ipv6Addr::from(d)), ip[7], ip.get(40..)?)
+            }
+            _ => return None,
+        };
+        let port = |at: usize| Some(u16::from_be_bytes([*udp.get(at)?, *udp.get(at + 1)?]));
+        let length = usize::from(port(4)?);
+        Some(UdpFrame {
+            direction: self.direction,
+            source: SocketAddr::new(source, port(0)?),
+            destination: SocketAddr::new(destination, port(2)?),
+            ttl,
+            payload: udp.get(8..length.max(8).min(udp.len()))?.to_vec(),
+        })
+    }
+}
+
+/// Frames crossing one interface; see the module docs.
+pub struct Capture {
+    socket: OwnedFd,
+    interface: String,
+    frames: Mutex<Vec<Frame>>,
+}
+
+impl Capture {
+    /// Opens the packet socket; runs inside the host's namespace.
+    pub(crate) fn open(interface: &str, index: u32) -> crate::Result<Capture> {
+        let doing = || format!("capturing on {interface}");
+        let protocol = (libc::ETH_P_ALL as u16).to_be();
+        // SAFETY: plain socket(2) call; the fd is owned right after.
+        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, protocol.into()) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error()).doing(doing);
+        }
+        // SAFETY: fd is a fresh, valid descriptor.
+        let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: sockaddr_ll is plain old data; zero is a valid start.
+        let mut address: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        address.sll_family = libc::AF_PACKET as u16;
+        address.sll_protocol = protocol;
+        address.sll_ifindex = index as i32;
+        // SAFETY: address is a valid sockaddr_ll of the size we pass.
+        let bound = unsafe {
+            libc::bind(
+                socket.as_raw_fd(),
+                (&address as *const libc::sockaddr_ll).cast(),
+                size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            )
+        };
+        if bound != 0 {
+            return Err(io::Error::last_os_error()).doing(doing);
+        }
+        // A roomy queue, since frames wait in the kernel until the test reads them.
+        let socket2 = socket2::SockRef::from(&socket);
+        let _ = socket2.set_recv_buffer_size(8 << 20);
+        Ok(Capture {
+            socket,
+            interface: interface.to_owned(),
+            frames: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Every frame captured so far, in order.
+    pub fn frames(&self) -> Vec<Frame> {
+        self.drain();
+        self.lock().clone()
+    }
+
+    /// The UDP datagrams among the frames captured so far.
+    pub fn udp(&self) -> Vec<UdpFrame> {
+        self.frames().iter().filter_map(Frame::udp).collect()
+    }
+
+    /// Waits until a UDP frame matching `wanted` has crossed, at most `within`.
+    pub fn wait_for_udp(&self, wanted: impl Fn(&UdpFrame) -> bool, within: Duration) -> Result<UdpFrame, Unmet> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(found) = self.udp().into_iter().find(|u| wanted(u)) {
+                return Ok(found);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                let seen = self.udp().iter().map(describe).collect();
+                return Err(Unmet::new(
+                    format!("capture on {}: no matching UDP frame within {within:?}", self.interface),
+                    seen,
+                    String::new(),
+                ));
+            }
+            let millis = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
+            let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
+            let _ = poll(&mut fds, PollTimeout::from(millis));
+        }
+    }
+
+    /// Moves every frame waiting in the kernel into `frames`, without blocking.
+    fn drain(&self) {
+        let mut frames = self.lock();
+        let mut buffer = vec![0u8; 65_536 + 64];
+        loop {
+            // SAFETY: sockaddr_ll is plain old data.
+            let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+            let mut from_length = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            // SAFETY: buffer and address are valid for the lengths passed.
+            let n = unsafe {
+                libc::recvfrom(
+                    self.socket.as_raw_fd(),
+                    buffer.as_mut_ptr().cast(),
+                    buffer.len(),
+                    libc::MSG_DONTWAIT,
+                    (&mut from as *mut libc::sockaddr_ll).cast(),
+                    &mut from_length,
+                )
+            };
+            if n < 0 {
+                return;
+            }
+            let direction = if from.sll_pkttype == libc::PACKET_OUTGOING as u8 {
+                Direction::Outgoing
+            } else {
+                Direction::Incoming
+            };
+            frames.push(Frame {
+                direction,
+                bytes: buffer[..n as usize].to_vec(),
+            });
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Frame>> {
+        self.frames.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn describe(u: &UdpFrame) -> String {
+    format!(
+        "{:?} {} -> {} ttl {}: {:?}",
+        u.direction,
+        u.source,
+        u.destination,
+        u.ttl,
+        String::from_utf8_lossy(&u.payload)
+    )
+}

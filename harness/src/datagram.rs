@@ -1,0 +1,55 @@
+//! What a listener records about each datagram: the evidence a test asserts on.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+/// A network interface of a host, as the kernel named it when the datagram arrived.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Interface {
+    /// The interface index (`if_nametoindex`), local to the host's namespace.
+    pub index: u32,
+    /// The interface name, e.g. `lo` or `eth0`.
+    pub name: String,
+}
+
+/// One received datagram and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Datagram {
+    /// The bytes, cut to the listener's buffer when [`Datagram::truncated`].
+    pub payload: Vec<u8>,
+    /// The sender's address and port.
+    pub source: SocketAddr,
+    /// The destination address in the IP header (`IP_PKTINFO` / `IPV6_PKTINFO`): the group.
+    pub destination: IpAddr,
+    /// The interface the datagram arrived on (`ipi_ifindex` / `ipi6_ifindex`).
+    pub interface: Interface,
+    /// The IP TTL or IPv6 hop limit it arrived with (`IP_RECVTTL` / `IPV6_RECVHOPLIMIT`).
+    pub ttl: Option<u8>,
+    /// True when the datagram was longer than the buffer (`MSG_TRUNC`).
+    pub truncated: bool,
+}
+
+impl Datagram {
+    /// The payload as text, with invalid UTF-8 replaced.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.payload).into_owned()
+    }
+}
+
+impl fmt::Display for Datagram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ttl = self.ttl.map_or("?".to_string(), |t| t.to_string());
+        let mut text: String = self.text().chars().take(60).collect();
+        text = text.escape_debug().to_string();
+        write!(
+            f,
+            "{} bytes from {} to {} on {} (index {}), ttl {ttl}{}: \"{text}\"",
+            self.payload.len(),
+            self.source,
+            self.destination,
+            self.interface.name,
+            self.interface.index,
+            if self.truncated { ", truncated" } else { "" },
+        )
+    }
+}

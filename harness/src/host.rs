@@ -1,0 +1,136 @@
+//! A host: one network namespace with a name, addresses, and the things a test does in it.
+//!
+//! Every method that touches the network does so *inside* the host's namespace: `run` on a
+//! thread that entered it, `spawn` in a child that entered it before `exec`, `listen` and
+//! `capture` on sockets created in it. The calling thread itself never changes namespace.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::process::{Child, Command, Output};
+use std::sync::{Arc, Mutex};
+
+use crate::capture::Capture;
+use crate::error::{Context, Error};
+use crate::listener::{Listen, Listener};
+use crate::namespace::Namespace;
+use crate::netlink::Rtnl;
+use crate::{Group, diagnostics};
+
+/// One virtual host: a network namespace of its own.
+pub struct Host {
+    name: String,
+    namespace: Arc<Namespace>,
+    rtnl: Mutex<Rtnl>,
+    ipv4: Ipv4Addr,
+    ipv6: Ipv6Addr,
+}
+
+impl Host {
+    pub(crate) fn new(name: &str, namespace: Namespace, rtnl: Rtnl, ipv4: Ipv4Addr, ipv6: Ipv6Addr) -> Host {
+        Host {
+            name: name.to_owned(),
+            namespace: Arc::new(namespace),
+            rtnl: Mutex::new(rtnl),
+            ipv4,
+            ipv6,
+        }
+    }
+
+    /// The host's name (`"sandbox"` for a [`crate::Sandbox`]).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The host's IPv4 address: `10.0.0.k` for the k-th host of a LAN, `10.0.0.1` for a sandbox.
+    pub fn ipv4(&self) -> Ipv4Addr {
+        self.ipv4
+    }
+
+    /// The host's unique-local IPv6 address: `fd00::k` (it also has a link-local `fe80::`).
+    pub fn ipv6(&self) -> Ipv6Addr {
+        self.ipv6
+    }
+
+    /// Runs `f` on a fresh thread inside this host's namespace and returns what it returns.
+    /// Sockets created in `f` belong to this host, even after `f` hands them back.
+    pub fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        self.namespace.run(f)
+    }
+
+    /// Starts `command` inside this host. The child is killed (SIGKILL) if the thread that
+    /// spawned it ends or the test process dies, so it cannot keep the namespace alive.
+    pub fn spawn(&self, command: &mut Command) -> io::Result<Child> {
+        self.namespace.prepare_command(command);
+        command.spawn()
+    }
+
+    /// Runs `command` inside this host to completion and collects its output.
+    pub fn output(&self, command: &mut Command) -> io::Result<Output> {
+        self.namespace.prepare_command(command);
+        command.output()
+    }
+
+    /// Joins `group` on every interface of this host and listens on its port; the listener
+    /// is joined and bound when this returns.
+    pub fn listen(&self, group: Group) -> crate::Result<Listener> {
+        self.listen_with(group, Listen::default())
+    }
+
+    /// Like [`Host::listen`], with options: one interface, a source-specific join, binding.
+    pub fn listen_with(&self, group: Group, options: Listen) -> crate::Result<Listener> {
+        Listener::start(self.namespace.clone(), &self.name, group, options)
+    }
+
+    /// Records the frames that cross `interface` from now on (AF_PACKET), in both directions.
+    pub fn capture(&self, interface: &str) -> crate::Result<Capture> {
+        let index = self.interface_index(interface)?;
+        self.run(|| Capture::open(interface, index))
+    }
+
+    /// Adds a device route, `ip route add DESTINATION dev INTERFACE`, e.g.
+    /// `host.add_route("224.16.17.8/32", "lo")`. IPv4 or IPv6.
+    pub fn add_route(&self, destination: &str, interface: &str) -> crate::Result<()> {
+        let (address, prefix) = parse_prefix(destination)?;
+        let index = self.interface_index(interface)?;
+        self.rtnl()
+            .add_route(address, prefix, index, None)
+            .doing(|| format!("adding route {destination} dev {interface} in host {}", self.name))
+    }
+
+    /// The index of `name` in this host (what `if_nametoindex` says inside it).
+    pub fn interface_index(&self, name: &str) -> crate::Result<u32> {
+        self.rtnl()
+            .link_index(name)
+            .doing(|| format!("looking up interface {name:?} in host {}", self.name))
+    }
+
+    /// Addresses, group memberships and routes of this host, as text for failure messages.
+    pub fn diagnostics(&self) -> String {
+        diagnostics::describe(&self.namespace, &self.name)
+    }
+
+    /// The inode of this host's namespace (`net:[INODE]` in `/proc/PID/ns/net`).
+    pub fn namespace_inode(&self) -> u64 {
+        self.namespace.inode()
+    }
+
+    pub(crate) fn rtnl(&self) -> std::sync::MutexGuard<'_, Rtnl> {
+        self.rtnl.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Parses `ADDRESS/PREFIX` (a bare address means a host route).
+fn parse_prefix(text: &str) -> crate::Result<(IpAddr, u8)> {
+    let invalid = || Error::Invalid(format!("{text:?} is not a route destination (expected e.g. 224.16.17.8/32 or ff0e::/16)"));
+    let (address, prefix) = match text.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (text, None),
+    };
+    let address: IpAddr = address.parse().map_err(|_| invalid())?;
+    let max = if address.is_ipv4() { 32 } else { 128 };
+    let prefix = match prefix {
+        Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(invalid)?,
+        None => max,
+    };
+    Ok((address, prefix))
+}

@@ -1,0 +1,113 @@
+//! Network namespaces held by file descriptor, and how threads and processes enter them.
+//!
+//! Three kernel facts shape this module:
+//! - `unshare(CLONE_NEWNET)` and `setns` act on the *calling thread* only. A thread spawned
+//!   from inside a namespace starts in it; a socket stays in the namespace it was made in.
+//! - A namespace lives as long as something refers to it: a process inside, an open file
+//!   descriptor of `/proc/thread-self/ns/net`, or a bind mount. We hold only the descriptor,
+//!   never a mount (no `ip netns add`), so when the test process dies, even by SIGKILL, the
+//!   kernel drops the namespace and every interface and route in it.
+//! - A child process inherits the namespace of the thread that forks it, so `spawn` enters
+//!   the namespace in the child between fork and exec.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use nix::sched::{CloneFlags, setns, unshare};
+
+use crate::error::Context;
+use crate::netlink::Rtnl;
+use crate::privilege;
+
+/// A network namespace, alive for as long as this value is.
+pub(crate) struct Namespace {
+    fd: OwnedFd,
+}
+
+impl Namespace {
+    /// Creates `count` fresh namespaces on one throwaway thread. For each, `prepare` runs on
+    /// that thread while it is inside the new namespace (for sysctls), and a netlink socket is
+    /// opened there for configuring it afterwards from any thread.
+    pub(crate) fn create_many(
+        count: usize,
+        prepare: impl Fn(usize) -> io::Result<()> + Send + Sync,
+    ) -> crate::Result<Vec<(Namespace, Rtnl)>> {
+        privilege::check()?;
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    (0..count)
+                        .map(|i| {
+                            unshare(CloneFlags::CLONE_NEWNET)
+                                .doing(|| "creating a network namespace".into())?;
+                            let fd = File::open("/proc/thread-self/ns/net")
+                                .doing(|| "opening /proc/thread-self/ns/net".into())?;
+                            prepare(i).doing(|| "preparing a new namespace".into())?;
+                            let rtnl = Rtnl::open().doing(|| "opening rtnetlink".into())?;
+                            Ok((Namespace { fd: fd.into() }, rtnl))
+                        })
+                        .collect()
+                })
+                .join()
+                .expect("namespace thread panicked")
+        })
+    }
+
+    /// Moves the calling thread into this namespace.
+    pub(crate) fn enter(&self) -> crate::Result<()> {
+        setns(&self.fd, CloneFlags::CLONE_NEWNET).doing(|| "entering a network namespace".into())
+    }
+
+    /// Runs `f` on a fresh thread inside the namespace and returns its result; a panic in `f`
+    /// is passed on to the caller.
+    pub(crate) fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        std::thread::scope(|scope| {
+            let thread = scope.spawn(|| {
+                self.enter().expect("entering the sandbox's namespace");
+                f()
+            });
+            match thread.join() {
+                Ok(value) => value,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
+    }
+
+    /// Arranges for `command` to run inside this namespace, and to be killed (SIGKILL) when
+    /// the thread that spawns it ends, which includes the whole process dying.
+    pub(crate) fn prepare_command(&self, command: &mut Command) {
+        let fd = self.fd.as_raw_fd();
+        // SAFETY: only async-signal-safe system calls between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+
+    /// The namespace's inode number, as `/proc/PID/ns/net` links show it (`net:[INODE]`).
+    pub(crate) fn inode(&self) -> u64 {
+        nix::sys::stat::fstat(&self.fd).map(|s| s.st_ino).unwrap_or(0)
+    }
+}
+
+impl AsFd for Namespace {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// Writes a sysctl of the calling thread's namespace, e.g. `("net/ipv6/conf/all/accept_dad", "0")`.
+pub(crate) fn sysctl(key: &str, value: &str) -> io::Result<()> {
+    std::fs::write(format!("/proc/sys/{key}"), value)
+        .map_err(|e| io::Error::new(e.kind(), format!("writing {value} to /proc/sys/{key}: {e}")))
+}

@@ -1,0 +1,82 @@
+//! One isolated host, for tests that need a network but not a LAN.
+//!
+//! What a fresh namespace lacks, and what the sandbox adds (each measured on Linux 6.18):
+//! - `lo` is down: the sandbox brings it up.
+//! - With no route, `IP_ADD_MEMBERSHIP` on `INADDR_ANY` fails with `ENODEV`: the sandbox routes
+//!   `224.0.0.0/4` over `lo`, so IPv4 multicast goes out and comes back on `lo`.
+//! - With only 127.0.0.1 on `lo`, multicast leaves with source 0.0.0.0 and nobody can reply to
+//!   it: the route names `10.0.0.1` as preferred source, an address of the sandbox.
+//! - IPv6 multicast over `lo` is never delivered: the sandbox has a veth pair, `eth0` (with
+//!   10.0.0.1/24, fd00::1/64 and a link-local address) and its peer `eth0-peer` (no IPv6), so
+//!   IPv6 multicast leaves through `eth0` and the kernel loops a copy back to local members.
+//!   Duplicate address detection is off, so the IPv6 addresses work at once instead of after
+//!   the usual two tentative seconds.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::Deref;
+
+use crate::error::Context;
+use crate::host::Host;
+use crate::namespace::{Namespace, sysctl};
+
+/// One host in a network namespace of its own. Derefs to [`Host`].
+///
+/// ```no_run
+/// # use harness::{Sandbox, Group};
+/// # use std::time::Duration;
+/// let host = Sandbox::new()?;
+/// let rx = host.listen(Group::parse("224.6.8.11:6811")?)?;
+/// host.run(|| {
+///     let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+///     socket.send_to(b"hello", "224.6.8.11:6811").unwrap();
+/// });
+/// let got = rx.expect(1).within(Duration::from_secs(2))?;
+/// assert_eq!(got[0].interface.name, "lo");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Sandbox {
+    host: Host,
+}
+
+/// The sandbox's IPv4 address (on `eth0`, and the source of its IPv4 multicast).
+pub const SANDBOX_IPV4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+/// The sandbox's unique-local IPv6 address on `eth0`.
+pub const SANDBOX_IPV6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
+
+impl Sandbox {
+    /// Builds the sandbox. Fails with [`crate::Error::Unavailable`] where namespaces cannot be
+    /// created; tests wrap this in [`crate::or_skip!`].
+    pub fn new() -> crate::Result<Sandbox> {
+        let (namespace, rtnl) = Namespace::create_many(1, |_| {
+            sysctl("net/ipv6/conf/all/accept_dad", "0")?;
+            sysctl("net/ipv6/conf/default/accept_dad", "0")
+        })?
+        .pop()
+        .expect("one namespace");
+        let host = Host::new("sandbox", namespace, rtnl, SANDBOX_IPV4, SANDBOX_IPV6);
+        {
+            let mut rtnl = host.rtnl();
+            let doing = |what: &str| format!("building the sandbox: {what}");
+            rtnl.set_up(1).doing(|| doing("lo up"))?;
+            rtnl.add_veth("eth0", "eth0-peer", None).doing(|| doing("veth eth0"))?;
+            let eth0 = rtnl.link_index("eth0").doing(|| doing("eth0 index"))?;
+            let peer = rtnl.link_index("eth0-peer").doing(|| doing("peer index"))?;
+            host.run(|| sysctl("net/ipv6/conf/eth0-peer/disable_ipv6", "1"))
+                .doing(|| doing("IPv6 off on the peer"))?;
+            rtnl.add_address(eth0, IpAddr::V4(SANDBOX_IPV4), 24).doing(|| doing("10.0.0.1/24"))?;
+            rtnl.add_address(eth0, IpAddr::V6(SANDBOX_IPV6), 64).doing(|| doing("fd00::1/64"))?;
+            rtnl.set_up(peer).doing(|| doing("peer up"))?;
+            rtnl.set_up(eth0).doing(|| doing("eth0 up"))?;
+            rtnl.add_route(IpAddr::V4(Ipv4Addr::new(224, 0, 0, 0)), 4, 1, Some(IpAddr::V4(SANDBOX_IPV4)))
+                .doing(|| doing("route 224.0.0.0/4 dev lo"))?;
+        }
+        Ok(Sandbox { host })
+    }
+}
+
+impl Deref for Sandbox {
+    type Target = Host;
+    fn deref(&self) -> &Host {
+        &self.host
+    }
+}
