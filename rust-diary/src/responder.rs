@@ -1,0 +1,148 @@
+//! The fixed `multicast_listener`: ready when it returns, honest when it fails, and
+//! impossible to forget to stop.
+//!
+//! The diary's listener joins inside its thread and uses a [`std::sync::Barrier`] to tell
+//! the caller it is ready. That gets readiness right and failure wrong: a thread that
+//! panics before the barrier leaves the caller waiting for ever. [`Responder::start`]
+//! joins *before* it spawns the thread, on the caller's thread, so an error comes back as
+//! an `Err` and success means the socket is joined and bound. The thread only reads and
+//! answers.
+//!
+//! The diary stops its listener with a drop guard ([`crate::diary::NotifyServer`]) that
+//! the caller must remember to bind to a name. A [`Responder`] is its own guard: dropping
+//! it sets the stop flag and waits for the thread, and it is `#[must_use]`, so the
+//! diary's `NotifyServer(..);` mistake becomes a compiler warning.
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crate::group::Group;
+use crate::listener::{ListenOptions, join};
+
+/// One datagram a [`Responder`] answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heard {
+    /// Who sent it.
+    pub from: SocketAddr,
+    /// Its bytes as text (lossy UTF-8).
+    pub text: String,
+}
+
+/// A listener thread that answers every datagram sent to its group with a fixed response.
+#[must_use = "dropping a Responder stops it at once"]
+pub struct Responder {
+    stop: Arc<AtomicBool>,
+    heard: Arc<Mutex<Vec<Heard>>>,
+    local: SocketAddr,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl Responder {
+    /// Joins `group` as `options` say, then starts a thread named `"{response}:server"`
+    /// that answers each datagram with `response`, sent unicast to the datagram's source.
+    ///
+    /// When this returns `Ok` the socket is joined and bound: datagrams sent from then on
+    /// are queued for the thread even if it has not been scheduled yet. A failed join or
+    /// bind is returned here, not in the thread.
+    pub fn start(
+        response: impl Into<String>,
+        group: &Group,
+        options: &ListenOptions,
+    ) -> io::Result<Self> {
+        let response = response.into();
+        let socket = join(group, options)?;
+        let local = socket.local_addr()?;
+        // One reply socket for the thread's lifetime, made here so its errors surface here.
+        let unspecified: SocketAddr = if group.is_ipv6() {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        } else {
+            (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+        };
+        let replies = UdpSocket::bind(unspecified)?;
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let thread = std::thread::Builder::new()
+            .name(format!("{response}:server"))
+            .spawn({
+                let stop = Arc::clone(&stop);
+                let heard = Arc::clone(&heard);
+                move || serve(&socket, &replies, response.as_bytes(), &stop, &heard)
+            })?;
+        Ok(Self {
+            stop,
+            heard,
+            local,
+            thread: Some(thread),
+        })
+    }
+
+    /// The address the listening socket is bound to: the group, or the wildcard.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Every datagram answered so far, oldest first.
+    pub fn heard(&self) -> Vec<Heard> {
+        self.heard
+            .lock()
+            .expect("responder thread panicked")
+            .clone()
+    }
+
+    /// Stops the thread and waits for it, returning an error if answering failed.
+    pub fn stop(mut self) -> io::Result<Vec<Heard>> {
+        self.halt()?;
+        Ok(self.heard())
+    }
+
+    fn halt(&mut self) -> io::Result<()> {
+        self.stop.store(true, Ordering::Relaxed);
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("responder thread panicked"))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        let _ = self.halt();
+    }
+}
+
+fn serve(
+    socket: &UdpSocket,
+    replies: &UdpSocket,
+    response: &[u8],
+    stop: &AtomicBool,
+    heard: &Mutex<Vec<Heard>>,
+) -> io::Result<()> {
+    let mut buf = [0u8; 1024];
+    while !stop.load(Ordering::Relaxed) {
+        match socket.recv_from(&mut buf) {
+            Ok((len, from)) => {
+                // Record first, so a client holding the reply finds its datagram listed.
+                heard.lock().expect("heard list poisoned").push(Heard {
+                    from,
+                    text: String::from_utf8_lossy(&buf[..len]).into_owned(),
+                });
+                replies.send_to(response, from)?;
+            }
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}
