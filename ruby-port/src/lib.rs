@@ -1,14 +1,87 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! # Multicast in Ruby, ported
+//!
+//! This crate ports the article *Multicast in Ruby: Building a Peer-to-Peer
+//! Chat System* (John Pignata, 2012) to Rust. The article builds two tiny
+//! scripts, `send.rb` and `receive.rb`, and then a serverless chat,
+//! *backchannel*, where every client joins one multicast group and talks to
+//! all the others through it.
+//!
+//! ## What you learn here
+//!
+//! - Sending to a group needs nothing but a UDP socket and a TTL
+//!   ([`send()`]); receiving needs a membership and a bound port ([`Receiver`]).
+//! - Which socket options do that, named the kernel's way, and what each one
+//!   mirrors in the article ([`membership`](crate#layout), documented in
+//!   `src/membership.rs`).
+//! - Why several programs on one host can receive the same group
+//!   (`SO_REUSEADDR` vs `SO_REUSEPORT`, see [`Reuse`]).
+//! - A wire format shared with other implementations ([`Message`]), and what
+//!   "peer to peer" means for trust: every datagram is untrusted input
+//!   ([`Rejection`], [`sanitize()`]), and a handle is a claim while the source
+//!   address is observed ([`Entry::line`]).
+//! - Separating a terminal UI's state from its drawing, so it can be tested
+//!   ([`Window`]).
+//!
+//! ## Layout
+//!
+//! | file | concept | in the article |
+//! |---|---|---|
+//! | `group.rs` | [`Group`], [`Ttl`], [`Interface`], [`Reuse`], [`Config`]: typed values | the constants at the top of each script |
+//! | `membership.rs` | the socket options for sending and joining | `setsockopt` lines |
+//! | `send.rs` | [`send()`] | `send.rb` |
+//! | `receive.rs` | [`Receiver`], [`Received`], [`receive()`] | `receive.rb` |
+//! | `message.rs` | [`Message`], [`ClientId`], [`Rejection`] | `message.rb` |
+//! | `client.rs` | [`Client`], [`Event`], [`Stats`] | `client.rb` |
+//! | `sanitize.rs` | [`sanitize()`]: peer text made terminal-safe | (missing in the original) |
+//! | `window.rs` | [`Window`], [`Entry`]: the chat screen as state + render | `window.rb` |
+//! | `terminal.rs` | [`run_window`] on a real terminal, [`run_plain`] line mode | `backchannel.rb` |
+//! | `cli.rs` | [`cli::NetworkArgs`]: the shared command-line options | `ARGV` |
+//! | `src/bin/` | `send`, `receive`, `chat`: parse arguments, call the library | the scripts and the gem's executable |
+//!
+//! ## Using it as a library
+//!
+//! ```no_run
+//! use ruby_port::{Config, Receiver, send};
+//!
+//! let config = Config::send_receive();          // 224.0.0.1:3000, TTL 1
+//! let receiver = Receiver::join(&config)?;      // joined and bound: ready
+//! send(&config, b"hello")?;
+//! let got = receiver.recv()?;                   // multicast loops back to us
+//! assert_eq!(got.payload, b"hello");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Run it only inside a network namespace of your own (`unshare -n`, see the
+//! workspace README): joining a group makes the kernel announce it on the network.
+//!
+//! ## Left out on purpose
+//!
+//! - Source-specific joins, IGMP/MLD versions, multicast routing: the article
+//!   stays on one network with TTL 1.
+//! - Reliability: a datagram that is lost is lost, as in the original.
+//! - Authentication: anyone on the network can claim any handle or client id;
+//!   showing the source address is the only help offered.
+//! - Wrapping long chat lines, scrolling back, and Unicode width subtleties in the
+//!   window: each message takes one line, cut at the screen's edge.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod cli;
+mod client;
+mod error;
+mod group;
+mod membership;
+mod message;
+mod receive;
+mod sanitize;
+mod send;
+mod terminal;
+mod window;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use client::{Client, Event, Stats};
+pub use error::Error;
+pub use group::{Config, ConfigError, Group, Interface, Reuse, Ttl};
+pub use message::{ClientId, MAX_DATAGRAM, Message, Rejection};
+pub use receive::{Display, MAX_UDP_PAYLOAD, Received, Receiver, receive};
+pub use sanitize::sanitize;
+pub use send::send;
+pub use terminal::{run_plain, run_window};
+pub use window::{Action, DIVIDER, Entry, Window};

@@ -1,0 +1,48 @@
+//! `receive`: join a multicast group and print what arrives (the article's `receive.rb`).
+
+use clap::Parser;
+use ruby_port::{Group, Receiver, cli};
+
+/// Join a multicast group and print each datagram as it arrives, as the
+/// article's receive.rb does: 224.0.0.1 port 3000 unless told otherwise.
+///
+/// Several receivers can run on one host at once: each sets SO_REUSEADDR and
+/// SO_REUSEPORT before binding, and the kernel gives every one of them its own
+/// copy of each datagram. Control characters in what arrives are shown as
+/// symbols (␛, ␊), never sent to your terminal.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    #[command(flatten)]
+    network: cli::NetworkArgs,
+    /// Also show the sender, the destination address and the interface it arrived on
+    #[arg(long, short)]
+    verbose: bool,
+    /// Exit after this many datagrams [default: run until interrupted]
+    #[arg(long, short = 'n', value_name = "N")]
+    count: Option<u64>,
+}
+
+fn main() {
+    let args = Args::parse();
+    let config = args
+        .network
+        .config(Group::SEND_RECEIVE)
+        .unwrap_or_else(|e| cli::exit_with(2, e));
+    let receiver = Receiver::join(&config).unwrap_or_else(|e| cli::exit_with(1, e));
+    if args.verbose {
+        let on = config
+            .interface()
+            .map_or_else(|| "any interface".to_string(), |i| i.to_string());
+        eprintln!("joined {} on {on}; waiting", config.group());
+    }
+    let mut seen = 0;
+    while args.count.is_none_or(|n| seen < n) {
+        match receiver.recv() {
+            Ok(datagram) => println!("{}", datagram.display(args.verbose)),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => cli::exit_with(1, format!("receiving: {e}")),
+        }
+        seen += 1;
+    }
+}

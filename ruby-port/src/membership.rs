@@ -1,0 +1,189 @@
+//! Socket setup: the handful of options that turn a UDP socket into a
+//! multicast sender or a group member.
+//!
+//! | option | set by | what it does | in the article |
+//! |---|---|---|---|
+//! | `IP_MULTICAST_TTL` / `IPV6_MULTICAST_HOPS` | [`sender`], [`member`] | limits how many routers a datagram crosses | `send.rb`, the chat client (TTL 1) |
+//! | `IP_MULTICAST_IF` / `IPV6_MULTICAST_IF` | both, with `--interface` | picks the interface datagrams leave through | not used: the route decides |
+//! | `SO_REUSEADDR`, `SO_REUSEPORT` | [`member`] | lets several programs bind the same port | `receive.rb` (`SO_REUSEPORT`), the gem (`SO_REUSEADDR`) |
+//! | `IP_ADD_MEMBERSHIP` / `IPV6_JOIN_GROUP` | [`member`] | joins the group on one or any interface; the kernel reports it with IGMP/MLD | `receive.rb`, the chat client |
+//! | `IP_PKTINFO` / `IPV6_RECVPKTINFO` | [`member`] | reports each datagram's arrival interface and destination | not in the article: for `--verbose` |
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::AsRawFd;
+
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
+
+use crate::error::Error;
+use crate::group::{Config, Interface, Reuse};
+
+/// A UDP socket that sends to `config`'s group with its TTL, through its
+/// interface if one is set. Like `send.rb`: no bind, the first `sendto()` picks
+/// an ephemeral port.
+pub(crate) fn sender(config: &Config) -> Result<Socket, Error> {
+    let group = config.group();
+    let socket = Error::step(
+        || "creating a UDP socket".to_string(),
+        Socket::new(domain(group.ip()), Type::DGRAM, Some(Protocol::UDP)),
+    )?;
+    set_outgoing(&socket, config)?;
+    Ok(socket)
+}
+
+/// A UDP socket that is a member of `config`'s group and bound to its port on
+/// the wildcard address, ready to receive when this returns. It can also send
+/// (the chat uses one socket for both, as the original does).
+pub(crate) fn member(config: &Config) -> Result<Socket, Error> {
+    let group = config.group();
+    let socket = Error::step(
+        || "creating a UDP socket".to_string(),
+        Socket::new(domain(group.ip()), Type::DGRAM, Some(Protocol::UDP)),
+    )?;
+    set_outgoing(&socket, config)?;
+
+    // SO_REUSEADDR / SO_REUSEPORT: must be set before bind(2) on every socket
+    // that shares the port. See `Reuse` for the difference.
+    let (addr, port) = match config.reuse() {
+        Reuse::Address => (true, false),
+        Reuse::Port => (false, true),
+        Reuse::Both => (true, true),
+        Reuse::Exclusive => (false, false),
+    };
+    Error::step(
+        || "allowing other programs to share the port (SO_REUSEADDR)".to_string(),
+        socket.set_reuse_address(addr),
+    )?;
+    Error::step(
+        || "allowing other programs to share the port (SO_REUSEPORT)".to_string(),
+        socket.set_reuse_port(port),
+    )?;
+
+    join(&socket, group.ip(), config.interface())?;
+
+    // Ask for the arrival interface and destination address of every datagram.
+    let fd = socket.as_raw_fd();
+    let pktinfo = match group.ip() {
+        IpAddr::V4(_) => {
+            nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::Ipv4PacketInfo, &true)
+        }
+        IpAddr::V6(_) => nix::sys::socket::setsockopt(
+            &socket,
+            nix::sys::socket::sockopt::Ipv6RecvPacketInfo,
+            &true,
+        ),
+    };
+    Error::step(
+        || format!("asking for arrival interfaces on fd {fd} (IP_PKTINFO)"),
+        pktinfo.map_err(std::io::Error::from),
+    )?;
+
+    // Bind the wildcard address, as the article does (0.0.0.0, or [::] with
+    // IPV6_V6ONLY so the IPv6 socket does not also claim the IPv4 port). The
+    // socket then also receives unicast to this port, and, since Linux's
+    // IP_MULTICAST_ALL defaults to on, datagrams for groups that *other*
+    // sockets on this host joined on the same port.
+    let wildcard = match group.ip() {
+        IpAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, group.port())),
+        IpAddr::V6(_) => {
+            Error::step(
+                || "limiting the socket to IPv6 (IPV6_V6ONLY)".to_string(),
+                socket.set_only_v6(true),
+            )?;
+            SocketAddr::from((Ipv6Addr::UNSPECIFIED, group.port()))
+        }
+    };
+    Error::step(
+        || format!("binding {wildcard}"),
+        socket.bind(&wildcard.into()),
+    )?;
+    Ok(socket)
+}
+
+fn domain(ip: IpAddr) -> Domain {
+    match ip {
+        IpAddr::V4(_) => Domain::IPV4,
+        IpAddr::V6(_) => Domain::IPV6,
+    }
+}
+
+/// IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS, and IP_MULTICAST_IF /
+/// IPV6_MULTICAST_IF when an interface was chosen.
+fn set_outgoing(socket: &Socket, config: &Config) -> Result<(), Error> {
+    let ttl = config.ttl();
+    match config.group().ip() {
+        IpAddr::V4(_) => {
+            Error::step(
+                || format!("setting the multicast TTL to {ttl} (IP_MULTICAST_TTL)"),
+                socket.set_multicast_ttl_v4(u32::from(ttl.0)),
+            )?;
+            if let Some(interface) = config.interface() {
+                Error::step(
+                    || format!("sending through {interface} (IP_MULTICAST_IF)"),
+                    set_multicast_if_v4_index(socket, interface.index()),
+                )?;
+            }
+        }
+        IpAddr::V6(_) => {
+            Error::step(
+                || format!("setting the hop limit to {ttl} (IPV6_MULTICAST_HOPS)"),
+                socket.set_multicast_hops_v6(u32::from(ttl.0)),
+            )?;
+            if let Some(interface) = config.interface() {
+                Error::step(
+                    || format!("sending through {interface} (IPV6_MULTICAST_IF)"),
+                    socket.set_multicast_if_v6(interface.index()),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// IP_ADD_MEMBERSHIP / IPV6_JOIN_GROUP on the chosen interface, or on "any"
+/// (INADDR_ANY / index 0), which lets the kernel pick the interface the route
+/// to the group points at, exactly as `receive.rb` does.
+fn join(socket: &Socket, group: IpAddr, interface: Option<&Interface>) -> Result<(), Error> {
+    let on = interface.map_or_else(|| "any interface".to_string(), |i| i.to_string());
+    match group {
+        IpAddr::V4(v4) => {
+            let which = match interface {
+                Some(i) => InterfaceIndexOrAddress::Index(i.index()),
+                None => InterfaceIndexOrAddress::Address(Ipv4Addr::UNSPECIFIED),
+            };
+            Error::step(
+                || format!("joining {v4} on {on} (IP_ADD_MEMBERSHIP)"),
+                socket.join_multicast_v4_n(&v4, &which),
+            )
+        }
+        IpAddr::V6(v6) => Error::step(
+            || format!("joining {v6} on {on} (IPV6_JOIN_GROUP)"),
+            socket.join_multicast_v6(&v6, interface.map_or(0, |i| i.index())),
+        ),
+    }
+}
+
+/// IP_MULTICAST_IF by interface index. socket2 only takes an address here, but
+/// Linux also accepts a `struct ip_mreqn` naming the index, which works for
+/// interfaces without an IPv4 address too.
+fn set_multicast_if_v4_index(socket: &Socket, index: u32) -> std::io::Result<()> {
+    let request = libc::ip_mreqn {
+        imr_multiaddr: libc::in_addr { s_addr: 0 },
+        imr_address: libc::in_addr { s_addr: 0 },
+        imr_ifindex: index as libc::c_int,
+    };
+    // SAFETY: the pointer and length describe `request`, which outlives the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_IF,
+            (&request as *const libc::ip_mreqn).cast(),
+            std::mem::size_of::<libc::ip_mreqn>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}

@@ -1,0 +1,236 @@
+//! `Window`: the chat screen as plain state plus one `render` function.
+//!
+//! The Ruby `Window` draws with curses: the message history from the top of the
+//! screen, one `<handle> content` line per message, newest at the bottom and
+//! only as many as fit; above the last line a reverse-video divider reading
+//! ` [backchannel]` across the full width; the last line is where you type.
+//!
+//! Here the state ([`Window`]) knows nothing about terminals: it takes
+//! [`Event`]s from the client and key presses from the user, and
+//! [`Window::render`] draws it into any ratatui [`Frame`]. That split is what
+//! lets the tests draw it on ratatui's `TestBackend` and compare the screen
+//! with a snapshot; [`crate::terminal`] connects it to a real terminal.
+//!
+//! Added to the original: every peer string is passed through
+//! [`crate::sanitize()`] before it is stored, `Ctrl-T` toggles each message's
+//! observed source address (a handle is only a claim), and the right end of
+//! the divider counts datagrams that were not messages.
+
+use std::net::SocketAddr;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+
+use crate::client::Event;
+use crate::message::Message;
+use crate::sanitize::sanitize;
+
+/// The divider's text, as in the original.
+pub const DIVIDER: &str = " [backchannel]";
+
+/// One line of history, already made safe to display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The sender's handle, sanitised.
+    pub handle: String,
+    /// The content, sanitised.
+    pub content: String,
+    /// Where the datagram came from; `None` for lines typed here.
+    pub source: Option<SocketAddr>,
+}
+
+impl Entry {
+    /// A message that arrived from `source`.
+    pub fn received(message: &Message, source: SocketAddr) -> Entry {
+        Entry {
+            handle: sanitize(&message.handle),
+            content: sanitize(&message.content),
+            source: Some(source),
+        }
+    }
+
+    /// A message this client sent (the original adds it to the history itself).
+    pub fn sent(message: &Message) -> Entry {
+        Entry {
+            handle: sanitize(&message.handle),
+            content: sanitize(&message.content),
+            source: None,
+        }
+    }
+
+    /// The line as shown: `<handle> content`, or with `show_source`
+    /// `[10.0.0.2:6811] <handle> content` (`[you]` for lines sent from here).
+    pub fn line(&self, show_source: bool) -> String {
+        let text = format!("<{}> {}", self.handle, self.content);
+        if !show_source {
+            return text;
+        }
+        match self.source {
+            Some(source) => format!("[{source}] {text}"),
+            None => format!("[you] {text}"),
+        }
+    }
+}
+
+/// What the program should do after a key press.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing beyond redrawing.
+    None,
+    /// Transmit this line (Enter on a non-empty input line).
+    Send(String),
+    /// Leave (Esc or Ctrl-C).
+    Quit,
+}
+
+/// The chat screen's state: history, input line, display options.
+#[derive(Debug, Clone, Default)]
+pub struct Window {
+    history: Vec<Entry>,
+    input: String,
+    show_source: bool,
+    ignored: u64,
+}
+
+impl Window {
+    /// An empty window; `show_source` starts with source addresses shown.
+    pub fn new(show_source: bool) -> Window {
+        Window {
+            show_source,
+            ..Window::default()
+        }
+    }
+
+    /// Adds a line at the bottom of the history (the original's `new_message`).
+    pub fn push(&mut self, entry: Entry) {
+        self.history.push(entry);
+    }
+
+    /// Takes an event from the client: a message joins the history, a rejected
+    /// datagram only raises the count on the divider.
+    pub fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::Message { message, source } => self.push(Entry::received(message, *source)),
+            Event::Rejected { .. } => self.ignored += 1,
+        }
+    }
+
+    /// The history, oldest first.
+    pub fn history(&self) -> &[Entry] {
+        &self.history
+    }
+
+    /// What is typed on the input line so far.
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+
+    /// Whether source addresses are shown.
+    pub fn shows_source(&self) -> bool {
+        self.show_source
+    }
+
+    /// Edits the input line; Enter hands the line back as [`Action::Send`]
+    /// (empty lines are not sent, as in the original), Esc and Ctrl-C quit,
+    /// Ctrl-T toggles source addresses, Ctrl-U clears the line.
+    pub fn handle_key(&mut self, key: KeyEvent) -> Action {
+        if key.kind == KeyEventKind::Release {
+            return Action::None;
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => Action::Quit,
+            KeyCode::Char('c') if ctrl => Action::Quit,
+            KeyCode::Char('t') if ctrl => {
+                self.show_source = !self.show_source;
+                Action::None
+            }
+            KeyCode::Char('u') if ctrl => {
+                self.input.clear();
+                Action::None
+            }
+            KeyCode::Char(c) if !ctrl => {
+                self.input.push(c);
+                Action::None
+            }
+            KeyCode::Backspace => {
+                self.input.pop();
+                Action::None
+            }
+            KeyCode::Enter if !self.input.is_empty() => {
+                Action::Send(std::mem::take(&mut self.input))
+            }
+            _ => Action::None,
+        }
+    }
+
+    /// Draws the window over the whole frame: history rows, divider, input line.
+    pub fn render(&self, frame: &mut Frame) {
+        let area = frame.area();
+        if area.height == 0 || area.width == 0 {
+            return;
+        }
+        let input_y = area.bottom() - 1;
+        let rows = area.height.saturating_sub(2);
+
+        // History: the newest `rows` lines, drawn from the top down.
+        let first = self.history.len().saturating_sub(usize::from(rows));
+        let lines: Vec<Line> = self.history[first..]
+            .iter()
+            .map(|e| Line::raw(e.line(self.show_source)))
+            .collect();
+        frame.render_widget(
+            Paragraph::new(lines),
+            Rect::new(area.x, area.y, area.width, rows),
+        );
+
+        // Divider: reverse video across the full width.
+        if area.height >= 2 {
+            let divider = Rect::new(area.x, input_y - 1, area.width, 1);
+            frame.render_widget(
+                Paragraph::new(self.divider_text(usize::from(area.width)))
+                    .style(Style::default().add_modifier(Modifier::REVERSED)),
+                divider,
+            );
+        }
+
+        // Input line: the tail of what is typed, so the cursor stays visible.
+        let width = usize::from(area.width).saturating_sub(1);
+        let typed: Vec<char> = self.input.chars().collect();
+        let visible: String = typed[typed.len().saturating_sub(width)..].iter().collect();
+        let cursor_x = area.x + visible.chars().count() as u16;
+        frame.render_widget(
+            Paragraph::new(sanitize(&visible)),
+            Rect::new(area.x, input_y, area.width, 1),
+        );
+        frame.set_cursor_position((cursor_x, input_y));
+    }
+
+    fn divider_text(&self, width: usize) -> String {
+        let mut status = Vec::new();
+        if self.show_source {
+            status.push("sources shown".to_string());
+        }
+        if self.ignored > 0 {
+            status.push(format!("{} ignored", self.ignored));
+        }
+        let right = if status.is_empty() {
+            String::new()
+        } else {
+            format!("{} ", status.join(" · "))
+        };
+        let left_len = DIVIDER.chars().count();
+        let right_len = right.chars().count();
+        if left_len + 1 + right_len > width {
+            return format!("{DIVIDER:<width$}");
+        }
+        format!(
+            "{DIVIDER}{}{right}",
+            " ".repeat(width - left_len - right_len)
+        )
+    }
+}
