@@ -88,7 +88,8 @@ impl SenderConfig {
 pub struct SenderReport {
     /// Where the datagram went.
     pub destination: SocketAddr,
-    /// The address our socket sent from (the receivers reply to it).
+    /// The address our socket was bound to: usually the wildcard address and an
+    /// ephemeral port. Receivers see the port with the interface's address.
     pub local: SocketAddr,
     /// Every reply, and which distinct hosts acknowledged.
     pub summary: AckSummary,

@@ -1,0 +1,187 @@
+//! Shared test helpers: the two programs and the Python fixtures, run as processes inside
+//! harness hosts, with their printed lines collected as they appear.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use harness::Host;
+
+/// Our sender binary.
+pub const SENDER: &str = env!("CARGO_BIN_EXE_sender");
+/// Our receiver binary.
+pub const RECEIVER: &str = env!("CARGO_BIN_EXE_receiver");
+
+/// Upper bound for anything a test waits for; only reached when something is broken.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// The line every receiver (ours and the original) prints once it has joined the group.
+pub const READY: &str = "waiting to receive message";
+
+/// Reply timeout the tests give senders: long enough that a busy machine cannot make an
+/// ack late, short enough to keep the suite quick. (The article's 0.2 s is the default.)
+pub const TEST_TIMEOUT: &str = "1";
+
+/// A Python fixture under `tests/fixtures/`, run unbuffered.
+pub fn python(fixture: &str) -> Command {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(fixture);
+    let mut command = Command::new("python3");
+    command.arg("-u").arg(path);
+    command
+}
+
+/// A long-running program (a receiver) inside a host, its stdout read line by line.
+pub struct Program {
+    what: String,
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Program {
+    /// Starts `command` in `host`.
+    pub fn start(host: &Host, command: &mut Command) -> Program {
+        let what = format!("{command:?} on {}", host.name());
+        let mut child = host
+            .spawn(
+                command
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped()),
+            )
+            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Program {
+            what,
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Starts a receiver and returns once it has printed that it waits for a message,
+    /// which both programs do only after joining the group.
+    pub fn ready(host: &Host, command: &mut Command) -> Program {
+        let mut program = Program::start(host, command);
+        program.wait_until(|lines| lines.iter().any(|l| l == READY));
+        program
+    }
+
+    /// Waits until the lines printed so far satisfy `done`; panics with everything the
+    /// program printed (stdout and stderr) when it exits or the deadline passes first.
+    pub fn wait_until(&mut self, done: impl Fn(&[String]) -> bool) -> &[String] {
+        let end = Instant::now() + DEADLINE;
+        while !done(&self.seen) {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => {
+                    let _ = self.child.kill();
+                    let mut stderr = String::new();
+                    if let Some(mut err) = self.child.stderr.take() {
+                        let _ = err.read_to_string(&mut stderr);
+                    }
+                    panic!(
+                        "{} did not print what was expected.\nstdout:\n{}\nstderr:\n{stderr}",
+                        self.what,
+                        self.seen.join("\n")
+                    );
+                }
+            }
+        }
+        &self.seen
+    }
+
+    /// Waits until the program has printed `count` lines starting with `prefix`.
+    pub fn wait_for_lines(&mut self, prefix: &str, count: usize) -> &[String] {
+        self.wait_until(|lines| lines.iter().filter(|l| l.starts_with(prefix)).count() >= count)
+    }
+
+    /// Everything printed so far, one line each.
+    pub fn transcript(&self) -> String {
+        self.seen.join("\n")
+    }
+
+    /// What was printed up to and including the last line starting with `prefix`. A
+    /// receiver goes on to print its next prompt at its own pace; this leaves it out.
+    pub fn transcript_through(&self, prefix: &str) -> String {
+        let end = self
+            .seen
+            .iter()
+            .rposition(|l| l.starts_with(prefix))
+            .map_or(0, |i| i + 1);
+        self.seen[..end].join("\n")
+    }
+}
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a program to completion inside `host`: (exit code, stdout, stderr).
+pub fn run(host: &Host, command: &mut Command) -> (i32, String, String) {
+    let output = host
+        .output(command.stdin(Stdio::null()))
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Our sender with the test timeout and extra arguments, run to completion in `host`.
+pub fn run_sender(host: &Host, args: &[&str]) -> (i32, String, String) {
+    run(
+        host,
+        Command::new(SENDER)
+            .args(["--timeout", TEST_TIMEOUT])
+            .args(args),
+    )
+}
+
+/// The lines `received ... from (...)` in a sender's output, in arrival order.
+pub fn received_lines(output: &str) -> Vec<&str> {
+    output
+        .lines()
+        .filter(|l| l.starts_with("received "))
+        .collect()
+}
+
+/// The sender's output with its `received` lines sorted among themselves. Which of two
+/// receivers answers first is a race; the snapshot should not depend on who won it.
+pub fn in_address_order(output: &str) -> String {
+    let mut lines: Vec<&str> = output.lines().collect();
+    let slots: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].starts_with("received "))
+        .collect();
+    let mut received: Vec<&str> = slots.iter().map(|&i| lines[i]).collect();
+    received.sort();
+    for (slot, line) in slots.into_iter().zip(received) {
+        lines[slot] = line;
+    }
+    lines.join("\n") + "\n"
+}
+
+/// Insta filters hiding the ephemeral port a sender happened to get.
+pub fn port_filters() -> Vec<(&'static str, &'static str)> {
+    vec![(r"(\('[0-9a-f.:]+', )\d{4,5}(\)|, )", "${1}[port]${2}")]
+}
