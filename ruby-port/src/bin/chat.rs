@@ -37,6 +37,16 @@ fn main() {
     let client = Client::new(args.handle, &config).unwrap_or_else(|e| cli::exit_with(1, e));
     let plain = args.plain || !std::io::stdin().is_terminal();
     let result = if plain {
+        // On stderr, so stdout carries only messages: says the client is ready.
+        let on = config
+            .interface()
+            .map_or_else(|| "any interface".to_string(), |i| i.to_string());
+        eprintln!(
+            "joined {} on {on} as <{}> (client id {}); lines you type are sent",
+            config.group(),
+            client.handle(),
+            client.id()
+        );
         ruby_port::run_plain(
             &client,
             std::io::stdin().lock(),
