@@ -1,0 +1,585 @@
+//! Every `console` block of the book, run in a sandbox, its output compared with the book.
+//!
+//! One test per chapter. Each scenario of a chapter (see `docs::walkthrough`) gets a fresh
+//! `Sandbox` or `Lan`; its blocks run in book order, in the host they name. A block marked
+//! `terminal=N` is started in the background, the next step waits until it is *ready* (it
+//! has a bound UDP socket and one of its threads is blocked waiting for input, the state of a
+//! receiver that finished its setup), and at the end of the scenario it gets Ctrl-C (SIGINT)
+//! once its output matches the book, or after a deadline. A line of output the book does not
+//! show is a failure.
+//!
+//! `cargo run -q -p PACKAGE --bin NAME -- ARGS` runs the already-built binary: the test
+//! builds every binary the book names once, with the same cargo that runs the tests, and
+//! never runs cargo inside a sandbox.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Process, Stdio};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use docs::walkthrough::{self, CargoRun, Scenario, Topology};
+use harness::{Host, Lan, Sandbox};
+
+/// How long a foreground command may run before it counts as hung.
+const COMMAND_DEADLINE: Duration = Duration::from_secs(30);
+/// How long a background program may take to become ready.
+const READY_DEADLINE: Duration = Duration::from_secs(10);
+/// How long a background program may take to print what the book shows.
+const OUTPUT_DEADLINE: Duration = Duration::from_secs(5);
+
+fn book_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn workspace_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The chapters, as the book's `src/` holds them.
+fn chapters() -> BTreeSet<String> {
+    std::fs::read_dir(book_dir())
+        .expect("docs/src is readable")
+        .map(|entry| {
+            entry
+                .expect("directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| name.ends_with(".md"))
+        .collect()
+}
+
+macro_rules! walkthroughs {
+    ($($test:ident => $file:literal,)*) => {
+        $(
+            #[doc = concat!("The commands of `", $file, "` print what the book shows.")]
+            #[test]
+            fn $test() {
+                walk($file);
+            }
+        )*
+
+        /// Every chapter has its walkthrough test: a new chapter cannot slip past the suite.
+        #[test]
+        fn every_chapter_is_walked_through() {
+            let listed: BTreeSet<String> = [$($file),*].into_iter().map(String::from).collect();
+            assert_eq!(listed, chapters(), "add the new chapter to walkthroughs! in this file");
+        }
+    };
+}
+
+walkthroughs! {
+    summary => "SUMMARY.md",
+    introduction => "introduction.md",
+    sandbox => "sandbox.md",
+    ruby_port => "ruby-port.md",
+    python_echo => "python-echo.md",
+    rust_diary => "rust-diary.md",
+    loopback => "loopback.md",
+    harness_chapter => "harness.md",
+    troubleshooting => "troubleshooting.md",
+    claims => "claims.md",
+}
+
+/// Only the sandbox chapter may show shell commands that the suite does not run: anywhere
+/// else a command belongs in a `console` block.
+#[test]
+fn commands_elsewhere_are_console_blocks() {
+    for chapter in chapters() {
+        if chapter == "sandbox.md" {
+            continue;
+        }
+        let text = std::fs::read_to_string(book_dir().join(&chapter)).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            let fence = line.trim_start();
+            for shell in ["```sh", "```bash", "```shell", "```text\n$"] {
+                assert!(
+                    !fence.starts_with(shell),
+                    "{chapter}:{}: `{shell}` block: use a `console` block so the suite runs it",
+                    number + 1
+                );
+            }
+        }
+    }
+}
+
+fn walk(file: &str) {
+    let path = book_dir().join(file);
+    let text = std::fs::read_to_string(&path).expect("chapter is readable");
+    let scenarios =
+        walkthrough::parse(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    for scenario in &scenarios {
+        check_captions(file, scenario);
+        run_scenario(file, scenario);
+    }
+}
+
+/// A reader must be told where a block runs: its caption names the terminal and the host.
+fn check_captions(file: &str, scenario: &Scenario) {
+    for step in &scenario.steps {
+        let caption = step.caption.replace(['`', '*'], "").to_lowercase();
+        if step.terminal != 1 {
+            let wanted = format!("terminal {}", step.terminal);
+            assert!(
+                caption.contains(&wanted),
+                "{file}:{}: the text before this block must say `{wanted}`",
+                step.line
+            );
+        }
+        if let Some(host) = &step.host {
+            let wanted = format!("host {host}");
+            assert!(
+                caption.contains(&wanted),
+                "{file}:{}: the text before this block must say `{wanted}`",
+                step.line
+            );
+        }
+    }
+}
+
+/// The network of one scenario.
+enum Network {
+    Sandbox(Sandbox),
+    Lan(Lan),
+}
+
+impl Network {
+    fn host(&self, name: Option<&str>) -> &Host {
+        match (self, name) {
+            (Network::Sandbox(sandbox), None) => sandbox,
+            (Network::Sandbox(_), Some(name)) => {
+                panic!("host={name} needs a `<!-- walkthrough: lan ... -->` scenario")
+            }
+            (Network::Lan(lan), None) => &lan.hosts()[0],
+            (Network::Lan(lan), Some(name)) => lan.host(name),
+        }
+    }
+}
+
+fn run_scenario(file: &str, scenario: &Scenario) {
+    let network = match &scenario.topology {
+        Topology::Sandbox => Network::Sandbox(harness::or_skip!(Sandbox::new())),
+        Topology::Lan(names) => Network::Lan(harness::or_skip!(Lan::new(names))),
+    };
+    let mut background = Background::default();
+    for step in &scenario.steps {
+        let host = network.host(step.host.as_deref());
+        let at = |line: usize| format!("{file}:{line} (host {})", host.name());
+        if step.terminal != 1 {
+            background.finish(step.terminal, file);
+            let command = &step.commands[0];
+            let running = Running::start(host, &command.text)
+                .unwrap_or_else(|e| panic!("{}: `{}`: {e}", at(command.line), command.text));
+            running.wait_until_ready().unwrap_or_else(|why| {
+                panic!(
+                    "{}: `{}` never became ready: {why}\n{}",
+                    at(command.line),
+                    command.text,
+                    host.diagnostics()
+                )
+            });
+            background
+                .running
+                .insert(step.terminal, (command.clone(), running));
+            continue;
+        }
+        for (index, command) in step.commands.iter().enumerate() {
+            let (status, output) = run_to_end(host, &command.text)
+                .unwrap_or_else(|e| panic!("{}: `{}`: {e}", at(command.line), command.text));
+            if let Err(mismatch) = walkthrough::check_output(&command.expected, &output) {
+                background.stop_all();
+                panic!(
+                    "{}: `{}`\n{mismatch}\n{}",
+                    at(command.line),
+                    command.text,
+                    host.diagnostics()
+                );
+            }
+            let wanted = if index + 1 == step.commands.len() {
+                step.status
+            } else {
+                0
+            };
+            if status != wanted {
+                background.stop_all();
+                panic!(
+                    "{}: `{}` exited with {status}, the book expects {wanted}\n{output}",
+                    at(command.line),
+                    command.text
+                );
+            }
+        }
+    }
+    let terminals: Vec<u32> = background.running.keys().copied().collect();
+    for terminal in terminals {
+        background.finish(terminal, file);
+    }
+}
+
+/// Background programs of one scenario, by terminal number.
+#[derive(Default)]
+struct Background {
+    running: BTreeMap<u32, (walkthrough::Command, Running)>,
+}
+
+impl Background {
+    /// Waits for the program in `terminal` to print what the book shows, stops it with
+    /// Ctrl-C and checks its whole output.
+    fn finish(&mut self, terminal: u32, file: &str) {
+        let Some((command, running)) = self.running.remove(&terminal) else {
+            return;
+        };
+        running.wait_for_output(&command.expected);
+        let output = running.interrupt();
+        if let Err(mismatch) = walkthrough::check_output(&command.expected, &output) {
+            self.stop_all();
+            panic!(
+                "{file}:{} (terminal {terminal}): `{}`\n{mismatch}",
+                command.line, command.text
+            );
+        }
+    }
+
+    fn stop_all(&mut self) {
+        for (_, (_, running)) in std::mem::take(&mut self.running) {
+            running.interrupt();
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.stop_all();
+    }
+}
+
+/// Output collected from a child's stdout and stderr (one pipe, so lines keep their order).
+#[derive(Default)]
+struct Collected {
+    text: Mutex<(String, bool)>,
+    changed: Condvar,
+}
+
+/// A program running in the background.
+struct Running {
+    child: Child,
+    output: Arc<Collected>,
+    reader: Option<thread::JoinHandle<()>>,
+}
+
+impl Running {
+    fn start(host: &Host, command: &str) -> io::Result<Running> {
+        let (child, reader) = spawn_shell(host, &format!("exec {}", translate(command)?))?;
+        let output = Arc::new(Collected::default());
+        let collected = Arc::clone(&output);
+        let reader = thread::spawn(move || collect(reader, &collected));
+        Ok(Running {
+            child,
+            output,
+            reader: Some(reader),
+        })
+    }
+
+    /// Ready: the program holds a bound UDP socket and one of its threads waits in a
+    /// receive, poll or read system call. Polls that condition; never sleeps blindly.
+    fn wait_until_ready(&self) -> Result<(), String> {
+        let pid = self.child.id();
+        let started = Instant::now();
+        loop {
+            if is_ready(pid) {
+                return Ok(());
+            }
+            let (text, closed) = self.output.text.lock().unwrap().clone();
+            if closed || started.elapsed() > READY_DEADLINE {
+                return Err(format!("it printed:\n{text}"));
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Waits until the output matches the book, stops growing towards it, or the deadline.
+    fn wait_for_output(&self, expected: &[String]) {
+        let deadline = Instant::now() + OUTPUT_DEADLINE;
+        let mut guard = self.output.text.lock().unwrap();
+        loop {
+            let (text, closed) = &*guard;
+            if *closed
+                || walkthrough::check_output(expected, text).is_ok()
+                || !walkthrough::is_prefix_of_match(expected, text)
+            {
+                return;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            guard = self
+                .output
+                .changed
+                .wait_timeout(guard, deadline - now)
+                .unwrap()
+                .0;
+        }
+    }
+
+    /// Ctrl-C, then (if it does not stop) SIGKILL; returns everything it printed.
+    fn interrupt(mut self) -> String {
+        signal(self.child.id(), libc::SIGINT);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while self.child.try_wait().ok().flatten().is_none() {
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                break;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        let _ = self.child.wait();
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        self.output.text.lock().unwrap().0.clone()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn collect(mut reader: io::PipeReader, collected: &Collected) {
+    let mut buffer = [0u8; 4096];
+    loop {
+        let n = reader.read(&mut buffer).unwrap_or(0);
+        let mut guard = collected.text.lock().unwrap();
+        if n == 0 {
+            guard.1 = true;
+            collected.changed.notify_all();
+            return;
+        }
+        guard.0.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        collected.changed.notify_all();
+    }
+}
+
+fn signal(pid: u32, signal: libc::c_int) {
+    // SAFETY: kill(2) on our own child's pid; it has not been reaped yet.
+    unsafe {
+        libc::kill(pid as libc::pid_t, signal);
+    }
+}
+
+/// Runs a foreground command to completion: its exit status and its output.
+fn run_to_end(host: &Host, command: &str) -> io::Result<(i32, String)> {
+    let (mut child, mut reader) = spawn_shell(host, &translate(command)?)?;
+    let pid = child.id();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let watchdog = thread::spawn(move || {
+        if finished.recv_timeout(COMMAND_DEADLINE).is_err() {
+            signal(pid, libc::SIGKILL);
+        }
+    });
+    let mut output = Vec::new();
+    reader.read_to_end(&mut output)?;
+    let status = child.wait()?;
+    let _ = done.send(());
+    let _ = watchdog.join();
+    use std::os::unix::process::ExitStatusExt;
+    let code = status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    Ok((code, String::from_utf8_lossy(&output).into_owned()))
+}
+
+/// Starts `sh -c SCRIPT` inside the host, stdout and stderr into one pipe.
+fn spawn_shell(host: &Host, script: &str) -> io::Result<(Child, io::PipeReader)> {
+    let (reader, writer) = io::pipe()?;
+    let child = {
+        let mut process = Process::new("sh");
+        process
+            .arg("-c")
+            .arg(script)
+            .current_dir(workspace_dir())
+            .env("NO_COLOR", "1")
+            .env("TERM", "dumb")
+            .env("RUST_BACKTRACE", "0")
+            .stdin(Stdio::null())
+            .stdout(writer.try_clone()?)
+            .stderr(writer);
+        host.spawn(&mut process)?
+        // `process` (and with it our copy of the pipe's write end) is dropped here, so the
+        // reader sees end-of-file when the child exits.
+    };
+    Ok((child, reader))
+}
+
+/// The command as the shell in the sandbox runs it: `cargo run` becomes the built binary.
+fn translate(command: &str) -> io::Result<String> {
+    let run = walkthrough::cargo_run(command).map_err(io::Error::other)?;
+    Ok(match run {
+        None => command.to_owned(),
+        Some(CargoRun {
+            package,
+            bin,
+            arguments,
+        }) => {
+            let binary = binary(&package, &bin)?;
+            format!("'{}' {arguments}", binary.display())
+        }
+    })
+}
+
+/// The path of a workspace binary, built once per test process for all binaries the book
+/// names. The build uses the cargo running the tests, outside any sandbox.
+fn binary(package: &str, bin: &str) -> io::Result<PathBuf> {
+    static BUILT: OnceLock<Result<Binaries, String>> = OnceLock::new();
+    let built = BUILT.get_or_init(build_book_binaries);
+    let built = built.as_ref().map_err(|e| io::Error::other(e.clone()))?;
+    built
+        .get(&(package.to_owned(), bin.to_owned()))
+        .cloned()
+        .ok_or_else(|| {
+            io::Error::other(format!(
+                "no binary `{bin}` in package `{package}` was built"
+            ))
+        })
+}
+
+/// Built binaries by (package, binary name).
+type Binaries = BTreeMap<(String, String), PathBuf>;
+
+fn build_book_binaries() -> Result<Binaries, String> {
+    let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for chapter in chapters() {
+        let text = std::fs::read_to_string(book_dir().join(&chapter)).unwrap();
+        for scenario in walkthrough::parse(&text).map_err(|e| format!("{chapter}: {e}"))? {
+            for step in scenario.steps {
+                for command in step.commands {
+                    if let Ok(Some(run)) = walkthrough::cargo_run(&command.text) {
+                        wanted.entry(run.package).or_default().insert(run.bin);
+                    }
+                }
+            }
+        }
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
+    let mut built = BTreeMap::new();
+    for (package, bins) in wanted {
+        let mut build = Process::new(&cargo);
+        build.current_dir(workspace_dir()).args([
+            "build",
+            "--quiet",
+            "--message-format=json",
+            "-p",
+            &package,
+        ]);
+        for bin in &bins {
+            build.args(["--bin", bin]);
+        }
+        let output = build
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("running {cargo}: {e}"))?;
+        if !output.status.success() {
+            return Err(format!("cargo build -p {package} failed"));
+        }
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if message["reason"] != "compiler-artifact" {
+                continue;
+            }
+            if let (Some(name), Some(path)) = (
+                message["target"]["name"].as_str(),
+                message["executable"].as_str(),
+            ) && bins.contains(name)
+            {
+                built.insert((package.clone(), name.to_owned()), PathBuf::from(path));
+            }
+        }
+    }
+    Ok(built)
+}
+
+/// Whether `pid` looks like a receiver that finished its setup.
+fn is_ready(pid: u32) -> bool {
+    let sockets = socket_inodes(pid);
+    if sockets.is_empty() {
+        return false;
+    }
+    let bound = ["udp", "udp6"].iter().any(|table| {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")) else {
+            return false;
+        };
+        text.lines().skip(1).any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let port_set = fields.get(1).is_some_and(|local| !local.ends_with(":0000"));
+            let ours = fields
+                .get(9)
+                .and_then(|inode| inode.parse::<u64>().ok())
+                .is_some_and(|i| sockets.contains(&i));
+            port_set && ours
+        })
+    });
+    bound && waiting_for_input(pid)
+}
+
+fn socket_inodes(pid: u32) -> BTreeSet<u64> {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return BTreeSet::new();
+    };
+    entries
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_string_lossy().into_owned();
+            target
+                .strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
+/// Whether one of the threads of `pid` is blocked in a system call that waits for input.
+fn waiting_for_input(pid: u32) -> bool {
+    let waiting: &[libc::c_long] = &[
+        libc::SYS_recvfrom,
+        libc::SYS_recvmsg,
+        libc::SYS_recvmmsg,
+        libc::SYS_read,
+        libc::SYS_ppoll,
+        libc::SYS_pselect6,
+        libc::SYS_epoll_pwait,
+        #[cfg(target_arch = "x86_64")]
+        libc::SYS_poll,
+        #[cfg(target_arch = "x86_64")]
+        libc::SYS_select,
+        #[cfg(target_arch = "x86_64")]
+        libc::SYS_epoll_wait,
+    ];
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.filter_map(Result::ok).any(|task| {
+        let Ok(syscall) = std::fs::read_to_string(task.path().join("syscall")) else {
+            return false;
+        };
+        let number = syscall
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse::<libc::c_long>().ok());
+        let state = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // The state letter follows the command name in parentheses: S means sleeping.
+        let sleeping = state
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('S'));
+        sleeping && number.is_some_and(|n| waiting.contains(&n))
+    })
+}
