@@ -1,0 +1,1 @@
+//! Fan-out over loopback, measured (filled in by part 2).
