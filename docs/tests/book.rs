@@ -1,0 +1,241 @@
+//! The book's structure holds: every include and link resolves, code is never pasted.
+//!
+//! `mdbook build` logs a broken `{{#include}}` and still exits with success, and it does
+//! not check links at all; these tests are what makes a broken include fail CI.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn book_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// (file name, text) of every chapter.
+fn chapters() -> Vec<(String, String)> {
+    let mut chapters: Vec<(String, String)> = std::fs::read_dir(book_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "md"))
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&path).unwrap())
+        })
+        .collect();
+    chapters.sort();
+    chapters
+}
+
+/// Every `{{#include path[:anchor|:from:to]}}` (and `rustdoc_include`) in `text`, with its line.
+fn includes(text: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(start) = rest.find("{{#") {
+            let after = &rest[start + 3..];
+            let Some(end) = after.find("}}") else { break };
+            let directive = &after[..end];
+            for kind in ["include ", "rustdoc_include "] {
+                if let Some(target) = directive.strip_prefix(kind) {
+                    found.push((number + 1, target.trim().to_owned()));
+                }
+            }
+            rest = &after[end + 2..];
+        }
+    }
+    found
+}
+
+/// The text an include would insert, or why it would not.
+fn resolve_include(target: &str) -> Result<String, String> {
+    let mut parts = target.splitn(2, ':');
+    let path = book_dir().join(parts.next().unwrap());
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let Some(selector) = parts.next() else {
+        return Ok(text);
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let numbers: Vec<&str> = selector.split(':').collect();
+    if numbers
+        .iter()
+        .all(|n| n.is_empty() || n.parse::<usize>().is_ok())
+    {
+        let from = numbers[0].parse::<usize>().unwrap_or(1);
+        let to = numbers
+            .get(1)
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(lines.len());
+        if from == 0 || to > lines.len() || from > to {
+            return Err(format!(
+                "lines {from}..{to} are outside {} ({} lines)",
+                path.display(),
+                lines.len()
+            ));
+        }
+        return Ok(lines[from - 1..to].join("\n"));
+    }
+    let start = format!("ANCHOR: {selector}");
+    let end = format!("ANCHOR_END: {selector}");
+    let begin = lines
+        .iter()
+        .position(|l| l.trim_start().trim_start_matches("//").trim() == start)
+        .ok_or_else(|| format!("no `// {start}` in {}", path.display()))?;
+    let finish = lines
+        .iter()
+        .position(|l| l.trim_start().trim_start_matches("//").trim() == end)
+        .ok_or_else(|| format!("no `// {end}` in {}", path.display()))?;
+    if finish <= begin + 1 {
+        return Err(format!(
+            "anchor `{selector}` in {} is empty",
+            path.display()
+        ));
+    }
+    Ok(lines[begin + 1..finish].join("\n"))
+}
+
+/// Every include points at a file that exists and an anchor (or line range) that holds code.
+#[test]
+fn every_include_resolves() {
+    let mut problems = Vec::new();
+    let mut count = 0;
+    for (chapter, text) in chapters() {
+        for (line, target) in includes(&text) {
+            count += 1;
+            if let Err(why) = resolve_include(&target) {
+                problems.push(format!(
+                    "{chapter}:{line}: {{{{#include {target}}}}}: {why}"
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "broken includes:\n{}",
+        problems.join("\n")
+    );
+    assert!(
+        count > 0,
+        "the book includes no code at all: the include check would pass vacuously"
+    );
+}
+
+/// Rust code in the book is included from a compiled file, never pasted into the chapter.
+#[test]
+fn rust_code_is_included_not_pasted() {
+    for (chapter, text) in chapters() {
+        let mut in_rust = None;
+        for (number, line) in text.lines().enumerate() {
+            let trimmed = line.trim();
+            if let Some(start) = in_rust {
+                if trimmed.starts_with("```") {
+                    in_rust = None;
+                } else if !trimmed.is_empty() && !trimmed.starts_with("{{#") {
+                    panic!(
+                        "{chapter}:{}: the rust block opened at line {start} holds pasted code \
+                         (`{trimmed}`); include it from a crate with {{{{#include path:anchor}}}}",
+                        number + 1
+                    );
+                }
+            } else if trimmed.starts_with("```rust") {
+                in_rust = Some(number + 1);
+            }
+        }
+    }
+}
+
+/// mdBook's id for a heading: lower case, spaces to dashes, other punctuation dropped.
+fn heading_id(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+fn heading_ids(text: &str) -> BTreeSet<String> {
+    let mut in_code = false;
+    let mut ids = BTreeSet::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+        } else if !in_code && line.starts_with('#') {
+            ids.insert(heading_id(line.trim_start_matches('#')));
+        }
+    }
+    ids
+}
+
+/// Every relative link points at a chapter (and heading) that exists.
+#[test]
+fn every_link_resolves() {
+    let chapters = chapters();
+    let mut problems = Vec::new();
+    for (chapter, text) in &chapters {
+        let mut in_code = false;
+        for (number, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("```") {
+                in_code = !in_code;
+            }
+            if in_code {
+                continue;
+            }
+            let mut rest = line;
+            while let Some(at) = rest.find("](") {
+                let after = &rest[at + 2..];
+                let Some(end) = after.find(')') else { break };
+                let target = &after[..end];
+                rest = &after[end..];
+                if target.contains("://") || target.starts_with("mailto:") {
+                    continue;
+                }
+                let (file, fragment) = match target.split_once('#') {
+                    Some((file, fragment)) => (file, Some(fragment)),
+                    None => (target, None),
+                };
+                let file = if file.is_empty() {
+                    chapter.as_str()
+                } else {
+                    file
+                };
+                let Some((_, linked)) = chapters.iter().find(|(name, _)| name == file) else {
+                    problems.push(format!("{chapter}:{}: no chapter `{file}`", number + 1));
+                    continue;
+                };
+                if let Some(fragment) = fragment
+                    && !heading_ids(linked).contains(fragment)
+                {
+                    problems.push(format!(
+                        "{chapter}:{}: no heading `#{fragment}` in {file}",
+                        number + 1
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "broken links:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// Every chapter is in the table of contents, and every entry there exists.
+#[test]
+fn summary_lists_every_chapter() {
+    let summary = std::fs::read_to_string(book_dir().join("SUMMARY.md")).unwrap();
+    let listed: BTreeSet<String> = summary
+        .lines()
+        .filter_map(|line| Some(line.split_once("](")?.1.split_once(')')?.0.to_owned()))
+        .collect();
+    let present: BTreeSet<String> = chapters()
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| name != "SUMMARY.md")
+        .collect();
+    assert_eq!(listed, present);
+}
