@@ -251,7 +251,7 @@ fn exchange(
             .map_err(Error::Output)?,
             Verdict::NotAnAck if reply.truncated() => writeln!(
                 out,
-                "  (not an ack: a {}-byte reply, ignored)",
+                "  (not an ack: ignored; it was {} bytes, only the first {REPLY_READ_SIZE} are shown)",
                 reply.length
             )
             .map_err(Error::Output)?,

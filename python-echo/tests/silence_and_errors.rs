@@ -1,0 +1,132 @@
+//! When nobody answers, and when the options or the network are wrong: the sender ends
+//! cleanly, `--expect` turns silence into a failing exit status, and every error names
+//! what was wrong.
+
+mod common;
+
+use std::process::Command;
+
+use common::{Program, RECEIVER, SENDER, run, run_sender};
+use harness::Sandbox;
+
+/// With no receiver the sender waits once, times out, closes and reports zero hosts;
+/// that is a normal end, so without `--expect` it exits 0. Uses the article's 0.2 s.
+#[test]
+fn without_receivers_the_sender_times_out_cleanly() {
+    let host = harness::or_skip!(Sandbox::new());
+    let (code, output, stderr) = run(&host, &mut Command::new(SENDER));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stderr, "");
+    insta::assert_snapshot!(output);
+}
+
+/// `--expect 1` makes the same silence a failure: exit status 1 and a one-line reason.
+#[test]
+fn expect_fails_when_nobody_answers() {
+    let host = harness::or_skip!(Sandbox::new());
+    let (code, output, stderr) = run(&host, Command::new(SENDER).args(["--expect", "1"]));
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        output.ends_with("summary: acknowledged by 0 hosts\n"),
+        "{output}"
+    );
+    assert_eq!(
+        stderr,
+        "error: expected acknowledgements from at least 1 host(s), got 0\n"
+    );
+}
+
+/// One receiver answers; `--expect 1` passes and `--expect 2` fails.
+#[test]
+fn expect_counts_distinct_hosts() {
+    let host = harness::or_skip!(Sandbox::new());
+    let _receiver = Program::ready(&host, &mut Command::new(RECEIVER));
+
+    let (code, output, stderr) = run_sender(&host, &["--expect", "1"]);
+    assert_eq!(code, 0, "{stderr}\n{output}");
+    let (code, output, stderr) = run_sender(&host, &["--expect", "2"]);
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        output.ends_with("summary: acknowledged by 1 host: 10.0.0.1\n"),
+        "{output}"
+    );
+    assert!(stderr.contains("at least 2 host(s), got 1"), "{stderr}");
+}
+
+/// Like the original, the receiver binds without address reuse: a second receiver on the
+/// same host is refused, and the message says why.
+#[test]
+fn second_receiver_on_a_host_is_refused_with_a_reason() {
+    let host = harness::or_skip!(Sandbox::new());
+    let _first = Program::ready(&host, &mut Command::new(RECEIVER));
+    let (code, output, stderr) = run(&host, &mut Command::new(RECEIVER));
+    assert_eq!(code, 2, "{output}");
+    assert!(
+        stderr.starts_with("error: cannot bind 0.0.0.0:10000:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("one receiver per host and port"),
+        "{stderr}"
+    );
+}
+
+/// Bad values are refused before any socket exists, each message naming the value and
+/// what was expected; the exit status is 2.
+#[test]
+fn bad_options_are_refused_naming_the_value() {
+    let host = harness::or_skip!(Sandbox::new());
+    let cases: [(&str, &[&str], &str); 7] = [
+        (
+            SENDER,
+            &["--group", "10.0.0.1"],
+            "10.0.0.1 is not a multicast group",
+        ),
+        (
+            SENDER,
+            &["--group", "224.3.29"],
+            "\"224.3.29\" is not an IP address",
+        ),
+        (SENDER, &["--ttl", "256"], "\"256\" is not a TTL"),
+        (SENDER, &["--timeout", "0"], "\"0\" is not a timeout"),
+        (SENDER, &["--port", "0"], "0 is not in 1..=65535"),
+        (
+            SENDER,
+            &["--interface", "wlan9"],
+            "no network interface named \"wlan9\"",
+        ),
+        (
+            RECEIVER,
+            &["--group", "fd00::1"],
+            "fd00::1 is not a multicast group",
+        ),
+    ];
+    for (program, args, expected) in cases {
+        let (code, output, stderr) = run(&host, Command::new(program).args(args));
+        assert_eq!(code, 2, "{args:?}: {output}{stderr}");
+        assert_eq!(output, "", "{args:?}: nothing may be sent");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+/// In a namespace with no routes at all (a fresh `unshare -n` inside the sandbox), the
+/// receiver cannot join and the sender cannot send; both say which step failed and hint
+/// at the missing route.
+#[test]
+fn without_a_route_both_programs_explain_the_failure() {
+    let host = harness::or_skip!(Sandbox::new());
+    let (code, _, stderr) = run(&host, Command::new("unshare").args(["-n", RECEIVER]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("cannot join group 224.3.29.71"), "{stderr}");
+    assert!(stderr.contains("route"), "{stderr}");
+
+    let (code, output, stderr) = run(&host, Command::new("unshare").args(["-n", SENDER]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("cannot send to 224.3.29.71:10000"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("route"), "{stderr}");
+    // Like the original's `finally:`, the socket is still closed, and said so.
+    assert!(output.ends_with("closing socket\n"), "{output}");
+}
