@@ -112,6 +112,24 @@ impl Program {
         self.wait_until(|lines| lines.iter().filter(|l| l.starts_with(prefix)).count() >= count)
     }
 
+    /// Waits for the program to end on its own (bounded by [`DEADLINE`]) and returns its
+    /// exit code with everything it printed.
+    pub fn finish(&mut self) -> (i32, String) {
+        let end = Instant::now() + DEADLINE;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("{} did not end:\n{}", self.what, self.transcript())
+                }
+            }
+        }
+        let status = self.child.wait().expect("wait for the program");
+        (status.code().unwrap_or(-1), self.transcript())
+    }
+
     /// Everything printed so far, one line each.
     pub fn transcript(&self) -> String {
         self.seen.join("\n")
