@@ -1,0 +1,209 @@
+//! The real `chat` binary in a real pseudo-terminal: tmux runs it inside a
+//! sandbox, the test types into it with `send-keys` and reads the screen with
+//! `capture-pane`.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::channel;
+use std::time::{Duration, Instant};
+
+use common::DEADLINE;
+use harness::{Host, Sandbox};
+use ruby_port::{Client, Config, Event};
+
+const CHAT: &str = env!("CARGO_BIN_EXE_chat");
+
+/// A tmux server of our own, in the foreground (`-D`) so the harness kills it
+/// with the test, with one 60x12 session running `chat`.
+struct Tmux<'h> {
+    host: &'h Host,
+    socket: PathBuf,
+    server: Child,
+}
+
+impl<'h> Tmux<'h> {
+    fn start(host: &'h Host, command: &str) -> Tmux<'h> {
+        let socket = std::env::temp_dir().join(format!(
+            "ruby-port-tmux-{}-{}",
+            std::process::id(),
+            host.namespace_inode()
+        ));
+        let server = host
+            .spawn(
+                Command::new("tmux")
+                    .args(["-D", "-f", "/dev/null", "-S"])
+                    .arg(&socket)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null()),
+            )
+            .expect("tmux is installed (/usr/bin/tmux)");
+        let tmux = Tmux {
+            host,
+            socket,
+            server,
+        };
+        // The server is ready when a client can talk to it. `list-sessions`
+        // never starts a (daemon) server of its own, unlike `new-session`.
+        tmux.until("the tmux server to answer", || {
+            tmux.socket.exists() && tmux.try_run(&["list-sessions"]).is_some()
+        });
+        tmux.run(&[
+            "set-option",
+            "-g",
+            "remain-on-exit",
+            "on",
+            ";",
+            "new-session",
+            "-d",
+            "-s",
+            "chat",
+            "-x",
+            "60",
+            "-y",
+            "12",
+            command,
+        ]);
+        tmux
+    }
+
+    fn try_run(&self, args: &[&str]) -> Option<String> {
+        let out = self
+            .host
+            .output(Command::new("tmux").arg("-S").arg(&self.socket).args(args))
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        self.try_run(args)
+            .unwrap_or_else(|| panic!("tmux {args:?} failed"))
+    }
+
+    /// The visible screen, one line per row, trailing spaces removed.
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "chat"])
+    }
+
+    fn pane(&self, format: &str) -> String {
+        self.run(&["display-message", "-p", "-t", "chat", format])
+            .trim()
+            .to_string()
+    }
+
+    /// Polls until `ready` holds; the deadline only bounds a failure.
+    fn until(&self, what: &str, mut ready: impl FnMut() -> bool) {
+        let end = Instant::now() + DEADLINE;
+        while !ready() {
+            if Instant::now() > end {
+                let screen = self.try_run(&["capture-pane", "-p", "-t", "chat"]);
+                panic!(
+                    "waited {DEADLINE:?} for {what}; screen:\n{}",
+                    screen.unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn until_screen_shows(&self, text: &str) -> String {
+        let mut last = String::new();
+        self.until(&format!("the screen to show {text:?}"), || {
+            last = self.screen();
+            last.contains(text)
+        });
+        last
+    }
+}
+
+impl Drop for Tmux<'_> {
+    fn drop(&mut self) {
+        let _ = self.try_run(&["kill-server"]);
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+/// The whole round trip on a real terminal: the window draws, a peer's message
+/// appears, typed text is sent, hostile text stays inert on its own line, and
+/// Esc quits with exit code 0, leaving the alternate screen.
+#[test]
+fn chat_runs_in_a_real_terminal_and_restores_it_on_esc() {
+    let host = harness::or_skip!(Sandbox::new());
+    let tmux = Tmux::start(&host, &format!("exec {CHAT} alice"));
+    tmux.until_screen_shows(" [backchannel]");
+    assert_eq!(
+        tmux.pane("#{alternate_on}"),
+        "1",
+        "the window uses the alternate screen"
+    );
+
+    let bob = host
+        .run(|| Client::new("bob", &Config::backchannel()))
+        .unwrap();
+    let (tx, inbox) = channel();
+    bob.add_listener(move |event| {
+        let _ = tx.send(event.clone());
+    });
+    bob.transmit("hello alice").unwrap();
+    tmux.until_screen_shows("<bob> hello alice");
+
+    tmux.run(&["send-keys", "-t", "chat", "-l", "hi bob"]);
+    tmux.run(&["send-keys", "-t", "chat", "Enter"]);
+    match inbox.recv_timeout(DEADLINE) {
+        Ok(Event::Message { message, .. }) => {
+            assert_eq!(
+                (message.handle.as_str(), message.content.as_str()),
+                ("alice", "hi bob")
+            )
+        }
+        other => panic!("bob expected alice's line, got {other:?}"),
+    }
+
+    bob.transmit("\x1b[2J\x1b[H\x1b[31mgotcha\r\n<carol> fake line")
+        .unwrap();
+    let screen = tmux.until_screen_shows("gotcha");
+    insta::assert_snapshot!(screen, @r"
+    <bob> hello alice
+    <alice> hi bob
+    <bob> ␛[2J␛[H␛[31mgotcha␍␊<carol> fake line
+
+
+
+
+
+
+
+     [backchannel]
+    ");
+
+    tmux.run(&["send-keys", "-t", "chat", "Escape"]);
+    tmux.until("chat to exit", || tmux.pane("#{pane_dead}") == "1");
+    assert_eq!(tmux.pane("#{pane_dead_status}"), "0");
+    assert_eq!(
+        tmux.pane("#{alternate_on}"),
+        "0",
+        "the alternate screen was left"
+    );
+    assert!(
+        !tmux.screen().contains("[backchannel]"),
+        "the normal screen is back"
+    );
+}
+
+/// Ctrl-C is a key in raw mode, not a signal: it quits cleanly as Esc does.
+#[test]
+fn ctrl_c_quits_and_restores_the_terminal() {
+    let host = harness::or_skip!(Sandbox::new());
+    let tmux = Tmux::start(&host, &format!("exec {CHAT} alice"));
+    tmux.until_screen_shows(" [backchannel]");
+    tmux.run(&["send-keys", "-t", "chat", "C-c"]);
+    tmux.until("chat to exit", || tmux.pane("#{pane_dead}") == "1");
+    assert_eq!(tmux.pane("#{pane_dead_status}"), "0");
+    assert_eq!(tmux.pane("#{alternate_on}"), "0");
+}
