@@ -6,9 +6,9 @@ mod common;
 use std::sync::mpsc::{Receiver as Inbox, channel};
 use std::time::Duration;
 
-use common::{DEADLINE, start};
+use common::{DEADLINE, start, wait_until_eth0_carries_ipv6, wait_until_lan_carries};
 use harness::{Host, Lan, Sandbox};
-use ruby_port::{Client, Config, Event, MAX_DATAGRAM, Message, Rejection, send};
+use ruby_port::{Client, Config, Event, Group, Interface, MAX_DATAGRAM, Message, Rejection, send};
 
 const CHAT: &str = env!("CARGO_BIN_EXE_chat");
 
@@ -100,6 +100,7 @@ fn transmitted_messages_are_the_gems_json() {
 #[test]
 fn clients_on_two_lan_hosts_exchange_messages() {
     let lan = harness::or_skip!(Lan::new(["a", "b"]));
+    wait_until_lan_carries(lan.host("a"), lan.host("b"));
     let (a, a_inbox) = client(lan.host("a"), "alice");
     let (b, b_inbox) = client(lan.host("b"), "bob");
     a.transmit("hi bob").unwrap();
@@ -201,6 +202,7 @@ fn plain_mode_programs_exchange_lines() {
 #[test]
 fn plain_mode_shows_the_observed_source_across_a_lan() {
     let lan = harness::or_skip!(Lan::new(["a", "b"]));
+    wait_until_lan_carries(lan.host("a"), lan.host("b"));
     let mut reader = start(lan.host("b"), CHAT, &["bob", "--plain", "--show-source"]);
     reader.wait_stderr("joined");
     let (writer, _) = client(lan.host("a"), "definitely-not-alice");
@@ -245,4 +247,30 @@ fn plain_mode_survives_hostile_datagrams_with_a_clean_screen() {
             .contains("65000 bytes, more than the 1024")
     );
     assert!(chat.wait_stderr("(3 so far)").contains("not UTF-8"));
+}
+
+/// The chat over IPv6: a link-local group on a named interface works like the
+/// IPv4 default, and the observed source is the peer's link-local address.
+#[test]
+fn clients_chat_over_an_ipv6_link_local_group() {
+    let host = harness::or_skip!(Sandbox::new());
+    wait_until_eth0_carries_ipv6(&host);
+    let make = |handle: &str| {
+        host.run(|| {
+            let eth0 = Interface::named("eth0").unwrap();
+            let group = Group::parse_ip("ff02::6811", 6811).unwrap();
+            Client::new(handle, &Config::new(group, Some(eth0)).unwrap())
+        })
+        .unwrap()
+    };
+    let (alice, bob) = (make("alice"), make("bob"));
+    let (tx, inbox) = channel();
+    bob.add_listener(move |event| {
+        let _ = tx.send(event.clone());
+    });
+    alice.transmit("hallo over v6").unwrap();
+    let (got, source) = next_message(&inbox);
+    assert_eq!(got.content, "hallo over v6");
+    assert!(source.to_string().starts_with("[fe80::"), "{source}");
+    assert_eq!(source.port(), 6811);
 }

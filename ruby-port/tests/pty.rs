@@ -110,6 +110,14 @@ impl<'h> Tmux<'h> {
         }
     }
 
+    /// Waits until the pane's program has exited and tmux has its exit status
+    /// (the pane is marked dead when the pty closes, the status comes later).
+    fn until_exited(&self) {
+        self.until("chat to exit", || {
+            self.pane("#{pane_dead}") == "1" && !self.pane("#{pane_dead_status}").is_empty()
+        });
+    }
+
     fn until_screen_shows(&self, text: &str) -> String {
         let mut last = String::new();
         self.until(&format!("the screen to show {text:?}"), || {
@@ -183,7 +191,7 @@ fn chat_runs_in_a_real_terminal_and_restores_it_on_esc() {
     ");
 
     tmux.run(&["send-keys", "-t", "chat", "Escape"]);
-    tmux.until("chat to exit", || tmux.pane("#{pane_dead}") == "1");
+    tmux.until_exited();
     assert_eq!(tmux.pane("#{pane_dead_status}"), "0");
     assert_eq!(
         tmux.pane("#{alternate_on}"),
@@ -203,7 +211,7 @@ fn ctrl_c_quits_and_restores_the_terminal() {
     let tmux = Tmux::start(&host, &format!("exec {CHAT} alice"));
     tmux.until_screen_shows(" [backchannel]");
     tmux.run(&["send-keys", "-t", "chat", "C-c"]);
-    tmux.until("chat to exit", || tmux.pane("#{pane_dead}") == "1");
+    tmux.until_exited();
     assert_eq!(tmux.pane("#{pane_dead_status}"), "0");
     assert_eq!(tmux.pane("#{alternate_on}"), "0");
 }

@@ -5,7 +5,7 @@ mod common;
 use std::io::ErrorKind;
 use std::time::Duration;
 
-use common::{DEADLINE, start};
+use common::{DEADLINE, start, wait_until_eth0_carries_ipv6, wait_until_lan_carries};
 use harness::{Lan, Sandbox};
 use ruby_port::{Config, Error, Group, Interface, Receiver, Reuse, Ttl, send};
 
@@ -103,11 +103,17 @@ fn two_receivers_on_one_host_both_get_each_datagram() {
 fn reuse_options_decide_who_may_share_the_port() {
     let host = harness::or_skip!(Sandbox::new());
     host.run(|| {
-        let config = |reuse| Config::send_receive().with_reuse(reuse);
+        // Each pair gets its own port: a socket closed here can live on for a
+        // moment in a child that another test's thread forks, and would still
+        // hold the port.
+        let port = std::cell::Cell::new(3000);
         let shares = |a: Reuse, b: Reuse| -> Result<(), Error> {
+            port.set(port.get() + 1);
+            let group = Group::parse_ip("224.0.0.1", port.get())?;
+            let config = |reuse| Config::new(group, None).unwrap().with_reuse(reuse);
             let first = Receiver::join(&config(a))?;
             let second = Receiver::join(&config(b))?;
-            send(&Config::send_receive(), format!("{a:?}+{b:?}").as_bytes())?;
+            send(&config(a), format!("{a:?}+{b:?}").as_bytes())?;
             for r in [&first, &second] {
                 r.set_timeout(Some(DEADLINE))?;
                 let got = r.recv().expect("each sharer gets its own copy");
@@ -139,6 +145,7 @@ fn reuse_options_decide_who_may_share_the_port() {
 #[test]
 fn send_on_one_host_reaches_receive_on_another() {
     let lan = harness::or_skip!(Lan::new(["a", "b"]));
+    wait_until_lan_carries(lan.host("a"), lan.host("b"));
     let mut receiver = start(lan.host("b"), RECEIVE, &["-v", "-n", "1"]);
     receiver.wait_stderr("waiting");
     let out = lan
@@ -159,6 +166,7 @@ fn send_on_one_host_reaches_receive_on_another() {
 #[test]
 fn ipv6_link_local_group_works_with_an_interface() {
     let host = harness::or_skip!(Sandbox::new());
+    wait_until_eth0_carries_ipv6(&host);
     let args = ["--group", "ff02::6811", "--interface", "eth0"];
     let mut receiver = start(&host, RECEIVE, &[&args[..], &["-v", "-n", "1"]].concat());
     receiver.wait_stderr("waiting");

@@ -160,3 +160,53 @@ impl Drop for Program {
         let _ = self.child.wait();
     }
 }
+
+/// Workaround for the harness: `Sandbox::new` and `Lan::new` return when the
+/// veth links are set up, but the kernel turns their carrier on a moment later
+/// (linkwatch). Until then IPv6 has no `ff00::/8` route on `eth0` (sends fail
+/// with `ENETUNREACH`) and a bridge port drops frames. Under load that moment
+/// was long enough to fail about one run in ten, so tests that use `eth0`
+/// first wait until it carries a probe datagram.
+pub fn wait_until_eth0_carries_ipv6(host: &Host) {
+    use ruby_port::{Config, Group, Interface, send};
+    let end = Instant::now() + DEADLINE;
+    let result = host.run(|| {
+        let probe = Config::new(
+            Group::parse_ip("ff02::9", 9).unwrap(),
+            Some(Interface::named("eth0").unwrap()),
+        )
+        .unwrap();
+        loop {
+            match send(&probe, b"probe") {
+                Ok(_) => return Ok(()),
+                Err(e) if Instant::now() > end => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    });
+    result.expect("eth0 never got an IPv6 multicast route");
+}
+
+/// The LAN counterpart: waits until a probe from `from` reaches `to` across
+/// the bridge (see [`wait_until_eth0_carries_ipv6`] for why).
+pub fn wait_until_lan_carries(from: &Host, to: &Host) {
+    use ruby_port::{Config, Group, Receiver, send};
+    let probe = Config::new(Group::parse_ip("239.255.0.9", 9).unwrap(), None).unwrap();
+    let receiver = to.run(|| Receiver::join(&probe)).unwrap();
+    receiver
+        .set_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    let end = Instant::now() + DEADLINE;
+    loop {
+        let _ = from.run(|| send(&probe, b"probe"));
+        if receiver.recv().is_ok() {
+            return;
+        }
+        assert!(
+            Instant::now() < end,
+            "the LAN did not carry a probe from {} to {} within {DEADLINE:?}",
+            from.name(),
+            to.name()
+        );
+    }
+}
