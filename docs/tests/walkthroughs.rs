@@ -163,7 +163,11 @@ impl Network {
 fn run_scenario(file: &str, scenario: &Scenario) {
     let network = match &scenario.topology {
         Topology::Sandbox => Network::Sandbox(harness::or_skip!(Sandbox::new())),
-        Topology::Lan(names) => Network::Lan(harness::or_skip!(Lan::new(names))),
+        Topology::Lan(names) => {
+            let lan = harness::or_skip!(Lan::new(names));
+            docs::settle(&lan, Duration::from_secs(2)).unwrap_or_else(|why| panic!("{why}"));
+            Network::Lan(lan)
+        }
     };
     let mut background = Background::default();
     for step in &scenario.steps {
@@ -267,18 +271,26 @@ struct Collected {
 /// A program running in the background.
 struct Running {
     child: Child,
+    /// The program's stdin, held open like a terminal's until it is interrupted.
+    _stdin: Option<std::process::ChildStdin>,
     output: Arc<Collected>,
     reader: Option<thread::JoinHandle<()>>,
 }
 
 impl Running {
     fn start(host: &Host, command: &str) -> io::Result<Running> {
-        let (child, reader) = spawn_shell(host, &format!("exec {}", translate(command)?))?;
+        let (mut child, reader) = spawn_shell(
+            host,
+            &format!("exec {}", translate(command)?),
+            Stdio::piped(),
+        )?;
+        let stdin = child.stdin.take();
         let output = Arc::new(Collected::default());
         let collected = Arc::clone(&output);
         let reader = thread::spawn(move || collect(reader, &collected));
         Ok(Running {
             child,
+            _stdin: stdin,
             output,
             reader: Some(reader),
         })
@@ -376,7 +388,7 @@ fn signal(pid: u32, signal: libc::c_int) {
 
 /// Runs a foreground command to completion: its exit status and its output.
 fn run_to_end(host: &Host, command: &str) -> io::Result<(i32, String)> {
-    let (mut child, mut reader) = spawn_shell(host, &translate(command)?)?;
+    let (mut child, mut reader) = spawn_shell(host, &translate(command)?, Stdio::null())?;
     let pid = child.id();
     let (done, finished) = std::sync::mpsc::channel::<()>();
     let watchdog = thread::spawn(move || {
@@ -397,7 +409,7 @@ fn run_to_end(host: &Host, command: &str) -> io::Result<(i32, String)> {
 }
 
 /// Starts `sh -c SCRIPT` inside the host, stdout and stderr into one pipe.
-fn spawn_shell(host: &Host, script: &str) -> io::Result<(Child, io::PipeReader)> {
+fn spawn_shell(host: &Host, script: &str, stdin: Stdio) -> io::Result<(Child, io::PipeReader)> {
     let (reader, writer) = io::pipe()?;
     let child = {
         let mut process = Process::new("sh");
@@ -408,7 +420,7 @@ fn spawn_shell(host: &Host, script: &str) -> io::Result<(Child, io::PipeReader)>
             .env("NO_COLOR", "1")
             .env("TERM", "dumb")
             .env("RUST_BACKTRACE", "0")
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(writer.try_clone()?)
             .stderr(writer);
         host.spawn(&mut process)?
@@ -418,20 +430,28 @@ fn spawn_shell(host: &Host, script: &str) -> io::Result<(Child, io::PipeReader)>
     Ok((child, reader))
 }
 
-/// The command as the shell in the sandbox runs it: `cargo run` becomes the built binary.
+/// The command as the shell in the sandbox runs it: each `cargo run` (also one stage of a
+/// pipeline, `printf 'hi\n' | cargo run ...`) becomes the built binary.
 fn translate(command: &str) -> io::Result<String> {
-    let run = walkthrough::cargo_run(command).map_err(io::Error::other)?;
-    Ok(match run {
-        None => command.to_owned(),
-        Some(CargoRun {
-            package,
-            bin,
-            arguments,
-        }) => {
-            let binary = binary(&package, &bin)?;
-            format!("'{}' {arguments}", binary.display())
-        }
-    })
+    let stages: Vec<String> = command
+        .split(" | ")
+        .map(|stage| {
+            Ok(
+                match walkthrough::cargo_run(stage.trim()).map_err(io::Error::other)? {
+                    None => stage.to_owned(),
+                    Some(CargoRun {
+                        package,
+                        bin,
+                        arguments,
+                    }) => {
+                        let binary = binary(&package, &bin)?;
+                        format!("'{}' {arguments}", binary.display())
+                    }
+                },
+            )
+        })
+        .collect::<io::Result<_>>()?;
+    Ok(stages.join(" | "))
 }
 
 /// The path of a workspace binary, built once per test process for all binaries the book
@@ -460,8 +480,10 @@ fn build_book_binaries() -> Result<Binaries, String> {
         for scenario in walkthrough::parse(&text).map_err(|e| format!("{chapter}: {e}"))? {
             for step in scenario.steps {
                 for command in step.commands {
-                    if let Ok(Some(run)) = walkthrough::cargo_run(&command.text) {
-                        wanted.entry(run.package).or_default().insert(run.bin);
+                    for stage in command.text.split(" | ") {
+                        if let Ok(Some(run)) = walkthrough::cargo_run(stage.trim()) {
+                            wanted.entry(run.package).or_default().insert(run.bin);
+                        }
                     }
                 }
             }
