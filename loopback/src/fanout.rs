@@ -1,1 +1,0 @@
-//! Fan-out over loopback, measured (filled in by part 2).

@@ -1,0 +1,464 @@
+//! The same measurements with well-known tools, in the same sandbox, for comparison.
+//!
+//! - **sockperf** (Debian package `sockperf`): `sockperf sr` servers on the group and a
+//!   `sockperf tp` client give a multicast message rate; `sockperf pp` gives round trips
+//!   (asked for with `--full-rtt`: by default sockperf prints *half* the round trip). It
+//!   disables multicast loop unless told `--mc-loopback-enable`, and it is pointed at `lo`
+//!   with `--mc-tx-if`/`--mc-rx-if 127.0.0.1`.
+//! - **iperf2** (Debian package `iperf`): `iperf -s -u -B GROUP` servers and an
+//!   `iperf -c GROUP -u` client; the servers report lost/total datagrams. The client binds
+//!   127.0.0.1 (`-B`), which is what keeps its connected socket on `lo` (see [`crate::send`]).
+//!
+//! Servers count as ready when the kernel lists that many memberships of the group on `lo`
+//! (`/proc/net/igmp`), a condition rather than a sleep.
+
+use std::fmt;
+use std::io::Read;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+use super::summary::median;
+
+/// The group the peers use (a different one from ours, so runs cannot mix).
+pub const PEER_GROUP: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(239, 255, 16, 18), 7000);
+
+/// One peer's throughput at one receiver count, medians of runs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PeerRate {
+    /// `sockperf` or `iperf2`.
+    pub tool: String,
+    /// Receivers (servers).
+    pub receivers: usize,
+    /// Median messages per second sent.
+    pub rate: f64,
+    /// Median lost copies per run, over all receivers.
+    pub lost: f64,
+    /// Each run's (rate, lost).
+    pub runs: Vec<(f64, u64)>,
+}
+
+/// sockperf ping-pong round trips, medians of runs, µs.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct PeerLatency {
+    /// Median p50 round trip.
+    pub p50_us: f64,
+    /// Median p99.
+    pub p99_us: f64,
+    /// Median p99.9.
+    pub p999_us: f64,
+}
+
+/// Everything measured with the peers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PeerFigures {
+    /// Throughput per tool and receiver count.
+    pub rates: Vec<PeerRate>,
+    /// sockperf ping-pong (multicast out, multicast back, `--full-rtt`).
+    pub sockperf_rtt: PeerLatency,
+}
+
+impl fmt::Display for PeerFigures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for rate in &self.rates {
+            writeln!(
+                f,
+                "peer {:<8} N={:<3} median of {} runs: {:.0} msg/s, lost {}",
+                rate.tool,
+                rate.receivers,
+                rate.runs.len(),
+                rate.rate,
+                rate.lost
+            )?;
+        }
+        let rtt = &self.sockperf_rtt;
+        writeln!(
+            f,
+            "peer sockperf ping-pong (full RTT) median: p50 {:.1} µs  p99 {:.1} µs  p99.9 {:.1} µs",
+            rtt.p50_us, rtt.p99_us, rtt.p999_us
+        )
+    }
+}
+
+/// Runs sockperf and iperf2 at each receiver count (`runs` times, `seconds` each) and
+/// sockperf ping-pong, all inside `host`.
+pub fn measure(
+    host: &harness::Host,
+    receivers: &[usize],
+    runs: usize,
+    seconds: u64,
+    size: usize,
+) -> anyhow::Result<PeerFigures> {
+    let mut rates = Vec::new();
+    for &n in receivers {
+        for tool in ["sockperf", "iperf2"] {
+            let mut results = Vec::new();
+            for _ in 0..runs {
+                let result = match tool {
+                    "sockperf" => sockperf_throughput(host, n, seconds, size),
+                    _ => iperf_throughput(host, n, seconds, size),
+                }
+                .with_context(|| format!("{tool} with {n} receivers"))?;
+                results.push(result);
+            }
+            rates.push(PeerRate {
+                tool: tool.into(),
+                receivers: n,
+                rate: median(results.iter().map(|r| r.0)),
+                lost: median(results.iter().map(|r| r.1 as f64)),
+                runs: results,
+            });
+        }
+    }
+    let mut latencies = Vec::new();
+    for _ in 0..runs {
+        latencies.push(sockperf_pingpong(host, seconds, size).context("sockperf ping-pong")?);
+    }
+    let sockperf_rtt = PeerLatency {
+        p50_us: median(latencies.iter().map(|l| l.p50_us)),
+        p99_us: median(latencies.iter().map(|l| l.p99_us)),
+        p999_us: median(latencies.iter().map(|l| l.p999_us)),
+    };
+    Ok(PeerFigures {
+        rates,
+        sockperf_rtt,
+    })
+}
+
+/// Servers that are interrupted (SIGINT, so they print their totals) and reaped on drop.
+struct Servers(Vec<Child>);
+
+impl Servers {
+    fn start(
+        host: &harness::Host,
+        count: usize,
+        command: impl Fn() -> Command,
+    ) -> anyhow::Result<Servers> {
+        let mut servers = Servers(Vec::new());
+        for _ in 0..count {
+            let mut command = command();
+            command
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .stdin(Stdio::null());
+            let program = format!("{:?}", command.get_program());
+            servers.0.push(
+                host.spawn(&mut command)
+                    .with_context(|| format!("cannot start {program} (installed?)"))?,
+            );
+        }
+        Ok(servers)
+    }
+
+    /// Interrupts every server and returns what each printed (stdout and stderr).
+    fn finish(mut self) -> anyhow::Result<Vec<String>> {
+        let mut outputs = Vec::new();
+        for child in &mut self.0 {
+            interrupt(child);
+            let mut text = String::new();
+            if let Some(out) = child.stdout.as_mut() {
+                out.read_to_string(&mut text)?;
+            }
+            if let Some(err) = child.stderr.as_mut() {
+                err.read_to_string(&mut text)?;
+            }
+            child.wait()?;
+            outputs.push(text);
+        }
+        self.0.clear();
+        Ok(outputs)
+    }
+}
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn interrupt(child: &Child) {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+}
+
+/// Waits until `count` sockets of this host are members of `group` on `lo`.
+fn wait_for_members(host: &harness::Host, group: Ipv4Addr, count: usize) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let members = host.run(|| igmp_users(group))?;
+        if members >= count {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("only {members} of {count} servers joined {group} within 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Users of `group` on `lo` according to `/proc/net/igmp` of the calling thread's namespace.
+fn igmp_users(group: Ipv4Addr) -> std::io::Result<usize> {
+    let text = std::fs::read_to_string("/proc/thread-self/net/igmp")?;
+    // The file prints the address as the in-memory (network order) u32 in hex.
+    let wanted = format!("{:08X}", u32::from_ne_bytes(group.octets()));
+    let mut on_lo = false;
+    let mut users = 0;
+    for line in text.lines() {
+        if !line.starts_with('\t') {
+            on_lo = line.split_whitespace().nth(1) == Some("lo");
+            continue;
+        }
+        let mut fields = line.split_whitespace();
+        if on_lo && fields.next() == Some(wanted.as_str()) {
+            users += fields
+                .next()
+                .and_then(|u| u.parse::<usize>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Ok(users)
+}
+
+fn sockperf_throughput(
+    host: &harness::Host,
+    n: usize,
+    seconds: u64,
+    size: usize,
+) -> anyhow::Result<(f64, u64)> {
+    let (ip, port) = (PEER_GROUP.ip().to_string(), PEER_GROUP.port().to_string());
+    let servers = Servers::start(host, n, || {
+        let mut c = Command::new("sockperf");
+        c.args([
+            "sr",
+            "-i",
+            &ip,
+            "-p",
+            &port,
+            "--mc-rx-if",
+            "127.0.0.1",
+            "--buffer-size",
+            "8388608",
+        ]);
+        c
+    })?;
+    wait_for_members(host, *PEER_GROUP.ip(), n)?;
+    let client = host.output(Command::new("sockperf").args([
+        "tp",
+        "-i",
+        &ip,
+        "-p",
+        &port,
+        "-m",
+        &size.to_string(),
+        "-t",
+        &seconds.to_string(),
+        "--mc-loopback-enable",
+        "--mc-tx-if",
+        "127.0.0.1",
+    ]))?;
+    let client_text = String::from_utf8_lossy(&client.stdout).into_owned()
+        + &String::from_utf8_lossy(&client.stderr);
+    let sent = number_after(&client_text, "Total of ")
+        .context("no `Total of N messages sent` from sockperf tp")?;
+    let rate = number_after(&client_text, "Message Rate is ")
+        .context("no message rate from sockperf tp")?;
+    let mut lost = 0;
+    for text in servers.finish()? {
+        let received = number_after(&text, "Total ").unwrap_or(0.0);
+        lost += (sent - received).max(0.0) as u64;
+    }
+    Ok((rate, lost))
+}
+
+fn iperf_throughput(
+    host: &harness::Host,
+    n: usize,
+    seconds: u64,
+    size: usize,
+) -> anyhow::Result<(f64, u64)> {
+    let (ip, port) = (
+        PEER_GROUP.ip().to_string(),
+        (PEER_GROUP.port() + 1).to_string(),
+    );
+    let servers = Servers::start(host, n, || {
+        let mut c = Command::new("iperf");
+        c.args([
+            "-s",
+            "-u",
+            "-B",
+            &ip,
+            "-p",
+            &port,
+            "-l",
+            &size.to_string(),
+            "-w",
+            "8M",
+        ]);
+        c
+    })?;
+    wait_for_members(host, *PEER_GROUP.ip(), n)?;
+    let client = host.output(Command::new("iperf").args([
+        "-c",
+        &ip,
+        "-u",
+        "-l",
+        &size.to_string(),
+        "-b",
+        "10000000pps",
+        "-t",
+        &seconds.to_string(),
+        "-T",
+        "1",
+        "-p",
+        &port,
+        "-B",
+        "127.0.0.1",
+    ]))?;
+    let client_text = String::from_utf8_lossy(&client.stdout).into_owned();
+    let sent = number_after(&client_text, "Sent ").context("no `Sent N datagrams` from iperf")?;
+    let interval = interval_seconds(&client_text).unwrap_or(seconds as f64);
+    // The servers print their report when the client's last datagram arrives.
+    let mut lost = 0;
+    for text in servers.finish()? {
+        let (missing, _total) = lost_total(&text).context("no Lost/Total from an iperf server")?;
+        lost += missing;
+    }
+    Ok((sent / interval, lost))
+}
+
+fn sockperf_pingpong(
+    host: &harness::Host,
+    seconds: u64,
+    size: usize,
+) -> anyhow::Result<PeerLatency> {
+    let (ip, port) = (
+        PEER_GROUP.ip().to_string(),
+        (PEER_GROUP.port() + 2).to_string(),
+    );
+    let servers = Servers::start(host, 1, || {
+        let mut c = Command::new("sockperf");
+        c.args([
+            "sr",
+            "-i",
+            &ip,
+            "-p",
+            &port,
+            "--mc-rx-if",
+            "127.0.0.1",
+            "--mc-tx-if",
+            "127.0.0.1",
+        ]);
+        c
+    })?;
+    wait_for_members(host, *PEER_GROUP.ip(), 1)?;
+    let client = host.output(Command::new("sockperf").args([
+        "pp",
+        "-i",
+        &ip,
+        "-p",
+        &port,
+        "-m",
+        &size.to_string(),
+        "-t",
+        &seconds.to_string(),
+        "--mc-loopback-enable",
+        "--mc-tx-if",
+        "127.0.0.1",
+        "--mc-rx-if",
+        "127.0.0.1",
+        "--full-rtt",
+    ]))?;
+    servers.finish()?;
+    let text = String::from_utf8_lossy(&client.stdout).into_owned()
+        + &String::from_utf8_lossy(&client.stderr);
+    let percentile = |p: &str| {
+        number_after(&text, &format!("percentile {p} ="))
+            .context(format!("no p{p} from sockperf pp"))
+    };
+    Ok(PeerLatency {
+        p50_us: percentile("50.000")?,
+        p99_us: percentile("99.000")?,
+        p999_us: percentile("99.900")?,
+    })
+}
+
+/// The first number after the last occurrence of `marker` in `text`.
+fn number_after(text: &str, marker: &str) -> Option<f64> {
+    let rest = &text[text.rfind(marker)? + marker.len()..];
+    let rest = rest.trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+/// iperf2's interval length from a line like `0.0000-1.0002 sec`.
+fn interval_seconds(text: &str) -> Option<f64> {
+    let line = text.lines().rev().find(|l| l.contains(" sec "))?;
+    let span = line
+        .split_whitespace()
+        .find(|w| w.contains('-') && w.starts_with(|c: char| c.is_ascii_digit()))?;
+    let (start, end) = span.split_once('-')?;
+    Some(end.parse::<f64>().ok()? - start.parse::<f64>().ok()?)
+}
+
+/// The last `lost/total` pair an iperf2 server printed.
+fn lost_total(text: &str) -> Option<(u64, u64)> {
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.contains('%') && l.contains('/'))?;
+    let pair = line
+        .split_whitespace()
+        .rev()
+        .find(|w| w.contains('/') && w.starts_with(|c: char| c.is_ascii_digit()))?;
+    let (lost, total) = pair.split_once('/')?;
+    Some((lost.parse().ok()?, total.trim().parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The figures are read from the tools' own words.
+    #[test]
+    fn peer_output_is_parsed() {
+        let sockperf = "sockperf: Total of 136183 messages sent in 1.000 sec\nsockperf: Summary: Message Rate is 136118 [msg/sec]\n";
+        assert_eq!(number_after(sockperf, "Total of "), Some(136183.0));
+        assert_eq!(number_after(sockperf, "Message Rate is "), Some(136118.0));
+        assert_eq!(
+            number_after(
+                "sockperf: ---> percentile 50.000 =    4.734\n",
+                "percentile 50.000 ="
+            ),
+            Some(4.734)
+        );
+        let client =
+            "[  1] 0.0000-1.0002 sec  7.03 MBytes  59.0 Mbits/sec\n[  1] Sent 115237 datagrams\n";
+        assert_eq!(number_after(client, "Sent "), Some(115237.0));
+        assert!((interval_seconds(client).unwrap() - 1.0002).abs() < 1e-9);
+        let server =
+            "[  1] 0.0000-1.0001 sec  7.03 MBytes  59.0 Mbits/sec   0.002 ms 12/115236 (0.01%)\n";
+        assert_eq!(lost_total(server), Some((12, 115236)));
+    }
+
+    /// `/proc/net/igmp` lists groups per device, the address in memory order.
+    #[test]
+    fn igmp_address_is_written_in_memory_order() {
+        let expected = if cfg!(target_endian = "little") {
+            "1210FFEF"
+        } else {
+            "EFFF1012"
+        };
+        assert_eq!(
+            format!("{:08X}", u32::from_ne_bytes(PEER_GROUP.ip().octets())),
+            expected
+        );
+    }
+}

@@ -1,0 +1,157 @@
+//! The two programs a run spawns, as functions: a receiver that counts, and an echo that
+//! answers. The `fanout` binary runs them when called as `fanout receive ...` or
+//! `fanout echo ...`, each in its own process inside the sandbox.
+//!
+//! Both talk to the process that spawned them through standard streams: the first line on
+//! stdout is `ready <port>` once the socket is bound and joined (the barrier that replaces
+//! the article's `sleep 5`); a receiver's last line is its [`ReceiverReport`] as JSON.
+
+use std::io::{self, BufRead, Write};
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+use socket2::Socket;
+
+use super::sockets::{Batch, Endpoint, kernel_drops, pin_to_cpu, receiver_socket};
+use super::tracker::{SequenceTracker, Tally};
+use super::wire;
+
+/// How a receiver or echo process is set up.
+#[derive(Clone, Debug)]
+pub struct RoleOptions {
+    /// Group (joined on `lo`) or a unicast port on 127.0.0.1.
+    pub endpoint: Endpoint,
+    /// Receive buffer to ask for, in bytes (`None`: the kernel default).
+    pub receive_buffer: Option<usize>,
+    /// Datagrams per `recvmmsg(2)` call (1 means one per call).
+    pub batch: usize,
+    /// Largest datagram expected, in bytes.
+    pub size: usize,
+    /// CPU to pin this process to.
+    pub cpu: Option<usize>,
+    /// Wait for a line on stdin before reading the socket (lets the queue overflow on
+    /// purpose), then drain the queue and say `drained` before waiting for the end marker.
+    pub hold: bool,
+    /// Poll without sleeping (`MSG_DONTWAIT` in a loop) instead of blocking.
+    pub spin: bool,
+}
+
+/// What one receiver reports at the end of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiverReport {
+    /// Loss, duplicate and reorder counts over the sender's sequence numbers.
+    pub tally: Tally,
+    /// Datagrams the kernel dropped because this receiver's queue was full (`SO_MEMINFO`).
+    /// Can exceed `tally.lost` by the end markers that met a full queue (they are repeated).
+    pub kernel_drops: u64,
+    /// The receive buffer the kernel granted (`SO_RCVBUF` as read back: twice what was asked).
+    pub receive_buffer: usize,
+    /// CPU time the receiver process used, in nanoseconds.
+    pub cpu_ns: u64,
+}
+
+fn announce_ready(socket: &Socket) -> io::Result<()> {
+    let port = socket.local_addr()?.as_socket().map_or(0, |a| a.port());
+    let mut out = io::stdout().lock();
+    writeln!(out, "ready {port}")?;
+    out.flush()
+}
+
+fn prepare(options: &RoleOptions) -> io::Result<Socket> {
+    if let Some(cpu) = options.cpu {
+        pin_to_cpu(cpu)?;
+    }
+    let socket = receiver_socket(options.endpoint, options.receive_buffer)?;
+    announce_ready(&socket)?;
+    Ok(socket)
+}
+
+/// For a held receiver: waits for the go-ahead on stdin, then empties the queue into
+/// `tracker` and says `drained`, so the end markers that follow find room.
+fn release(socket: &Socket, batch: &mut Batch, tracker: &mut SequenceTracker) -> io::Result<()> {
+    let mut line = String::new();
+    io::stdin().lock().read_line(&mut line)?;
+    loop {
+        let count = batch.receive(socket, libc::MSG_DONTWAIT)?;
+        if count == 0 {
+            break;
+        }
+        for index in 0..count {
+            if let Some((seq, _)) = wire::decode(batch.received(index)) {
+                tracker.record(seq);
+            }
+        }
+    }
+    let mut out = io::stdout().lock();
+    writeln!(out, "drained")?;
+    out.flush()
+}
+
+/// The receiver role: counts sequence numbers until the end marker, then drains what is
+/// still queued and prints its report.
+pub fn receive(options: &RoleOptions) -> io::Result<ReceiverReport> {
+    let socket = prepare(options)?;
+    let mut batch = Batch::new(options.batch, options.size.max(wire::HEADER));
+    let mut tracker = SequenceTracker::new();
+    if options.hold {
+        release(&socket, &mut batch, &mut tracker)?;
+    }
+    let mut sent = None;
+    let wait = if options.spin {
+        libc::MSG_DONTWAIT
+    } else {
+        libc::MSG_WAITFORONE
+    };
+    loop {
+        let flags = if sent.is_some() {
+            libc::MSG_DONTWAIT
+        } else {
+            wait
+        };
+        let count = batch.receive(&socket, flags)?;
+        if count == 0 && sent.is_some() {
+            break;
+        }
+        for index in 0..count {
+            match wire::decode(batch.received(index)) {
+                Some((wire::END, total)) => sent = Some(total),
+                Some((seq, _)) => tracker.record(seq),
+                None => {}
+            }
+        }
+    }
+    let report = ReceiverReport {
+        tally: tracker.tally(sent.unwrap_or(0)),
+        kernel_drops: kernel_drops(&socket)?,
+        receive_buffer: socket.recv_buffer_size()?,
+        cpu_ns: wire::process_cpu_ns(),
+    };
+    let mut out = io::stdout().lock();
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string(&report).map_err(io::Error::other)?
+    )?;
+    out.flush()?;
+    Ok(report)
+}
+
+/// The echo role for ping-pong: sends every datagram straight back to its source, until
+/// the end marker.
+pub fn echo(options: &RoleOptions) -> io::Result<()> {
+    let socket = std::net::UdpSocket::from(prepare(options)?);
+    socket.set_nonblocking(options.spin)?;
+    let mut buffer = vec![0u8; options.size.max(wire::HEADER)];
+    loop {
+        let (length, source): (usize, SocketAddr) = match socket.recv_from(&mut buffer) {
+            Ok(got) => got,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if let Some((wire::END, _)) = wire::decode(&buffer[..length]) {
+            return Ok(());
+        }
+        socket.send_to(&buffer[..length], source)?;
+    }
+}
