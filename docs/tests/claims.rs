@@ -450,3 +450,96 @@ fn ipv6_multicast_over_lo_is_not_delivered_even_with_the_flag() {
         "over eth0 it arrives"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Which socket gets a datagram: wildcard binds, IP_MULTICAST_ALL, binding to the group
+// ---------------------------------------------------------------------------------------
+
+/// A socket joined to `join`, bound to `bind` (port shared with SO_REUSEADDR).
+fn member_bound_to(bind: SocketAddr, join: Ipv4Addr) -> Socket {
+    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+    socket.set_reuse_address(true).unwrap();
+    socket
+        .join_multicast_v4(&join, &Ipv4Addr::UNSPECIFIED)
+        .unwrap();
+    socket.bind(&bind.into()).unwrap();
+    socket.set_read_timeout(Some(QUIET)).unwrap();
+    socket
+}
+
+/// Sets IP_MULTICAST_ALL, which socket2 does not wrap.
+fn set_multicast_all(socket: &Socket, on: bool) {
+    let value: libc::c_int = on.into();
+    // SAFETY: setsockopt(2) with a pointer to a live c_int and its size.
+    let result = unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(socket),
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_ALL,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(
+        result,
+        0,
+        "setsockopt(IP_MULTICAST_ALL): {}",
+        io::Error::last_os_error()
+    );
+}
+
+/// On Linux a socket bound to `0.0.0.0:port` also receives datagrams for groups that only
+/// *another* socket joined on that port (IP_MULTICAST_ALL, on by default). Turning the
+/// option off limits it to its own memberships.
+#[test]
+fn wildcard_socket_hears_groups_it_never_joined_until_multicast_all_is_off() {
+    let host = harness::or_skip!(Sandbox::new());
+    let (mine, theirs) = (Ipv4Addr::new(224, 1, 1, 20), Ipv4Addr::new(224, 1, 1, 10));
+    let wildcard = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 7000));
+    host.run(|| {
+        let ours = member_bound_to(wildcard, mine);
+        let _other_program = member_bound_to(wildcard, theirs);
+        sender_v4()
+            .send_to(b"for 224.1.1.10", (theirs, 7000))
+            .unwrap();
+        assert_eq!(receive_text(&ours).unwrap(), "for 224.1.1.10", "cross-talk");
+
+        set_multicast_all(&ours, false);
+        sender_v4()
+            .send_to(b"again for 224.1.1.10", (theirs, 7000))
+            .unwrap();
+        sender_v4()
+            .send_to(b"for 224.1.1.20", (mine, 7000))
+            .unwrap();
+        assert_eq!(
+            receive_text(&ours).unwrap(),
+            "for 224.1.1.20",
+            "only its own group now"
+        );
+    });
+}
+
+/// Binding the group address instead of the wildcard makes the kernel deliver only
+/// datagrams sent to that group, whatever other sockets joined (the Rust diary binds
+/// this way on Unix).
+#[test]
+fn binding_to_the_group_filters_out_other_groups() {
+    let host = harness::or_skip!(Sandbox::new());
+    let (mine, theirs) = (Ipv4Addr::new(224, 1, 1, 21), Ipv4Addr::new(224, 1, 1, 11));
+    host.run(|| {
+        let ours = member_bound_to(SocketAddr::from((mine, 7001)), mine);
+        let _other_program =
+            member_bound_to(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 7001)), theirs);
+        sender_v4()
+            .send_to(b"for 224.1.1.11", (theirs, 7001))
+            .unwrap();
+        sender_v4()
+            .send_to(b"for 224.1.1.21", (mine, 7001))
+            .unwrap();
+        assert_eq!(receive_text(&ours).unwrap(), "for 224.1.1.21");
+        assert_eq!(
+            receive_text(&ours).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+    });
+}
