@@ -67,7 +67,12 @@ impl Frame {
                 }
                 let s: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
                 let d: [u8; 4] = ip.get(16..20)?.try_into().ok()?;
-                (IpAddr::V4(Ipv4Addr::from(s)), IpAddr::V4(Ipv4Addr::from(d)), ip[8], ip.get(header..)?)
+                (
+                    IpAddr::V4(Ipv4Addr::from(s)),
+                    IpAddr::V4(Ipv4Addr::from(d)),
+                    ip[8],
+                    ip.get(header..)?,
+                )
             }
             0x86dd => {
                 if *ip.get(6)? != 17 {
@@ -75,7 +80,12 @@ impl Frame {
                 }
                 let s: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
                 let d: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
-                (IpAddr::V6(Ipv6Addr::from(s)), IpAddr::V6(Ipv6Addr::from(d)), ip[7], ip.get(40..)?)
+                (
+                    IpAddr::V6(Ipv6Addr::from(s)),
+                    IpAddr::V6(Ipv6Addr::from(d)),
+                    ip[7],
+                    ip.get(40..)?,
+                )
             }
             _ => return None,
         };
@@ -104,7 +114,13 @@ impl Capture {
         let doing = || format!("capturing on {interface}");
         let protocol = (libc::ETH_P_ALL as u16).to_be();
         // SAFETY: plain socket(2) call; the fd is owned right after.
-        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, protocol.into()) };
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_PACKET,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                protocol.into(),
+            )
+        };
         if fd < 0 {
             return Err(io::Error::last_os_error()).doing(doing);
         }
@@ -148,7 +164,11 @@ impl Capture {
     }
 
     /// Waits until a UDP frame matching `wanted` has crossed, at most `within`.
-    pub fn wait_for_udp(&self, wanted: impl Fn(&UdpFrame) -> bool, within: Duration) -> Result<UdpFrame, Unmet> {
+    pub fn wait_for_udp(
+        &self,
+        wanted: impl Fn(&UdpFrame) -> bool,
+        within: Duration,
+    ) -> Result<UdpFrame, Unmet> {
         let deadline = Instant::now() + within;
         loop {
             if let Some(found) = self.udp().into_iter().find(|u| wanted(u)) {
@@ -158,7 +178,10 @@ impl Capture {
             if left.is_zero() {
                 let seen = self.udp().iter().map(describe).collect();
                 return Err(Unmet::new(
-                    format!("capture on {}: no matching UDP frame within {within:?}", self.interface),
+                    format!(
+                        "capture on {}: no matching UDP frame within {within:?}",
+                        self.interface
+                    ),
                     seen,
                     String::new(),
                 ));

@@ -26,7 +26,13 @@ pub struct Host {
 }
 
 impl Host {
-    pub(crate) fn new(name: &str, namespace: Namespace, rtnl: Rtnl, ipv4: Ipv4Addr, ipv6: Ipv6Addr) -> Host {
+    pub(crate) fn new(
+        name: &str,
+        namespace: Namespace,
+        rtnl: Rtnl,
+        ipv4: Ipv4Addr,
+        ipv6: Ipv6Addr,
+    ) -> Host {
         Host {
             name: name.to_owned(),
             namespace: Arc::new(namespace),
@@ -94,7 +100,12 @@ impl Host {
         let index = self.interface_index(interface)?;
         self.rtnl()
             .add_route(address, prefix, index, None)
-            .doing(|| format!("adding route {destination} dev {interface} in host {}", self.name))
+            .doing(|| {
+                format!(
+                    "adding route {destination} dev {interface} in host {}",
+                    self.name
+                )
+            })
     }
 
     /// The index of `name` in this host (what `if_nametoindex` says inside it).
@@ -115,13 +126,19 @@ impl Host {
     }
 
     pub(crate) fn rtnl(&self) -> std::sync::MutexGuard<'_, Rtnl> {
-        self.rtnl.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.rtnl
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 /// Parses `ADDRESS/PREFIX` (a bare address means a host route).
 fn parse_prefix(text: &str) -> crate::Result<(IpAddr, u8)> {
-    let invalid = || Error::Invalid(format!("{text:?} is not a route destination (expected e.g. 224.16.17.8/32 or ff0e::/16)"));
+    let invalid = || {
+        Error::Invalid(format!(
+            "{text:?} is not a route destination (expected e.g. 224.16.17.8/32 or ff0e::/16)"
+        ))
+    };
     let (address, prefix) = match text.split_once('/') {
         Some((a, p)) => (a, Some(p)),
         None => (text, None),
@@ -129,7 +146,11 @@ fn parse_prefix(text: &str) -> crate::Result<(IpAddr, u8)> {
     let address: IpAddr = address.parse().map_err(|_| invalid())?;
     let max = if address.is_ipv4() { 32 } else { 128 };
     let prefix = match prefix {
-        Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(invalid)?,
+        Some(p) => p
+            .parse::<u8>()
+            .ok()
+            .filter(|p| *p <= max)
+            .ok_or_else(invalid)?,
         None => max,
     };
     Ok((address, prefix))

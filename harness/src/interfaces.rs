@@ -12,8 +12,12 @@ use crate::datagram::Interface;
 
 /// The interface called `name` in the calling thread's namespace.
 pub(crate) fn by_name(name: &str) -> io::Result<Interface> {
-    let index = if_nametoindex(name).map_err(|e| io::Error::other(format!("no interface {name:?} here ({e})")))?;
-    Ok(Interface { index, name: name.to_owned() })
+    let index = if_nametoindex(name)
+        .map_err(|e| io::Error::other(format!("no interface {name:?} here ({e})")))?;
+    Ok(Interface {
+        index,
+        name: name.to_owned(),
+    })
 }
 
 /// The interfaces that are up and can carry the family: for IPv4 those with an IPv4 address
@@ -24,7 +28,9 @@ pub(crate) fn carrying(ipv6: bool) -> io::Result<Vec<Interface>> {
     for entry in getifaddrs()? {
         let up = entry.flags.contains(InterfaceFlags::IFF_UP);
         let family_ok = match entry.address.as_ref() {
-            Some(a) if ipv6 => a.as_sockaddr_in6().is_some() && entry.flags.contains(InterfaceFlags::IFF_MULTICAST),
+            Some(a) if ipv6 => {
+                a.as_sockaddr_in6().is_some() && entry.flags.contains(InterfaceFlags::IFF_MULTICAST)
+            }
             Some(a) => a.as_sockaddr_in().is_some(),
             None => false,
         };
@@ -63,7 +69,12 @@ struct GroupSourceRequest {
 }
 
 /// A source-specific join (`MCAST_JOIN_SOURCE_GROUP`) on interface `index`.
-pub(crate) fn join_source_specific(fd: RawFd, group: IpAddr, source: IpAddr, index: u32) -> io::Result<()> {
+pub(crate) fn join_source_specific(
+    fd: RawFd,
+    group: IpAddr,
+    source: IpAddr,
+    index: u32,
+) -> io::Result<()> {
     if group.is_ipv4() != source.is_ipv4() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -75,7 +86,11 @@ pub(crate) fn join_source_specific(fd: RawFd, group: IpAddr, source: IpAddr, ind
         group: storage(group),
         source: storage(source),
     };
-    let level = if group.is_ipv4() { libc::IPPROTO_IP } else { libc::IPPROTO_IPV6 };
+    let level = if group.is_ipv4() {
+        libc::IPPROTO_IP
+    } else {
+        libc::IPPROTO_IPV6
+    };
     // SAFETY: `request` is a valid group_source_req and we pass its exact size.
     let result = unsafe {
         libc::setsockopt(
@@ -86,7 +101,11 @@ pub(crate) fn join_source_specific(fd: RawFd, group: IpAddr, source: IpAddr, ind
             size_of::<GroupSourceRequest>() as libc::socklen_t,
         )
     };
-    if result == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 fn storage(address: IpAddr) -> libc::sockaddr_storage {

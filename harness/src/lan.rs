@@ -49,8 +49,12 @@ impl Lan {
         })?
         .into_iter();
         let (switch, mut switch_rtnl) = namespaces.next().expect("switch namespace");
-        switch_rtnl.add_flooding_bridge("br0").doing(|| "creating bridge br0".into())?;
-        let bridge = switch_rtnl.link_index("br0").doing(|| "bridge index".into())?;
+        switch_rtnl
+            .add_flooding_bridge("br0")
+            .doing(|| "creating bridge br0".into())?;
+        let bridge = switch_rtnl
+            .link_index("br0")
+            .doing(|| "bridge index".into())?;
         switch_rtnl.set_up(bridge).doing(|| "bridge up".into())?;
 
         let mut hosts = Vec::with_capacity(names.len());
@@ -60,16 +64,22 @@ impl Lan {
             switch_rtnl
                 .add_veth(&port, "eth0", Some(namespace.as_fd()))
                 .doing(|| doing("veth to the switch"))?;
-            let port_index = switch_rtnl.link_index(&port).doing(|| doing("port index"))?;
-            switch_rtnl.set_master(port_index, bridge).doing(|| doing("port on br0"))?;
+            let port_index = switch_rtnl
+                .link_index(&port)
+                .doing(|| doing("port index"))?;
+            switch_rtnl
+                .set_master(port_index, bridge)
+                .doing(|| doing("port on br0"))?;
             switch_rtnl.set_up(port_index).doing(|| doing("port up"))?;
 
             let ipv4 = Ipv4Addr::new(10, 0, 0, k);
             let ipv6 = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, k.into());
             rtnl.set_up(1).doing(|| doing("lo up"))?;
             let eth0 = rtnl.link_index("eth0").doing(|| doing("eth0 index"))?;
-            rtnl.add_address(eth0, IpAddr::V4(ipv4), 24).doing(|| doing("IPv4 address"))?;
-            rtnl.add_address(eth0, IpAddr::V6(ipv6), 64).doing(|| doing("IPv6 address"))?;
+            rtnl.add_address(eth0, IpAddr::V4(ipv4), 24)
+                .doing(|| doing("IPv4 address"))?;
+            rtnl.add_address(eth0, IpAddr::V6(ipv6), 64)
+                .doing(|| doing("IPv6 address"))?;
             rtnl.set_up(eth0).doing(|| doing("eth0 up"))?;
             rtnl.add_route(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, eth0, None)
                 .doing(|| doing("IPv4 default route"))?;
@@ -77,15 +87,24 @@ impl Lan {
                 .doing(|| doing("IPv6 default route"))?;
             hosts.push(Host::new(name, namespace, rtnl, ipv4, ipv6));
         }
-        Ok(Lan { hosts, _switch: switch })
+        Ok(Lan {
+            hosts,
+            _switch: switch,
+        })
     }
 
     /// The host called `name`. Panics, listing the hosts there are, if there is none.
     pub fn host(&self, name: &str) -> &Host {
-        self.hosts.iter().find(|h| h.name() == name).unwrap_or_else(|| {
-            let known: Vec<&str> = self.hosts.iter().map(Host::name).collect();
-            panic!("no host named {name:?} in this LAN (hosts: {})", known.join(", "))
-        })
+        self.hosts
+            .iter()
+            .find(|h| h.name() == name)
+            .unwrap_or_else(|| {
+                let known: Vec<&str> = self.hosts.iter().map(Host::name).collect();
+                panic!(
+                    "no host named {name:?} in this LAN (hosts: {})",
+                    known.join(", ")
+                )
+            })
     }
 
     /// All hosts, in the order they were named (host k is `hosts()[k - 1]`).

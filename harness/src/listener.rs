@@ -25,7 +25,9 @@ use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use nix::sys::socket::{ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg, setsockopt, sockopt};
+use nix::sys::socket::{
+    ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg, setsockopt, sockopt,
+};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 
 use crate::datagram::{Datagram, Interface};
@@ -100,7 +102,12 @@ pub struct Listener {
 }
 
 impl Listener {
-    pub(crate) fn start(namespace: Arc<Namespace>, host: &str, group: Group, options: Listen) -> crate::Result<Listener> {
+    pub(crate) fn start(
+        namespace: Arc<Namespace>,
+        host: &str,
+        group: Group,
+        options: Listen,
+    ) -> crate::Result<Listener> {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             arrived: Condvar::new(),
@@ -108,7 +115,8 @@ impl Listener {
         let stopping = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let thread = {
-            let (namespace, shared, stopping) = (namespace.clone(), shared.clone(), stopping.clone());
+            let (namespace, shared, stopping) =
+                (namespace.clone(), shared.clone(), stopping.clone());
             std::thread::Builder::new()
                 .name(format!("listen {group} in {host}"))
                 .spawn(move || {
@@ -126,7 +134,9 @@ impl Listener {
                 })
                 .doing(|| "spawning a listener thread".into())?
         };
-        let (socket, joined) = ready_rx.recv().expect("listener thread reports readiness")?;
+        let (socket, joined) = ready_rx
+            .recv()
+            .expect("listener thread reports readiness")?;
         Ok(Listener {
             shared,
             socket,
@@ -141,7 +151,10 @@ impl Listener {
 
     /// Waits for the next `count` datagrams: `listener.expect(2).within(Duration::from_secs(2))`.
     pub fn expect(&self, count: usize) -> Expect<'_> {
-        Expect { listener: self, count }
+        Expect {
+            listener: self,
+            count,
+        }
     }
 
     /// Succeeds if no datagram beyond those already taken by `expect` arrives within `window`.
@@ -151,9 +164,15 @@ impl Listener {
         let mut state = self.lock();
         loop {
             if state.datagrams.len() > state.taken {
-                let extra: Vec<String> = state.datagrams[state.taken..].iter().map(|d| d.to_string()).collect();
+                let extra: Vec<String> = state.datagrams[state.taken..]
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect();
                 drop(state);
-                return Err(self.unmet(format!("expected no more datagrams within {window:?}"), extra));
+                return Err(self.unmet(
+                    format!("expected no more datagrams within {window:?}"),
+                    extra,
+                ));
             }
             let now = Instant::now();
             if now >= deadline {
@@ -182,7 +201,11 @@ impl Listener {
         self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn wait<'a>(&self, guard: std::sync::MutexGuard<'a, State>, timeout: Duration) -> std::sync::MutexGuard<'a, State> {
+    fn wait<'a>(
+        &self,
+        guard: std::sync::MutexGuard<'a, State>,
+        timeout: Duration,
+    ) -> std::sync::MutexGuard<'a, State> {
         self.shared
             .arrived
             .wait_timeout(guard, timeout)
@@ -201,7 +224,11 @@ impl Listener {
         if let Some(failure) = failure {
             expected.push_str(&format!("\nthe receive loop stopped: {failure}"));
         }
-        Unmet::new(expected, seen, diagnostics::describe(&self.namespace, &self.host))
+        Unmet::new(
+            expected,
+            seen,
+            diagnostics::describe(&self.namespace, &self.host),
+        )
     }
 }
 
@@ -257,23 +284,37 @@ impl Drop for Listener {
 /// Creates, configures, binds and joins the socket; runs inside the host's namespace.
 fn open(group: Group, options: &Listen) -> crate::Result<(Socket, Vec<String>)> {
     let doing = |what: &str| format!("listening on {group}: {what}");
-    let domain = if group.is_ipv6() { Domain::IPV6 } else { Domain::IPV4 };
+    let domain = if group.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
     let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP)).doing(|| doing("socket"))?;
-    socket.set_reuse_address(true).doing(|| doing("SO_REUSEADDR"))?;
+    socket
+        .set_reuse_address(true)
+        .doing(|| doing("SO_REUSEADDR"))?;
     if let Some(bytes) = options.receive_buffer {
-        socket.set_recv_buffer_size(bytes).doing(|| doing("SO_RCVBUF"))?;
+        socket
+            .set_recv_buffer_size(bytes)
+            .doing(|| doing("SO_RCVBUF"))?;
     }
     match group.ip() {
         IpAddr::V4(_) => {
-            socket.set_multicast_all_v4(false).doing(|| doing("IP_MULTICAST_ALL off"))?;
+            socket
+                .set_multicast_all_v4(false)
+                .doing(|| doing("IP_MULTICAST_ALL off"))?;
             setsockopt(&socket, sockopt::Ipv4PacketInfo, &true).doing(|| doing("IP_PKTINFO"))?;
             setsockopt(&socket, sockopt::Ipv4RecvTtl, &true).doing(|| doing("IP_RECVTTL"))?;
         }
         IpAddr::V6(_) => {
             socket.set_only_v6(true).doing(|| doing("IPV6_V6ONLY"))?;
-            socket.set_multicast_all_v6(false).doing(|| doing("IPV6_MULTICAST_ALL off"))?;
-            setsockopt(&socket, sockopt::Ipv6RecvPacketInfo, &true).doing(|| doing("IPV6_RECVPKTINFO"))?;
-            setsockopt(&socket, sockopt::Ipv6RecvHopLimit, &true).doing(|| doing("IPV6_RECVHOPLIMIT"))?;
+            socket
+                .set_multicast_all_v6(false)
+                .doing(|| doing("IPV6_MULTICAST_ALL off"))?;
+            setsockopt(&socket, sockopt::Ipv6RecvPacketInfo, &true)
+                .doing(|| doing("IPV6_RECVPKTINFO"))?;
+            setsockopt(&socket, sockopt::Ipv6RecvHopLimit, &true)
+                .doing(|| doing("IPV6_RECVHOPLIMIT"))?;
         }
     }
     let bind_ip = match (options.bind_to_group, group.ip()) {
@@ -286,26 +327,43 @@ fn open(group: Group, options: &Listen) -> crate::Result<(Socket, Vec<String>)> 
         .doing(|| doing(&format!("binding {bind_ip} port {}", group.port())))?;
 
     let interfaces = match &options.interface {
-        Some(name) => vec![crate::interfaces::by_name(name).doing(|| doing(&format!("interface {name:?}")))?],
-        None => crate::interfaces::carrying(group.is_ipv6()).doing(|| doing("listing interfaces"))?,
+        Some(name) => {
+            vec![crate::interfaces::by_name(name).doing(|| doing(&format!("interface {name:?}")))?]
+        }
+        None => {
+            crate::interfaces::carrying(group.is_ipv6()).doing(|| doing("listing interfaces"))?
+        }
     };
     if interfaces.is_empty() {
         return Err(Error::Invalid(doing("no interface is up to join on")));
     }
     for interface in &interfaces {
-        join(&socket, group, options.source, interface)
-            .doing(|| doing(&format!("joining on {} (index {})", interface.name, interface.index)))?;
+        join(&socket, group, options.source, interface).doing(|| {
+            doing(&format!(
+                "joining on {} (index {})",
+                interface.name, interface.index
+            ))
+        })?;
     }
     Ok((socket, interfaces.into_iter().map(|i| i.name).collect()))
 }
 
 /// One join: `IP_ADD_MEMBERSHIP` with an `ip_mreqn` naming the interface by index,
 /// `IPV6_JOIN_GROUP`, or their source-specific forms.
-fn join(socket: &Socket, group: Group, source: Option<IpAddr>, interface: &Interface) -> std::io::Result<()> {
+fn join(
+    socket: &Socket,
+    group: Group,
+    source: Option<IpAddr>,
+    interface: &Interface,
+) -> std::io::Result<()> {
     match (group.ip(), source) {
-        (IpAddr::V4(g), None) => socket.join_multicast_v4_n(&g, &InterfaceIndexOrAddress::Index(interface.index)),
+        (IpAddr::V4(g), None) => {
+            socket.join_multicast_v4_n(&g, &InterfaceIndexOrAddress::Index(interface.index))
+        }
         (IpAddr::V6(g), None) => socket.join_multicast_v6(&g, interface.index),
-        (g, Some(s)) => crate::interfaces::join_source_specific(socket.as_raw_fd(), g, s, interface.index),
+        (g, Some(s)) => {
+            crate::interfaces::join_source_specific(socket.as_raw_fd(), g, s, interface.index)
+        }
     }
 }
 
@@ -317,8 +375,13 @@ fn receive_loop(socket: &Socket, shared: &Shared, stopping: &AtomicBool) {
         let mut control = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
         let received = {
             let mut iov = [IoSliceMut::new(&mut buffer)];
-            recvmsg::<SockaddrStorage>(socket.as_raw_fd(), &mut iov, Some(&mut control), MsgFlags::MSG_TRUNC)
-                .map(|message| Evidence::of(&message))
+            recvmsg::<SockaddrStorage>(
+                socket.as_raw_fd(),
+                &mut iov,
+                Some(&mut control),
+                MsgFlags::MSG_TRUNC,
+            )
+            .map(|message| Evidence::of(&message))
         };
         let evidence = match received {
             Ok(evidence) => evidence,
@@ -380,7 +443,9 @@ impl Evidence {
             match cmsg {
                 ControlMessageOwned::Ipv4PacketInfo(info) => {
                     evidence.index = info.ipi_ifindex as u32;
-                    evidence.destination = Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr))));
+                    evidence.destination = Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                        info.ipi_addr.s_addr,
+                    ))));
                 }
                 ControlMessageOwned::Ipv6PacketInfo(info) => {
                     evidence.index = info.ipi6_ifindex;
@@ -399,7 +464,12 @@ fn to_socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
     if let Some(v4) = address.as_sockaddr_in() {
         return Some(SocketAddr::from((v4.ip(), v4.port())));
     }
-    address
-        .as_sockaddr_in6()
-        .map(|v6| SocketAddr::V6(std::net::SocketAddrV6::new(v6.ip(), v6.port(), v6.flowinfo(), v6.scope_id())))
+    address.as_sockaddr_in6().map(|v6| {
+        SocketAddr::V6(std::net::SocketAddrV6::new(
+            v6.ip(),
+            v6.port(),
+            v6.flowinfo(),
+            v6.scope_id(),
+        ))
+    })
 }

@@ -96,7 +96,9 @@ impl Namespace {
 
     /// The namespace's inode number, as `/proc/PID/ns/net` links show it (`net:[INODE]`).
     pub(crate) fn inode(&self) -> u64 {
-        nix::sys::stat::fstat(&self.fd).map(|s| s.st_ino).unwrap_or(0)
+        nix::sys::stat::fstat(&self.fd)
+            .map(|s| s.st_ino)
+            .unwrap_or(0)
     }
 }
 

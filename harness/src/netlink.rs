@@ -47,7 +47,11 @@ impl Rtnl {
     }
 
     /// Sends one request and returns the kernel's replies, or its error, once it has acked.
-    fn request(&mut self, message: RouteNetlinkMessage, flags: u16) -> io::Result<Vec<RouteNetlinkMessage>> {
+    fn request(
+        &mut self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+    ) -> io::Result<Vec<RouteNetlinkMessage>> {
         self.sequence += 1;
         let mut header = NetlinkHeader::default();
         header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
@@ -63,8 +67,9 @@ impl Rtnl {
             let size = self.socket.recv(&mut &mut self.buffer[..], 0)?;
             let mut offset = 0;
             while offset < size {
-                let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&self.buffer[offset..size])
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                let reply =
+                    NetlinkMessage::<RouteNetlinkMessage>::deserialize(&self.buffer[offset..size])
+                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
                 let length = reply.header.length as usize;
                 if reply.header.sequence_number == self.sequence {
                     match reply.payload {
@@ -89,8 +94,11 @@ impl Rtnl {
 
     /// `RTM_NEWLINK` with create/excl flags.
     fn new_link(&mut self, link: LinkMessage) -> io::Result<()> {
-        self.request(RouteNetlinkMessage::NewLink(link), NLM_F_CREATE | NLM_F_EXCL)
-            .map(drop)
+        self.request(
+            RouteNetlinkMessage::NewLink(link),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map(drop)
     }
 
     /// The index of the interface called `name` (`if_nametoindex`, but in this namespace).
@@ -113,7 +121,8 @@ impl Rtnl {
         link.header.index = index;
         link.header.flags = LinkFlags::Up;
         link.header.change_mask = LinkFlags::Up;
-        self.request(RouteNetlinkMessage::SetLink(link), 0).map(drop)
+        self.request(RouteNetlinkMessage::SetLink(link), 0)
+            .map(drop)
     }
 
     /// Makes `index` a port of the bridge `master` (`ip link set NAME master BR`).
@@ -121,15 +130,25 @@ impl Rtnl {
         let mut link = LinkMessage::default();
         link.header.index = index;
         link.attributes.push(LinkAttribute::Controller(master));
-        self.request(RouteNetlinkMessage::SetLink(link), 0).map(drop)
+        self.request(RouteNetlinkMessage::SetLink(link), 0)
+            .map(drop)
     }
 
     /// Creates a veth pair: `name` here, `peer` in the namespace `peer_namespace` (or here).
-    pub(crate) fn add_veth(&mut self, name: &str, peer: &str, peer_namespace: Option<BorrowedFd<'_>>) -> io::Result<()> {
+    pub(crate) fn add_veth(
+        &mut self,
+        name: &str,
+        peer: &str,
+        peer_namespace: Option<BorrowedFd<'_>>,
+    ) -> io::Result<()> {
         let mut peer_link = LinkMessage::default();
-        peer_link.attributes.push(LinkAttribute::IfName(peer.to_owned()));
+        peer_link
+            .attributes
+            .push(LinkAttribute::IfName(peer.to_owned()));
         if let Some(fd) = peer_namespace {
-            peer_link.attributes.push(LinkAttribute::NetNsFd(fd.as_raw_fd()));
+            peer_link
+                .attributes
+                .push(LinkAttribute::NetNsFd(fd.as_raw_fd()));
         }
         let mut link = LinkMessage::default();
         link.attributes.push(LinkAttribute::IfName(name.to_owned()));
@@ -152,7 +171,12 @@ impl Rtnl {
     }
 
     /// Adds `address/prefix` to an interface; IPv6 addresses skip duplicate address detection.
-    pub(crate) fn add_address(&mut self, index: u32, address: IpAddr, prefix: u8) -> io::Result<()> {
+    pub(crate) fn add_address(
+        &mut self,
+        index: u32,
+        address: IpAddr,
+        prefix: u8,
+    ) -> io::Result<()> {
         let mut message = AddressMessage::default();
         message.header.index = index;
         message.header.prefix_len = prefix;
@@ -160,14 +184,25 @@ impl Rtnl {
         message.attributes.push(AddressAttribute::Local(address));
         message.attributes.push(AddressAttribute::Address(address));
         if address.is_ipv6() {
-            message.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
+            message
+                .attributes
+                .push(AddressAttribute::Flags(AddressFlags::Nodad));
         }
-        self.request(RouteNetlinkMessage::NewAddress(message), NLM_F_CREATE | NLM_F_EXCL)
-            .map(drop)
+        self.request(
+            RouteNetlinkMessage::NewAddress(message),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map(drop)
     }
 
     /// Adds a device route `destination/prefix dev OIF [src SOURCE]` to the main table.
-    pub(crate) fn add_route(&mut self, destination: IpAddr, prefix: u8, oif: u32, source: Option<IpAddr>) -> io::Result<()> {
+    pub(crate) fn add_route(
+        &mut self,
+        destination: IpAddr,
+        prefix: u8,
+        oif: u32,
+        source: Option<IpAddr>,
+    ) -> io::Result<()> {
         let mut route = RouteMessage::default();
         route.header.address_family = family(destination);
         route.header.destination_prefix_length = prefix;
@@ -176,14 +211,21 @@ impl Rtnl {
         route.header.scope = RouteScope::Link;
         route.header.kind = RouteType::Unicast;
         if prefix > 0 {
-            route.attributes.push(RouteAttribute::Destination(route_address(destination)));
+            route
+                .attributes
+                .push(RouteAttribute::Destination(route_address(destination)));
         }
         route.attributes.push(RouteAttribute::Oif(oif));
         if let Some(source) = source {
-            route.attributes.push(RouteAttribute::PrefSource(route_address(source)));
+            route
+                .attributes
+                .push(RouteAttribute::PrefSource(route_address(source)));
         }
-        self.request(RouteNetlinkMessage::NewRoute(route), NLM_F_CREATE | NLM_F_EXCL)
-            .map(drop)
+        self.request(
+            RouteNetlinkMessage::NewRoute(route),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map(drop)
     }
 }
 

@@ -58,17 +58,25 @@ impl Sandbox {
             let mut rtnl = host.rtnl();
             let doing = |what: &str| format!("building the sandbox: {what}");
             rtnl.set_up(1).doing(|| doing("lo up"))?;
-            rtnl.add_veth("eth0", "eth0-peer", None).doing(|| doing("veth eth0"))?;
+            rtnl.add_veth("eth0", "eth0-peer", None)
+                .doing(|| doing("veth eth0"))?;
             let eth0 = rtnl.link_index("eth0").doing(|| doing("eth0 index"))?;
             let peer = rtnl.link_index("eth0-peer").doing(|| doing("peer index"))?;
             host.run(|| sysctl("net/ipv6/conf/eth0-peer/disable_ipv6", "1"))
                 .doing(|| doing("IPv6 off on the peer"))?;
-            rtnl.add_address(eth0, IpAddr::V4(SANDBOX_IPV4), 24).doing(|| doing("10.0.0.1/24"))?;
-            rtnl.add_address(eth0, IpAddr::V6(SANDBOX_IPV6), 64).doing(|| doing("fd00::1/64"))?;
+            rtnl.add_address(eth0, IpAddr::V4(SANDBOX_IPV4), 24)
+                .doing(|| doing("10.0.0.1/24"))?;
+            rtnl.add_address(eth0, IpAddr::V6(SANDBOX_IPV6), 64)
+                .doing(|| doing("fd00::1/64"))?;
             rtnl.set_up(peer).doing(|| doing("peer up"))?;
             rtnl.set_up(eth0).doing(|| doing("eth0 up"))?;
-            rtnl.add_route(IpAddr::V4(Ipv4Addr::new(224, 0, 0, 0)), 4, 1, Some(IpAddr::V4(SANDBOX_IPV4)))
-                .doing(|| doing("route 224.0.0.0/4 dev lo"))?;
+            rtnl.add_route(
+                IpAddr::V4(Ipv4Addr::new(224, 0, 0, 0)),
+                4,
+                1,
+                Some(IpAddr::V4(SANDBOX_IPV4)),
+            )
+            .doing(|| doing("route 224.0.0.0/4 dev lo"))?;
         }
         Ok(Sandbox { host })
     }
