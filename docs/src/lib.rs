@@ -15,12 +15,14 @@
 //! - `src/*.md`: the book (mdBook layout; `SUMMARY.md` is its table of contents).
 //! - [`walkthrough`]: reads the book's `console` blocks as steps to run and
 //!   matches program output against what the book shows.
+//! - [`icmp`]: `ping` to a group from a raw socket (no `ping` program needed).
 //! - [`settle`]: waits until a freshly built LAN carries traffic (a harness workaround).
 //! - `tests/walkthroughs.rs`: runs every `console` block of the book in a sandbox.
 //! - `tests/book.rs`: every `{{#include}}` and every link of the book resolves.
 //! - `tests/claims.rs`: the claims no port crate covers (see the appendix).
 //! - `tests/harness_example.rs`: the harness chapter's example, compiled and run.
 
+pub mod icmp;
 pub mod settle;
 pub mod walkthrough;
 

@@ -8,7 +8,7 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use harness::{Group, Host, Lan, Listen, Sandbox};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -106,57 +106,13 @@ fn all_hosts_group_is_joined_without_any_program() {
 // ping to a group
 // ---------------------------------------------------------------------------------------
 
-/// An ICMP echo request with the given identifier and sequence number.
-fn echo_request(id: u16, sequence: u16) -> Vec<u8> {
-    let mut packet = vec![8, 0, 0, 0];
-    packet.extend_from_slice(&id.to_be_bytes());
-    packet.extend_from_slice(&sequence.to_be_bytes());
-    packet.extend_from_slice(b"workshop");
-    let mut sum: u32 = packet
-        .chunks(2)
-        .map(|pair| u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    packet[2..4].copy_from_slice(&(!(sum as u16)).to_be_bytes());
-    packet
-}
-
-/// Sends one echo request to 224.0.0.1 from inside the current namespace and returns
-/// (source, sequence) of every echo reply with our identifier that arrives within `window`.
+/// (source, sequence) of every echo reply to one request to 224.0.0.1 within `window`.
 fn ping_all_hosts(window: Duration) -> Vec<(Ipv4Addr, u16)> {
-    const ID: u16 = 0x5eed;
-    let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4)).unwrap();
-    socket.set_multicast_ttl_v4(1).unwrap();
-    let all_hosts = SocketAddr::from((Ipv4Addr::new(224, 0, 0, 1), 0));
-    socket
-        .send_to(&echo_request(ID, 7), &all_hosts.into())
-        .unwrap();
-    let deadline = Instant::now() + window;
-    let mut replies = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return replies;
-        }
-        socket.set_read_timeout(Some(left)).unwrap();
-        let mut buffer = [MaybeUninit::<u8>::uninit(); 1500];
-        let Ok(n) = socket.recv(&mut buffer) else {
-            return replies;
-        };
-        // SAFETY: recv initialised the first n bytes.
-        let packet: Vec<u8> = buffer[..n]
-            .iter()
-            .map(|b| unsafe { b.assume_init() })
-            .collect();
-        let header = usize::from(packet[0] & 0x0f) * 4;
-        let icmp = &packet[header..];
-        let source = Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]);
-        if icmp[0] == 0 && u16::from_be_bytes([icmp[4], icmp[5]]) == ID {
-            replies.push((source, u16::from_be_bytes([icmp[6], icmp[7]])));
-        }
-    }
+    docs::icmp::ping_group(Ipv4Addr::new(224, 0, 0, 1), 7, window)
+        .unwrap()
+        .into_iter()
+        .map(|reply| (reply.from, reply.sequence))
+        .collect()
 }
 
 /// Linux ignores echo requests sent to a group unless `net.ipv4.icmp_echo_ignore_broadcasts`

@@ -1,0 +1,114 @@
+//! `ping` to a group, without the `ping` program: one ICMP echo request on a raw socket.
+//!
+//! The Ruby article pings 224.0.0.251 and gets one echo reply per member host, all with the
+//! request's sequence number. This module sends such a request from the calling thread's
+//! network namespace and collects the replies, so the claim can be checked where no `ping`
+//! is installed. Raw sockets need `CAP_NET_RAW`, which root and the harness's user
+//! namespaces have.
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// The identifier our echo requests carry, so replies to other pings are ignored.
+pub const IDENTIFIER: u16 = 0x5eed;
+
+/// One echo reply: who answered, with which sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EchoReply {
+    /// The answering host's address.
+    pub from: Ipv4Addr,
+    /// The sequence number it echoed.
+    pub sequence: u16,
+}
+
+/// An ICMP echo request (type 8) with [`IDENTIFIER`], `sequence` and a short payload.
+pub fn echo_request(sequence: u16) -> Vec<u8> {
+    let mut packet = vec![8, 0, 0, 0];
+    packet.extend_from_slice(&IDENTIFIER.to_be_bytes());
+    packet.extend_from_slice(&sequence.to_be_bytes());
+    packet.extend_from_slice(b"workshop");
+    let checksum = internet_checksum(&packet);
+    packet[2..4].copy_from_slice(&checksum.to_be_bytes());
+    packet
+}
+
+/// The one's-complement sum of RFC 1071 that ICMP uses.
+fn internet_checksum(bytes: &[u8]) -> u16 {
+    let mut sum: u32 = bytes
+        .chunks(2)
+        .map(|pair| u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// Sends one echo request with `sequence` to `group` (TTL 1) and returns every echo reply
+/// to it that arrives within `window`, in arrival order. The window is the only way to
+/// know that nobody else will answer: like the Python article's sender, a pinger cannot
+/// know how many members there are.
+pub fn ping_group(group: Ipv4Addr, sequence: u16, window: Duration) -> io::Result<Vec<EchoReply>> {
+    let socket = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4))?;
+    socket.set_multicast_ttl_v4(1)?;
+    socket.send_to(
+        &echo_request(sequence),
+        &SocketAddr::from((group, 0)).into(),
+    )?;
+    let deadline = Instant::now() + window;
+    let mut replies = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(replies);
+        }
+        socket.set_read_timeout(Some(left))?;
+        let mut buffer = [MaybeUninit::<u8>::uninit(); 1500];
+        let n = match socket.recv(&mut buffer) {
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Ok(replies);
+            }
+            Err(e) => return Err(e),
+        };
+        // SAFETY: recv initialised the first n bytes.
+        let packet: Vec<u8> = buffer[..n]
+            .iter()
+            .map(|b| unsafe { b.assume_init() })
+            .collect();
+        // A raw IPv4 socket hands over the IP header too: skip it (IHL words of 4 bytes).
+        let header = usize::from(packet[0] & 0x0f) * 4;
+        let Some(icmp) = packet.get(header..header + 8) else {
+            continue;
+        };
+        let is_our_reply = icmp[0] == 0 && u16::from_be_bytes([icmp[4], icmp[5]]) == IDENTIFIER;
+        if is_our_reply {
+            replies.push(EchoReply {
+                from: Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]),
+                sequence: u16::from_be_bytes([icmp[6], icmp[7]]),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A correct checksum makes the whole packet sum to 0xffff (checksum 0 over it).
+    #[test]
+    fn echo_request_checksum_verifies() {
+        let packet = echo_request(7);
+        assert_eq!(internet_checksum(&packet), 0);
+        assert_eq!(&packet[4..8], &[0x5e, 0xed, 0, 7]);
+    }
+}
