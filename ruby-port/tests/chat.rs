@@ -274,3 +274,22 @@ fn clients_chat_over_an_ipv6_link_local_group() {
     assert!(source.to_string().starts_with("[fe80::"), "{source}");
     assert_eq!(source.port(), 6811);
 }
+
+/// Without `--plain`, a `chat` whose stdin is a pipe switches to line mode by
+/// itself (a full-screen window needs a terminal).
+#[test]
+fn chat_falls_back_to_line_mode_when_stdin_is_not_a_terminal() {
+    let host = harness::or_skip!(Sandbox::new());
+    let (listener, inbox) = client(&host, "listener");
+    let mut scripted = start(&host, CHAT, &["script"]);
+    scripted.wait_stderr("lines you type are sent");
+    scripted.type_line("from a pipe");
+    let (got, _) = next_message(&inbox);
+    assert_eq!(
+        (got.handle.as_str(), got.content.as_str()),
+        ("script", "from a pipe")
+    );
+    listener.transmit("and back").unwrap();
+    assert_eq!(scripted.stdout_line(), "<listener> and back");
+    assert_eq!(scripted.finish(), Some(0));
+}

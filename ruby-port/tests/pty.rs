@@ -113,9 +113,29 @@ impl<'h> Tmux<'h> {
     /// Waits until the pane's program has exited and tmux has its exit status
     /// (the pane is marked dead when the pty closes, the status comes later).
     fn until_exited(&self) {
-        self.until("chat to exit", || {
-            self.pane("#{pane_dead}") == "1" && !self.pane("#{pane_dead_status}").is_empty()
-        });
+        let state = "dead=#{pane_dead} status=#{pane_dead_status} signal=#{pane_dead_signal} pid=#{pane_pid}";
+        let end = Instant::now() + DEADLINE;
+        loop {
+            let now = self.pane(state);
+            if now.starts_with("dead=1 status=") && !now.starts_with("dead=1 status= ") {
+                return;
+            }
+            if now.contains("signal=") && !now.contains("signal= ") && now.starts_with("dead=1") {
+                panic!("chat was killed by a signal: {now}");
+            }
+            if Instant::now() > end {
+                let ps = self
+                    .host
+                    .output(Command::new("ps").args(["-eLo", "pid,tid,stat,wchan:20,comm"]))
+                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                    .unwrap_or_default();
+                panic!(
+                    "waited {DEADLINE:?} for chat to exit: {now}\nscreen:\n{}\nprocesses:\n{ps}",
+                    self.screen()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn until_screen_shows(&self, text: &str) -> String {
