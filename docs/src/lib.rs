@@ -16,6 +16,8 @@
 //! - [`walkthrough`]: reads the book's `console` blocks as steps to run and
 //!   matches program output against what the book shows.
 //! - [`icmp`]: `ping` to a group from a raw socket (no `ping` program needed).
+//! - [`tour`]: all four articles on one sandboxed LAN, with a verdict per claim
+//!   (`src/bin/tour.rs` prints it: `cargo run -p docs --bin tour`).
 //! - [`settle`]: waits until a freshly built LAN carries traffic (a harness workaround).
 //! - `tests/walkthroughs.rs`: runs every `console` block of the book in a sandbox.
 //! - `tests/book.rs`: every `{{#include}}` and every link of the book resolves.
@@ -24,6 +26,7 @@
 
 pub mod icmp;
 pub mod settle;
+pub mod tour;
 pub mod walkthrough;
 
 pub use settle::settle;

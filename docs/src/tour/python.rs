@@ -1,0 +1,119 @@
+//! The Python article on the tour: the sender on a, receivers on a and b, acks counted.
+
+use std::net::IpAddr;
+
+use harness::{Host, Lan};
+use python_echo::{Receiver, ReceiverConfig, SenderConfig};
+
+use super::{Chapter, Spec, Verdict, who};
+
+/// The claims this part checks, as the appendix states them.
+pub const CLAIMS: &[Spec] = &[
+    Spec {
+        article: "Python",
+        text: "the sender gets one acknowledgement per receiving host, then times out",
+        test: "python-echo/tests/article_example.rs::two_receivers_each_acknowledge_once",
+        expected: Verdict::Holds,
+    },
+    Spec {
+        article: "Python",
+        text: "multicast groups end at 230.255.255.255",
+        test: "docs/tests/claims.rs::multicast_range_ends_at_239_255_255_255_not_230",
+        expected: Verdict::Wrong,
+    },
+];
+
+/// Starts a receiver on `host` that handles `count` datagrams, serving on a thread;
+/// returns the thread, which yields what the receiver printed.
+fn start_receiver(
+    host: &Host,
+    config: ReceiverConfig,
+) -> Result<std::thread::JoinHandle<String>, String> {
+    let receiver = host
+        .run(|| Receiver::bind(config))
+        .map_err(|e| format!("receiver on {}: {e}", host.name()))?;
+    Ok(std::thread::spawn(move || {
+        let mut out = Vec::new();
+        if let Err(e) = receiver.serve(&mut out) {
+            out.extend_from_slice(format!("error: {e}\n").as_bytes());
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }))
+}
+
+/// Runs one exchange: receivers on `receivers`, the sender on `sender`; returns the
+/// hosts that acknowledged, in the order the sender printed them.
+fn exchange(
+    chapter: &mut Chapter,
+    sender: &Host,
+    receivers: &[&Host],
+    group: python_echo::Group,
+) -> Result<Vec<IpAddr>, String> {
+    let receiving = ReceiverConfig {
+        group,
+        count: Some(1),
+        idle: Some(super::DEADLINE),
+        ..ReceiverConfig::default()
+    };
+    let threads = receivers
+        .iter()
+        .map(|host| start_receiver(host, receiving.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let sending = SenderConfig {
+        group,
+        ..SenderConfig::default()
+    };
+    let mut printed = Vec::new();
+    let report = sender
+        .run(|| python_echo::send(&sending, &mut printed))
+        .map_err(|e| format!("sender on {}: {e}", sender.name()))?;
+    chapter.say(format!(
+        "{} ran the sender to {}; it printed:",
+        who(sender),
+        sending.destination()
+    ));
+    for line in String::from_utf8_lossy(&printed).lines() {
+        chapter.say(format!("  | {line}"));
+    }
+    for (host, thread) in receivers.iter().zip(threads) {
+        let output = thread.join().map_err(|_| "a receiver thread panicked")?;
+        let first = output
+            .lines()
+            .find(|l| l.starts_with("received"))
+            .unwrap_or("(nothing received)");
+        chapter.say(format!("{}'s receiver: {first}", who(host)));
+    }
+    Ok(report.hosts().to_vec())
+}
+
+/// Runs the Python article's example on the LAN, then the same to a group above 230/8.
+pub fn tour(lan: &Lan) -> Result<Chapter, String> {
+    let mut chapter = Chapter::new("Python: a sender that counts acknowledgements");
+    let (a, b) = (lan.host("a"), lan.host("b"));
+
+    let hosts = exchange(&mut chapter, a, &[a, b], python_echo::Group::default())?;
+    let mut sorted = hosts.clone();
+    sorted.sort();
+    let both = sorted == [IpAddr::V4(a.ipv4()), IpAddr::V4(b.ipv4())];
+    chapter.check(
+        &CLAIMS[0],
+        if both { Verdict::Holds } else { Verdict::Wrong },
+        format!("acknowledged by {hosts:?}"),
+    );
+
+    let above: python_echo::Group = "239.255.255.250"
+        .parse()
+        .map_err(|e| format!("239.255.255.250: {e}"))?;
+    let hosts = exchange(&mut chapter, a, &[b], above)?;
+    let delivered = hosts == [IpAddr::V4(b.ipv4())];
+    chapter.check(
+        &CLAIMS[1],
+        if delivered {
+            Verdict::Wrong
+        } else {
+            Verdict::Holds
+        },
+        format!("239.255.255.250 was joined and acknowledged by {hosts:?}"),
+    );
+    Ok(chapter)
+}
