@@ -80,7 +80,7 @@ pub use client::{Client, Event, Stats};
 pub use error::Error;
 pub use group::{Config, ConfigError, Group, Interface, Reuse, Ttl};
 pub use message::{ClientId, MAX_DATAGRAM, Message, Rejection};
-pub use receive::{Display, MAX_UDP_PAYLOAD, Received, Receiver, receive};
+pub use receive::{DatagramLine, MAX_UDP_PAYLOAD, Received, Receiver, receive};
 pub use sanitize::sanitize;
 pub use send::send;
 pub use terminal::{run_plain, run_window};

@@ -56,8 +56,8 @@ impl Received {
 
     /// The line the `receive` program prints: the text alone like `receive.rb`,
     /// or with `verbose`, who sent it, to what, and on which interface.
-    pub fn display(&self, verbose: bool) -> Display<'_> {
-        Display {
+    pub fn display(&self, verbose: bool) -> DatagramLine<'_> {
+        DatagramLine {
             received: self,
             verbose,
         }
@@ -65,12 +65,12 @@ impl Received {
 }
 
 /// A [`Received`] formatted as one line; see [`Received::display`].
-pub struct Display<'a> {
+pub struct DatagramLine<'a> {
     received: &'a Received,
     verbose: bool,
 }
 
-impl fmt::Display for Display<'_> {
+impl fmt::Display for DatagramLine<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let r = self.received;
         if self.verbose {

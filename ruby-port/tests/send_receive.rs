@@ -244,3 +244,23 @@ fn truncation_is_detected_not_silent() {
         );
     });
 }
+
+/// Honest about the kernel: a socket bound to the wildcard address (as the
+/// article binds) also gets datagrams for a group it never joined, when another
+/// socket on the host joined that group on the same port (Linux's
+/// `IP_MULTICAST_ALL` is on by default).
+#[test]
+fn wildcard_bound_receivers_also_get_groups_joined_by_others_on_the_port() {
+    let host = harness::or_skip!(Sandbox::new());
+    host.run(|| {
+        let config = |ip| Config::new(Group::parse_ip(ip, 5000).unwrap(), None).unwrap();
+        let ours = Receiver::join(&config("239.1.1.1")).unwrap();
+        let _theirs = Receiver::join(&config("239.2.2.2")).unwrap();
+        ours.set_timeout(Some(DEADLINE)).unwrap();
+        send(&config("239.2.2.2"), b"not for us").unwrap();
+        let got = ours
+            .recv()
+            .expect("delivered although we never joined 239.2.2.2");
+        assert_eq!(got.destination.unwrap().to_string(), "239.2.2.2");
+    });
+}
