@@ -3,7 +3,7 @@
 //!
 //! Read this module next to the article. Every function here keeps the diary's signature
 //! and behaviour, including the parts that do not work on Linux; the fixed versions live
-//! in [`crate::listener`], [`crate::sender`] and [`crate::responder`], and the tests in
+//! in [`crate::listener`], [`crate::sender`](mod@crate::sender) and [`crate::responder`], and the tests in
 //! `tests/` show each difference on a real kernel. What goes wrong here, in the order a
 //! reader meets it:
 //!

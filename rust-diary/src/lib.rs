@@ -26,18 +26,29 @@
 //!
 //! ## What it got wrong (on Linux), and where each fix is shown
 //!
-//! | diary                                                     | fix                                               | test |
-//! |-----------------------------------------------------------|---------------------------------------------------|------|
-//! | `NotifyServer(..);` unbound: stop flag set at once          | bind it (`let notify`); [`Responder`] is its own guard | `tests/guard.rs` |
-//! | IPv6 bind to `ff02::123` with no scope: `EINVAL`            | scope id = resolved interface, or the wildcard    | `tests/ipv6_interface.rs` |
-//! | join fails inside the thread: caller waits at the barrier for ever | join before spawning, return the error      | `tests/ipv6_interface.rs` |
-//! | `IPV6_MULTICAST_IF` = 5, the author's laptop: `ENODEV` here | [`Interface::by_name`], resolved where it runs    | `tests/ipv6_interface.rs` |
-//! | bind style chosen per OS, its filtering never explained     | [`Bind`], both shown                              | `tests/bind_styles.rs` |
-//! | wildcard sockets hear other sockets' groups (`IP_MULTICAST_ALL`) | option off by default, or bind to the group  | `tests/multicast_all.rs` |
-//! | 100 ms is the client's only deadline                        | [`ask`] takes a deadline that only bounds failure | `tests/round_trip.rs` |
+//! | diary | what happens here | fix | shown in |
+//! |-------|-------------------|-----|----------|
+//! | `NotifyServer(..);` written as a statement | the guard drops on that line: the stop flag is set before the listener starts, the client gets no answer | bind it (`let notify = ..`); [`Responder`] is its own guard and `#[must_use]` | `tests/guard.rs` |
+//! | IPv6 `bind([ff02::123]:7645)` | `EINVAL`: a link-local address names no interface without a scope id | the resolved interface as scope id, or the wildcard | `tests/diary.rs`, `tests/ipv6_interface.rs` |
+//! | join inside the thread, `expect`, then the [`Barrier`](std::sync::Barrier) | the thread dies before the barrier, the caller waits for ever: the IPv6 test hangs | join and bind before spawning, return the error | `tests/diary.rs`, `tests/round_trip.rs` |
+//! | `IPV6_MULTICAST_IF` = 5 | `ENODEV`, "No such device" (the sandbox has no interface 5) | [`Interface::by_name`], resolved where the socket lives | `tests/diary.rs`, `tests/ipv6_interface.rs` |
+//! | no `SO_REUSEADDR` | a second listener on 7645 makes the bind fail with `EADDRINUSE` | [`join`] sets it | `tests/diary.rs`, `tests/round_trip.rs` |
+//! | bind style chosen per OS, never explained | group-bound hears only its group; wildcard hears unicast and every joined group on the port | [`Bind`], both shown | `tests/bind_styles.rs` |
+//! | kernel default `IP_MULTICAST_ALL` on | a wildcard socket hears a group it never joined once another socket on the host joins it | off by default in [`ListenOptions`], or bind to the group | `tests/multicast_all.rs` |
+//! | the 100 ms read timeout is the client's only deadline | a late reply reads as no reply | [`ask`] takes a deadline that only bounds failure | `tests/round_trip.rs` |
 //!
-//! The faithful diary runs too: `tests/diary.rs` passes the diary's IPv4 test as written
-//! and shows how its IPv6 test fails here.
+//! The diary's IPv4 test passes unchanged (`tests/diary.rs`), and the fixed round trip passes for
+//! both families and both bind styles (`tests/round_trip.rs`).
+//!
+//! ## How the tests run
+//!
+//! Every test that touches the network builds its own harness `Sandbox` (a network namespace):
+//! IPv4 multicast is routed over `lo` there, IPv6 multicast lives on the veth `eth0`. So no test
+//! shares a port, a membership or a route with another, and none needs `serial_test`: the
+//! diary's own tests shared the real host's port 7645, which is the global state that would
+//! have called for it. No case skips on its own account: a test skips only when no sandbox
+//! can be built at all (and says why), and CI sets `HARNESS_REQUIRE_SANDBOX=1`, which turns
+//! that skip into a failure, so every IPv6 case runs there.
 //!
 //! ## Layout
 //!
@@ -48,7 +59,7 @@
 //! - [`group`]: [`Group`], a multicast address and port checked once.
 //! - [`interface`]: [`Interface`], a name resolved to an index where the code runs.
 //! - [`listener`]: [`join`] with [`ListenOptions`] and [`Bind`], the fixed `join_multicast`.
-//! - [`sender`]: [`sender()`] and [`ask`], the fixed `new_sender` and client.
+//! - [`sender`](mod@sender): [`sender()`] and [`ask`], the fixed `new_sender` and client.
 //! - [`responder`]: [`Responder`], the fixed `multicast_listener`.
 //!
 //! ## Using the fixed pieces
