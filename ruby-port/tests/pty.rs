@@ -158,7 +158,8 @@ impl Drop for Tmux<'_> {
 }
 
 /// The whole round trip on a real terminal: the window draws, a peer's message
-/// appears, typed text is sent, hostile text stays inert on its own line, and
+/// appears, typed text is sent, the hostile set (escapes, malformed JSON,
+/// 64 KiB, binary) leaves it running with a clean screen, and
 /// Esc quits with exit code 0, leaving the alternate screen.
 #[test]
 fn chat_runs_in_a_real_terminal_and_restores_it_on_esc() {
@@ -193,9 +194,17 @@ fn chat_runs_in_a_real_terminal_and_restores_it_on_esc() {
         other => panic!("bob expected alice's line, got {other:?}"),
     }
 
+    // The hostile set: escapes inside valid JSON, then datagrams that are not
+    // messages at all (malformed JSON, 64 KiB, binary).
     bob.transmit("\x1b[2J\x1b[H\x1b[31mgotcha\r\n<carol> fake line")
         .unwrap();
-    let screen = tmux.until_screen_shows("gotcha");
+    host.run(|| {
+        let config = Config::backchannel();
+        ruby_port::send(&config, b"{\"client_id\":").unwrap();
+        ruby_port::send(&config, &vec![0x1b; 64 * 1024 - 100]).unwrap();
+        ruby_port::send(&config, b"\x00\x9b\xff\x1b[?1049l binary").unwrap();
+    });
+    let screen = tmux.until_screen_shows("3 ignored");
     insta::assert_snapshot!(screen, @r"
     <bob> hello alice
     <alice> hi bob
@@ -207,8 +216,12 @@ fn chat_runs_in_a_real_terminal_and_restores_it_on_esc() {
 
 
 
-     [backchannel]
+     [backchannel]                                    3 ignored
     ");
+
+    // Still running: a later message is shown.
+    bob.transmit("still there?").unwrap();
+    tmux.until_screen_shows("<bob> still there?");
 
     tmux.run(&["send-keys", "-t", "chat", "Escape"]);
     tmux.until_exited();
