@@ -95,6 +95,10 @@ struct RunArgs {
     /// Skip every k-th sequence number on purpose (checks the loss accounting).
     #[arg(long, hide = true)]
     skip_every: Option<u64>,
+    /// Multicast with IP_MULTICAST_LOOP off, pinned to lo by index: delivery through lo's
+    /// own receive path instead of a looped copy.
+    #[arg(long)]
+    no_loop: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -266,6 +270,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     )?;
     config.rate = args.rate;
     config.skip_every = args.skip_every;
+    config.multicast_loop = !args.no_loop;
     let mut runs = Vec::new();
     for _ in 0..args.runs {
         let report = run_fanout(&sandbox, &config)?;

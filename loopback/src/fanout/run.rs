@@ -89,6 +89,8 @@ pub struct FanoutConfig {
     pub hold_receivers: bool,
     /// The group for multicast mode.
     pub group: SocketAddrV4,
+    /// `IP_MULTICAST_LOOP` on the sender (see [`super::sockets::sender_socket`]).
+    pub multicast_loop: bool,
     /// The program that plays the receiver role (`fanout receive`).
     #[serde(skip)]
     pub program: PathBuf,
@@ -115,6 +117,7 @@ impl FanoutConfig {
             skip_every: None,
             hold_receivers: false,
             group: DEFAULT_GROUP,
+            multicast_loop: true,
             program,
             progress: false,
         }
@@ -368,7 +371,10 @@ fn send_all(
     }
     let sockets = destinations
         .iter()
-        .map(|&d| sender_socket(d).with_context(|| format!("cannot open a socket to {d}")))
+        .map(|&d| {
+            sender_socket(d, config.multicast_loop)
+                .with_context(|| format!("cannot open a socket to {d}"))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut batch = Batch::new(config.batch, config.size);
     let progress = progress_bar(config.progress, config.messages);

@@ -92,17 +92,54 @@ pub fn kernel_drops(socket: &Socket) -> io::Result<u64> {
     Ok(u64::from(values[SK_MEMINFO_DROPS]))
 }
 
-/// A sending socket connected to `destination`. For a group it first sets
-/// `IP_MULTICAST_IF` to 127.0.0.1 (the fix from the article's experiment) and
-/// `IP_MULTICAST_LOOP` on (the default, said out loud: local receivers need the loop).
-pub fn sender_socket(destination: SocketAddrV4) -> io::Result<Socket> {
+/// A sending socket connected to `destination`.
+///
+/// For a group, with `multicast_loop` on (the default everywhere), it first sets
+/// `IP_MULTICAST_IF` to 127.0.0.1, the fix from the article's experiment, so the connected
+/// socket stays on `lo`; `IP_MULTICAST_LOOP` then hands each datagram to local members.
+///
+/// With `multicast_loop` off it sets `IP_MULTICAST_IF` to `lo` by index (an `ip_mreqn`,
+/// so the source address stays the route's, 10.0.0.1 in a sandbox) and turns
+/// `IP_MULTICAST_LOOP` off. Local members still get every datagram: the copy that `lo`
+/// transmits comes straight back in as `lo`'s input. With a 127.0.0.1 source that input copy
+/// is dropped as a martian (a loopback source needs `route_localnet`), which is why the
+/// looped mode pins by address and this one by index.
+pub fn sender_socket(destination: SocketAddrV4, multicast_loop: bool) -> io::Result<Socket> {
     let socket = Socket::new(Domain::IPV4, Type::DGRAM.cloexec(), Some(Protocol::UDP))?;
     if destination.ip().is_multicast() {
-        socket.set_multicast_if_v4(&Ipv4Addr::LOCALHOST)?;
-        socket.set_multicast_loop_v4(true)?;
+        if multicast_loop {
+            socket.set_multicast_if_v4(&Ipv4Addr::LOCALHOST)?;
+        } else {
+            set_multicast_if_index(&socket, 1)?;
+        }
+        socket.set_multicast_loop_v4(multicast_loop)?;
     }
     socket.connect(&SocketAddr::V4(destination).into())?;
     Ok(socket)
+}
+
+/// `IP_MULTICAST_IF` with an `ip_mreqn` naming only an interface index.
+fn set_multicast_if_index(socket: &Socket, index: u32) -> io::Result<()> {
+    let request = libc::ip_mreqn {
+        imr_multiaddr: libc::in_addr { s_addr: 0 },
+        imr_address: libc::in_addr { s_addr: 0 },
+        imr_ifindex: index as libc::c_int,
+    };
+    // SAFETY: setsockopt with a pointer to an ip_mreqn and its size.
+    let result = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_IF,
+            (&raw const request).cast(),
+            std::mem::size_of::<libc::ip_mreqn>() as u32,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Pins the calling thread to one CPU (`sched_setaffinity(2)`).
