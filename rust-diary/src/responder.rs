@@ -16,8 +16,9 @@
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::group::Group;
 use crate::listener::{ListenOptions, join};
@@ -35,7 +36,7 @@ pub struct Heard {
 #[must_use = "dropping a Responder stops it at once"]
 pub struct Responder {
     stop: Arc<AtomicBool>,
-    heard: Arc<Mutex<Vec<Heard>>>,
+    heard: Arc<Log>,
     local: SocketAddr,
     thread: Option<JoinHandle<io::Result<()>>>,
 }
@@ -64,7 +65,7 @@ impl Responder {
         let replies = UdpSocket::bind(unspecified)?;
 
         let stop = Arc::new(AtomicBool::new(false));
-        let heard = Arc::new(Mutex::new(Vec::new()));
+        let heard = Arc::new(Log::default());
         let thread = std::thread::Builder::new()
             .name(format!("{response}:server"))
             .spawn({
@@ -87,10 +88,27 @@ impl Responder {
 
     /// Every datagram answered so far, oldest first.
     pub fn heard(&self) -> Vec<Heard> {
-        self.heard
-            .lock()
-            .expect("responder thread panicked")
-            .clone()
+        self.heard.lock().clone()
+    }
+
+    /// Waits until at least `count` datagrams have been answered, or `within` has passed,
+    /// and returns all answered so far. The wait ends as soon as the count is reached.
+    pub fn wait_for(&self, count: usize, within: Duration) -> Vec<Heard> {
+        let until = Instant::now() + within;
+        let mut heard = self.heard.lock();
+        while heard.len() < count {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            heard = self
+                .heard
+                .arrived
+                .wait_timeout(heard, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        heard.clone()
     }
 
     /// Stops the thread and waits for it, returning an error if answering failed.
@@ -116,23 +134,37 @@ impl Drop for Responder {
     }
 }
 
+/// What the thread heard, and a condition variable to wait for more.
+#[derive(Default)]
+struct Log {
+    heard: Mutex<Vec<Heard>>,
+    arrived: Condvar,
+}
+
+impl Log {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Heard>> {
+        self.heard.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 fn serve(
     socket: &UdpSocket,
     replies: &UdpSocket,
     response: &[u8],
     stop: &AtomicBool,
-    heard: &Mutex<Vec<Heard>>,
+    heard: &Log,
 ) -> io::Result<()> {
     let mut buf = [0u8; 1024];
     while !stop.load(Ordering::Relaxed) {
         match socket.recv_from(&mut buf) {
             Ok((len, from)) => {
                 // Record first, so a client holding the reply finds its datagram listed.
-                heard.lock().expect("heard list poisoned").push(Heard {
+                heard.lock().push(Heard {
                     from,
                     text: String::from_utf8_lossy(&buf[..len]).into_owned(),
                 });
                 replies.send_to(response, from)?;
+                heard.arrived.notify_all();
             }
             Err(err)
                 if matches!(

@@ -13,33 +13,40 @@ use rust_diary::{Group, Interface};
 /// Generous bound on how long anything may take; only ever reached when a test fails.
 pub const DEADLINE: Duration = Duration::from_secs(3);
 
-/// Builds a sandbox whose IPv6 is usable, or skips the test (`None`, after the harness
+/// Builds a sandbox whose IPv6 has settled, or skips the test (`None`, after the harness
 /// printed why; under `HARNESS_REQUIRE_SANDBOX=1` it panics instead).
 ///
 /// Harness workaround: `Sandbox::new` returns before the kernel has finished bringing
-/// `eth0` up for IPv6. Its `multicast ff00::/8 dev eth0` route (and link-local address)
-/// appear when the link watcher reports the veth's carrier, a few milliseconds later; until
-/// then a join on "any interface" (index 0) fails with `ENODEV`. Measured: 10 of 40 fresh
-/// sandboxes, for up to 3 ms on an idle machine. So wait, with a deadline, until such a
-/// join succeeds. `IPV6_ADD_MEMBERSHIP` runs under the same lock (RTNL) as the kernel's
-/// address configuration, so once it succeeds the link-local address is there too.
+/// `eth0` up for IPv6, in two ways measured here:
+/// - the `multicast ff00::/8 dev eth0` route appears only when the link watcher reports the
+///   veth's carrier, a few milliseconds later; until then a join on "any interface"
+///   (index 0) fails with `ENODEV` (10 of 40 fresh sandboxes, up to 3 ms when idle);
+/// - the link-local address stays tentative until the kernel's DAD work item runs, even
+///   with DAD off; meanwhile a datagram to `ff02::123` leaves from `fd00::1` instead of
+///   `fe80::…`, so who answers whom changes from run to run.
+///
+/// So wait, with a deadline, until both hold: a join on index 0 succeeds, and the source
+/// the kernel picks for `ff02::123` on `eth0` is the link-local address.
 pub fn sandbox() -> Option<Sandbox> {
     let host = harness::skip_unless_available(Sandbox::new())?;
-    let group: std::net::Ipv6Addr = "ff02::1:ff00:0".parse().unwrap();
+    let probe_group: std::net::Ipv6Addr = "ff02::123".parse().unwrap();
     let until = Instant::now() + DEADLINE;
     loop {
-        let joined = host.run(|| {
-            let probe = UdpSocket::bind("[::]:0").expect("an IPv6 socket");
-            socket2::SockRef::from(&probe).join_multicast_v6(&group, 0)
+        let settled = host.run(|| -> io::Result<bool> {
+            let probe = UdpSocket::bind("[::]:0")?;
+            socket2::SockRef::from(&probe).join_multicast_v6(&probe_group, 0)?;
+            let eth0 = Interface::by_name("eth0")?.index();
+            probe.connect(std::net::SocketAddrV6::new(probe_group, 9, 0, eth0))?;
+            Ok(match probe.local_addr()?.ip() {
+                IpAddr::V6(source) => source.is_unicast_link_local(),
+                IpAddr::V4(_) => false,
+            })
         });
-        match joined {
-            Ok(()) => return Some(host),
-            Err(e) if Instant::now() < until => {
-                let _ = e;
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            Err(e) => panic!(
-                "IPv6 multicast never became usable in the sandbox: {e}\n{}",
+        match settled {
+            Ok(true) => return Some(host),
+            _ if Instant::now() < until => std::thread::sleep(Duration::from_millis(1)),
+            other => panic!(
+                "IPv6 never settled in the sandbox ({other:?}):\n{}",
                 host.diagnostics()
             ),
         }

@@ -1,0 +1,164 @@
+//! `diary`: the diary's test as a command, and its fixed listener and client as two more.
+//!
+//! Run it only inside a network namespace you made (`unshare -n`, or the harness): joining
+//! a group announces the membership on the network.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use rust_diary::{Bind, Group, Interface, ListenOptions, Responder, ask, diary};
+
+/// The Rust diary's multicast listener test, as written and as fixed.
+#[derive(Parser)]
+#[command(name = "diary", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the diary's test as written: listener and client in one process, on
+    /// 224.0.0.123:7645 or [ff02::123]:7645. The IPv6 one cannot work on Linux (and hangs):
+    /// see the crate docs.
+    Original {
+        /// Which of the diary's two tests to run.
+        #[arg(value_enum)]
+        family: Family,
+    },
+    /// The fixed listener: join GROUP, answer every datagram with RESPONSE.
+    Respond {
+        /// Group and port, e.g. 224.0.0.123:7645 or [ff02::123]:7645.
+        #[arg(long, default_value = "224.0.0.123:7645")]
+        group: Group,
+        /// Interface to join on, by name (resolved here, e.g. eth0). Required to bind an
+        /// IPv6 link-local group; otherwise the route to the group decides.
+        #[arg(long, value_parser = interface)]
+        interface: Option<Interface>,
+        /// What to bind: the group (only its datagrams) or the wildcard (anything for
+        /// the port).
+        #[arg(long, value_enum, default_value_t = BindTo::Group)]
+        bind: BindTo,
+        /// Also hear groups that other sockets on this host joined (IP_MULTICAST_ALL on;
+        /// matters only with --bind wildcard).
+        #[arg(long)]
+        multicast_all: bool,
+        /// The answer; defaults to "ipv4" or "ipv6", as in the diary.
+        #[arg(long)]
+        response: Option<String>,
+        /// Exit after answering this many datagrams (default: run until killed).
+        #[arg(long)]
+        count: Option<usize>,
+    },
+    /// The fixed client: send MESSAGE to GROUP and print the first reply.
+    Ask {
+        /// Group and port, e.g. 224.0.0.123:7645 or [ff02::123]:7645.
+        #[arg(long, default_value = "224.0.0.123:7645")]
+        group: Group,
+        /// Interface to send by, by name (resolved here). Without it the route decides.
+        #[arg(long, value_parser = interface)]
+        interface: Option<Interface>,
+        /// What to send.
+        #[arg(long, default_value = "Hello from client!")]
+        message: String,
+        /// How long to wait for a reply, in milliseconds.
+        #[arg(long, default_value_t = 2000)]
+        timeout_ms: u64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Family {
+    /// test_ipv4_multicast
+    Ipv4,
+    /// test_ipv6_multicast
+    Ipv6,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BindTo {
+    /// bind(group:port)
+    Group,
+    /// bind(0.0.0.0:port) or bind([::]:port)
+    Wildcard,
+}
+
+fn interface(name: &str) -> Result<Interface, String> {
+    Interface::by_name(name).map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("diary: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> std::io::Result<()> {
+    match command {
+        Command::Original { family } => {
+            match family {
+                Family::Ipv4 => diary::test_multicast("ipv4", *rust_diary::IPV4),
+                Family::Ipv6 => diary::test_multicast("ipv6", *rust_diary::IPV6),
+            }
+            Ok(())
+        }
+        Command::Respond {
+            group,
+            interface,
+            bind,
+            multicast_all,
+            response,
+            count,
+        } => {
+            let mut options = ListenOptions::default()
+                .bind(match bind {
+                    BindTo::Group => Bind::Group,
+                    BindTo::Wildcard => Bind::Wildcard,
+                })
+                .multicast_all(multicast_all);
+            if let Some(interface) = &interface {
+                options = options.interface(interface.clone());
+            }
+            let response = response
+                .unwrap_or_else(|| if group.is_ipv6() { "ipv6" } else { "ipv4" }.to_owned());
+            let responder = Responder::start(response.clone(), &group, &options)?;
+            let on = interface.map_or_else(|| "the routed interface".to_owned(), |i| i.to_string());
+            println!(
+                "listening on {group} (joined on {on}, bound to {})",
+                responder.local_addr()
+            );
+            let mut answered = 0;
+            while count.is_none_or(|count| answered < count) {
+                let heard = responder.wait_for(answered + 1, Duration::from_secs(3600));
+                for datagram in &heard[answered..] {
+                    println!(
+                        "heard {:?} from {}, answered {response:?}",
+                        datagram.text, datagram.from
+                    );
+                }
+                answered = heard.len();
+            }
+            responder.stop().map(|_| ())
+        }
+        Command::Ask {
+            group,
+            interface,
+            message,
+            timeout_ms,
+        } => {
+            let reply = ask(
+                &group,
+                interface.as_ref(),
+                message.as_bytes(),
+                Duration::from_millis(timeout_ms),
+            )?;
+            println!("reply {:?} from {}", reply.text, reply.from);
+            Ok(())
+        }
+    }
+}

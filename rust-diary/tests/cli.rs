@@ -1,0 +1,143 @@
+//! The `diary` command: its fixed listener and client talk to each other in a sandbox,
+//! and its `original` subcommand replays the diary's test, IPv4 passing, IPv6 hanging.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+
+use common::Family;
+
+fn diary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_diary"))
+}
+
+/// Redacts what changes from run to run: ephemeral ports and the interface index.
+fn settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"(\d|\]):\d{4,5}\b", "$1:[port]");
+    settings.add_filter(r"%\d+", "%[index]");
+    settings.add_filter(r"index \d+", "index [n]");
+    settings.add_filter(r"fe80::[0-9a-f:]+", "[link-local]");
+    settings
+}
+
+/// `diary respond` is ready once it prints its first line; `diary ask` gets the family's
+/// name back; both say where: the group, the interface, the bind address, the sender.
+#[rstest::rstest]
+#[case::ipv4(Family::V4)]
+#[case::ipv6(Family::V6)]
+fn respond_and_ask_commands_talk(#[case] family: Family) {
+    let Some(host) = common::sandbox() else {
+        return;
+    };
+    let group = family.group().to_string();
+    let interface = family.interface_name();
+
+    let mut responder = host
+        .spawn(
+            diary()
+                .args([
+                    "respond",
+                    "--group",
+                    &group,
+                    "--interface",
+                    interface,
+                    "--count",
+                    "1",
+                ])
+                .stdout(Stdio::piped()),
+        )
+        .expect("diary respond starts");
+    let mut out = BufReader::new(responder.stdout.take().unwrap());
+    let mut ready = String::new();
+    out.read_line(&mut ready).unwrap();
+
+    let asked = host
+        .output(diary().args(["ask", "--group", &group, "--interface", interface]))
+        .expect("diary ask runs");
+    assert!(
+        asked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&asked.stderr)
+    );
+
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(
+        responder.wait().unwrap().success(),
+        "respond exits after one answer"
+    );
+
+    let transcript = format!(
+        "$ diary respond --group {group} --interface {interface} --count 1\n{ready}{rest}\
+         $ diary ask --group {group} --interface {interface}\n{}",
+        String::from_utf8_lossy(&asked.stdout)
+    );
+    settings().bind(|| insta::assert_snapshot!(family.name(), transcript));
+}
+
+/// `diary original ipv4` is the diary's IPv4 test, and it passes.
+#[test]
+fn original_ipv4_command_passes() {
+    let Some(host) = common::sandbox() else {
+        return;
+    };
+    let run = host.output(diary().args(["original", "ipv4"])).unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for line in [
+        "ipv4:server: joined: 224.0.0.123:7645",
+        "ipv4:client: running",
+        "ipv4:client: got data: ipv4",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "missing {line:?} in:\n{stdout}"
+        );
+    }
+}
+
+/// `diary original ipv6` never ends: its listener thread dies at the bind (`EINVAL`,
+/// printed by the panic) and the main thread waits at the barrier for ever.
+#[test]
+fn original_ipv6_command_hangs_after_its_listener_dies() {
+    let Some(host) = common::sandbox() else {
+        return;
+    };
+    let mut run = host
+        .spawn(diary().args(["original", "ipv6"]).stderr(Stdio::piped()))
+        .unwrap();
+    let mut stderr = BufReader::new(run.stderr.take().unwrap());
+    let mut panic = String::new();
+    while !panic.contains("failed to create listener") {
+        let mut line = String::new();
+        assert_ne!(
+            stderr.read_line(&mut line).unwrap(),
+            0,
+            "stderr closed: {panic}"
+        );
+        panic.push_str(&line);
+    }
+    assert!(panic.contains("thread 'ipv6:server'"), "{panic}");
+    assert!(
+        panic.contains("Os { code: 22, kind: InvalidInput"),
+        "{panic}"
+    );
+    // The listener is dead, so the barrier can never open: the process is still there.
+    assert!(run.try_wait().unwrap().is_none(), "the process ended");
+    run.kill().unwrap();
+    run.wait().unwrap();
+}
+
+/// What `diary --help` tells a reader.
+#[test]
+fn help_lists_the_three_commands() {
+    let help = diary().arg("--help").output().unwrap();
+    assert!(help.status.success());
+    insta::assert_snapshot!(String::from_utf8_lossy(&help.stdout));
+}
