@@ -25,6 +25,11 @@
 //!    (`ENODEV`) or, worse, the wrong one.
 //! 5. The client's only deadline is the socket's 100 ms read timeout from [`new_socket`]:
 //!    a reply that is merely late reads as no reply.
+//! 6. Nothing joins the listener thread: [`test_multicast`] drops the handle, so the
+//!    listener's last lines ("sent response to", "client is done") race the end of the
+//!    test and are often never printed.
+//! 7. The listener sets no `SO_REUSEADDR`: with any other socket on port 7645 its bind
+//!    fails with `EADDRINUSE`, and (point 3) the caller hangs.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};

@@ -61,6 +61,9 @@
 //! - [`listener`]: [`join`] with [`ListenOptions`] and [`Bind`], the fixed `join_multicast`.
 //! - [`sender`](mod@sender): [`sender()`] and [`ask`], the fixed `new_sender` and client.
 //! - [`responder`]: [`Responder`], the fixed `multicast_listener`.
+//! - `src/bin/diary.rs`: the `diary` command, argument parsing only: `diary original ipv4`
+//!   replays the diary's test, `diary respond` and `diary ask` are the fixed listener and
+//!   client (`--group`, `--interface`, `--bind group|wildcard`, `--multicast-all`).
 //!
 //! ## Using the fixed pieces
 //!
@@ -83,8 +86,9 @@
 //! ## Left out on purpose
 //!
 //! Windows (the diary's `bind_multicast` variant that binds the wildcard there: [`Bind`]
-//! covers the idea), macOS behaviour, source-specific joins, and any command-line program:
-//! the diary is a test, and so is this crate.
+//! covers the idea), macOS behaviour, source-specific joins, TTLs above 1 (both groups are
+//! link-local, so a router would not forward them anyway), and the diary's Windows-only and
+//! mDNS asides.
 
 pub mod addresses;
 pub mod diary;

@@ -3,6 +3,10 @@
 //! Run it only inside a network namespace you made (`unshare -n`, or the harness): joining
 //! a group announces the membership on the network.
 
+// The `///` comments below are clap's help text, where `[ff02::123]:7645` is an address,
+// not a rustdoc link.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 use std::process::ExitCode;
 use std::time::Duration;
 
