@@ -214,7 +214,7 @@ impl Capture {
             if n < 0 {
                 return;
             }
-            let direction = if from.sll_pkttype == libc::PACKET_OUTGOING as u8 {
+            let direction = if from.sll_pkttype == libc::PACKET_OUTGOING {
                 Direction::Outgoing
             } else {
                 Direction::Incoming

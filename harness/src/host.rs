@@ -125,6 +125,11 @@ impl Host {
         self.namespace.inode()
     }
 
+    /// Moves the calling thread into this host's namespace.
+    pub(crate) fn enter(&self) -> crate::Result<()> {
+        self.namespace.enter()
+    }
+
     pub(crate) fn rtnl(&self) -> std::sync::MutexGuard<'_, Rtnl> {
         self.rtnl
             .lock()

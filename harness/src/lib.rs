@@ -55,6 +55,7 @@ mod listener;
 mod namespace;
 mod netlink;
 mod privilege;
+mod ready;
 mod sandbox;
 mod unmet;
 

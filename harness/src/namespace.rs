@@ -28,12 +28,12 @@ pub(crate) struct Namespace {
 }
 
 impl Namespace {
-    /// Creates `count` fresh namespaces on one throwaway thread. For each, `prepare` runs on
-    /// that thread while it is inside the new namespace (for sysctls), and a netlink socket is
-    /// opened there for configuring it afterwards from any thread.
+    /// Creates `count` fresh namespaces on one throwaway thread. For each, a netlink socket is
+    /// opened inside it, and `prepare` runs on that thread while it is still inside the new
+    /// namespace (for sysctls and probes, which act on the caller's namespace).
     pub(crate) fn create_many(
         count: usize,
-        prepare: impl Fn(usize) -> io::Result<()> + Send + Sync,
+        prepare: impl Fn(usize, &Namespace, &mut Rtnl) -> crate::Result<()> + Send + Sync,
     ) -> crate::Result<Vec<(Namespace, Rtnl)>> {
         privilege::check()?;
         std::thread::scope(|scope| {
@@ -45,9 +45,10 @@ impl Namespace {
                                 .doing(|| "creating a network namespace".into())?;
                             let fd = File::open("/proc/thread-self/ns/net")
                                 .doing(|| "opening /proc/thread-self/ns/net".into())?;
-                            prepare(i).doing(|| "preparing a new namespace".into())?;
-                            let rtnl = Rtnl::open().doing(|| "opening rtnetlink".into())?;
-                            Ok((Namespace { fd: fd.into() }, rtnl))
+                            let namespace = Namespace { fd: fd.into() };
+                            let mut rtnl = Rtnl::open().doing(|| "opening rtnetlink".into())?;
+                            prepare(i, &namespace, &mut rtnl)?;
+                            Ok((namespace, rtnl))
                         })
                         .collect()
                 })

@@ -19,6 +19,7 @@ use netlink_packet_core::{
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{
     InfoBridge, InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+    State,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -115,6 +116,28 @@ impl Rtnl {
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no interface {name}")))
     }
 
+    /// Whether the kernel has finished bringing link `index` up: operational state `UP` and a
+    /// real transmit queue. Setting a veth up returns before that: carrier, operational state
+    /// and the queue discipline (a `noop` qdisc that drops everything until it is swapped for
+    /// the real one) follow from the kernel's "linkwatch" worker a moment later.
+    pub(crate) fn link_usable(&mut self, index: u32) -> io::Result<bool> {
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        let replies = self.request(RouteNetlinkMessage::GetLink(link), 0)?;
+        let Some(RouteNetlinkMessage::NewLink(link)) = replies.into_iter().next() else {
+            return Ok(false);
+        };
+        let up = link
+            .attributes
+            .iter()
+            .any(|a| matches!(a, LinkAttribute::OperState(State::Up)));
+        let queue_ready = link
+            .attributes
+            .iter()
+            .any(|a| matches!(a, LinkAttribute::Qdisc(q) if q != "noop"));
+        Ok(up && queue_ready)
+    }
+
     /// Sets the interface up (`ip link set NAME up`).
     pub(crate) fn set_up(&mut self, index: u32) -> io::Result<()> {
         let mut link = LinkMessage::default();
@@ -135,13 +158,16 @@ impl Rtnl {
     }
 
     /// Creates a veth pair: `name` here, `peer` in the namespace `peer_namespace` (or here).
+    /// Each end gets the interface index asked for (0: the kernel picks), which saves asking
+    /// for it afterwards.
     pub(crate) fn add_veth(
         &mut self,
-        name: &str,
-        peer: &str,
+        (name, index): (&str, u32),
+        (peer, peer_index): (&str, u32),
         peer_namespace: Option<BorrowedFd<'_>>,
     ) -> io::Result<()> {
         let mut peer_link = LinkMessage::default();
+        peer_link.header.index = peer_index;
         peer_link
             .attributes
             .push(LinkAttribute::IfName(peer.to_owned()));
@@ -151,6 +177,7 @@ impl Rtnl {
                 .push(LinkAttribute::NetNsFd(fd.as_raw_fd()));
         }
         let mut link = LinkMessage::default();
+        link.header.index = index;
         link.attributes.push(LinkAttribute::IfName(name.to_owned()));
         link.attributes.push(LinkAttribute::LinkInfo(vec![
             LinkInfo::Kind(InfoKind::Veth),
@@ -159,9 +186,11 @@ impl Rtnl {
         self.new_link(link)
     }
 
-    /// Creates a bridge that floods multicast to every port (IGMP/MLD snooping off).
-    pub(crate) fn add_flooding_bridge(&mut self, name: &str) -> io::Result<()> {
+    /// Creates a bridge with index `index` that floods multicast to every port (IGMP/MLD
+    /// snooping off).
+    pub(crate) fn add_flooding_bridge(&mut self, name: &str, index: u32) -> io::Result<()> {
         let mut link = LinkMessage::default();
+        link.header.index = index;
         link.attributes.push(LinkAttribute::IfName(name.to_owned()));
         link.attributes.push(LinkAttribute::LinkInfo(vec![
             LinkInfo::Kind(InfoKind::Bridge),

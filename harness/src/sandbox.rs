@@ -14,10 +14,12 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Deref;
+use std::time::Instant;
 
 use crate::error::Context;
 use crate::host::Host;
 use crate::namespace::{Namespace, sysctl};
+use crate::ready::{self, READY_DEADLINE};
 
 /// One host in a network namespace of its own. Derefs to [`Host`].
 ///
@@ -43,42 +45,42 @@ pub const SANDBOX_IPV4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 /// The sandbox's unique-local IPv6 address on `eth0`.
 pub const SANDBOX_IPV6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
 
+/// Interface indices in a fresh sandbox: `lo` is always 1; we choose the veth's.
+const LO: u32 = 1;
+const ETH0: u32 = 2;
+const PEER: u32 = 3;
+
 impl Sandbox {
     /// Builds the sandbox. Fails with [`crate::Error::Unavailable`] where namespaces cannot be
-    /// created; tests wrap this in [`crate::or_skip!`].
+    /// created; tests wrap this in [`crate::or_skip!`]. Returns when every link is usable.
     pub fn new() -> crate::Result<Sandbox> {
-        let (namespace, rtnl) = Namespace::create_many(1, |_| {
-            sysctl("net/ipv6/conf/all/accept_dad", "0")?;
-            sysctl("net/ipv6/conf/default/accept_dad", "0")
+        let (namespace, rtnl) = Namespace::create_many(1, |_, _, rtnl| {
+            let until = Instant::now() + READY_DEADLINE;
+            let doing = |what: &str| format!("building the sandbox: {what}");
+            sysctl("net/ipv6/conf/all/accept_dad", "0").doing(|| doing("DAD off"))?;
+            sysctl("net/ipv6/conf/default/accept_dad", "0").doing(|| doing("DAD off"))?;
+            rtnl.set_up(LO).doing(|| doing("lo up"))?;
+            rtnl.add_veth(("eth0", ETH0), ("eth0-peer", PEER), None)
+                .doing(|| doing("veth eth0"))?;
+            sysctl("net/ipv6/conf/eth0-peer/disable_ipv6", "1")
+                .doing(|| doing("IPv6 off on the peer"))?;
+            rtnl.add_address(ETH0, IpAddr::V4(SANDBOX_IPV4), 24)
+                .doing(|| doing("10.0.0.1/24"))?;
+            rtnl.add_address(ETH0, IpAddr::V6(SANDBOX_IPV6), 64)
+                .doing(|| doing("fd00::1/64"))?;
+            rtnl.set_up(PEER).doing(|| doing("peer up"))?;
+            rtnl.set_up(ETH0).doing(|| doing("eth0 up"))?;
+            let multicast = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 0));
+            rtnl.add_route(multicast, 4, LO, Some(IpAddr::V4(SANDBOX_IPV4)))
+                .doing(|| doing("route 224.0.0.0/4 dev lo"))?;
+            ready::wait_for_link(rtnl, ETH0, until, "eth0")?;
+            ready::wait_for_ipv6_multicast(until, "the sandbox")
         })?
         .pop()
         .expect("one namespace");
-        let host = Host::new("sandbox", namespace, rtnl, SANDBOX_IPV4, SANDBOX_IPV6);
-        {
-            let mut rtnl = host.rtnl();
-            let doing = |what: &str| format!("building the sandbox: {what}");
-            rtnl.set_up(1).doing(|| doing("lo up"))?;
-            rtnl.add_veth("eth0", "eth0-peer", None)
-                .doing(|| doing("veth eth0"))?;
-            let eth0 = rtnl.link_index("eth0").doing(|| doing("eth0 index"))?;
-            let peer = rtnl.link_index("eth0-peer").doing(|| doing("peer index"))?;
-            host.run(|| sysctl("net/ipv6/conf/eth0-peer/disable_ipv6", "1"))
-                .doing(|| doing("IPv6 off on the peer"))?;
-            rtnl.add_address(eth0, IpAddr::V4(SANDBOX_IPV4), 24)
-                .doing(|| doing("10.0.0.1/24"))?;
-            rtnl.add_address(eth0, IpAddr::V6(SANDBOX_IPV6), 64)
-                .doing(|| doing("fd00::1/64"))?;
-            rtnl.set_up(peer).doing(|| doing("peer up"))?;
-            rtnl.set_up(eth0).doing(|| doing("eth0 up"))?;
-            rtnl.add_route(
-                IpAddr::V4(Ipv4Addr::new(224, 0, 0, 0)),
-                4,
-                1,
-                Some(IpAddr::V4(SANDBOX_IPV4)),
-            )
-            .doing(|| doing("route 224.0.0.0/4 dev lo"))?;
-        }
-        Ok(Sandbox { host })
+        Ok(Sandbox {
+            host: Host::new("sandbox", namespace, rtnl, SANDBOX_IPV4, SANDBOX_IPV6),
+        })
     }
 }
 
