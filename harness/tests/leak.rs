@@ -67,7 +67,10 @@ fn eventually(what: &str, condition: impl Fn() -> bool) {
 }
 
 /// The child's side: build, report, and wait for the SIGKILL.
-#[allow(clippy::zombie_processes, reason = "the sleep is meant to outlive this process's drop code")]
+#[allow(
+    clippy::zombie_processes,
+    reason = "the sleep is meant to outlive this process's drop code"
+)]
 fn child_role() {
     let lan = Lan::new(["a", "b"]).expect("child builds a LAN");
     let sleeper = lan
