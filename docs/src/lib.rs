@@ -15,18 +15,16 @@
 //! - `src/*.md`: the book (mdBook layout; `SUMMARY.md` is its table of contents).
 //! - [`walkthrough`]: reads the book's `console` blocks as steps to run and
 //!   matches program output against what the book shows.
+//! - [`binaries`]: the workspace's programs, built once, for tests that run them.
 //! - [`icmp`]: `ping` to a group from a raw socket (no `ping` program needed).
 //! - [`tour`]: all four articles on one sandboxed LAN, with a verdict per claim
 //!   (`src/bin/tour.rs` prints it: `cargo run -p docs --bin tour`).
-//! - [`settle`]: waits until a freshly built LAN carries traffic (a harness workaround).
 //! - `tests/walkthroughs.rs`: runs every `console` block of the book in a sandbox.
 //! - `tests/book.rs`: every `{{#include}}` and every link of the book resolves.
 //! - `tests/claims.rs`: the claims no port crate covers (see the appendix).
 //! - `tests/harness_example.rs`: the harness chapter's example, compiled and run.
 
+pub mod binaries;
 pub mod icmp;
-pub mod settle;
 pub mod tour;
 pub mod walkthrough;
-
-pub use settle::settle;

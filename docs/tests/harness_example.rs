@@ -27,9 +27,6 @@ use harness::{Group, Lan};
 fn announcement_reaches_the_other_host() {
     // Two hosts on one bridged segment: a is 10.0.0.1, b is 10.0.0.2.
     let lan = harness::or_skip!(Lan::new(["a", "b"]));
-    // Workaround until the harness waits for the links' carrier itself: a fresh LAN can
-    // lose its very first datagram. `docs::settle` sends probes until every host hears.
-    docs::settle(&lan, Duration::from_secs(2)).unwrap();
     let group = Group::parse("239.1.2.3:4567").unwrap();
 
     // b joins and binds before `listen` returns: no sleep needed.
@@ -59,7 +56,6 @@ fn announcement_reaches_the_other_host() {
 #[test]
 fn ttl_zero_stays_on_the_sending_host() {
     let lan = harness::or_skip!(Lan::new(["a", "b"]));
-    docs::settle(&lan, Duration::from_secs(2)).unwrap();
     let group = Group::parse("239.1.2.3:4567").unwrap();
     let on_a = lan.host("a").listen(group).unwrap();
     let on_b = lan.host("b").listen(group).unwrap();

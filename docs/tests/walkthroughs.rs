@@ -163,11 +163,7 @@ impl Network {
 fn run_scenario(file: &str, scenario: &Scenario) {
     let network = match &scenario.topology {
         Topology::Sandbox => Network::Sandbox(harness::or_skip!(Sandbox::new())),
-        Topology::Lan(names) => {
-            let lan = harness::or_skip!(Lan::new(names));
-            docs::settle(&lan, Duration::from_secs(2)).unwrap_or_else(|why| panic!("{why}"));
-            Network::Lan(lan)
-        }
+        Topology::Lan(names) => Network::Lan(harness::or_skip!(Lan::new(names))),
     };
     let mut background = Background::default();
     for step in &scenario.steps {
@@ -457,7 +453,7 @@ fn translate(command: &str) -> io::Result<String> {
 /// The path of a workspace binary, built once per test process for all binaries the book
 /// names. The build uses the cargo running the tests, outside any sandbox.
 fn binary(package: &str, bin: &str) -> io::Result<PathBuf> {
-    static BUILT: OnceLock<Result<Binaries, String>> = OnceLock::new();
+    static BUILT: OnceLock<Result<docs::binaries::Binaries, String>> = OnceLock::new();
     let built = BUILT.get_or_init(build_book_binaries);
     let built = built.as_ref().map_err(|e| io::Error::other(e.clone()))?;
     built
@@ -470,10 +466,7 @@ fn binary(package: &str, bin: &str) -> io::Result<PathBuf> {
         })
 }
 
-/// Built binaries by (package, binary name).
-type Binaries = BTreeMap<(String, String), PathBuf>;
-
-fn build_book_binaries() -> Result<Binaries, String> {
+fn build_book_binaries() -> Result<docs::binaries::Binaries, String> {
     let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for chapter in chapters() {
         let text = std::fs::read_to_string(book_dir().join(&chapter)).unwrap();
@@ -489,44 +482,7 @@ fn build_book_binaries() -> Result<Binaries, String> {
             }
         }
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
-    let mut built = BTreeMap::new();
-    for (package, bins) in wanted {
-        let mut build = Process::new(&cargo);
-        build.current_dir(workspace_dir()).args([
-            "build",
-            "--quiet",
-            "--message-format=json",
-            "-p",
-            &package,
-        ]);
-        for bin in &bins {
-            build.args(["--bin", bin]);
-        }
-        let output = build
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| format!("running {cargo}: {e}"))?;
-        if !output.status.success() {
-            return Err(format!("cargo build -p {package} failed"));
-        }
-        for line in String::from_utf8_lossy(&output.stdout).lines() {
-            let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            if message["reason"] != "compiler-artifact" {
-                continue;
-            }
-            if let (Some(name), Some(path)) = (
-                message["target"]["name"].as_str(),
-                message["executable"].as_str(),
-            ) && bins.contains(name)
-            {
-                built.insert((package.clone(), name.to_owned()), PathBuf::from(path));
-            }
-        }
-    }
-    Ok(built)
+    docs::binaries::build(&workspace_dir(), &wanted)
 }
 
 /// Whether `pid` looks like a receiver that finished its setup.

@@ -173,7 +173,6 @@ pub fn run() -> Result<Vec<Result<Chapter, String>>, TourError> {
         harness::Error::Unavailable(why) => TourError::NoSandbox(why),
         other => TourError::Lan(other.to_string()),
     })?;
-    crate::settle(&lan, Duration::from_secs(2)).map_err(TourError::Lan)?;
     Ok(vec![
         ruby::tour(&lan).map_err(|e| format!("Ruby article: {e}")),
         python::tour(&lan).map_err(|e| format!("Python article: {e}")),
