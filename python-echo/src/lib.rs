@@ -37,6 +37,18 @@
 //! - [`error`]: what the kernel can refuse, with hints.
 //! - `src/bin/sender.rs`, `src/bin/receiver.rs`: the two programs.
 //!
+//! ## The tests, as a tour
+//!
+//! Each runs in throwaway network namespaces built by the `harness` crate:
+//!
+//! - `tests/article_example.rs`: the article's two-host example, snapshotted.
+//! - `tests/wire_compat.rs`: our programs against the originals (rewritten as Python
+//!   fixtures in `tests/fixtures/`), both ways, and identical receiver transcripts.
+//! - `tests/silence_and_errors.rs`: nobody answers, `--expect`, refused options, no route.
+//! - `tests/bad_input.rs`: garbage and oversized datagrams, replies that are not `ack`.
+//! - `tests/options.rs`: TTLs and the outgoing interface as seen on the wire.
+//! - `tests/ipv6.rs`: the example over IPv6, site-local and link-local groups.
+//!
 //! ## Running it
 //!
 //! Never on a shared network; in a throwaway namespace:
