@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use loopback::fanout::peers::{self, PeerFigures};
+use loopback::fanout::peers::{self, PeerFigures, PeerSettings};
 use loopback::fanout::roles::{self, RoleOptions};
 use loopback::fanout::sockets::Endpoint;
 use loopback::fanout::summary::{Latency, Point};
@@ -141,6 +141,12 @@ struct SweepArgs {
     /// Seconds per peer run.
     #[arg(long, default_value_t = 2)]
     peer_seconds: u64,
+    /// Pace every sender (ours and the peers') at this many messages per second.
+    #[arg(long)]
+    rate: Option<u64>,
+    /// Receiver counts for the peers (default: the same as --receivers).
+    #[arg(long, value_delimiter = ',')]
+    peer_receivers: Option<Vec<usize>>,
     /// Write an SVG of rate and sender CPU against N for both modes.
     #[arg(long)]
     plot: Option<PathBuf>,
@@ -325,7 +331,8 @@ fn sweep(args: SweepArgs) -> anyhow::Result<()> {
     let mut points = Vec::new();
     for &receivers in &args.receivers {
         for mode in [Mode::Multicast, Mode::Unicast] {
-            let config = fanout_config(&args.common, mode, receivers, args.messages)?;
+            let mut config = fanout_config(&args.common, mode, receivers, args.messages)?;
+            config.rate = args.rate;
             let runs = (0..args.runs)
                 .map(|_| run_fanout(&sandbox, &config))
                 .collect::<anyhow::Result<Vec<_>>>()?;
@@ -359,13 +366,18 @@ fn sweep(args: SweepArgs) -> anyhow::Result<()> {
         }
     }
     let peers = if args.peers {
-        let figures = peers::measure(
-            &sandbox,
-            &args.receivers,
-            args.runs as usize,
-            args.peer_seconds,
-            args.common.size as usize,
-        )?;
+        let settings = PeerSettings {
+            receivers: args
+                .peer_receivers
+                .clone()
+                .unwrap_or_else(|| args.receivers.clone()),
+            runs: args.runs as usize,
+            seconds: args.peer_seconds,
+            size: args.common.size as usize,
+            rate: args.rate,
+            pingpong: args.round_trips > 0,
+        };
+        let figures = peers::measure(&sandbox, &settings)?;
         if text {
             print!("{figures}");
         }

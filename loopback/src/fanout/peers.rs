@@ -75,6 +75,9 @@ impl fmt::Display for PeerFigures {
             )?;
         }
         let rtt = &self.sockperf_rtt;
+        if rtt.p50_us == 0.0 {
+            return Ok(());
+        }
         writeln!(
             f,
             "peer sockperf ping-pong (full RTT) median: p50 {:.1} µs  p99 {:.1} µs  p99.9 {:.1} µs",
@@ -83,23 +86,43 @@ impl fmt::Display for PeerFigures {
     }
 }
 
-/// Runs sockperf and iperf2 at each receiver count (`runs` times, `seconds` each) and
-/// sockperf ping-pong, all inside `host`.
-pub fn measure(
-    host: &harness::Host,
-    receivers: &[usize],
-    runs: usize,
-    seconds: u64,
-    size: usize,
-) -> anyhow::Result<PeerFigures> {
+/// How the peers are run.
+#[derive(Clone, Debug)]
+pub struct PeerSettings {
+    /// Receiver counts to measure throughput at.
+    pub receivers: Vec<usize>,
+    /// Runs per setting (medians are kept).
+    pub runs: usize,
+    /// Seconds per run.
+    pub seconds: u64,
+    /// Bytes per message.
+    pub size: usize,
+    /// Messages per second to pace the senders at (`sockperf --mps`, `iperf -b Npps`);
+    /// `None`: as fast as they go.
+    pub rate: Option<u64>,
+    /// Also run sockperf ping-pong.
+    pub pingpong: bool,
+}
+
+/// Runs sockperf and iperf2 at each receiver count and, if asked, sockperf ping-pong, all
+/// inside `host`.
+pub fn measure(host: &harness::Host, settings: &PeerSettings) -> anyhow::Result<PeerFigures> {
+    let PeerSettings {
+        receivers,
+        runs,
+        seconds,
+        size,
+        rate,
+        ..
+    } = settings.clone();
     let mut rates = Vec::new();
-    for &n in receivers {
+    for &n in &receivers {
         for tool in ["sockperf", "iperf2"] {
             let mut results = Vec::new();
             for _ in 0..runs {
                 let result = match tool {
-                    "sockperf" => sockperf_throughput(host, n, seconds, size),
-                    _ => iperf_throughput(host, n, seconds, size),
+                    "sockperf" => sockperf_throughput(host, n, seconds, size, rate),
+                    _ => iperf_throughput(host, n, seconds, size, rate),
                 }
                 .with_context(|| format!("{tool} with {n} receivers"))?;
                 results.push(result);
@@ -114,7 +137,7 @@ pub fn measure(
         }
     }
     let mut latencies = Vec::new();
-    for _ in 0..runs {
+    for _ in 0..if settings.pingpong { runs } else { 0 } {
         latencies.push(sockperf_pingpong(host, seconds, size).context("sockperf ping-pong")?);
     }
     let sockperf_rtt = PeerLatency {
@@ -230,6 +253,7 @@ fn sockperf_throughput(
     n: usize,
     seconds: u64,
     size: usize,
+    rate: Option<u64>,
 ) -> anyhow::Result<(f64, u64)> {
     let (ip, port) = (PEER_GROUP.ip().to_string(), PEER_GROUP.port().to_string());
     let servers = Servers::start(host, n, || {
@@ -248,7 +272,8 @@ fn sockperf_throughput(
         c
     })?;
     wait_for_members(host, *PEER_GROUP.ip(), n)?;
-    let client = host.output(Command::new("sockperf").args([
+    let mut command = Command::new("sockperf");
+    command.args([
         "tp",
         "-i",
         &ip,
@@ -261,7 +286,11 @@ fn sockperf_throughput(
         "--mc-loopback-enable",
         "--mc-tx-if",
         "127.0.0.1",
-    ]))?;
+    ]);
+    if let Some(rate) = rate {
+        command.arg(format!("--mps={rate}"));
+    }
+    let client = host.output(&mut command)?;
     let client_text = String::from_utf8_lossy(&client.stdout).into_owned()
         + &String::from_utf8_lossy(&client.stderr);
     let sent = number_after(&client_text, "Total of ")
@@ -281,6 +310,7 @@ fn iperf_throughput(
     n: usize,
     seconds: u64,
     size: usize,
+    rate: Option<u64>,
 ) -> anyhow::Result<(f64, u64)> {
     let (ip, port) = (
         PEER_GROUP.ip().to_string(),
@@ -310,7 +340,7 @@ fn iperf_throughput(
         "-l",
         &size.to_string(),
         "-b",
-        "10000000pps",
+        &format!("{}pps", rate.unwrap_or(10_000_000)),
         "-t",
         &seconds.to_string(),
         "-T",

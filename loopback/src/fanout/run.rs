@@ -396,8 +396,10 @@ fn send_all(
         }
         if let Some(rate) = config.rate {
             let due = started + Duration::from_secs_f64(seq as f64 / rate as f64);
-            while Instant::now() < due {
-                std::hint::spin_loop();
+            // Sleep rather than spin, so pacing does not count as sending CPU.
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
             }
         }
         if seq % 4096 < batch.capacity() as u64 {
