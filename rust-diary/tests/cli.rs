@@ -15,10 +15,11 @@ fn diary() -> Command {
 /// Redacts what changes from run to run: ephemeral ports and the interface index.
 fn settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
+    // Link-local addresses first: their hex groups would otherwise pass for ports.
+    settings.add_filter(r"fe80::[0-9a-f:]+", "[link-local]");
     settings.add_filter(r"(\d|\]):\d{4,5}\b", "$1:[port]");
     settings.add_filter(r"%\d+", "%[index]");
     settings.add_filter(r"index \d+", "index [n]");
-    settings.add_filter(r"fe80::[0-9a-f:]+", "[link-local]");
     settings
 }
 

@@ -16,17 +16,15 @@ pub const DEADLINE: Duration = Duration::from_secs(3);
 /// Builds a sandbox whose IPv6 has settled, or skips the test (`None`, after the harness
 /// printed why; under `HARNESS_REQUIRE_SANDBOX=1` it panics instead).
 ///
-/// Harness workaround: `Sandbox::new` returns before the kernel has finished bringing
-/// `eth0` up for IPv6, in two ways measured here:
-/// - the `multicast ff00::/8 dev eth0` route appears only when the link watcher reports the
-///   veth's carrier, a few milliseconds later; until then a join on "any interface"
-///   (index 0) fails with `ENODEV` (10 of 40 fresh sandboxes, up to 3 ms when idle);
-/// - the link-local address stays tentative until the kernel's DAD work item runs, even
-///   with DAD off; meanwhile a datagram to `ff02::123` leaves from `fd00::1` instead of
-///   `fe80::…`, so who answers whom changes from run to run.
-///
-/// So wait, with a deadline, until both hold: a join on index 0 succeeds, and the source
-/// the kernel picks for `ff02::123` on `eth0` is the link-local address.
+/// The harness's `Sandbox::new` waits (since its commit d29baf3) until `eth0` is
+/// operationally up and IPv6 multicast is routable. Before that it returned early and, here,
+/// a join on "any interface" (index 0) failed with `ENODEV` in 10 of 40 fresh sandboxes.
+/// What it still does not promise is the *source address*: the link-local address stays
+/// tentative until the kernel's DAD work item runs, even with DAD off, and meanwhile a
+/// datagram to `ff02::123` leaves from `fd00::1` instead of `fe80::…`, which changes who
+/// answers whom. So this checks both, with a deadline that only bounds failure: a join on
+/// index 0 succeeds, and the source the kernel picks for `ff02::123` on `eth0` is the
+/// link-local address. On a settled sandbox that is one probe, well under a millisecond.
 pub fn sandbox() -> Option<Sandbox> {
     let host = harness::skip_unless_available(Sandbox::new())?;
     let probe_group: std::net::Ipv6Addr = "ff02::123".parse().unwrap();
