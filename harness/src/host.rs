@@ -99,7 +99,7 @@ impl Host {
         let (address, prefix) = parse_prefix(destination)?;
         let index = self.interface_index(interface)?;
         self.rtnl()
-            .add_route(address, prefix, index, None)
+            .add_route(address, prefix, index, None, None)
             .doing(|| {
                 format!(
                     "adding route {destination} dev {interface} in host {}",

@@ -56,7 +56,9 @@ mod namespace;
 mod netlink;
 mod privilege;
 mod ready;
+mod routed;
 mod sandbox;
+mod topology;
 mod unmet;
 
 pub use capture::{Capture, Direction, Frame, UdpFrame};
@@ -67,5 +69,6 @@ pub use host::Host;
 pub use lan::Lan;
 pub use listener::{Expect, Listen, Listener};
 pub use privilege::{sandbox_required, skip_unless_available};
+pub use routed::Routed;
 pub use sandbox::{SANDBOX_IPV4, SANDBOX_IPV6, Sandbox};
 pub use unmet::Unmet;

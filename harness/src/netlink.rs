@@ -224,20 +224,25 @@ impl Rtnl {
         .map(drop)
     }
 
-    /// Adds a device route `destination/prefix dev OIF [src SOURCE]` to the main table.
+    /// Adds `destination/prefix dev OIF [src SOURCE] [via GATEWAY]` to the main table.
     pub(crate) fn add_route(
         &mut self,
         destination: IpAddr,
         prefix: u8,
         oif: u32,
         source: Option<IpAddr>,
+        gateway: Option<IpAddr>,
     ) -> io::Result<()> {
         let mut route = RouteMessage::default();
         route.header.address_family = family(destination);
         route.header.destination_prefix_length = prefix;
         route.header.table = RouteHeader::RT_TABLE_MAIN;
         route.header.protocol = RouteProtocol::Static;
-        route.header.scope = RouteScope::Link;
+        route.header.scope = if gateway.is_some() {
+            RouteScope::Universe
+        } else {
+            RouteScope::Link
+        };
         route.header.kind = RouteType::Unicast;
         if prefix > 0 {
             route
@@ -249,6 +254,11 @@ impl Rtnl {
             route
                 .attributes
                 .push(RouteAttribute::PrefSource(route_address(source)));
+        }
+        if let Some(gateway) = gateway {
+            route
+                .attributes
+                .push(RouteAttribute::Gateway(route_address(gateway)));
         }
         self.request(
             RouteNetlinkMessage::NewRoute(route),

@@ -71,7 +71,7 @@ impl Sandbox {
             rtnl.set_up(PEER).doing(|| doing("peer up"))?;
             rtnl.set_up(ETH0).doing(|| doing("eth0 up"))?;
             let multicast = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 0));
-            rtnl.add_route(multicast, 4, LO, Some(IpAddr::V4(SANDBOX_IPV4)))
+            rtnl.add_route(multicast, 4, LO, Some(IpAddr::V4(SANDBOX_IPV4)), None)
                 .doing(|| doing("route 224.0.0.0/4 dev lo"))?;
             ready::wait_for_link(rtnl, ETH0, until, "eth0")?;
             ready::wait_for_ipv6_multicast(until, "the sandbox")

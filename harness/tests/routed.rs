@@ -1,0 +1,104 @@
+//! Two segments and a multicast router: TTL decides how far a datagram goes.
+
+use std::net::{IpAddr, Ipv4Addr, UdpSocket};
+use std::time::Duration;
+
+use harness::{Group, Routed};
+
+const DEADLINE: Duration = Duration::from_secs(5);
+
+fn send_with_ttl(group: Group, payload: &str, ttl: u32) {
+    let socket = UdpSocket::bind("0.0.0.0:0").unwrap();
+    socket.set_multicast_ttl_v4(ttl).unwrap();
+    socket
+        .send_to(payload.as_bytes(), group.socket_addr())
+        .unwrap();
+}
+
+/// Hosts are numbered per segment; the router is .254 on both.
+#[test]
+fn segments_are_numbered_and_the_router_is_254() {
+    let net = harness::or_skip!(Routed::new(["a1", "a2"], ["b1"]));
+    let addresses: Vec<(&str, Ipv4Addr)> =
+        net.hosts().iter().map(|h| (h.name(), h.ipv4())).collect();
+    assert_eq!(
+        addresses,
+        [
+            ("a1", Ipv4Addr::new(10, 0, 1, 1)),
+            ("a2", Ipv4Addr::new(10, 0, 1, 2)),
+            ("b1", Ipv4Addr::new(10, 0, 2, 1))
+        ]
+    );
+    assert_eq!(net.router().ipv4(), Ipv4Addr::new(10, 0, 1, 254));
+    assert_eq!(net.router().interface_index("eth1").unwrap(), 3);
+}
+
+/// TTL 1 stays on the sender's segment; TTL 2 crosses the router and arrives with TTL 1;
+/// the sender's neighbour hears both with the TTL they were sent with.
+#[test]
+fn ttl_1_stays_on_the_segment_and_ttl_2_crosses_the_router() {
+    let net = harness::or_skip!(Routed::new(["a1", "a2"], ["b1"]));
+    let group = Group::parse("239.7.7.7:7000").unwrap();
+    let neighbour = net.host("a2").listen(group).unwrap();
+    let beyond = net.host("b1").listen(group).unwrap();
+    net.forward(net.host("a1").ipv4(), Ipv4Addr::new(239, 7, 7, 7))
+        .unwrap();
+    net.host("a1").run(|| {
+        send_with_ttl(group, "ttl 1", 1);
+        send_with_ttl(group, "ttl 2", 2);
+    });
+    let near: Vec<(String, Option<u8>)> = neighbour
+        .expect(2)
+        .within(DEADLINE)
+        .unwrap()
+        .iter()
+        .map(|d| (d.text(), d.ttl))
+        .collect();
+    assert_eq!(near, [("ttl 1".into(), Some(1)), ("ttl 2".into(), Some(2))]);
+    let far = beyond.expect(1).within(DEADLINE).unwrap();
+    assert_eq!((far[0].text(), far[0].ttl), ("ttl 2".into(), Some(1)));
+    assert_eq!(far[0].source.ip(), IpAddr::V4(net.host("a1").ipv4()));
+    assert_eq!(far[0].interface.name, "eth0");
+    beyond.expect_none(Duration::from_millis(100)).unwrap();
+}
+
+/// Without a forwarding entry the router forwards no multicast at all, whatever the TTL,
+/// while unicast crosses at once.
+#[test]
+fn without_a_forwarding_entry_nothing_crosses_but_unicast_does() {
+    let net = harness::or_skip!(Routed::new(["a1"], ["b1"]));
+    let group = Group::parse("239.7.7.8:7001").unwrap();
+    let beyond = net.host("b1").listen(group).unwrap();
+    let unicast = net
+        .host("b1")
+        .run(|| UdpSocket::bind("0.0.0.0:7002").unwrap());
+    net.host("a1").run(|| {
+        send_with_ttl(group, "ttl 32", 32);
+        UdpSocket::bind("0.0.0.0:0")
+            .unwrap()
+            .send_to(b"direct", "10.0.2.1:7002")
+            .unwrap();
+    });
+    unicast.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut buffer = [0u8; 16];
+    let (n, from) = unicast.recv_from(&mut buffer).unwrap();
+    assert_eq!(
+        (&buffer[..n], from.ip()),
+        (&b"direct"[..], IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1)))
+    );
+    beyond.expect_none(Duration::from_millis(200)).unwrap();
+}
+
+/// A source outside both segments is refused by name.
+#[test]
+fn forwarding_needs_a_source_on_a_segment() {
+    let net = harness::or_skip!(Routed::new(["a1"], ["b1"]));
+    let error = net
+        .forward(Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(239, 1, 1, 1))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("192.0.2.1 is on none of the segments"),
+        "{error}"
+    );
+}
