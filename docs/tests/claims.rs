@@ -545,3 +545,65 @@ fn multicast_fan_out_costs_the_sender_less_than_unicast() {
         "sender CPU per delivery: multicast {multicast:.0} ns, 4×unicast {unicast:.0} ns"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// TTL across a multicast router
+// ---------------------------------------------------------------------------------------
+
+fn send_with_ttl(to: SocketAddr, text: &str, ttl: u32) -> io::Result<usize> {
+    let socket = sender_v4();
+    socket.set_multicast_ttl_v4(ttl)?;
+    socket.send_to(text.as_bytes(), to)
+}
+
+/// TTL 1 keeps a datagram on the sender's segment; TTL 2 crosses a multicast router that
+/// forwards the group, and arrives on the far segment with TTL 1 (the router decrements it).
+/// The Python article's explanation of `IP_MULTICAST_TTL`, and the Ruby article's reason
+/// for setting it to 1.
+#[test]
+fn ttl_1_stays_on_the_segment_while_ttl_2_crosses_a_multicast_router() {
+    let net = harness::or_skip!(harness::Routed::new(["a1", "a2"], ["b1"]));
+    let (a1, a2, b1) = (net.host("a1"), net.host("a2"), net.host("b1"));
+    let g = group("239.2.2.2:5002");
+    let IpAddr::V4(group_v4) = g.ip() else {
+        unreachable!()
+    };
+    net.forward(a1.ipv4(), group_v4).unwrap();
+    let near = a2.listen(g).unwrap();
+    let far = b1.listen(g).unwrap();
+
+    a1.run(|| send_with_ttl(g.socket_addr(), "ttl 1", 1))
+        .unwrap();
+    a1.run(|| send_with_ttl(g.socket_addr(), "ttl 2", 2))
+        .unwrap();
+
+    let on_a2 = unmet(near.expect(2).within(SECOND));
+    let seen: Vec<(String, Option<u8>)> = on_a2.iter().map(|d| (d.text(), d.ttl)).collect();
+    assert_eq!(seen, [("ttl 1".into(), Some(1)), ("ttl 2".into(), Some(2))]);
+    // The first datagram to reach b1 is the TTL 2 one, sent after the TTL 1 one.
+    let on_b1 = unmet(far.expect(1).within(SECOND));
+    assert_eq!(
+        (on_b1[0].text(), on_b1[0].ttl),
+        ("ttl 2".to_owned(), Some(1))
+    );
+    assert_eq!(on_b1[0].source.ip(), IpAddr::V4(a1.ipv4()));
+    unmet(far.expect_none(QUIET));
+}
+
+/// Groups in 224.0.0.0/24 (the local network control block) are never forwarded, whatever
+/// the TTL and even with a forwarding entry for them: the Ruby article's 224.0.0.1 and the
+/// diary's 224.0.0.123 cannot leave the segment.
+#[test]
+fn local_network_control_groups_are_not_forwarded_even_with_a_large_ttl() {
+    let net = harness::or_skip!(harness::Routed::new(["a1", "a2"], ["b1"]));
+    let (a1, a2, b1) = (net.host("a1"), net.host("a2"), net.host("b1"));
+    let g = group("224.0.0.123:7645");
+    net.forward(a1.ipv4(), Ipv4Addr::new(224, 0, 0, 123))
+        .unwrap();
+    let near = a2.listen(g).unwrap();
+    let far = b1.listen(g).unwrap();
+    a1.run(|| send_with_ttl(g.socket_addr(), "ttl 32", 32))
+        .unwrap();
+    assert_eq!(unmet(near.expect(1).within(SECOND))[0].ttl, Some(32));
+    unmet(far.expect_none(QUIET));
+}

@@ -17,6 +17,12 @@ pub const CLAIMS: &[Spec] = &[
     },
     Spec {
         article: "Python",
+        text: "TTL 1 stays on the segment, a larger TTL crosses a multicast router",
+        test: "docs/tests/claims.rs::ttl_1_stays_on_the_segment_while_ttl_2_crosses_a_multicast_router",
+        expected: Verdict::Holds,
+    },
+    Spec {
+        article: "Python",
         text: "multicast groups end at 230.255.255.255",
         test: "docs/tests/claims.rs::multicast_range_ends_at_239_255_255_255_not_230",
         expected: Verdict::Wrong,
@@ -63,9 +69,27 @@ fn exchange(
         group,
         ..SenderConfig::default()
     };
+    let hosts = send_and_print(chapter, sender, &sending)?;
+    for (host, thread) in receivers.iter().zip(threads) {
+        let output = thread.join().map_err(|_| "a receiver thread panicked")?;
+        let first = output
+            .lines()
+            .find(|l| l.starts_with("received"))
+            .unwrap_or("(nothing received)");
+        chapter.say(format!("{}'s receiver: {first}", who(host)));
+    }
+    Ok(hosts)
+}
+
+/// Runs the sender on `sender`, narrating what it printed; returns who acknowledged.
+fn send_and_print(
+    chapter: &mut Chapter,
+    sender: &Host,
+    sending: &SenderConfig,
+) -> Result<Vec<IpAddr>, String> {
     let mut printed = Vec::new();
     let report = sender
-        .run(|| python_echo::send(&sending, &mut printed))
+        .run(|| python_echo::send(sending, &mut printed))
         .map_err(|e| format!("sender on {}: {e}", sender.name()))?;
     chapter.say(format!(
         "{} ran the sender to {}; it printed:",
@@ -74,14 +98,6 @@ fn exchange(
     ));
     for line in String::from_utf8_lossy(&printed).lines() {
         chapter.say(format!("  | {line}"));
-    }
-    for (host, thread) in receivers.iter().zip(threads) {
-        let output = thread.join().map_err(|_| "a receiver thread panicked")?;
-        let first = output
-            .lines()
-            .find(|l| l.starts_with("received"))
-            .unwrap_or("(nothing received)");
-        chapter.say(format!("{}'s receiver: {first}", who(host)));
     }
     Ok(report.hosts().to_vec())
 }
@@ -101,13 +117,15 @@ pub fn tour(lan: &Lan) -> Result<Chapter, String> {
         format!("acknowledged by {hosts:?}"),
     );
 
+    ttl_across_a_router(&mut chapter)?;
+
     let above: python_echo::Group = "239.255.255.250"
         .parse()
         .map_err(|e| format!("239.255.255.250: {e}"))?;
     let hosts = exchange(&mut chapter, a, &[b], above)?;
     let delivered = hosts == [IpAddr::V4(b.ipv4())];
     chapter.check(
-        &CLAIMS[1],
+        &CLAIMS[2],
         if delivered {
             Verdict::Wrong
         } else {
@@ -116,4 +134,67 @@ pub fn tour(lan: &Lan) -> Result<Chapter, String> {
         format!("239.255.255.250 was joined and acknowledged by {hosts:?}"),
     );
     Ok(chapter)
+}
+
+/// The article's TTL explanation on two segments joined by a multicast router: one receiver
+/// on the far segment, the sender sends with TTL 1, then with TTL 2.
+fn ttl_across_a_router(chapter: &mut Chapter) -> Result<(), String> {
+    let net = harness::Routed::new(["a1"], ["b1"]).map_err(|e| format!("routed topology: {e}"))?;
+    let (a1, b1) = (net.host("a1"), net.host("b1"));
+    let group = python_echo::Group::default();
+    let IpAddr::V4(group_v4) = group.ip() else {
+        return Err("the article's group is IPv4".into());
+    };
+    net.forward(a1.ipv4(), group_v4)
+        .map_err(|e| e.to_string())?;
+    chapter.say(format!(
+        "a second network: a1 ({}) and b1 ({}) on two segments, a router forwarding {group_v4} from a1",
+        a1.ipv4(),
+        b1.ipv4()
+    ));
+    let receiving = ReceiverConfig {
+        count: Some(1),
+        idle: Some(super::DEADLINE),
+        ..ReceiverConfig::default()
+    };
+    let receiver = start_receiver(b1, receiving)?;
+    let mut acks = Vec::new();
+    for ttl in [1, 2] {
+        let sending = SenderConfig {
+            ttl: python_echo::Ttl(ttl),
+            ..SenderConfig::default()
+        };
+        let mut printed = Vec::new();
+        let report = a1
+            .run(|| python_echo::send(&sending, &mut printed))
+            .map_err(|e| format!("sender on a1: {e}"))?;
+        chapter.say(format!(
+            "a1 sent with TTL {ttl}: acknowledged by {:?}",
+            report.hosts()
+        ));
+        acks.push(report.hosts().to_vec());
+    }
+    let output = receiver
+        .join()
+        .map_err(|_| "the receiver thread panicked")?;
+    let received = output
+        .lines()
+        .find(|l| l.starts_with("received"))
+        .unwrap_or("(nothing received)");
+    chapter.say(format!("{}'s receiver: {received}", who(b1)));
+    let holds = acks[0].is_empty() && acks[1] == [IpAddr::V4(b1.ipv4())];
+    chapter.check(
+        &CLAIMS[1],
+        if holds {
+            Verdict::Holds
+        } else {
+            Verdict::Wrong
+        },
+        format!(
+            "TTL 1: {} ack(s) from b1's segment, TTL 2: {}",
+            acks[0].len(),
+            acks[1].len()
+        ),
+    );
+    Ok(())
 }
