@@ -317,15 +317,6 @@ fn open(group: Group, options: &Listen) -> crate::Result<(Socket, Vec<String>)> 
                 .doing(|| doing("IPV6_RECVHOPLIMIT"))?;
         }
     }
-    let bind_ip = match (options.bind_to_group, group.ip()) {
-        (true, ip) => ip,
-        (false, IpAddr::V4(_)) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        (false, IpAddr::V6(_)) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-    };
-    socket
-        .bind(&SockAddr::from(SocketAddr::new(bind_ip, group.port())))
-        .doing(|| doing(&format!("binding {bind_ip} port {}", group.port())))?;
-
     let interfaces = match &options.interface {
         Some(name) => {
             vec![crate::interfaces::by_name(name).doing(|| doing(&format!("interface {name:?}")))?]
@@ -334,6 +325,27 @@ fn open(group: Group, options: &Listen) -> crate::Result<(Socket, Vec<String>)> 
             crate::interfaces::carrying(group.is_ipv6()).doing(|| doing("listing interfaces"))?
         }
     };
+    // An IPv6 group of interface- or link-local scope (ff01::, ff02::) is only an address
+    // together with an interface: binding it needs a scope id, so it binds on the first
+    // (or the named) interface.
+    let bind_to = match (options.bind_to_group, group.ip()) {
+        (true, IpAddr::V6(ip)) => {
+            let scoped = ip.segments()[0] & 0x000f <= 2;
+            let scope = if scoped {
+                interfaces.first().map_or(0, |i| i.index)
+            } else {
+                0
+            };
+            SocketAddr::V6(std::net::SocketAddrV6::new(ip, group.port(), 0, scope))
+        }
+        (true, ip) => SocketAddr::new(ip, group.port()),
+        (false, IpAddr::V4(_)) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), group.port()),
+        (false, IpAddr::V6(_)) => SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), group.port()),
+    };
+    socket
+        .bind(&SockAddr::from(bind_to))
+        .doing(|| doing(&format!("binding {bind_to}")))?;
+
     if interfaces.is_empty() {
         return Err(Error::Invalid(doing("no interface is up to join on")));
     }

@@ -10,7 +10,7 @@
 //! bounds failure.
 
 use std::io;
-use std::net::{Ipv6Addr, UdpSocket};
+use std::net::{IpAddr, Ipv6Addr, SocketAddrV6, UdpSocket};
 use std::time::{Duration, Instant};
 
 use crate::error::{Context, Error};
@@ -38,15 +38,35 @@ pub(crate) fn wait_for_link(
     Ok(())
 }
 
-/// Returns once the calling thread's namespace can route IPv6 multicast: `connect` on a UDP
-/// socket looks the route up without sending anything.
-pub(crate) fn wait_for_ipv6_multicast(until: Instant, what: &str) -> crate::Result<()> {
-    let probe = UdpSocket::bind((Ipv6Addr::UNSPECIFIED, 0))
-        .doing(|| "opening an IPv6 probe socket".into())?;
-    let global_group = (Ipv6Addr::new(0xff0e, 0, 0, 0, 0, 0, 0, 1), 9);
-    while probe.connect(global_group).is_err() {
+/// Returns once the calling thread's namespace can send IPv6 multicast out of `interface`
+/// from its link-local address. `connect` on a UDP socket looks the route up and picks the
+/// source address without sending anything: first to a global-scope group (fails with
+/// `ENETUNREACH` until the `ff00::/8` route exists), then to `ff02::1` on the interface (the
+/// source is the unique-local address until the link-local one is there).
+pub(crate) fn wait_for_ipv6_multicast(
+    interface: u32,
+    until: Instant,
+    what: &str,
+) -> crate::Result<()> {
+    let global_group = SocketAddrV6::new(Ipv6Addr::new(0xff0e, 0, 0, 0, 0, 0, 0, 1), 9, 0, 0);
+    let all_nodes_here =
+        SocketAddrV6::new(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1), 9, 0, interface);
+    // A fresh socket each time: a connected socket keeps the source address it got first.
+    let source_for = |group: SocketAddrV6| {
+        let probe = UdpSocket::bind((Ipv6Addr::UNSPECIFIED, 0)).ok()?;
+        probe.connect(group).ok()?;
+        probe.local_addr().ok()
+    };
+    let ready = || {
+        source_for(global_group).is_some()
+            && source_for(all_nodes_here)
+                .is_some_and(|a| matches!(a.ip(), IpAddr::V6(s) if s.is_unicast_link_local()))
+    };
+    while !ready() {
         if Instant::now() >= until {
-            return Err(timed_out(&format!("{what} has no IPv6 multicast route")));
+            return Err(timed_out(&format!(
+                "{what} cannot send IPv6 multicast from a link-local address"
+            )));
         }
         std::thread::yield_now();
     }

@@ -74,7 +74,7 @@ impl Sandbox {
             rtnl.add_route(multicast, 4, LO, Some(IpAddr::V4(SANDBOX_IPV4)), None)
                 .doing(|| doing("route 224.0.0.0/4 dev lo"))?;
             ready::wait_for_link(rtnl, ETH0, until, "eth0")?;
-            ready::wait_for_ipv6_multicast(until, "the sandbox")
+            ready::wait_for_ipv6_multicast(ETH0, until, "the sandbox")
         })?
         .pop()
         .expect("one namespace");

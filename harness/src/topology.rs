@@ -157,7 +157,11 @@ pub(crate) fn build(segments: &[Segment], with_router: bool) -> crate::Result<Bu
                     .chain(&built.router)
                     .try_for_each(|host| {
                         host.enter()?;
-                        ready::wait_for_ipv6_multicast(until, &format!("host {}", host.name()))
+                        ready::wait_for_ipv6_multicast(
+                            ETH0,
+                            until,
+                            &format!("host {}", host.name()),
+                        )
                     })
             })
             .join()

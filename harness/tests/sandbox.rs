@@ -158,6 +158,28 @@ fn listeners_hear_only_their_own_group() {
     }
 }
 
+/// Binding a link-local IPv6 group needs a scope: the listener binds it on its interface.
+#[test]
+fn a_link_local_ipv6_group_can_be_bound_on_its_interface() {
+    let host = harness::or_skip!(Sandbox::new());
+    let g = group("[ff02::1:7]:4500");
+    let other = group("[ff02::1:8]:4500");
+    let bound = host
+        .listen_with(g, Listen::default().interface("eth0").bind_to_group())
+        .unwrap();
+    let _member_of_other = host.listen(other).unwrap();
+    host.run(|| {
+        send(other, b"other group", 1);
+        send(g, b"scoped", 1);
+    });
+    let got = bound.expect(1).within(DEADLINE).unwrap();
+    assert_eq!(
+        (got[0].text(), got[0].interface.name.as_str()),
+        ("scoped".into(), "eth0")
+    );
+    bound.expect_none(Duration::from_millis(100)).unwrap();
+}
+
 /// An unmet expectation says what was expected, what did arrive and where, and shows the
 /// host's memberships.
 #[test]
