@@ -66,7 +66,8 @@ fn overflow_losses_match_the_kernels_drop_counter() {
 }
 
 /// With queues big enough for the whole run, every message reaches every receiver once and
-/// in order, in both modes.
+/// in order, in both modes. (Where the kernel grants less than the 8 MiB asked for, as
+/// without root, the run may overflow; then the loss must still match the kernel's count.)
 #[test]
 fn every_message_reaches_every_receiver_once_in_order() {
     let sandbox = harness::or_skip!(Sandbox::new());
@@ -77,10 +78,19 @@ fn every_message_reaches_every_receiver_once_in_order() {
         for receiver in &report.per_receiver {
             let tally = receiver.tally;
             assert_eq!(
-                (tally.unique, tally.lost, tally.duplicates, tally.reordered),
-                (3_000, 0, 0, 0),
+                (tally.duplicates, tally.reordered, tally.out_of_range),
+                (0, 0, 0),
                 "{mode:?}"
             );
+            if receiver.receive_buffer >= 8 << 20 {
+                assert_eq!(
+                    (tally.unique, tally.lost),
+                    (3_000, 0),
+                    "{mode:?}: {receiver:?}"
+                );
+            } else {
+                assert_eq!(tally.lost, receiver.kernel_drops, "{mode:?}: {receiver:?}");
+            }
         }
         assert!(report.sender_cpu_ns > 0);
     }

@@ -3,6 +3,16 @@
 //! Every measurement runs inside a throwaway sandbox (a network namespace built by the
 //! harness, IPv4 multicast routed over `lo`); receivers are child processes of this program
 //! (`fanout receive`, `fanout echo`) that die with it, Ctrl-C included.
+//!
+//! ```text
+//! cargo run -p loopback --release --bin fanout -- run -n 4 --runs 3
+//! cargo run -p loopback --release --bin fanout -- run -n 4 --mode unicast --runs 3
+//! cargo run -p loopback --release --bin fanout -- pingpong --runs 3
+//! # the plot: rate and sender CPU against N, both modes, medians of 3 runs
+//! cargo run -p loopback --release --bin fanout -- sweep --plot fanout.svg
+//! # the comparison with sockperf and iperf2 (apt packages `sockperf` and `iperf`)
+//! cargo run -p loopback --release --bin fanout -- sweep --receivers 1,4,16 --peers --peer-receivers 1,4
+//! ```
 
 use std::io::IsTerminal;
 use std::net::SocketAddrV4;

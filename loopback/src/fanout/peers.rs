@@ -37,6 +37,8 @@ pub struct PeerRate {
     pub rate: f64,
     /// Median lost copies per run, over all receivers.
     pub lost: f64,
+    /// The largest loss of any run.
+    pub worst_lost: u64,
     /// Each run's (rate, lost).
     pub runs: Vec<(f64, u64)>,
 }
@@ -66,12 +68,13 @@ impl fmt::Display for PeerFigures {
         for rate in &self.rates {
             writeln!(
                 f,
-                "peer {:<8} N={:<3} median of {} runs: {:.0} msg/s, lost {}",
+                "peer {:<8} N={:<3} median of {} runs: {:.0} msg/s, lost {} (worst {})",
                 rate.tool,
                 rate.receivers,
                 rate.runs.len(),
                 rate.rate,
-                rate.lost
+                rate.lost,
+                rate.worst_lost
             )?;
         }
         let rtt = &self.sockperf_rtt;
@@ -132,6 +135,7 @@ pub fn measure(host: &harness::Host, settings: &PeerSettings) -> anyhow::Result<
                 receivers: n,
                 rate: median(results.iter().map(|r| r.0)),
                 lost: median(results.iter().map(|r| r.1 as f64)),
+                worst_lost: results.iter().map(|r| r.1).max().unwrap_or(0),
                 runs: results,
             });
         }
