@@ -310,3 +310,27 @@ impl std::fmt::Display for Outcome {
         Ok(())
     }
 }
+
+/// Runs `experiment` in a throwaway sandbox of its own, as the `demo` does: a one-host LAN
+/// (default route `eth0`) with the group's host route via `lo`. For callers such as the
+/// workshop tour that want the article's result without building the network themselves.
+/// Errors with [`harness::Error::Unavailable`] inside when no sandbox can be built.
+pub fn in_sandbox(experiment: &Experiment) -> Result<Outcome, SandboxedError> {
+    let lan = harness::Lan::new(["host"]).map_err(SandboxedError::Sandbox)?;
+    let host = lan.host("host");
+    host.add_route(&experiment.group.host_route(), &experiment.loopback)
+        .map_err(SandboxedError::Sandbox)?;
+    host.run(|| experiment.run())
+        .map_err(SandboxedError::Experiment)
+}
+
+/// Why [`in_sandbox`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxedError {
+    /// The sandbox could not be built (no privileges) or configured.
+    #[error("sandbox: {0}")]
+    Sandbox(harness::Error),
+    /// The experiment itself failed (a socket or capture could not be opened).
+    #[error("experiment: {0}")]
+    Experiment(io::Error),
+}

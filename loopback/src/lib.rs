@@ -34,10 +34,11 @@
 //! are the exception: they must never send multicast in the host's own network namespace,
 //! and the harness is what builds them a throwaway one (a host on a virtual segment whose
 //! default route is `eth0`). Cargo cannot give a dependency to binaries only, so `harness`
-//! is a normal dependency of the package. The article's modules ([`experiment`] and what it
-//! uses) do not touch it and run in whatever namespace the caller's thread is in; only the
-//! fan-out orchestration ([`fanout::run_fanout`], [`fanout::run_pingpong`],
-//! [`fanout::peers`]) takes a [`harness::Host`], because it starts processes inside one.
+//! is a normal dependency of the package. The article's modules run in whatever namespace
+//! the caller's thread is in ([`Experiment::run`]); only [`experiment::in_sandbox`] (the
+//! demo's setup in one call, for the workshop tour) and the fan-out orchestration
+//! ([`fanout::run_fanout`], [`fanout::run_pingpong`], [`fanout::peers`]) use the harness,
+//! because they build a sandbox or start processes inside one.
 //!
 //! ## Left out on purpose
 //! - The article's `route add`/`route del` on the host: the sandbox holds the route and

@@ -222,3 +222,24 @@ fn ipv6_route_via_loopback_is_not_followed() {
     }
     assert!(outcome.heard.is_empty(), "{outcome}");
 }
+
+/// The one-call form for the tour: builds its own sandbox and gives the article's verdicts.
+#[test]
+fn in_sandbox_reproduces_the_articles_verdicts() {
+    let group = Group::article(random_port()).unwrap();
+    let outcome = match loopback::experiment::in_sandbox(&Experiment::article(group)) {
+        Err(loopback::experiment::SandboxedError::Sandbox(harness::Error::Unavailable(why)))
+            if !harness::sandbox_required() =>
+        {
+            eprintln!("skipped: {why}");
+            return;
+        }
+        other => other.unwrap(),
+    };
+    let names: Vec<Option<&str>> = outcome
+        .sends
+        .iter()
+        .map(|s| s.verdict.interface().map(|i| i.name.as_str()))
+        .collect();
+    assert_eq!(names, [Some("lo"), Some("eth0")], "{outcome}");
+}
