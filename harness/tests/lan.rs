@@ -5,26 +5,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
 use std::time::Duration;
 
 use harness::{Direction, Group, Lan, Listen};
-use socket2::{Domain, Socket, Type};
+mod common;
+use common::send;
 
 const DEADLINE: Duration = Duration::from_secs(5);
-
-fn send(group: Group, payload: &[u8], ttl: u32) {
-    let domain = if group.is_ipv6() {
-        Domain::IPV6
-    } else {
-        Domain::IPV4
-    };
-    let socket = Socket::new(domain, Type::DGRAM, None).unwrap();
-    if group.is_ipv6() {
-        socket.set_multicast_hops_v6(ttl).unwrap();
-    } else {
-        socket.set_multicast_ttl_v4(ttl).unwrap();
-    }
-    socket
-        .send_to(payload, &group.socket_addr().into())
-        .unwrap();
-}
 
 /// Host k is 10.0.0.k and fd00::k, in the order the names were given.
 #[test]

@@ -6,30 +6,13 @@ use std::process::Command;
 use std::time::Duration;
 
 use harness::{Group, Listen, SANDBOX_IPV4, Sandbox};
-use socket2::{Domain, Socket, Type};
+mod common;
+use common::send;
 
 const DEADLINE: Duration = Duration::from_secs(5);
 
 fn group(text: &str) -> Group {
     Group::parse(text).unwrap()
-}
-
-/// Sends `payload` to `group` from a fresh socket with the given TTL (hop limit for IPv6).
-fn send(group: Group, payload: &[u8], ttl: u32) {
-    let domain = if group.is_ipv6() {
-        Domain::IPV6
-    } else {
-        Domain::IPV4
-    };
-    let socket = Socket::new(domain, Type::DGRAM, None).unwrap();
-    if group.is_ipv6() {
-        socket.set_multicast_hops_v6(ttl).unwrap();
-    } else {
-        socket.set_multicast_ttl_v4(ttl).unwrap();
-    }
-    socket
-        .send_to(payload, &group.socket_addr().into())
-        .unwrap();
 }
 
 /// IPv4 multicast in a sandbox goes out and comes back on `lo`, from the sandbox's address,

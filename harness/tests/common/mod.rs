@@ -1,0 +1,23 @@
+//! What the harness's own tests share: a plain multicast sender.
+
+use harness::Group;
+use socket2::{Domain, Socket, Type};
+
+/// Sends `payload` to `group` from a fresh socket with the given TTL (hop limit for IPv6),
+/// in whatever namespace the calling thread is in.
+pub fn send(group: Group, payload: &[u8], ttl: u32) {
+    let domain = if group.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
+    let socket = Socket::new(domain, Type::DGRAM, None).unwrap();
+    if group.is_ipv6() {
+        socket.set_multicast_hops_v6(ttl).unwrap();
+    } else {
+        socket.set_multicast_ttl_v4(ttl).unwrap();
+    }
+    socket
+        .send_to(payload, &group.socket_addr().into())
+        .unwrap();
+}
