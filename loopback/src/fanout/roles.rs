@@ -41,9 +41,12 @@ pub struct RoleOptions {
 pub struct ReceiverReport {
     /// Loss, duplicate and reorder counts over the sender's sequence numbers.
     pub tally: Tally,
-    /// Datagrams the kernel dropped because this receiver's queue was full (`SO_MEMINFO`).
-    /// Can exceed `tally.lost` by the end markers that met a full queue (they are repeated).
+    /// Datagrams the kernel dropped because this receiver's queue was full (`SO_MEMINFO`),
+    /// end markers included.
     pub kernel_drops: u64,
+    /// End markers that met a full queue (the index of the first marker that arrived), so
+    /// `kernel_drops - end_markers_dropped` is the kernel's count of lost messages.
+    pub end_markers_dropped: u64,
     /// The receive buffer the kernel granted (`SO_RCVBUF` as read back: twice what was asked).
     pub receive_buffer: usize,
     /// CPU time the receiver process used, in nanoseconds.
@@ -91,12 +94,14 @@ fn release(socket: &Socket, batch: &mut Batch, tracker: &mut SequenceTracker) ->
 /// still queued and prints its report.
 pub fn receive(options: &RoleOptions) -> io::Result<ReceiverReport> {
     let socket = prepare(options)?;
-    let mut batch = Batch::new(options.batch, options.size.max(wire::HEADER));
+    let mut batch = Batch::new(options.batch, options.size.max(wire::END_LENGTH));
     let mut tracker = SequenceTracker::new();
     if options.hold {
         release(&socket, &mut batch, &mut tracker)?;
     }
     let mut sent = None;
+    let mut first_marker = None;
+    let mut earlier_markers_seen = 0;
     let wait = if options.spin {
         libc::MSG_DONTWAIT
     } else {
@@ -113,16 +118,25 @@ pub fn receive(options: &RoleOptions) -> io::Result<ReceiverReport> {
             break;
         }
         for index in 0..count {
-            match wire::decode(batch.received(index)) {
-                Some((wire::END, total)) => sent = Some(total),
-                Some((seq, _)) => tracker.record(seq),
-                None => {}
+            let datagram = batch.received(index);
+            if let Some((total, marker)) = wire::decode_end(datagram) {
+                sent = Some(total);
+                match first_marker {
+                    None => first_marker = Some(marker),
+                    Some(first) if marker < first => earlier_markers_seen += 1,
+                    Some(_) => {}
+                }
+            } else if let Some((seq, _)) = wire::decode(datagram) {
+                tracker.record(seq);
             }
         }
     }
     let report = ReceiverReport {
         tally: tracker.tally(sent.unwrap_or(0)),
         kernel_drops: kernel_drops(&socket)?,
+        end_markers_dropped: first_marker
+            .unwrap_or(0)
+            .saturating_sub(earlier_markers_seen),
         receive_buffer: socket.recv_buffer_size()?,
         cpu_ns: wire::process_cpu_ns(),
     };

@@ -8,14 +8,35 @@
 //! ```
 //! The sequence number is what loss, duplicate and reorder accounting rests on. The stamp is
 //! the sender's `CLOCK_MONOTONIC` in nanoseconds (ping-pong uses it). The last message of a
-//! run is an end marker: sequence [`END`], and the number of sequence numbers the run used in
-//! the stamp field, so a receiver learns how many there were.
+//! run is an end marker: sequence [`END`], the number of sequence numbers the run used in
+//! the stamp field (so a receiver learns how many there were), and the marker's own index in
+//! bytes 16..24. Markers are repeated until every receiver has reported; a receiver whose
+//! first marker has index k knows that k earlier markers met a full queue, which tells the
+//! kernel's drop counter apart from data loss.
 
 /// The smallest message: sequence number and stamp.
 pub const HEADER: usize = 16;
 
 /// The sequence number that marks the end of a run.
 pub const END: u64 = u64::MAX;
+
+/// Length of an end marker: header plus the marker's index.
+pub const END_LENGTH: usize = HEADER + 8;
+
+/// Writes end marker number `index` for a run that used `sent` sequence numbers.
+pub fn encode_end(buffer: &mut [u8; END_LENGTH], sent: u64, index: u64) {
+    encode(buffer, END, sent);
+    buffer[HEADER..].copy_from_slice(&index.to_le_bytes());
+}
+
+/// Reads an end marker: `(sent, index)`, or `None` if the datagram is not one.
+pub fn decode_end(datagram: &[u8]) -> Option<(u64, u64)> {
+    let (END, sent) = decode(datagram)? else {
+        return None;
+    };
+    let index = u64::from_le_bytes(datagram.get(HEADER..END_LENGTH)?.try_into().ok()?);
+    Some((sent, index))
+}
 
 /// Writes `seq` and `stamp` into the first [`HEADER`] bytes of `buffer` (which must be at
 /// least that long); the rest is left as it is.
@@ -68,5 +89,9 @@ mod tests {
         encode(&mut buffer, 42, 7_000_000_001);
         assert_eq!(decode(&buffer), Some((42, 7_000_000_001)));
         assert_eq!(decode(&buffer[..15]), None);
+        let mut end = [0u8; END_LENGTH];
+        encode_end(&mut end, 9_000, 3);
+        assert_eq!(decode_end(&end), Some((9_000, 3)));
+        assert_eq!(decode_end(&buffer), None);
     }
 }
