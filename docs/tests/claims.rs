@@ -498,7 +498,9 @@ fn binding_to_the_group_filters_out_other_groups() {
 // Fan-out cost (the C article's recommendation), from the loopback crate's measurements
 // ---------------------------------------------------------------------------------------
 
-/// Median sender CPU per delivered copy, in ns, of `fanout run` in `mode` with 4 receivers.
+/// Sender CPU per delivered copy, in ns, of one `fanout run` in `mode` with 4 receivers,
+/// the sender on CPU 0 and the receivers on the others (`--placement split`), so that a
+/// receiver's work is not billed to the sender when they share a CPU.
 fn fanout_cpu_per_delivery(host: &Host, fanout: &std::path::Path, mode: &str) -> f64 {
     let output = host
         .output(Command::new(fanout).args([
@@ -507,10 +509,10 @@ fn fanout_cpu_per_delivery(host: &Host, fanout: &std::path::Path, mode: &str) ->
             "4",
             "--messages",
             "20000",
-            "--runs",
-            "3",
             "--mode",
             mode,
+            "--placement",
+            "split",
             "--json",
             "--quiet",
         ]))
@@ -528,21 +530,31 @@ fn fanout_cpu_per_delivery(host: &Host, fanout: &std::path::Path, mode: &str) ->
     report["cpu_per_delivery_ns"].as_f64().unwrap()
 }
 
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 /// Sending one multicast datagram to 4 local receivers costs the sender clearly less CPU per
 /// delivered copy than sending 4 unicast datagrams (about half on the 2-CPU machine this was
-/// written on; the test asks for at least 20% less, medians of 3 runs, to stay robust on a
-/// busy machine).
+/// written on). The modes alternate for 5 rounds and the medians are compared, asking for
+/// at least 20% less, so that a burst of load from elsewhere hits both modes alike.
 #[test]
 fn multicast_fan_out_costs_the_sender_less_than_unicast() {
     let host = harness::or_skip!(Sandbox::new());
     let wanted = [("loopback".to_owned(), ["fanout".to_owned()].into())].into();
     let built = docs::binaries::build(&docs::binaries::workspace(), &wanted).unwrap();
     let fanout = &built[&("loopback".to_owned(), "fanout".to_owned())];
-    let multicast = fanout_cpu_per_delivery(&host, fanout, "multicast");
-    let unicast = fanout_cpu_per_delivery(&host, fanout, "unicast");
+    let (mut multicast, mut unicast) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        multicast.push(fanout_cpu_per_delivery(&host, fanout, "multicast"));
+        unicast.push(fanout_cpu_per_delivery(&host, fanout, "unicast"));
+    }
+    let (m, u) = (median(multicast.clone()), median(unicast.clone()));
     assert!(
-        multicast < 0.8 * unicast,
-        "sender CPU per delivery: multicast {multicast:.0} ns, 4×unicast {unicast:.0} ns"
+        m < 0.8 * u,
+        "sender CPU per delivery (medians of 5): multicast {m:.0} ns, 4×unicast {u:.0} ns\n\
+         multicast runs {multicast:.0?}\nunicast runs {unicast:.0?}"
     );
 }
 
