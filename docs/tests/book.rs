@@ -305,3 +305,41 @@ fn summary_lists_every_chapter() {
         .collect();
     assert_eq!(listed, present);
 }
+
+/// Every test the appendix names exists: `crate/path.rs::name` (or `::name`, meaning the
+/// file named just before it in the same cell) is a file with a `fn name` in it.
+#[test]
+fn appendix_names_only_tests_that_exist() {
+    let appendix = std::fs::read_to_string(book_dir().join("claims.md")).unwrap();
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut problems = Vec::new();
+    let mut named = 0;
+    for line in appendix.lines().filter(|l| l.starts_with('|')) {
+        let Some(cell) = line.trim_end_matches('|').rsplit('|').next() else {
+            continue;
+        };
+        let mut file = String::new();
+        for reference in cell.split('`').skip(1).step_by(2) {
+            let Some((path, test)) = reference.rsplit_once("::") else {
+                continue;
+            };
+            if !path.is_empty() {
+                file = path.to_owned();
+            }
+            named += 1;
+            let text = std::fs::read_to_string(workspace.join(&file)).unwrap_or_default();
+            if !text.contains(&format!("fn {test}(")) {
+                problems.push(format!("{file}::{test}"));
+            }
+        }
+    }
+    assert!(
+        named > 20,
+        "only {named} tests named: is the appendix's test column still last?"
+    );
+    assert!(
+        problems.is_empty(),
+        "the appendix names tests that do not exist:\n{}",
+        problems.join("\n")
+    );
+}
