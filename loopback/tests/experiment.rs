@@ -193,8 +193,9 @@ fn bind_to_device_keeps_connected_send_on_loopback() {
 /// IPv6 does not do the article's trick at all on this kernel. The local routing table, read
 /// first, holds `multicast ff00::/8` for every interface, so a /128 route via `lo` in the main
 /// table is never consulted and both unpinned sends leave through `eth0`. Pinned to `lo`
-/// (either fix), the kernel finds no usable route and drops the datagram, counting it in
-/// `Ip6OutNoRoutes`; the listener on `lo` hears nothing either way.
+/// (either fix), the send succeeds but the kernel drops the datagram, counting it in
+/// `Ip6OutNoRoutes`: it treats a route through `lo` as a reject route (without the route,
+/// the send would fail with ENETUNREACH instead). The listener on `lo` hears nothing.
 #[test]
 fn ipv6_route_via_loopback_is_not_followed() {
     let group = Group::new(IPV6_TRIAL_GROUP.into(), random_port()).unwrap();

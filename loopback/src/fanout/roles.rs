@@ -12,7 +12,9 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 use socket2::Socket;
 
-use super::sockets::{Batch, Endpoint, kernel_drops, pin_to_cpu, receiver_socket};
+use super::sockets::{
+    Batch, Endpoint, enable_drop_counts, kernel_drops, pin_to_cpu, receiver_socket,
+};
 use super::tracker::{SequenceTracker, Tally};
 use super::wire;
 
@@ -41,12 +43,14 @@ pub struct RoleOptions {
 pub struct ReceiverReport {
     /// Loss, duplicate and reorder counts over the sender's sequence numbers.
     pub tally: Tally,
-    /// Datagrams the kernel dropped because this receiver's queue was full (`SO_MEMINFO`),
-    /// end markers included.
+    /// Datagrams the kernel dropped because this receiver's queue was full, at the end of
+    /// the run (`SO_MEMINFO`): messages and end markers alike, including markers that kept
+    /// coming after the receiver stopped reading.
     pub kernel_drops: u64,
-    /// End markers that met a full queue (the index of the first marker that arrived), so
-    /// `kernel_drops - end_markers_dropped` is the kernel's count of lost messages.
-    pub end_markers_dropped: u64,
+    /// The kernel's count of dropped *messages*: its drop counter as carried by the first
+    /// end marker that arrived (`SO_RXQ_OVFL`), minus that marker's index (the markers
+    /// before it were dropped). This is the number the loss accounting must match.
+    pub message_drops: u64,
     /// The receive buffer the kernel granted (`SO_RCVBUF` as read back: twice what was asked).
     pub receive_buffer: usize,
     /// CPU time the receiver process used, in nanoseconds.
@@ -65,6 +69,7 @@ fn prepare(options: &RoleOptions) -> io::Result<Socket> {
         pin_to_cpu(cpu)?;
     }
     let socket = receiver_socket(options.endpoint, options.receive_buffer)?;
+    enable_drop_counts(&socket)?;
     announce_ready(&socket)?;
     Ok(socket)
 }
@@ -101,7 +106,7 @@ pub fn receive(options: &RoleOptions) -> io::Result<ReceiverReport> {
     }
     let mut sent = None;
     let mut first_marker = None;
-    let mut earlier_markers_seen = 0;
+    let mut drops_at_first_marker = 0;
     let wait = if options.spin {
         libc::MSG_DONTWAIT
     } else {
@@ -121,10 +126,9 @@ pub fn receive(options: &RoleOptions) -> io::Result<ReceiverReport> {
             let datagram = batch.received(index);
             if let Some((total, marker)) = wire::decode_end(datagram) {
                 sent = Some(total);
-                match first_marker {
-                    None => first_marker = Some(marker),
-                    Some(first) if marker < first => earlier_markers_seen += 1,
-                    Some(_) => {}
+                if first_marker.is_none() {
+                    first_marker = Some(marker);
+                    drops_at_first_marker = batch.drops_before(index);
                 }
             } else if let Some((seq, _)) = wire::decode(datagram) {
                 tracker.record(seq);
@@ -134,9 +138,7 @@ pub fn receive(options: &RoleOptions) -> io::Result<ReceiverReport> {
     let report = ReceiverReport {
         tally: tracker.tally(sent.unwrap_or(0)),
         kernel_drops: kernel_drops(&socket)?,
-        end_markers_dropped: first_marker
-            .unwrap_or(0)
-            .saturating_sub(earlier_markers_seen),
+        message_drops: drops_at_first_marker.saturating_sub(first_marker.unwrap_or(0)),
         receive_buffer: socket.recv_buffer_size()?,
         cpu_ns: wire::process_cpu_ns(),
     };

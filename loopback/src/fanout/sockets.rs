@@ -92,6 +92,27 @@ pub fn kernel_drops(socket: &Socket) -> io::Result<u64> {
     Ok(u64::from(values[SK_MEMINFO_DROPS]))
 }
 
+/// `SO_RXQ_OVFL`: every received datagram carries the socket's drop counter as it was when
+/// the datagram was queued, so drops can be pinned to a point in the stream.
+pub fn enable_drop_counts(socket: &Socket) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: setsockopt with a pointer to a c_int and its size.
+    let result = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RXQ_OVFL,
+            (&raw const on).cast(),
+            std::mem::size_of::<libc::c_int>() as u32,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// A sending socket connected to `destination`.
 ///
 /// For a group, with `multicast_loop` on (the default everywhere), it first sets
@@ -161,7 +182,12 @@ pub struct Batch {
     buffers: Vec<u8>,
     iovecs: Vec<libc::iovec>,
     headers: Vec<libc::mmsghdr>,
+    /// One control buffer per message, for the `SO_RXQ_OVFL` drop count.
+    controls: Vec<[u64; CONTROL_WORDS]>,
 }
+
+/// Room for one `SO_RXQ_OVFL` control message (a `cmsghdr` and a `u32`), 8-byte aligned.
+const CONTROL_WORDS: usize = 4;
 
 // SAFETY: the raw pointers inside point into `buffers`, owned by the same value.
 unsafe impl Send for Batch {}
@@ -189,6 +215,7 @@ impl Batch {
             })
             .collect();
         Batch {
+            controls: vec![[0; CONTROL_WORDS]; count],
             size,
             buffers,
             iovecs,
@@ -210,6 +237,28 @@ impl Batch {
     pub fn received(&self, index: usize) -> &[u8] {
         let length = (self.headers[index].msg_len as usize).min(self.size);
         &self.buffers[index * self.size..index * self.size + length]
+    }
+
+    /// The kernel's drop counter for the socket when the `index`-th received message was
+    /// queued, from its `SO_RXQ_OVFL` control message (0 when the kernel sent none, which it
+    /// does while the counter is zero). Needs [`enable_drop_counts`] on the socket.
+    pub fn drops_before(&self, index: usize) -> u64 {
+        let header = &self.headers[index].msg_hdr;
+        // SAFETY: the kernel filled the control buffer and set msg_controllen; the CMSG
+        // macros walk it within that length.
+        unsafe {
+            let mut cmsg = libc::CMSG_FIRSTHDR(header);
+            while !cmsg.is_null() {
+                if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SO_RXQ_OVFL
+                {
+                    return u64::from(std::ptr::read_unaligned(
+                        libc::CMSG_DATA(cmsg).cast::<u32>(),
+                    ));
+                }
+                cmsg = libc::CMSG_NXTHDR(header, cmsg);
+            }
+        }
+        0
     }
 
     /// Sends the first `count` messages on a connected socket with `sendmmsg(2)`, retrying
@@ -248,11 +297,18 @@ impl Batch {
     /// Receives up to a batch with `recvmmsg(2)`; `flags` is 0 (wait for at least one) or
     /// `MSG_DONTWAIT`. Returns how many arrived (0 when nothing was queued).
     pub fn receive(&mut self, socket: &Socket, flags: libc::c_int) -> io::Result<usize> {
-        for (header, iovec) in self.headers.iter_mut().zip(&mut self.iovecs) {
+        let parts = self
+            .headers
+            .iter_mut()
+            .zip(&mut self.iovecs)
+            .zip(&mut self.controls);
+        for ((header, iovec), control) in parts {
             header.msg_hdr.msg_iov = iovec;
+            header.msg_hdr.msg_control = control.as_mut_ptr().cast();
+            header.msg_hdr.msg_controllen = std::mem::size_of_val(control) as _;
             header.msg_len = 0;
         }
-        // SAFETY: as in `send`; no timeout pointer.
+        // SAFETY: as in `send`, plus control buffers of the stated length; no timeout.
         let received = unsafe {
             libc::recvmmsg(
                 socket.as_raw_fd(),
