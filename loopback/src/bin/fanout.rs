@@ -239,8 +239,16 @@ fn sandbox() -> anyhow::Result<harness::Sandbox> {
     harness::Sandbox::new().context("cannot build a sandbox (needs root or user namespaces)")
 }
 
+/// This very program, for the receiver and echo roles. `/proc/self/exe` (resolved in the
+/// forked child, which is still this program) keeps working even if the file was replaced
+/// on disk since we started, as a rebuild does.
 fn program() -> anyhow::Result<PathBuf> {
-    std::env::current_exe().context("cannot find this program to start receivers")
+    let path = PathBuf::from("/proc/self/exe");
+    anyhow::ensure!(
+        path.exists(),
+        "cannot find this program (/proc/self/exe) to start receivers"
+    );
+    Ok(path)
 }
 
 fn fanout_config(
