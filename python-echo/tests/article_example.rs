@@ -7,12 +7,13 @@ mod common;
 use std::process::Command;
 
 use common::{Program, RECEIVER, in_address_order, port_filters, received_lines, run_sender};
+use harness::Lan;
 
 /// One datagram, two acknowledgements: one from each host, each from that host's own
 /// address and the receivers' port, then a timeout, exactly as the article shows.
 #[test]
 fn two_receivers_each_acknowledge_once() {
-    let lan = harness::or_skip!(common::lan(&["a", "b"]));
+    let lan = harness::or_skip!(Lan::new(["a", "b"]));
     let (a, b) = (lan.host("a"), lan.host("b"));
     let mut on_a = Program::ready(a, &mut Command::new(RECEIVER));
     let mut on_b = Program::ready(b, &mut Command::new(RECEIVER));
@@ -51,7 +52,7 @@ fn library_sender_reports_both_hosts() {
     use python_echo::{Receiver, ReceiverConfig, SenderConfig, Verdict, send};
     use std::time::Duration;
 
-    let lan = harness::or_skip!(common::lan(&["a", "b"]));
+    let lan = harness::or_skip!(Lan::new(["a", "b"]));
     let config = ReceiverConfig {
         count: Some(1),
         ..ReceiverConfig::default()

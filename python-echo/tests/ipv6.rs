@@ -6,13 +6,14 @@ mod common;
 use std::process::Command;
 
 use common::{Program, RECEIVER, in_address_order, received_lines, run_sender};
+use harness::Lan;
 
 /// A site-local group (`ff05::`): the sender's source and the acks' sources are the hosts'
 /// unique-local addresses fd00::1 and fd00::2, since those are the addresses whose scope
 /// fits the group's (link-local fe80:: would be too narrow).
 #[test]
 fn two_hosts_acknowledge_over_ipv6() {
-    let lan = harness::or_skip!(common::lan(&["a", "b"]));
+    let lan = harness::or_skip!(Lan::new(["a", "b"]));
     let group = ["--group", "ff05::329:71"];
     let _on_a = Program::ready(lan.host("a"), Command::new(RECEIVER).args(group));
     let _on_b = Program::ready(lan.host("b"), Command::new(RECEIVER).args(group));
@@ -37,7 +38,7 @@ fn two_hosts_acknowledge_over_ipv6() {
 /// The acks then come from each host's link-local fe80:: address, scoped to eth0.
 #[test]
 fn link_local_group_acks_come_from_link_local_addresses() {
-    let lan = harness::or_skip!(common::lan(&["a", "b"]));
+    let lan = harness::or_skip!(Lan::new(["a", "b"]));
     let args = ["--group", "ff02::329:71", "--interface", "eth0"];
     let _on_a = Program::ready(lan.host("a"), Command::new(RECEIVER).args(args));
     let _on_b = Program::ready(lan.host("b"), Command::new(RECEIVER).args(args));

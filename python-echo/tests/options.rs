@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{DEADLINE, Program, RECEIVER, SENDER, run, run_sender};
-use harness::{Direction, Group, Sandbox};
+use harness::{Direction, Group, Lan, Sandbox};
 
 fn article_group() -> Group {
     Group::parse("224.3.29.71:10000").unwrap()
@@ -58,7 +58,7 @@ fn interface_option_picks_the_outgoing_interface() {
 /// (`IP_TTL`), seen here on the ack as it reaches the sender's host.
 #[test]
 fn receiver_ttl_option_sets_the_acks_ttl() {
-    let lan = harness::or_skip!(common::lan(&["a", "b"]));
+    let lan = harness::or_skip!(Lan::new(["a", "b"]));
     let _receiver = Program::ready(lan.host("b"), Command::new(RECEIVER).args(["--ttl", "7"]));
     let capture = lan.host("a").capture("eth0").unwrap();
 

@@ -8,11 +8,12 @@ use std::net::UdpSocket;
 use std::process::Command;
 
 use common::{Program, RECEIVER, TEST_TIMEOUT, port_filters, python, run, run_sender};
+use harness::Lan;
 
 /// Our sender counts the original receiver's `ack` like our own: one host, 10.0.0.2.
 #[test]
 fn our_sender_collects_the_original_receivers_ack() {
-    let lan = harness::or_skip!(common::lan(&["a", "b"]));
+    let lan = harness::or_skip!(Lan::new(["a", "b"]));
     let mut original = Program::ready(lan.host("b"), &mut python("original_receiver.py"));
 
     let (code, output, stderr) = run_sender(lan.host("a"), &["--expect", "1"]);
@@ -31,7 +32,7 @@ fn our_sender_collects_the_original_receivers_ack() {
 /// The original sender hears our receiver's `ack` and prints it like any other.
 #[test]
 fn original_sender_collects_our_receivers_ack() {
-    let lan = harness::or_skip!(common::lan(&["a", "b"]));
+    let lan = harness::or_skip!(Lan::new(["a", "b"]));
     let mut ours = Program::ready(lan.host("b"), &mut Command::new(RECEIVER));
 
     let (code, output, stderr) = run(
@@ -54,7 +55,7 @@ fn original_sender_collects_our_receivers_ack() {
 /// receiver prints exactly what the original prints, line for line.
 #[test]
 fn our_receiver_prints_what_the_original_prints() {
-    let lan = harness::or_skip!(common::lan(&["sender", "original", "ours"]));
+    let lan = harness::or_skip!(Lan::new(["sender", "original", "ours"]));
     let mut original = Program::ready(lan.host("original"), &mut python("original_receiver.py"));
     let mut ours = Program::ready(lan.host("ours"), &mut Command::new(RECEIVER));
 
@@ -90,7 +91,7 @@ fn our_receiver_prints_what_the_original_prints() {
 /// of each kind; only our summary line is extra.
 #[test]
 fn mixed_receivers_are_both_counted() {
-    let lan = harness::or_skip!(common::lan(&["a", "b", "c"]));
+    let lan = harness::or_skip!(Lan::new(["a", "b", "c"]));
     let _original = Program::ready(lan.host("b"), &mut python("original_receiver.py"));
     let _ours = Program::ready(lan.host("c"), &mut Command::new(RECEIVER));
 

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use harness::{Group, Host, Lan};
+use harness::Host;
 
 /// Our sender binary.
 pub const SENDER: &str = env!("CARGO_BIN_EXE_sender");
@@ -25,47 +25,6 @@ pub const READY: &str = "waiting to receive message";
 /// Reply timeout the tests give senders: long enough that a busy machine cannot make an
 /// ack late, short enough to keep the suite quick. (The article's 0.2 s is the default.)
 pub const TEST_TIMEOUT: &str = "1";
-
-/// Builds a LAN and returns it once every host's datagrams reach every host.
-///
-/// Workaround for the harness: right after `Lan::new` returns, a fresh veth can still drop
-/// frames for up to a few hundred milliseconds (measured: the first datagram was lost in
-/// about 1 of 5 new LANs, once after 100 ms), which made the article example lose an ack
-/// now and then. Each host sends probes to a group no test uses until every host has
-/// heard one; the deadline only bounds failure.
-pub fn lan(names: &[&str]) -> harness::Result<Lan> {
-    let lan = Lan::new(names)?;
-    let probe = Group::parse("239.255.0.1:9").expect("probe group");
-    let listeners: Vec<_> = lan
-        .hosts()
-        .iter()
-        .map(|h| h.listen(probe).expect("probe listener"))
-        .collect();
-    let end = Instant::now() + DEADLINE;
-    for sender in lan.hosts() {
-        let socket = sender.run(|| std::net::UdpSocket::bind("0.0.0.0:0").expect("probe socket"));
-        let from = std::net::IpAddr::V4(sender.ipv4());
-        loop {
-            socket
-                .send_to(b"probe", probe.socket_addr())
-                .expect("send probe");
-            let deaf: Vec<_> = listeners
-                .iter()
-                .filter(|l| !l.received().iter().any(|d| d.source.ip() == from))
-                .collect();
-            let Some(first) = deaf.first() else { break };
-            assert!(
-                Instant::now() < end,
-                "the LAN never carried {}'s probes:\n{}",
-                sender.name(),
-                sender.diagnostics()
-            );
-            // Paces the probes; returns as soon as anything arrives.
-            let _ = first.expect(1).within(Duration::from_millis(10));
-        }
-    }
-    Ok(lan)
-}
 
 /// A Python fixture under `tests/fixtures/`, run unbuffered.
 pub fn python(fixture: &str) -> Command {
