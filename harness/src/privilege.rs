@@ -135,12 +135,17 @@ pub fn skip_unless_available<T>(result: crate::Result<T>) -> Option<T> {
 /// Evaluates to the value when the expression succeeds. When the machine cannot create
 /// network namespaces it prints `skipped: <why>` and `return`s from the calling function
 /// (or panics under `HARNESS_REQUIRE_SANDBOX=1`). Any other error panics with its message.
+/// In a test that returns a value, say what a skip returns:
+/// `let lan = harness::or_skip!(Lan::new(["a", "b"]), Ok(()));`
 #[macro_export]
 macro_rules! or_skip {
     ($built:expr) => {
+        $crate::or_skip!($built, ())
+    };
+    ($built:expr, $skipped:expr) => {
         match $crate::skip_unless_available($built) {
             Some(value) => value,
-            None => return,
+            None => return $skipped,
         }
     };
 }

@@ -97,6 +97,7 @@ impl Receiver {
     ///
     /// Call it from a thread inside the network namespace it should listen in; the socket
     /// stays there, so [`Receiver::serve`] may then run on any thread.
+    // ANCHOR: bind
     pub fn bind(config: ReceiverConfig) -> Result<Self, Error> {
         let group = config.group;
         let (domain, wildcard) = match group.ip() {
@@ -147,6 +148,7 @@ impl Receiver {
             }
         }
 
+        // ANCHOR_END: bind
         if let Some(ttl) = config.ttl {
             // IP_TTL / IPV6_UNICAST_HOPS: the acknowledgement is unicast, so this is
             // the option that governs it, not the multicast one.

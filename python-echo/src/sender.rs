@@ -109,6 +109,7 @@ impl SenderReport {
     }
 }
 
+// ANCHOR: open
 /// Makes the sender's socket: steps 1 and 2 of the article, plus `--interface`.
 fn open(config: &SenderConfig) -> Result<Socket, Error> {
     let domain = if config.group.is_ipv6() {
@@ -168,6 +169,7 @@ fn open(config: &SenderConfig) -> Result<Socket, Error> {
     }
     Ok(socket)
 }
+// ANCHOR_END: open
 
 /// Sends the message and collects replies, printing the original's lines to `out`:
 ///

@@ -30,6 +30,7 @@ pub(crate) fn sender(config: &Config) -> Result<Socket, Error> {
     Ok(socket)
 }
 
+// ANCHOR: member
 /// A UDP socket that is a member of `config`'s group and bound to its port on
 /// the wildcard address, ready to receive when this returns. It can also send
 /// (the chat uses one socket for both, as the original does).
@@ -98,6 +99,7 @@ pub(crate) fn member(config: &Config) -> Result<Socket, Error> {
     )?;
     Ok(socket)
 }
+// ANCHOR_END: member
 
 fn domain(ip: IpAddr) -> Domain {
     match ip {

@@ -67,6 +67,7 @@ pub fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
     Ok(socket)
 }
 
+// ANCHOR: join_multicast
 /// Joins the group in `addr` and binds to the group address and port, as the diary does
 /// on Unix.
 ///
@@ -92,6 +93,7 @@ pub fn join_multicast(addr: SocketAddr) -> io::Result<UdpSocket> {
     socket.bind(&SockAddr::from(addr))?;
     Ok(socket.into())
 }
+// ANCHOR_END: join_multicast
 
 /// Starts the diary's listener thread, named `"{response}:server"`, and returns once the
 /// thread says it is ready.
@@ -176,6 +178,7 @@ pub fn new_sender(addr: &SocketAddr) -> io::Result<UdpSocket> {
     Ok(socket.into())
 }
 
+// ANCHOR: notify_server
 /// The diary's drop guard: when it goes out of scope it sets the flag that stops the
 /// listener, so the listener stops even when the test panics halfway.
 ///
@@ -189,6 +192,7 @@ impl Drop for NotifyServer {
         self.0.store(true, Ordering::Relaxed);
     }
 }
+// ANCHOR_END: notify_server
 
 /// The diary's test body, in the repository's final form: start a listener named `test`
 /// on `addr`:[`PORT`], send [`CLIENT_MESSAGE`] with [`new_sender`], read one reply and

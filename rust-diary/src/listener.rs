@@ -104,6 +104,7 @@ impl ListenOptions {
     }
 }
 
+// ANCHOR: join
 /// Joins `group` and binds a socket as `options` say; the socket is ready when this
 /// returns. The fixed form of [`crate::diary::join_multicast`]. In order:
 ///
@@ -119,6 +120,7 @@ impl ListenOptions {
 /// Errors name the group and the step that failed, e.g. an IPv6 link-local group bound
 /// without an interface.
 pub fn join(group: &Group, options: &ListenOptions) -> io::Result<UdpSocket> {
+    // ANCHOR_END: join
     let index = options.interface.as_ref().map(Interface::index);
     let context = |step: &str, err: io::Error| {
         io::Error::new(

@@ -25,6 +25,7 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
+    // ANCHOR: main
     let config = args
         .network
         .config(Group::SEND_RECEIVE)
@@ -46,3 +47,4 @@ fn main() {
         seen += 1;
     }
 }
+// ANCHOR_END: main
