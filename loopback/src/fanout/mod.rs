@@ -12,22 +12,26 @@
 //! sender's CPU time includes the delivery work for all N receivers, in both modes.
 //!
 //! ## What the numbers showed here (Linux 6.18, 2 shared vCPUs, noisy)
-//! Medians of three short runs, 64-byte messages, 8 MiB receive buffers, while five other
-//! people compiled on the same two cores; run-to-run spread was often ±30 %.
-//! - The sender pays for every copy: a multicast send to N receivers cost the sender about
-//!   0.9-1.5 µs per delivered copy, a unicast send about 2.7-2.8 µs per copy, so N×unicast
-//!   cost 2-3× the CPU per delivery at N = 4 and N = 16.
+//! Medians of 3-5 short runs, 64-byte messages, 8 MiB receive buffers, while five other
+//! people compiled on the same two cores; run-to-run spread was often ±30 %, and medians
+//! moved that much between sessions too.
+//! - The sender pays for the copies: N×unicast cost the sender 1.3-3× the CPU per delivered
+//!   copy of a multicast send at N = 4, and 1.1-2× at N = 16 (0.9-2.0 µs per copy for
+//!   multicast, 1.9-2.8 µs for unicast). The spread is likely the kernel deferring loopback
+//!   receive work to `ksoftirqd` when busy, where it is no longer charged to the sender.
 //! - At N = 1 multicast is *not* cheaper: the kernel clones each looped multicast datagram
 //!   and also transmits the original on `lo` (where it is not delivered a second time), so
-//!   one multicast send cost a little more than one unicast send.
+//!   one multicast send cost 10-20 % more than one unicast send.
 //! - Loss on loopback is receive-queue overflow and nothing else: with the default 208 KiB
 //!   buffer, 4 receivers paced at 80k msg/s lost most messages; with 8 MiB, none.
+//! - Paced to find the zero-loss rate with 4 receivers, ours, sockperf and iperf2 all stayed
+//!   loss-free at about 95k msg/s; the limit is the kernel's delivery work, not the tool.
 //! - `sendmmsg` batches of 32 raised the one-receiver rate by about 1.7×; with 4 receivers
 //!   the delivery work dominates and batching changed nothing measurable.
 //! - Pinning (`--placement`) did not help on a machine this busy; splitting ping-pong
 //!   across CPUs made round trips slower (a cross-CPU wake-up per message).
-//! - sockperf's ping-pong prints *half* the round trip unless given `--full-rtt`: compare
-//!   its full figure with ours.
+//! - Round trips: p50 about 9.5 µs, the same as sockperf's `--full-rtt` figure in the same
+//!   sandbox. sockperf prints *half* the round trip unless given `--full-rtt`.
 //!
 //! ## Layout
 //! - [`wire`]: the message (sequence number, timestamp, padding) and clocks.
