@@ -21,7 +21,7 @@
 //!   receive work to `ksoftirqd` when busy, where it is no longer charged to the sender.
 //! - At N = 1 multicast is *not* cheaper: the kernel clones each looped multicast datagram
 //!   and also transmits the original on `lo` (where it is not delivered a second time), so
-//!   one multicast send cost 10-20 % more than one unicast send.
+//!   one multicast send cost 8-20 % more than one unicast send.
 //! - Loss on loopback is receive-queue overflow and nothing else: with the default 208 KiB
 //!   buffer, 4 receivers paced at 80k msg/s lost most messages; with 8 MiB, none.
 //! - Paced to find the zero-loss rate with 4 receivers, ours, sockperf and iperf2 all stayed
