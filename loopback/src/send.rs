@@ -1,3 +1,4 @@
+// ANCHOR: why_connect_picks_eth0
 //! The article's client: the same datagram sent two ways, with or without a fix.
 //!
 //! Step 4 of the article: one datagram whose content is `sendto()` goes out with sendto(2),
@@ -15,6 +16,7 @@
 //! up with no source and follows the /32 route.
 //!
 //! The fixes ([`Fix`]) tell the kernel the interface before it guesses.
+// ANCHOR_END: why_connect_picks_eth0
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -100,6 +102,7 @@ pub fn sending_socket(group: Group, fix: Fix, loopback: &Interface) -> io::Resul
     Ok(socket)
 }
 
+// ANCHOR: send_once
 /// Sends `payload` to `group` with `method` on a fresh socket prepared with `fix`; returns the
 /// socket's local address afterwards (where replies would go).
 pub fn send_once(
@@ -124,3 +127,4 @@ pub fn send_once(
         .as_socket()
         .ok_or_else(|| io::Error::other("a UDP socket without an IP address"))
 }
+// ANCHOR_END: send_once
