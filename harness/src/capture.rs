@@ -4,7 +4,7 @@
 //! through a particular interface, which is what the loopback article is about. It is an
 //! `AF_PACKET` socket bound to one interface with `ETH_P_ALL`, like `tcpdump -i IFACE`. The
 //! kernel hands a copy of each outgoing frame to packet sockets before the driver sends it,
-//! so when `send` returns on a veth or `lo`, its frame is already queued here.
+//! so when `send` returns on a veth, an ifb or `lo`, its frame is already queued here.
 //!
 //! `lo` frames carry a fake Ethernet header of zeros, so the same parser reads both; on `lo`
 //! each packet is seen twice, once outgoing and once incoming.

@@ -23,7 +23,7 @@
 //! ```
 //!
 //! ## Layout
-//! - [`Sandbox`] (`sandbox.rs`): one isolated host; IPv4 multicast over `lo`, IPv6 over a veth.
+//! - [`Sandbox`] (`sandbox.rs`): one isolated host; IPv4 multicast over `lo`, IPv6 over `eth0`.
 //! - [`Lan`] (`lan.rs`): named hosts on one flooding bridge, host k at `10.0.0.k`.
 //! - [`Host`] (`host.rs`): run a closure, spawn a process, listen, capture, add routes.
 //! - [`Listener`] (`listener.rs`): a joined socket on a thread, recording [`Datagram`]s with

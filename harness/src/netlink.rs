@@ -116,7 +116,8 @@ impl Rtnl {
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no interface {name}")))
     }
 
-    /// Whether the kernel has finished bringing link `index` up: operational state `UP` and a
+    /// Whether the kernel has finished bringing link `index` up: operational state `UP` (or
+    /// `UNKNOWN`, for drivers that do not track a carrier) and a
     /// real transmit queue. Setting a veth up returns before that: carrier, operational state
     /// and the queue discipline (a `noop` qdisc that drops everything until it is swapped for
     /// the real one) follow from the kernel's "linkwatch" worker a moment later.
@@ -127,10 +128,11 @@ impl Rtnl {
         let Some(RouteNetlinkMessage::NewLink(link)) = replies.into_iter().next() else {
             return Ok(false);
         };
+        // UNKNOWN is what drivers without carrier tracking (ifb, lo) report when up.
         let up = link
             .attributes
             .iter()
-            .any(|a| matches!(a, LinkAttribute::OperState(State::Up)));
+            .any(|a| matches!(a, LinkAttribute::OperState(State::Up | State::Unknown)));
         let queue_ready = link
             .attributes
             .iter()
@@ -183,6 +185,20 @@ impl Rtnl {
             LinkInfo::Kind(InfoKind::Veth),
             LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer_link))),
         ]));
+        self.new_link(link)
+    }
+
+    /// Creates an "intermediate functional block" device: an Ethernet-like interface whose
+    /// transmitted frames are dropped (nothing is on the other end), with multicast on.
+    /// Local members still get their copies: the kernel loops those back before transmitting.
+    pub(crate) fn add_ifb(&mut self, name: &str, index: u32) -> io::Result<()> {
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        link.header.flags = LinkFlags::Multicast;
+        link.header.change_mask = LinkFlags::Multicast;
+        link.attributes.push(LinkAttribute::IfName(name.to_owned()));
+        link.attributes
+            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Ifb)]));
         self.new_link(link)
     }
 

@@ -181,9 +181,9 @@ fn build_switch(rtnl: &mut Rtnl) -> crate::Result<()> {
 }
 
 /// Inside a new host's namespace, before any link exists: IPv6 addresses usable at once
-/// (no duplicate address detection), and `lo` up.
+/// (no duplicate address detection: the kernel skips it when both `all` and the interface say
+/// 0, and `all` starts at 0), and `lo` up.
 fn prepare_host(rtnl: &mut Rtnl) -> std::io::Result<()> {
-    sysctl("net/ipv6/conf/all/accept_dad", "0")?;
     sysctl("net/ipv6/conf/default/accept_dad", "0")?;
     rtnl.set_up(1)
 }

@@ -33,7 +33,7 @@ fn ipv4_multicast_arrives_on_lo_with_group_source_and_ttl() {
     assert!(!got[0].truncated);
 }
 
-/// IPv6 multicast is never delivered over `lo`, so the sandbox carries it on its veth `eth0`,
+/// IPv6 multicast is never delivered over `lo`, so the sandbox carries it on its `eth0`,
 /// ready at once (no tentative address), with a link-local source.
 #[test]
 fn ipv6_multicast_arrives_on_eth0_at_once() {
@@ -89,7 +89,7 @@ fn run_and_spawn_see_only_the_sandbox_network() {
             .collect()
     });
     names.sort();
-    assert_eq!(names, ["eth0", "eth0-peer", "lo"]);
+    assert_eq!(names, ["eth0", "lo"]);
     let output = host
         .output(Command::new("cat").arg("/proc/self/net/dev"))
         .unwrap();
@@ -101,7 +101,7 @@ fn run_and_spawn_see_only_the_sandbox_network() {
         .map(str::trim)
         .collect();
     seen.sort();
-    assert_eq!(seen, ["eth0", "eth0-peer", "lo"]);
+    assert_eq!(seen, ["eth0", "lo"]);
 }
 
 /// A listener joined on one named interface gets only what arrives there.

@@ -43,7 +43,7 @@
 //! ## How the tests run
 //!
 //! Every test that touches the network builds its own harness `Sandbox` (a network namespace):
-//! IPv4 multicast is routed over `lo` there, IPv6 multicast lives on the veth `eth0`. So no test
+//! IPv4 multicast is routed over `lo` there, IPv6 multicast lives on `eth0`. So no test
 //! shares a port, a membership or a route with another, and none needs `serial_test`: the
 //! diary's own tests shared the real host's port 7645, which is the global state that would
 //! have called for it. No case skips on its own account: a test skips only when no sandbox

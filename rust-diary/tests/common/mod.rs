@@ -29,7 +29,7 @@ pub fn sandbox() -> Option<Sandbox> {
 pub enum Family {
     /// IPv4: the group is routed over `lo`.
     V4,
-    /// IPv6: the group lives on the veth `eth0` (IPv6 multicast is never delivered on `lo`).
+    /// IPv6: the group lives on `eth0` (IPv6 multicast is never delivered on `lo`).
     V6,
 }
 
