@@ -12,25 +12,32 @@ fn program() -> PathBuf {
 }
 
 /// Loss accounting, part one: the sender skips every 7th sequence number on purpose, and
-/// every receiver counts exactly those as lost, in both modes; the kernel dropped nothing.
+/// every receiver counts exactly those as lost, in both modes, whether receivers block in
+/// `recvmmsg` or drain their queue on a timer; the kernel dropped nothing.
 #[test]
 fn skipped_sequence_numbers_are_counted_as_lost_exactly() {
     let sandbox = harness::or_skip!(Sandbox::new());
-    for mode in [Mode::Multicast, Mode::Unicast] {
+    let blocking_or_draining = [None, Some(200)];
+    for (mode, drain) in [Mode::Multicast, Mode::Unicast]
+        .into_iter()
+        .flat_map(|m| blocking_or_draining.map(|d| (m, d)))
+    {
         let mut config = FanoutConfig::new(program(), mode, 3);
         config.messages = 7_000;
         config.skip_every = Some(7);
+        config.drain_every_us = drain;
         let report = run_fanout(&sandbox, &config).unwrap();
         assert_eq!(report.per_receiver.len(), 3);
         for receiver in &report.per_receiver {
-            assert_eq!(receiver.tally.sent, 7_000, "{mode:?}: {receiver:?}");
-            assert_eq!(receiver.tally.lost, 1_000, "{mode:?}: {receiver:?}");
-            assert_eq!(receiver.tally.unique, 6_000, "{mode:?}: {receiver:?}");
-            assert_eq!(receiver.tally.gaps, 1_000, "{mode:?}: {receiver:?}");
+            let case = format!("{mode:?}, drain {drain:?}: {receiver:?}");
+            assert_eq!(receiver.tally.sent, 7_000, "{case}");
+            assert_eq!(receiver.tally.lost, 1_000, "{case}");
+            assert_eq!(receiver.tally.unique, 6_000, "{case}");
+            assert_eq!(receiver.tally.gaps, 1_000, "{case}");
             assert_eq!(
                 (receiver.tally.duplicates, receiver.message_drops),
                 (0, 0),
-                "{mode:?}: {receiver:?}"
+                "{case}"
             );
         }
         assert_eq!(report.lost, 3_000);

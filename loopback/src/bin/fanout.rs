@@ -77,6 +77,11 @@ struct Common {
     /// Multicast group and port.
     #[arg(long, default_value_t = loopback::fanout::run::DEFAULT_GROUP)]
     group: SocketAddrV4,
+    /// Receivers empty their queue every this many microseconds instead of blocking in
+    /// recvmmsg until each datagram arrives, which spares the sender a wake-up per receiver
+    /// (0: block, the default). Ping-pong ignores it.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    drain_every_us: u64,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -184,6 +189,8 @@ struct RoleArgs {
     hold: bool,
     #[arg(long)]
     spin: bool,
+    #[arg(long)]
+    drain_every_us: Option<u64>,
 }
 
 fn parse_bytes(text: &str) -> Result<usize, String> {
@@ -231,6 +238,7 @@ fn role_options(args: &RoleArgs) -> anyhow::Result<RoleOptions> {
         size: args.size,
         cpu: args.cpu,
         hold: args.hold,
+        drain_every_us: args.drain_every_us,
         spin: args.spin,
     })
 }
@@ -264,6 +272,7 @@ fn fanout_config(
     config.receive_buffer = (common.receive_buffer > 0).then_some(common.receive_buffer);
     config.placement = common.placement;
     config.group = common.group;
+    config.drain_every_us = (common.drain_every_us > 0).then_some(common.drain_every_us);
     config.progress = !common.quiet && std::io::stderr().is_terminal();
     Ok(config)
 }

@@ -91,6 +91,9 @@ pub struct FanoutConfig {
     pub group: SocketAddrV4,
     /// `IP_MULTICAST_LOOP` on the sender (see [`super::sockets::sender_socket`]).
     pub multicast_loop: bool,
+    /// Receivers drain their queue every this many microseconds instead of sleeping in
+    /// `recvmmsg` until each datagram arrives (`None`: block). See [`super::roles::receive`].
+    pub drain_every_us: Option<u64>,
     /// The program that plays the receiver role (`fanout receive`).
     #[serde(skip)]
     pub program: PathBuf,
@@ -118,6 +121,7 @@ impl FanoutConfig {
             hold_receivers: false,
             group: DEFAULT_GROUP,
             multicast_loop: true,
+            drain_every_us: None,
             program,
             progress: false,
         }
@@ -314,6 +318,9 @@ pub fn run_fanout(host: &harness::Host, config: &FanoutConfig) -> anyhow::Result
         }
         if config.hold_receivers {
             arguments.push("--hold".into());
+        }
+        if let Some(micros) = config.drain_every_us {
+            arguments.extend(["--drain-every-us".into(), micros.to_string()]);
         }
         arguments
     })?;
