@@ -403,6 +403,7 @@ fn sweep(args: SweepArgs) -> anyhow::Result<()> {
             size: args.common.size as usize,
             rate: args.rate,
             pingpong: args.round_trips > 0,
+            placement: args.common.placement,
         };
         let figures = peers::measure(&sandbox, &settings)?;
         if text {

@@ -24,14 +24,22 @@
 //!   one multicast send cost 8-20 % more than one unicast send.
 //! - Loss on loopback is receive-queue overflow and nothing else: with the default 208 KiB
 //!   buffer, 4 receivers paced at 80k msg/s lost most messages; with 8 MiB, none.
-//! - Paced to find the zero-loss rate with 4 receivers, ours, sockperf and iperf2 all stayed
-//!   loss-free at about 95k msg/s; the limit is the kernel's delivery work, not the tool.
+//! - With receivers that block in `recvmmsg` (ours and the peers alike), 4 receivers went
+//!   loss-free at 75-100k msg/s for all three tools. Most of that work is wake-ups: each
+//!   receiver asleep on its socket costs the *sender* a wake-up inside `sendmmsg`.
+//!   `--drain-every-us 200` has receivers empty their queue on a timer instead, so nobody
+//!   waits on the socket: on a quiet machine 4 receivers then took 244k msg/s without loss
+//!   against 88k (sockperf) and 111k (iperf2) in the same sweep, 2.2× the best peer, and the
+//!   sender's CPU per delivered copy fell to 0.9 µs (multicast) against 2.2 µs (unicast).
 //! - `sendmmsg` batches of 32 raised the one-receiver rate by about 1.7×; with 4 receivers
 //!   the delivery work dominates and batching changed nothing measurable.
-//! - Pinning (`--placement`) did not help on a machine this busy; splitting ping-pong
-//!   across CPUs made round trips slower (a cross-CPU wake-up per message).
-//! - Round trips: p50 about 9.5 µs, the same as sockperf's `--full-rtt` figure in the same
-//!   sandbox. sockperf prints *half* the round trip unless given `--full-rtt`.
+//! - Pinning (`--placement`, applied to the peers too) did not help throughput; for round
+//!   trips it decides everything. Unpinned on an idle machine a round trip costs two
+//!   cross-CPU wake-ups from idle: p50 about 23 µs for us and 21-23 µs for sockperf. With
+//!   both ends on one CPU (`--placement same`) p50 fell to 9.5 µs (sockperf 8.9 µs); on a
+//!   busy machine, where no CPU is idle, unpinned runs gave 9.6 µs (sockperf 9.9 µs).
+//!   Busy-polling (`pingpong --spin`) gives about 8 µs. sockperf prints *half* the round
+//!   trip unless given `--full-rtt`.
 //!
 //! ## Layout
 //! - [`wire`]: the message (sequence number, timestamp, padding) and clocks.

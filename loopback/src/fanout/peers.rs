@@ -15,12 +15,14 @@
 use std::fmt;
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
+use super::run::Placement;
 use super::summary::median;
 
 /// The group the peers use (a different one from ours, so runs cannot mix).
@@ -105,6 +107,9 @@ pub struct PeerSettings {
     pub rate: Option<u64>,
     /// Also run sockperf ping-pong.
     pub pingpong: bool,
+    /// CPU placement, the same as ours: servers where our receivers (or echo) go, clients
+    /// where our sender goes.
+    pub placement: Placement,
 }
 
 /// Runs sockperf and iperf2 at each receiver count and, if asked, sockperf ping-pong, all
@@ -116,6 +121,7 @@ pub fn measure(host: &harness::Host, settings: &PeerSettings) -> anyhow::Result<
         seconds,
         size,
         rate,
+        placement,
         ..
     } = settings.clone();
     let mut rates = Vec::new();
@@ -124,8 +130,8 @@ pub fn measure(host: &harness::Host, settings: &PeerSettings) -> anyhow::Result<
             let mut results = Vec::new();
             for _ in 0..runs {
                 let result = match tool {
-                    "sockperf" => sockperf_throughput(host, n, seconds, size, rate),
-                    _ => iperf_throughput(host, n, seconds, size, rate),
+                    "sockperf" => sockperf_throughput(host, n, seconds, size, rate, placement),
+                    _ => iperf_throughput(host, n, seconds, size, rate, placement),
                 }
                 .with_context(|| format!("{tool} with {n} receivers"))?;
                 results.push(result);
@@ -142,7 +148,8 @@ pub fn measure(host: &harness::Host, settings: &PeerSettings) -> anyhow::Result<
     }
     let mut latencies = Vec::new();
     for _ in 0..if settings.pingpong { runs } else { 0 } {
-        latencies.push(sockperf_pingpong(host, seconds, size).context("sockperf ping-pong")?);
+        latencies
+            .push(sockperf_pingpong(host, seconds, size, placement).context("sockperf ping-pong")?);
     }
     let sockperf_rtt = PeerLatency {
         p50_us: median(latencies.iter().map(|l| l.p50_us)),
@@ -155,6 +162,25 @@ pub fn measure(host: &harness::Host, settings: &PeerSettings) -> anyhow::Result<
     })
 }
 
+/// Pins `command`'s process to `cpu` (if any) between fork and exec, as our own roles pin
+/// themselves, so that a placement applies to the peers too.
+fn pin(command: &mut Command, cpu: Option<usize>) -> &mut Command {
+    if let Some(cpu) = cpu {
+        // SAFETY: sched_setaffinity is a plain system call, safe between fork and exec.
+        unsafe {
+            command.pre_exec(move || super::sockets::pin_to_cpu(cpu));
+        }
+    }
+    command
+}
+
+/// [`pin`], for a command built inline with its arguments.
+fn pin_args<const N: usize>(mut command: Command, cpu: Option<usize>, args: [&str; N]) -> Command {
+    command.args(args);
+    pin(&mut command, cpu);
+    command
+}
+
 /// Servers that are interrupted (SIGINT, so they print their totals) and reaped on drop.
 struct Servers(Vec<Child>);
 
@@ -162,11 +188,13 @@ impl Servers {
     fn start(
         host: &harness::Host,
         count: usize,
+        placement: Placement,
         command: impl Fn() -> Command,
     ) -> anyhow::Result<Servers> {
         let mut servers = Servers(Vec::new());
-        for _ in 0..count {
+        for index in 0..count {
             let mut command = command();
+            pin(&mut command, placement.receiver_cpu(index));
             command
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -258,9 +286,10 @@ fn sockperf_throughput(
     seconds: u64,
     size: usize,
     rate: Option<u64>,
+    placement: Placement,
 ) -> anyhow::Result<(f64, u64)> {
     let (ip, port) = (PEER_GROUP.ip().to_string(), PEER_GROUP.port().to_string());
-    let servers = Servers::start(host, n, || {
+    let servers = Servers::start(host, n, placement, || {
         let mut c = Command::new("sockperf");
         c.args([
             "sr",
@@ -294,7 +323,7 @@ fn sockperf_throughput(
     if let Some(rate) = rate {
         command.arg(format!("--mps={rate}"));
     }
-    let client = host.output(&mut command)?;
+    let client = host.output(pin(&mut command, placement.sender_cpu()))?;
     let client_text = String::from_utf8_lossy(&client.stdout).into_owned()
         + &String::from_utf8_lossy(&client.stderr);
     let sent = number_after(&client_text, "Total of ")
@@ -315,12 +344,13 @@ fn iperf_throughput(
     seconds: u64,
     size: usize,
     rate: Option<u64>,
+    placement: Placement,
 ) -> anyhow::Result<(f64, u64)> {
     let (ip, port) = (
         PEER_GROUP.ip().to_string(),
         (PEER_GROUP.port() + 1).to_string(),
     );
-    let servers = Servers::start(host, n, || {
+    let servers = Servers::start(host, n, placement, || {
         let mut c = Command::new("iperf");
         c.args([
             "-s",
@@ -337,23 +367,27 @@ fn iperf_throughput(
         c
     })?;
     wait_for_members(host, *PEER_GROUP.ip(), n)?;
-    let client = host.output(Command::new("iperf").args([
-        "-c",
-        &ip,
-        "-u",
-        "-l",
-        &size.to_string(),
-        "-b",
-        &format!("{}pps", rate.unwrap_or(10_000_000)),
-        "-t",
-        &seconds.to_string(),
-        "-T",
-        "1",
-        "-p",
-        &port,
-        "-B",
-        "127.0.0.1",
-    ]))?;
+    let client = host.output(&mut pin_args(
+        Command::new("iperf"),
+        placement.sender_cpu(),
+        [
+            "-c",
+            &ip,
+            "-u",
+            "-l",
+            &size.to_string(),
+            "-b",
+            &format!("{}pps", rate.unwrap_or(10_000_000)),
+            "-t",
+            &seconds.to_string(),
+            "-T",
+            "1",
+            "-p",
+            &port,
+            "-B",
+            "127.0.0.1",
+        ],
+    ))?;
     let client_text = String::from_utf8_lossy(&client.stdout).into_owned();
     let sent = number_after(&client_text, "Sent ").context("no `Sent N datagrams` from iperf")?;
     let interval = interval_seconds(&client_text).unwrap_or(seconds as f64);
@@ -370,12 +404,13 @@ fn sockperf_pingpong(
     host: &harness::Host,
     seconds: u64,
     size: usize,
+    placement: Placement,
 ) -> anyhow::Result<PeerLatency> {
     let (ip, port) = (
         PEER_GROUP.ip().to_string(),
         (PEER_GROUP.port() + 2).to_string(),
     );
-    let servers = Servers::start(host, 1, || {
+    let servers = Servers::start(host, 1, placement, || {
         let mut c = Command::new("sockperf");
         c.args([
             "sr",
@@ -391,23 +426,27 @@ fn sockperf_pingpong(
         c
     })?;
     wait_for_members(host, *PEER_GROUP.ip(), 1)?;
-    let client = host.output(Command::new("sockperf").args([
-        "pp",
-        "-i",
-        &ip,
-        "-p",
-        &port,
-        "-m",
-        &size.to_string(),
-        "-t",
-        &seconds.to_string(),
-        "--mc-loopback-enable",
-        "--mc-tx-if",
-        "127.0.0.1",
-        "--mc-rx-if",
-        "127.0.0.1",
-        "--full-rtt",
-    ]))?;
+    let client = host.output(&mut pin_args(
+        Command::new("sockperf"),
+        placement.sender_cpu(),
+        [
+            "pp",
+            "-i",
+            &ip,
+            "-p",
+            &port,
+            "-m",
+            &size.to_string(),
+            "-t",
+            &seconds.to_string(),
+            "--mc-loopback-enable",
+            "--mc-tx-if",
+            "127.0.0.1",
+            "--mc-rx-if",
+            "127.0.0.1",
+            "--full-rtt",
+        ],
+    ))?;
     servers.finish()?;
     let text = String::from_utf8_lossy(&client.stdout).into_owned()
         + &String::from_utf8_lossy(&client.stderr);
