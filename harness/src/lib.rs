@@ -25,6 +25,8 @@
 //! ## Layout
 //! - [`Sandbox`] (`sandbox.rs`): one isolated host; IPv4 multicast over `lo`, IPv6 over `eth0`.
 //! - [`Lan`] (`lan.rs`): named hosts on one flooding bridge, host k at `10.0.0.k`.
+//! - [`Routed`] (`routed.rs`): two segments and a multicast router, where TTL matters.
+//!   Both are built by `topology.rs`; `ready.rs` waits until new links really carry traffic.
 //! - [`Host`] (`host.rs`): run a closure, spawn a process, listen, capture, add routes.
 //! - [`Listener`] (`listener.rs`): a joined socket on a thread, recording [`Datagram`]s with
 //!   their arrival interface, destination, source and TTL; expectations with deadlines.
@@ -36,12 +38,14 @@
 //! - **Hermetic**: nothing is created in the host's own namespace; interfaces are born inside
 //!   the namespaces that own them. No named namespaces (`ip netns`), no mounts: only file
 //!   descriptors, which the kernel closes when the process dies.
-//! - **Ready means ready**: `listen` and `capture` return when the kernel will deliver to them.
+//! - **Ready means ready**: `Sandbox::new`, `Lan::new` and `Routed::new` return when every link
+//!   carries traffic; `listen` and `capture` return when the kernel will deliver to them.
 //! - **Parallel-safe**: each test has its own namespaces, so any number may use one group and port.
 //!
 //! ## Deliberately left out
-//! IGMP/MLD snooping switches, multicast routers (use `smcroute` in a host), link impairment
-//! (loss, delay), and anything but Linux.
+//! IGMP/MLD snooping switches, multicast routing protocols (the router forwards only the
+//! (source, group) pairs a test names), IPv6 multicast routing, link impairment (loss,
+//! delay), and anything but Linux.
 
 mod capture;
 mod datagram;
