@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use harness::{Direction, Lan, Listen};
 use loopback::group::{IPV6_TRIAL_GROUP, random_port};
-use loopback::{Experiment, Fix, Group, SendMethod, Verdict};
+use loopback::{Experiment, Fix, Group, Outcome, SendMethod, Verdict};
 
 const WAIT: Duration = Duration::from_secs(2);
 
@@ -117,6 +117,21 @@ fn without_the_route_both_sends_leave_through_eth0() {
     assert!(outcome.heard.is_empty(), "{outcome}");
 }
 
+/// Runs the article's two sends with `fix` in `host` and checks that both followed the route
+/// to `lo`.
+fn both_sends_with_fix(host: &harness::Host, group: Group, fix: Fix) -> Outcome {
+    let outcome = host
+        .run(|| Experiment::article(group).with_fixes([fix]).run())
+        .unwrap();
+    for send in &outcome.sends {
+        assert!(
+            matches!(&send.verdict, Verdict::FollowedRoute { interface } if interface.name == "lo"),
+            "{outcome}"
+        );
+    }
+    outcome
+}
+
 /// The first fix: `IP_MULTICAST_IF` set to 127.0.0.1 names `lo` before connect(2) looks the
 /// route up, so the connected send arrives on `lo` too, with 127.0.0.1 as its source.
 #[test]
@@ -128,20 +143,7 @@ fn multicast_if_keeps_connected_send_on_loopback() {
     let host = lan.host("host");
     let eth0 = host.capture("eth0").unwrap();
 
-    let outcome = host
-        .run(|| {
-            Experiment::article(group)
-                .with_fixes([Fix::MulticastIf])
-                .run()
-        })
-        .unwrap();
-
-    for send in &outcome.sends {
-        assert!(
-            matches!(&send.verdict, Verdict::FollowedRoute { interface } if interface.name == "lo"),
-            "{outcome}"
-        );
-    }
+    let outcome = both_sends_with_fix(host, group, Fix::MulticastIf);
     let connected = outcome
         .send(SendMethod::ConnectThenSend, Fix::MulticastIf)
         .unwrap();
@@ -170,20 +172,7 @@ fn bind_to_device_keeps_connected_send_on_loopback() {
     };
     let host = lan.host("host");
 
-    let outcome = host
-        .run(|| {
-            Experiment::article(group)
-                .with_fixes([Fix::BindToDevice])
-                .run()
-        })
-        .unwrap();
-
-    for send in &outcome.sends {
-        assert!(
-            matches!(&send.verdict, Verdict::FollowedRoute { interface } if interface.name == "lo"),
-            "{outcome}"
-        );
-    }
+    let outcome = both_sends_with_fix(host, group, Fix::BindToDevice);
     let connected = outcome
         .send(SendMethod::ConnectThenSend, Fix::BindToDevice)
         .unwrap();
