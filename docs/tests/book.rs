@@ -54,26 +54,17 @@ fn resolve_include(target: &str) -> Result<String, String> {
     let Some(selector) = parts.next() else {
         return Ok(text);
     };
-    let lines: Vec<&str> = text.lines().collect();
-    let numbers: Vec<&str> = selector.split(':').collect();
-    if numbers
-        .iter()
+    if selector
+        .split(':')
         .all(|n| n.is_empty() || n.parse::<usize>().is_ok())
     {
-        let from = numbers[0].parse::<usize>().unwrap_or(1);
-        let to = numbers
-            .get(1)
-            .and_then(|n| n.parse::<usize>().ok())
-            .unwrap_or(lines.len());
-        if from == 0 || to > lines.len() || from > to {
-            return Err(format!(
-                "lines {from}..{to} are outside {} ({} lines)",
-                path.display(),
-                lines.len()
-            ));
-        }
-        return Ok(lines[from - 1..to].join("\n"));
+        return Err(format!(
+            "`{selector}` is a line range, which silently shows other code when {} changes: \
+             mark the code with `// ANCHOR: name` / `// ANCHOR_END: name` and include `:name`",
+            path.display()
+        ));
     }
+    let lines: Vec<&str> = text.lines().collect();
     let start = format!("ANCHOR: {selector}");
     let end = format!("ANCHOR_END: {selector}");
     let begin = lines
@@ -93,7 +84,8 @@ fn resolve_include(target: &str) -> Result<String, String> {
     Ok(lines[begin + 1..finish].join("\n"))
 }
 
-/// Every include points at a file that exists and an anchor (or line range) that holds code.
+/// Every include points at a file that exists and, if it names one, an anchor that holds code
+/// (line ranges are refused: they show other code without a sound when the file changes).
 #[test]
 fn every_include_resolves() {
     let mut problems = Vec::new();
@@ -117,72 +109,6 @@ fn every_include_resolves() {
         count > 0,
         "the book includes no code at all: the include check would pass vacuously"
     );
-}
-
-/// `<!-- include from: FIRST | to: LAST -->` just before a code block: its first included
-/// line must contain FIRST, and its last non-blank line must be LAST exactly (indentation
-/// included, trailing spaces not).
-fn expectation(line: &str) -> Option<(String, String)> {
-    let inner = line
-        .trim()
-        .strip_prefix("<!-- include from:")?
-        .strip_suffix("-->")?;
-    let (from, to) = inner.split_once("| to:")?;
-    // `to` keeps its indentation: `}` is the end of a top-level item, `    }` of a method.
-    let to = to.strip_prefix(' ').unwrap_or(to).trim_end();
-    Some((from.trim().to_owned(), to.to_owned()))
-}
-
-/// An include by line numbers silently shows the wrong code when its file changes, so each
-/// one says what its first and last lines must contain, and this test checks that (and
-/// suggests the new numbers when the code moved).
-#[test]
-fn line_range_includes_still_show_the_intended_code() {
-    let mut problems = Vec::new();
-    for (chapter, text) in chapters() {
-        let lines: Vec<&str> = text.lines().collect();
-        for (line, target) in includes(&text) {
-            let mut parts = target.splitn(2, ':');
-            let file = parts.next().unwrap().to_owned();
-            let Some(selector) = parts.next() else {
-                continue;
-            };
-            if !selector
-                .split(':')
-                .all(|n| n.is_empty() || n.parse::<usize>().is_ok())
-            {
-                continue;
-            }
-            let before = lines[..line - 1].iter().rev().take(3);
-            let Some((from, to)) = before.filter_map(|l| expectation(l)).next() else {
-                problems.push(format!(
-                    "{chapter}:{line}: a line-range include needs `<!-- include from: FIRST | to: LAST -->` before its block"
-                ));
-                continue;
-            };
-            let shown = resolve_include(&target).unwrap_or_default();
-            let shown: Vec<&str> = shown.lines().filter(|l| !l.trim().is_empty()).collect();
-            let ok = shown.first().is_some_and(|l| l.contains(&from))
-                && shown.last().is_some_and(|l| l.trim_end() == to);
-            if !ok {
-                let source = std::fs::read_to_string(book_dir().join(&file)).unwrap_or_default();
-                let source: Vec<&str> = source.lines().collect();
-                let start = source.iter().position(|l| l.contains(&from));
-                let end = start.and_then(|s| {
-                    source[s..]
-                        .iter()
-                        .position(|l| l.contains(&to))
-                        .map(|e| s + e)
-                });
-                let hint = match (start, end) {
-                    (Some(s), Some(e)) => format!("the code is now at {file}:{}:{}", s + 1, e + 1),
-                    _ => format!("`{from}` ... `{to}` is no longer in {file}"),
-                };
-                problems.push(format!("{chapter}:{line}: {{{{#include {target}}}}} no longer shows `{from}` ... `{to}`: {hint}"));
-            }
-        }
-    }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 /// Rust code in the book is included from a compiled file, never pasted into the chapter.
