@@ -1,0 +1,1 @@
+//! Placeholder while the fan-out benchmark moves here from `loopback`.

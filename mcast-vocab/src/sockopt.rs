@@ -1,0 +1,115 @@
+//! Socket options that socket2 does not wrap in the form multicast code needs.
+//!
+//! Everything socket2 or nix already offers (`IP_ADD_MEMBERSHIP` via
+//! `Socket::join_multicast_v4_n`, `IP_MULTICAST_TTL`, `IP_MULTICAST_LOOP`, `IP_MULTICAST_ALL`
+//! via `set_multicast_all_v4`, ...) is called directly where it is used. These are the two
+//! gaps, each a single `setsockopt(2)`.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd};
+
+/// `IP_MULTICAST_IF` with an `ip_mreqn` naming the interface by index (see `ip(7)`): IPv4
+/// multicast sent on this socket leaves through interface `index` whatever the routes say.
+/// socket2's `set_multicast_if_v4` only takes an interface address, which an interface may
+/// lack or share. Index 0 means "follow the routes" again.
+pub fn set_multicast_if_v4_index(socket: &impl AsFd, index: u32) -> io::Result<()> {
+    let request = libc::ip_mreqn {
+        imr_multiaddr: libc::in_addr { s_addr: 0 },
+        imr_address: libc::in_addr { s_addr: 0 },
+        imr_ifindex: libc::c_int::try_from(index).map_err(|_| {
+            io::Error::new(io::ErrorKind::InvalidInput, "interface index too large")
+        })?,
+    };
+    setsockopt_raw(socket, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &request)
+}
+
+/// `struct group_source_req` from `<netinet/in.h>` (RFC 3678).
+#[repr(C)]
+struct GroupSourceRequest {
+    interface: u32,
+    group: libc::sockaddr_storage,
+    source: libc::sockaddr_storage,
+}
+
+/// `MCAST_JOIN_SOURCE_GROUP` (RFC 3678, see `ip(7)`): a source-specific join of `group` on
+/// interface `index`, for either family. The kernel then delivers only datagrams from
+/// `source` (IGMPv3 / MLDv2 tell the network the same).
+pub fn join_source_specific(
+    socket: &impl AsFd,
+    group: IpAddr,
+    source: IpAddr,
+    index: u32,
+) -> io::Result<()> {
+    if group.is_ipv4() != source.is_ipv4() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("source {source} and group {group} are of different families"),
+        ));
+    }
+    let request = GroupSourceRequest {
+        interface: index,
+        group: storage(group),
+        source: storage(source),
+    };
+    let level = if group.is_ipv4() {
+        libc::IPPROTO_IP
+    } else {
+        libc::IPPROTO_IPV6
+    };
+    setsockopt_raw(socket, level, libc::MCAST_JOIN_SOURCE_GROUP, &request)
+}
+
+fn storage(address: IpAddr) -> libc::sockaddr_storage {
+    let address = socket2::SockAddr::from(SocketAddr::new(address, 0));
+    // SAFETY: a socket2 address is backed by a whole, initialised sockaddr_storage.
+    unsafe { *address.as_ptr().cast::<libc::sockaddr_storage>() }
+}
+
+fn setsockopt_raw<T>(socket: &impl AsFd, level: i32, name: i32, value: &T) -> io::Result<()> {
+    // SAFETY: `value` is a live, initialised T and we pass exactly its size; the descriptor
+    // is borrowed for the duration of the call.
+    let result = unsafe {
+        libc::setsockopt(
+            socket.as_fd().as_raw_fd(),
+            level,
+            name,
+            (value as *const T).cast(),
+            size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `IP_MULTICAST_IF` by index takes `lo` and refuses an index no interface has.
+    /// (Setting the option sends nothing, so this is safe outside a sandbox.)
+    #[test]
+    fn multicast_if_by_index_checks_the_index() {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        set_multicast_if_v4_index(&socket, 1).unwrap();
+        let error = set_multicast_if_v4_index(&socket, 999_999).unwrap_err();
+        assert_eq!(error.raw_os_error(), Some(libc::EADDRNOTAVAIL));
+    }
+
+    /// A source of the other family is refused before the kernel is asked.
+    #[test]
+    fn source_specific_join_needs_one_family() {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let error = join_source_specific(
+            &socket,
+            "232.1.1.1".parse().unwrap(),
+            "fd00::1".parse().unwrap(),
+            1,
+        )
+        .unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+    }
+}
