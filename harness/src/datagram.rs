@@ -3,14 +3,7 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
-/// A network interface of a host, as the kernel named it when the datagram arrived.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Interface {
-    /// The interface index (`if_nametoindex`), local to the host's namespace.
-    pub index: u32,
-    /// The interface name, e.g. `lo` or `eth0`.
-    pub name: String,
-}
+use mcast_vocab::Interface;
 
 /// One received datagram and where it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]

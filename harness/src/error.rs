@@ -23,6 +23,12 @@ pub enum Error {
     Invalid(String),
 }
 
+impl From<mcast_vocab::GroupError> for Error {
+    fn from(error: mcast_vocab::GroupError) -> Error {
+        Error::Invalid(error.to_string())
+    }
+}
+
 /// The harness's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

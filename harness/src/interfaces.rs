@@ -8,7 +8,7 @@ use std::os::fd::RawFd;
 use nix::ifaddrs::getifaddrs;
 use nix::net::if_::{InterfaceFlags, if_indextoname, if_nametoindex};
 
-use crate::datagram::Interface;
+use mcast_vocab::Interface;
 
 /// The interface called `name` in the calling thread's namespace.
 pub(crate) fn by_name(name: &str) -> io::Result<Interface> {

@@ -30,11 +30,12 @@ use nix::sys::socket::{
 };
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 
-use crate::datagram::{Datagram, Interface};
+use crate::datagram::Datagram;
 use crate::error::{Context, Error};
 use crate::namespace::Namespace;
 use crate::unmet::Unmet;
 use crate::{Group, diagnostics};
+use mcast_vocab::Interface;
 
 /// Options for [`crate::Host::listen_with`]. The default joins on every interface that can
 /// carry the group's family and binds the wildcard address.

@@ -137,6 +137,16 @@ impl Group {
         Ok(Group { ip, port })
     }
 
+    /// Parses `ADDRESS:PORT`: `224.6.8.11:6811` or `[ff02::123]:7645` (the same as
+    /// `text.parse::<Group>()`).
+    pub fn parse(text: &str) -> Result<Group, GroupError> {
+        let address: SocketAddr = text
+            .trim()
+            .parse()
+            .map_err(|_| GroupError::NotAddressAndPort(text.to_string()))?;
+        Group::new(address.ip(), address.port())
+    }
+
     /// Parses just an address (`224.3.29.71`, `ff05::329:71` or `[ff05::329:71]`) and pairs
     /// it with `port`: for programs that take `--group` and `--port` apart.
     pub fn parse_address(text: &str, port: u16) -> Result<Group, GroupError> {
@@ -213,13 +223,9 @@ impl Group {
 impl FromStr for Group {
     type Err = GroupError;
 
-    /// Parses `ADDRESS:PORT`: `224.6.8.11:6811` or `[ff02::123]:7645`.
+    /// Parses `ADDRESS:PORT`, see [`Group::parse`].
     fn from_str(text: &str) -> Result<Group, GroupError> {
-        let address: SocketAddr = text
-            .trim()
-            .parse()
-            .map_err(|_| GroupError::NotAddressAndPort(text.to_string()))?;
-        Group::new(address.ip(), address.port())
+        Group::parse(text)
     }
 }
 
