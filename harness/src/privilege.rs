@@ -6,7 +6,10 @@
 //! a process that already has several threads, and a test binary starts its threads before
 //! any test runs. So the harness makes the move before `main`, while the process still has one
 //! thread: a constructor (the `ctor` crate) that runs only when the process is not root.
-//! Set `HARNESS_NO_USERNS=1` to turn that off.
+//! It first makes the whole move in a forked child and moves this process only when the
+//! child succeeded, so a machine that allows half of it never leaves a process as `nobody`.
+//! Inside, the process is root of its own user namespace, mapped to the user outside: files
+//! it writes belong to the user. Set `HARNESS_NO_USERNS=1` to turn the move off.
 //!
 //! When no sandbox can be had, [`crate::or_skip!`] prints one `skipped: <why>` line and returns
 //! from the test; with `HARNESS_REQUIRE_SANDBOX=1` (CI sets it) it panics instead, so a machine
@@ -22,29 +25,99 @@ static USERNS_STAGE: AtomicI32 = AtomicI32::new(0);
 static USERNS_ERRNO: AtomicI32 = AtomicI32::new(0);
 const STAGE_UNSHARE: i32 = 1;
 const STAGE_MAPS: i32 = 2;
+const STAGE_NETNS: i32 = 3;
+const STAGE_PROBE: i32 = 4;
 
 /// Runs before `main` in every binary that links the harness. Only libc calls here: the
 /// standard library is not set up yet.
+///
+/// The move is tried first in a forked child, all of it: the user namespace, the id maps
+/// and a network namespace inside. Only when the child succeeded does this process move. A
+/// half-done move would be worse than none: where `unshare(CLONE_NEWUSER)` is allowed but
+/// writing the maps is not (Ubuntu 24.04's AppArmor restriction), the process would run on
+/// as the overflow user `nobody`, unable to read its own files.
 #[ctor::ctor(unsafe)]
 fn enter_user_namespace_if_unprivileged() {
-    // SAFETY: plain libc calls on a single-threaded process before main.
+    // SAFETY: plain libc calls on a single-threaded process before main; the forked child
+    // calls only async-signal-safe functions and `_exit`s.
     unsafe {
         if libc::geteuid() == 0 || !libc::getenv(c"HARNESS_NO_USERNS".as_ptr()).is_null() {
             return;
         }
+        let (stage, errno) = probe_move_in_child();
+        if stage != 0 {
+            USERNS_STAGE.store(stage, Ordering::Relaxed);
+            USERNS_ERRNO.store(errno, Ordering::Relaxed);
+            return;
+        }
+        let (stage, errno) = move_into_user_namespace(false);
+        USERNS_STAGE.store(stage, Ordering::Relaxed);
+        USERNS_ERRNO.store(errno, Ordering::Relaxed);
+    }
+}
+
+/// Makes the whole move in a forked child and reports (stage that failed, errno); (0, 0) if
+/// it all worked. The child sends its result through a pipe, then exits.
+unsafe fn probe_move_in_child() -> (i32, i32) {
+    // SAFETY: forwarded to the caller's contract (single-threaded, before main).
+    unsafe {
+        let mut fds = [0; 2];
+        if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
+            return (STAGE_PROBE, *libc::__errno_location());
+        }
+        let pid = libc::fork();
+        if pid < 0 {
+            let errno = *libc::__errno_location();
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+            return (STAGE_PROBE, errno);
+        }
+        if pid == 0 {
+            // A test can force the maps to fail here, as an AppArmor-restricted machine does.
+            let fault = !libc::getenv(c"HARNESS_TEST_USERNS_MAPS_FAIL".as_ptr()).is_null();
+            let result = move_into_user_namespace(fault);
+            let result = if result.0 == 0 && libc::unshare(libc::CLONE_NEWNET) != 0 {
+                (STAGE_NETNS, *libc::__errno_location())
+            } else {
+                result
+            };
+            let report = [result.0, result.1];
+            libc::write(fds[1], report.as_ptr().cast(), size_of::<[i32; 2]>());
+            libc::_exit(0);
+        }
+        libc::close(fds[1]);
+        let mut report = [STAGE_PROBE, 0];
+        let read = libc::read(fds[0], report.as_mut_ptr().cast(), size_of::<[i32; 2]>());
+        libc::close(fds[0]);
+        let mut status = 0;
+        while libc::waitpid(pid, &mut status, 0) < 0 && *libc::__errno_location() == libc::EINTR {}
+        if read != size_of::<[i32; 2]>() as isize {
+            return (STAGE_PROBE, 0);
+        }
+        (report[0], report[1])
+    }
+}
+
+/// `unshare(CLONE_NEWUSER)` and the id maps; (stage that failed, errno), (0, 0) if done.
+/// With `fail_maps`, the maps are not written and the move fails as if they were refused.
+unsafe fn move_into_user_namespace(fail_maps: bool) -> (i32, i32) {
+    // SAFETY: forwarded to the caller's contract.
+    unsafe {
         let uid = libc::geteuid();
         let gid = libc::getegid();
         if libc::unshare(libc::CLONE_NEWUSER) != 0 {
-            USERNS_ERRNO.store(*libc::__errno_location(), Ordering::Relaxed);
-            USERNS_STAGE.store(STAGE_UNSHARE, Ordering::Relaxed);
-            return;
+            return (STAGE_UNSHARE, *libc::__errno_location());
+        }
+        if fail_maps {
+            return (STAGE_MAPS, libc::EPERM);
         }
         let ok = write_proc(c"/proc/self/setgroups", b"deny")
             && write_map(c"/proc/self/uid_map", uid)
             && write_map(c"/proc/self/gid_map", gid);
-        if !ok {
-            USERNS_ERRNO.store(*libc::__errno_location(), Ordering::Relaxed);
-            USERNS_STAGE.store(STAGE_MAPS, Ordering::Relaxed);
+        if ok {
+            (0, 0)
+        } else {
+            (STAGE_MAPS, *libc::__errno_location())
         }
     }
 }
@@ -90,17 +163,30 @@ fn probe() -> Result<(), String> {
     let attempt = std::thread::spawn(|| nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET))
         .join()
         .expect("probe thread");
+    let root_works = "root works; HARNESS_NO_USERNS=1 turns the attempt off";
     match (attempt, stage) {
         (Ok(()), _) => Ok(()),
         (Err(e), STAGE_UNSHARE) => Err(format!(
             "no network namespace: not root, and unprivileged user namespaces are refused here \
-             ({errno}); run as root or allow them (sysctl kernel.unprivileged_userns_clone=1 / \
-             user.max_user_namespaces > 0, kernel.apparmor_restrict_unprivileged_userns=0); \
-             unshare(CLONE_NEWNET) said {e}"
+             ({errno}): check sysctl user.max_user_namespaces (> 0), \
+             kernel.unprivileged_userns_clone (1, Debian) and \
+             kernel.apparmor_restrict_unprivileged_userns (0, Ubuntu 24.04); {root_works} \
+             (unshare(CLONE_NEWNET) said {e})"
         )),
         (Err(e), STAGE_MAPS) => Err(format!(
-            "no network namespace: entered a user namespace but could not map our uid ({errno}); \
-             unshare(CLONE_NEWNET) said {e}"
+            "no network namespace: a user namespace can be created but our uid cannot be mapped \
+             into it ({errno}), as under Ubuntu 24.04's AppArmor restriction \
+             (kernel.apparmor_restrict_unprivileged_userns=1); this process stayed as it was; \
+             {root_works} (unshare(CLONE_NEWNET) said {e})"
+        )),
+        (Err(e), STAGE_NETNS) => Err(format!(
+            "no network namespace: inside a user namespace of our own, unshare(CLONE_NEWNET) \
+             was refused ({errno}); this process stayed as it was; {root_works} \
+             (unshare(CLONE_NEWNET) said {e})"
+        )),
+        (Err(e), STAGE_PROBE) => Err(format!(
+            "no network namespace: could not try a user namespace in a child process ({errno}); \
+             {root_works} (unshare(CLONE_NEWNET) said {e})"
         )),
         (Err(e), _) => Err(format!(
             "no network namespace: unshare(CLONE_NEWNET) said {e} (needs root, or a user \
