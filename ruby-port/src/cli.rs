@@ -1,4 +1,5 @@
-//! The command-line options the three programs share, parsed into a [`Config`].
+//! The command-line options the three programs share, parsed into a [`Config`],
+//! and how they report a failure.
 //!
 //! Each option is checked while clap parses it, so a bad value is reported with
 //! the option's name: `--group 10.0.0.1` says it is not multicast, `--ttl 300`
@@ -6,7 +7,9 @@
 
 use std::net::IpAddr;
 
-use crate::group::{Config, ConfigError, Group, Interface, Ttl};
+use mcast_vocab::{Group, GroupError, Interface, Ttl};
+
+use crate::config::Config;
 
 /// `--group`, `--port`, `--ttl`, `--interface`, to be `#[command(flatten)]`ed
 /// into a program's arguments.
@@ -14,23 +17,29 @@ use crate::group::{Config, ConfigError, Group, Interface, Ttl};
 pub struct NetworkArgs {
     /// Multicast group to use: IPv4 in 224.0.0.0/4 or IPv6 in ff00::/8
     /// [default: the program's group, see above]
-    #[arg(long, short, value_name = "ADDRESS", value_parser = multicast_ip)]
+    #[arg(long, short, value_name = "ADDRESS", value_parser = multicast_address)]
     pub group: Option<IpAddr>,
     /// UDP port [default: the program's port, see above]
     #[arg(long, short, value_name = "PORT")]
     pub port: Option<u16>,
     /// Multicast TTL (IPv4) or hop limit (IPv6): 1 keeps datagrams on the local network
-    #[arg(long, value_name = "HOPS", default_value = "1", value_parser = ttl)]
+    #[arg(long, value_name = "HOPS", default_value = "1")]
     pub ttl: Ttl,
     /// Network interface to send from and join on, by name (e.g. eth0); required for
     /// link-local IPv6 groups such as ff02::1 [default: whatever the routes say]
-    #[arg(long, short, value_name = "NAME", value_parser = interface)]
+    #[arg(long, short, value_name = "NAME", value_parser = Interface::named)]
     pub interface: Option<Interface>,
 }
 
 impl NetworkArgs {
-    /// The config these options describe, with `defaults` for what was not given.
-    pub fn config(&self, defaults: Group) -> Result<Config, ConfigError> {
+    /// The config these options describe, with `defaults` for what was not
+    /// given; on a bad combination (a link-local group without `--interface`,
+    /// port 0) it says why and exits with status 2, as clap does for bad usage.
+    pub fn config_or_exit(&self, defaults: Group) -> Config {
+        self.config(defaults).unwrap_or_else(|e| exit_with(2, e))
+    }
+
+    fn config(&self, defaults: Group) -> Result<Config, GroupError> {
         let group = Group::new(
             self.group.unwrap_or(defaults.ip()),
             self.port.unwrap_or(defaults.port()),
@@ -39,21 +48,78 @@ impl NetworkArgs {
     }
 }
 
-fn multicast_ip(text: &str) -> Result<IpAddr, ConfigError> {
-    Group::parse_ip(text, 0).map(|g| g.ip())
+/// `--group` is checked while clap parses it, so the error names the option.
+/// Its port comes from `--port` later; any valid port serves for the check.
+fn multicast_address(text: &str) -> Result<IpAddr, GroupError> {
+    Group::parse_address(text, 1).map(|group| group.ip())
 }
 
-fn ttl(text: &str) -> Result<Ttl, ConfigError> {
-    text.parse()
-}
-
-fn interface(text: &str) -> Result<Interface, ConfigError> {
-    Interface::named(text)
-}
-
-/// Prints `error: {error}` to stderr and exits with `code` (2 for bad usage,
-/// 1 for failures at run time), the way clap reports its own errors.
+/// Prints `error: {error}` to stderr on one line and exits with `code` (2 for
+/// bad usage, 1 for failures at run time), the way clap reports its own errors.
+/// The library's errors already carry their cause in their message (the step
+/// that failed, then what the kernel said).
 pub fn exit_with(code: i32, error: impl std::fmt::Display) -> ! {
     eprintln!("error: {error}");
     std::process::exit(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::defaults::SEND_RECEIVE_GROUP;
+
+    #[derive(Parser)]
+    struct Program {
+        #[command(flatten)]
+        network: NetworkArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<NetworkArgs, clap::Error> {
+        Program::try_parse_from([&["program"], args].concat()).map(|p| p.network)
+    }
+
+    /// What is not given comes from the program's defaults; what is given replaces it.
+    #[test]
+    fn options_override_the_programs_defaults() {
+        let none = parse(&[]).unwrap().config(SEND_RECEIVE_GROUP).unwrap();
+        assert_eq!(none, Config::send_receive());
+        let some = parse(&["--group", "239.1.2.3", "--ttl", "4", "-i", "lo"])
+            .unwrap()
+            .config(SEND_RECEIVE_GROUP)
+            .unwrap();
+        assert_eq!(some.to_string(), "239.1.2.3:3000 on lo");
+        assert_eq!(some.ttl(), Ttl(4));
+    }
+
+    /// A bad value is refused while parsing, with the option and the value named.
+    #[test]
+    fn bad_values_are_refused_by_option_and_value() {
+        let error = parse(&["--group", "10.0.0.1"]).unwrap_err().to_string();
+        assert!(error.contains("--group"), "{error}");
+        assert!(
+            error.contains("10.0.0.1 is not a multicast address"),
+            "{error}"
+        );
+        let error = parse(&["--ttl", "300"]).unwrap_err().to_string();
+        assert!(error.contains("`300` is not a TTL"), "{error}");
+        let error = parse(&["--interface", "eht0"]).unwrap_err().to_string();
+        assert!(error.contains("`eht0`"), "{error}");
+    }
+
+    /// What only the combination gets wrong is refused when the config is made.
+    #[test]
+    fn combinations_are_checked_when_the_config_is_made() {
+        let link_local = parse(&["--group", "ff02::1"]).unwrap();
+        assert!(matches!(
+            link_local.config(SEND_RECEIVE_GROUP),
+            Err(GroupError::NeedsInterface(_))
+        ));
+        let port_zero = parse(&["--port", "0"]).unwrap();
+        assert_eq!(
+            port_zero.config(SEND_RECEIVE_GROUP),
+            Err(GroupError::PortZero)
+        );
+    }
 }

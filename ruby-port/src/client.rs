@@ -16,16 +16,17 @@
 //! - Listeners also get the observed source address, since a handle is only a
 //!   claim.
 //! - Dropping the client stops and joins the thread (it wakes up every
-//!   [`Client::POLL`] to check).
+//!   200 ms to check).
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::config::Config;
 use crate::error::Error;
-use crate::group::Config;
 use crate::message::{ClientId, MAX_DATAGRAM, Message, Rejection};
 use crate::receive::Receiver;
 
@@ -81,7 +82,7 @@ pub struct Client {
 
 impl Client {
     /// How often the receive thread checks whether the client was dropped.
-    pub const POLL: Duration = Duration::from_millis(200);
+    const POLL: Duration = Duration::from_millis(200);
 
     /// Joins `config`'s group on one socket (TTL, membership, address reuse,
     /// bound to the wildcard address and the group's port, as the original
@@ -113,11 +114,6 @@ impl Client {
     /// The handle this client puts on its messages.
     pub fn handle(&self) -> &str {
         &self.handle
-    }
-
-    /// The group and options this client uses.
-    pub fn config(&self) -> &Config {
-        &self.config
     }
 
     /// Sends `content` as a message from this client and returns it, so the
@@ -168,6 +164,13 @@ impl Client {
             own: self.shared.own.load(Ordering::Relaxed),
             rejected: self.shared.rejected.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// Who this client is to others: `<alice> (client id 3f9a0c11de)`.
+impl fmt::Display for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{}> (client id {})", self.handle, self.shared.id)
     }
 }
 

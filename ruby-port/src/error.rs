@@ -1,23 +1,21 @@
-//! The one error type of the library: a bad value, or a socket step that failed.
+//! The error of the library's socket work: a step that failed, or a chat
+//! message too long to send. (A bad value is refused earlier, with
+//! `mcast-vocab`'s [`GroupError`](mcast_vocab::GroupError) and friends.)
 
 use std::io;
 
-use crate::group::ConfigError;
-
-/// Everything that can go wrong while setting up, sending or receiving.
+/// Everything that can go wrong while setting up a socket or sending (a
+/// failed read is the `io::Error` that [`crate::Receiver::recv`] returns).
 ///
 /// A failed socket call names the step and the kernel option involved, plus a
 /// hint where the cause is usually the same (a missing multicast route gives
 /// `ENODEV` when joining on "any interface").
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A value was refused before any socket was made.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
     /// A socket call failed.
     #[error("{step}: {source}{hint}")]
     Socket {
-        /// What we were doing, e.g. `joining 224.0.0.1 (IP_ADD_MEMBERSHIP)`.
+        /// What we were doing, e.g. `joining 224.0.0.1 on any interface (IP_ADD_MEMBERSHIP)`.
         step: String,
         /// What the kernel said.
         #[source]

@@ -26,17 +26,26 @@
 //!
 //! | file | concept | in the article |
 //! |---|---|---|
-//! | `group.rs` | [`Group`], [`Ttl`], [`Interface`], [`Reuse`], [`Config`]: typed values | the constants at the top of each script |
+//! | `defaults.rs` | [`SEND_RECEIVE_GROUP`], [`BACKCHANNEL_GROUP`]: the article's groups | the constants at the top of each script |
+//! | `reuse.rs` | [`Reuse`]: `SO_REUSEADDR`, `SO_REUSEPORT` or both | `receive.rb`'s `SO_REUSEPORT`, the gem's `SO_REUSEADDR` |
+//! | `config.rs` | [`Config`]: group, interface, TTL and reuse, checked together | the scripts' socket setup, as values |
 //! | `membership.rs` | the socket options for sending and joining | `setsockopt` lines |
 //! | `send.rs` | [`send()`] | `send.rb` |
-//! | `receive.rs` | [`Receiver`], [`Received`], [`receive()`] | `receive.rb` |
+//! | `receive.rs` | [`Receiver`], [`Received`] | `receive.rb` |
 //! | `message.rs` | [`Message`], [`ClientId`], [`Rejection`] | `message.rb` |
 //! | `client.rs` | [`Client`], [`Event`], [`Stats`] | `client.rb` |
 //! | `sanitize.rs` | [`sanitize()`]: peer text made terminal-safe | (missing in the original) |
 //! | `window.rs` | [`Window`], [`Entry`]: the chat screen as state + render | `window.rb` |
 //! | `terminal.rs` | [`run_window`] on a real terminal, [`run_plain`] line mode | `backchannel.rb` |
-//! | `cli.rs` | [`cli::NetworkArgs`]: the shared command-line options | `ARGV` |
-//! | `src/bin/` | `send`, `receive`, `chat`: parse arguments, call the library | the scripts and the gem's executable |
+//! | `cli.rs` | [`cli::NetworkArgs`]: the shared command-line options; [`cli::exit_with`] | `ARGV` |
+//! | `report.rs` | [`Sent`]: what `send --verbose` prints | (the scripts print nothing) |
+//! | `src/bin/` | `send`, `receive`, `chat`: parse arguments, call the library, print | the scripts and the gem's executable |
+//!
+//! The words every crate here shares come from `mcast-vocab` and are
+//! re-exported: a [`Group`] (checked multicast address and port), an
+//! [`Interface`] (name and index), a [`Ttl`]; so do the plumbing calls that
+//! decode a datagram's arrival evidence and set `IP_MULTICAST_IF` by index.
+//! What stays here is the article's: its socket calls, in its order.
 //!
 //! ## Using it as a library
 //!
@@ -66,22 +75,29 @@
 
 pub mod cli;
 mod client;
+mod config;
+mod defaults;
 mod error;
-mod group;
 mod membership;
 mod message;
 mod receive;
+mod report;
+mod reuse;
 mod sanitize;
 mod send;
 mod terminal;
 mod window;
 
 pub use client::{Client, Event, Stats};
+pub use config::Config;
+pub use defaults::{BACKCHANNEL_GROUP, SEND_RECEIVE_GROUP};
 pub use error::Error;
-pub use group::{Config, ConfigError, Group, Interface, Reuse, Ttl};
+pub use mcast_vocab::{Group, Interface, Ttl};
 pub use message::{ClientId, MAX_DATAGRAM, Message, Rejection};
-pub use receive::{DatagramLine, MAX_UDP_PAYLOAD, Received, Receiver, receive};
+pub use receive::{DatagramLine, Received, Receiver};
+pub use report::Sent;
+pub use reuse::Reuse;
 pub use sanitize::sanitize;
 pub use send::send;
 pub use terminal::{run_plain, run_window};
-pub use window::{Action, DIVIDER, Entry, Window};
+pub use window::{Action, Entry, Window};

@@ -8,24 +8,25 @@
 //! | `SO_REUSEADDR`, `SO_REUSEPORT` | [`member`] | lets several programs bind the same port | `receive.rb` (`SO_REUSEPORT`), the gem (`SO_REUSEADDR`) |
 //! | `IP_ADD_MEMBERSHIP` / `IPV6_JOIN_GROUP` | [`member`] | joins the group on one or any interface; the kernel reports it with IGMP/MLD | `receive.rb`, the chat client |
 //! | `IP_PKTINFO` / `IPV6_RECVPKTINFO` | [`member`] | reports each datagram's arrival interface and destination | not in the article: for `--verbose` |
+//!
+//! The options the article teaches are called here, in its order, through
+//! socket2. Two that are plumbing come from `mcast-vocab`: `IP_MULTICAST_IF` by
+//! interface index (socket2 takes only an address) and the packet-info request.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::AsRawFd;
 
+use mcast_vocab::{Group, Interface, request_arrival_info, sockopt};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 
+use crate::config::Config;
 use crate::error::Error;
-use crate::group::{Config, Interface, Reuse};
 
 /// A UDP socket that sends to `config`'s group with its TTL, through its
 /// interface if one is set. Like `send.rb`: no bind, the first `sendto()` picks
 /// an ephemeral port.
 pub(crate) fn sender(config: &Config) -> Result<Socket, Error> {
     let group = config.group();
-    let socket = Error::step(
-        || "creating a UDP socket".to_string(),
-        Socket::new(domain(group.ip()), Type::DGRAM, Some(Protocol::UDP)),
-    )?;
+    let socket = udp_socket(group)?;
     set_outgoing(&socket, config)?;
     Ok(socket)
 }
@@ -36,46 +37,28 @@ pub(crate) fn sender(config: &Config) -> Result<Socket, Error> {
 /// (the chat uses one socket for both, as the original does).
 pub(crate) fn member(config: &Config) -> Result<Socket, Error> {
     let group = config.group();
-    let socket = Error::step(
-        || "creating a UDP socket".to_string(),
-        Socket::new(domain(group.ip()), Type::DGRAM, Some(Protocol::UDP)),
-    )?;
+    let socket = udp_socket(group)?;
     set_outgoing(&socket, config)?;
 
     // SO_REUSEADDR / SO_REUSEPORT: must be set before bind(2) on every socket
     // that shares the port. See `Reuse` for the difference.
-    let (addr, port) = match config.reuse() {
-        Reuse::Address => (true, false),
-        Reuse::Port => (false, true),
-        Reuse::Both => (true, true),
-        Reuse::Exclusive => (false, false),
-    };
+    let reuse = config.reuse();
     Error::step(
         || "allowing other programs to share the port (SO_REUSEADDR)".to_string(),
-        socket.set_reuse_address(addr),
+        socket.set_reuse_address(reuse.reuse_address()),
     )?;
     Error::step(
         || "allowing other programs to share the port (SO_REUSEPORT)".to_string(),
-        socket.set_reuse_port(port),
+        socket.set_reuse_port(reuse.reuse_port()),
     )?;
 
     join(&socket, group.ip(), config.interface())?;
 
-    // Ask for the arrival interface and destination address of every datagram.
-    let fd = socket.as_raw_fd();
-    let pktinfo = match group.ip() {
-        IpAddr::V4(_) => {
-            nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::Ipv4PacketInfo, &true)
-        }
-        IpAddr::V6(_) => nix::sys::socket::setsockopt(
-            &socket,
-            nix::sys::socket::sockopt::Ipv6RecvPacketInfo,
-            &true,
-        ),
-    };
+    // IP_PKTINFO / IPV6_RECVPKTINFO: ask for the arrival interface and
+    // destination address of every datagram (not its TTL: nothing here shows it).
     Error::step(
-        || format!("asking for arrival interfaces on fd {fd} (IP_PKTINFO)"),
-        pktinfo.map_err(std::io::Error::from),
+        || "asking for arrival interfaces (IP_PKTINFO / IPV6_RECVPKTINFO)".to_string(),
+        request_arrival_info(&socket, group.is_ipv6(), false),
     )?;
 
     // Bind the wildcard address, as the article does (0.0.0.0, or [::] with
@@ -101,11 +84,16 @@ pub(crate) fn member(config: &Config) -> Result<Socket, Error> {
 }
 // ANCHOR_END: member
 
-fn domain(ip: IpAddr) -> Domain {
-    match ip {
-        IpAddr::V4(_) => Domain::IPV4,
-        IpAddr::V6(_) => Domain::IPV6,
-    }
+/// `socket(2)`: a UDP socket of the group's family (`AF_INET` or `AF_INET6`).
+fn udp_socket(group: Group) -> Result<Socket, Error> {
+    Error::step(
+        || "creating a UDP socket".to_string(),
+        Socket::new(
+            Domain::for_address(group.socket_addr()),
+            Type::DGRAM,
+            Some(Protocol::UDP),
+        ),
+    )
 }
 
 /// IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS, and IP_MULTICAST_IF /
@@ -121,7 +109,7 @@ fn set_outgoing(socket: &Socket, config: &Config) -> Result<(), Error> {
             if let Some(interface) = config.interface() {
                 Error::step(
                     || format!("sending through {interface} (IP_MULTICAST_IF)"),
-                    set_multicast_if_v4_index(socket, interface.index()),
+                    sockopt::set_multicast_if_v4_index(socket, interface.index),
                 )?;
             }
         }
@@ -133,7 +121,7 @@ fn set_outgoing(socket: &Socket, config: &Config) -> Result<(), Error> {
             if let Some(interface) = config.interface() {
                 Error::step(
                     || format!("sending through {interface} (IPV6_MULTICAST_IF)"),
-                    socket.set_multicast_if_v6(interface.index()),
+                    socket.set_multicast_if_v6(interface.index),
                 )?;
             }
         }
@@ -149,7 +137,7 @@ fn join(socket: &Socket, group: IpAddr, interface: Option<&Interface>) -> Result
     match group {
         IpAddr::V4(v4) => {
             let which = match interface {
-                Some(i) => InterfaceIndexOrAddress::Index(i.index()),
+                Some(i) => InterfaceIndexOrAddress::Index(i.index),
                 None => InterfaceIndexOrAddress::Address(Ipv4Addr::UNSPECIFIED),
             };
             Error::step(
@@ -159,33 +147,7 @@ fn join(socket: &Socket, group: IpAddr, interface: Option<&Interface>) -> Result
         }
         IpAddr::V6(v6) => Error::step(
             || format!("joining {v6} on {on} (IPV6_JOIN_GROUP)"),
-            socket.join_multicast_v6(&v6, interface.map_or(0, |i| i.index())),
+            socket.join_multicast_v6(&v6, interface.map_or(0, |i| i.index)),
         ),
-    }
-}
-
-/// IP_MULTICAST_IF by interface index. socket2 only takes an address here, but
-/// Linux also accepts a `struct ip_mreqn` naming the index, which works for
-/// interfaces without an IPv4 address too.
-fn set_multicast_if_v4_index(socket: &Socket, index: u32) -> std::io::Result<()> {
-    let request = libc::ip_mreqn {
-        imr_multiaddr: libc::in_addr { s_addr: 0 },
-        imr_address: libc::in_addr { s_addr: 0 },
-        imr_ifindex: index as libc::c_int,
-    };
-    // SAFETY: the pointer and length describe `request`, which outlives the call.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_MULTICAST_IF,
-            (&request as *const libc::ip_mreqn).cast(),
-            std::mem::size_of::<libc::ip_mreqn>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
     }
 }

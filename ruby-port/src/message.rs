@@ -37,7 +37,7 @@ pub struct ClientId(String);
 impl ClientId {
     /// A fresh id from 5 bytes of the kernel's random generator (`getrandom(2)`),
     /// like Ruby's `SecureRandom.hex(5)`.
-    pub fn random() -> ClientId {
+    pub(crate) fn random() -> ClientId {
         let mut bytes = [0u8; 5];
         let mut filled = 0;
         while filled < bytes.len() {
@@ -52,11 +52,6 @@ impl ClientId {
             }
         }
         ClientId(bytes.iter().map(|b| format!("{b:02x}")).collect())
-    }
-
-    /// The id as written on the wire.
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 
@@ -186,7 +181,7 @@ mod tests {
     fn messages_from_ruby_peers_parse() {
         let wire = br#"{ "handle": "vincent", "content": "royale with cheese", "client_id": "a1b2c3d4e5", "v": 2 }"#;
         let m = Message::from_datagram(wire).unwrap();
-        assert_eq!(m.client_id.as_str(), "a1b2c3d4e5");
+        assert_eq!(m.client_id, ClientId::from("a1b2c3d4e5"));
         assert_eq!(
             (m.handle.as_str(), m.content.as_str()),
             ("vincent", "royale with cheese")
@@ -228,12 +223,9 @@ mod tests {
     fn client_ids_are_ten_lowercase_hex_characters() {
         let a = ClientId::random();
         let b = ClientId::random();
-        assert_eq!(a.as_str().len(), 10);
-        assert!(
-            a.as_str()
-                .chars()
-                .all(|c| matches!(c, '0'..='9' | 'a'..='f'))
-        );
+        let text = a.to_string();
+        assert_eq!(text.len(), 10);
+        assert!(text.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')));
         assert_ne!(a, b);
     }
 }

@@ -1,7 +1,7 @@
 //! `send.rb`: one datagram to the group, then close.
 
+use crate::config::Config;
 use crate::error::Error;
-use crate::group::Config;
 use crate::membership;
 
 /// Sends `payload` as one UDP datagram to `config`'s group and returns the

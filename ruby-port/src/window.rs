@@ -30,7 +30,7 @@ use crate::message::Message;
 use crate::sanitize::sanitize;
 
 /// The divider's text, as in the original.
-pub const DIVIDER: &str = " [backchannel]";
+const DIVIDER: &str = " [backchannel]";
 
 /// One line of history, already made safe to display.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,11 +117,6 @@ impl Window {
             Event::Message { message, source } => self.push(Entry::received(message, *source)),
             Event::Rejected { .. } => self.ignored += 1,
         }
-    }
-
-    /// The history, oldest first.
-    pub fn history(&self) -> &[Entry] {
-        &self.history
     }
 
     /// What is typed on the input line so far.

@@ -255,7 +255,7 @@ fn clients_chat_over_an_ipv6_link_local_group() {
     let make = |handle: &str| {
         host.run(|| {
             let eth0 = Interface::named("eth0").unwrap();
-            let group = Group::parse_ip("ff02::6811", 6811).unwrap();
+            let group = Group::parse_address("ff02::6811", 6811).unwrap();
             Client::new(handle, &Config::new(group, Some(eth0)).unwrap())
         })
         .unwrap()

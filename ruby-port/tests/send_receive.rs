@@ -109,7 +109,7 @@ fn reuse_options_decide_who_may_share_the_port() {
         let port = std::cell::Cell::new(3000);
         let shares = |a: Reuse, b: Reuse| -> Result<(), Error> {
             port.set(port.get() + 1);
-            let group = Group::parse_ip("224.0.0.1", port.get())?;
+            let group = Group::parse_address("224.0.0.1", port.get()).unwrap();
             let config = |reuse| Config::new(group, None).unwrap().with_reuse(reuse);
             let first = Receiver::join(&config(a))?;
             let second = Receiver::join(&config(b))?;
@@ -199,7 +199,7 @@ fn link_local_ipv6_group_without_interface_is_refused() {
         assert_eq!(
             stderr.trim_end(),
             "error: ff02::1 is a link-local IPv6 group: it exists once per link, \
-             so say which link with --interface (e.g. --interface eth0)"
+             so it needs an interface (e.g. --interface eth0)"
         );
     }
 }
@@ -210,7 +210,7 @@ fn link_local_ipv6_group_without_interface_is_refused() {
 fn library_send_and_receive_report_the_arrival_interface() {
     let host = harness::or_skip!(Sandbox::new());
     host.run(|| {
-        let config = Config::new(Group::parse_ip("239.1.2.3", 4567).unwrap(), None)
+        let config = Config::new(Group::parse_address("239.1.2.3", 4567).unwrap(), None)
             .unwrap()
             .with_ttl(Ttl(2));
         let receiver = Receiver::join(&config).unwrap();
@@ -253,7 +253,7 @@ fn truncation_is_detected_not_silent() {
 fn wildcard_bound_receivers_also_get_groups_joined_by_others_on_the_port() {
     let host = harness::or_skip!(Sandbox::new());
     host.run(|| {
-        let config = |ip| Config::new(Group::parse_ip(ip, 5000).unwrap(), None).unwrap();
+        let config = |ip| Config::new(Group::parse_address(ip, 5000).unwrap(), None).unwrap();
         let ours = Receiver::join(&config("239.1.1.1")).unwrap();
         let _theirs = Receiver::join(&config("239.2.2.2")).unwrap();
         ours.set_timeout(Some(DEADLINE)).unwrap();

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 
 use clap::Parser;
-use ruby_port::{Client, Group, cli};
+use ruby_port::{BACKCHANNEL_GROUP, Client, cli};
 
 /// Chat with everyone on the local network through one multicast group, as the
 /// article's backchannel gem does (224.6.8.11 port 6811; it talks to the gem).
@@ -30,23 +30,12 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
-    let config = args
-        .network
-        .config(Group::BACKCHANNEL)
-        .unwrap_or_else(|e| cli::exit_with(2, e));
+    let config = args.network.config_or_exit(BACKCHANNEL_GROUP);
     let client = Client::new(args.handle, &config).unwrap_or_else(|e| cli::exit_with(1, e));
     let plain = args.plain || !std::io::stdin().is_terminal();
     let result = if plain {
         // On stderr, so stdout carries only messages: says the client is ready.
-        let on = config
-            .interface()
-            .map_or_else(|| "any interface".to_string(), |i| i.to_string());
-        eprintln!(
-            "joined {} on {on} as <{}> (client id {}); lines you type are sent",
-            config.group(),
-            client.handle(),
-            client.id()
-        );
+        eprintln!("joined {config} as {client}; lines you type are sent");
         ruby_port::run_plain(
             &client,
             std::io::stdin().lock(),

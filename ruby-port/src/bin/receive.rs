@@ -1,7 +1,7 @@
 //! `receive`: join a multicast group and print what arrives (the article's `receive.rb`).
 
 use clap::Parser;
-use ruby_port::{Group, Receiver, cli};
+use ruby_port::{Receiver, SEND_RECEIVE_GROUP, cli};
 
 /// Join a multicast group and print each datagram as it arrives, as the
 /// article's receive.rb does: 224.0.0.1 port 3000 unless told otherwise.
@@ -26,16 +26,10 @@ struct Args {
 fn main() {
     let args = Args::parse();
     // ANCHOR: main
-    let config = args
-        .network
-        .config(Group::SEND_RECEIVE)
-        .unwrap_or_else(|e| cli::exit_with(2, e));
+    let config = args.network.config_or_exit(SEND_RECEIVE_GROUP);
     let receiver = Receiver::join(&config).unwrap_or_else(|e| cli::exit_with(1, e));
     if args.verbose {
-        let on = config
-            .interface()
-            .map_or_else(|| "any interface".to_string(), |i| i.to_string());
-        eprintln!("joined {} on {on}; waiting", config.group());
+        eprintln!("joined {config}; waiting");
     }
     let mut seen = 0;
     while args.count.is_none_or(|n| seen < n) {

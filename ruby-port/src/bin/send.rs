@@ -1,7 +1,7 @@
 //! `send`: one datagram to a multicast group (the article's `send.rb`).
 
 use clap::Parser;
-use ruby_port::{Group, cli};
+use ruby_port::{SEND_RECEIVE_GROUP, Sent, cli};
 
 /// Send MESSAGE as one UDP datagram to a multicast group, as the article's
 /// send.rb does: to 224.0.0.1 port 3000 with TTL 1 unless told otherwise.
@@ -22,20 +22,16 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
-    let config = args
-        .network
-        .config(Group::SEND_RECEIVE)
-        .unwrap_or_else(|e| cli::exit_with(2, e));
-    let sent =
+    let config = args.network.config_or_exit(SEND_RECEIVE_GROUP);
+    let bytes =
         ruby_port::send(&config, args.message.as_bytes()).unwrap_or_else(|e| cli::exit_with(1, e));
     if args.verbose {
-        let via = config
-            .interface()
-            .map_or_else(String::new, |i| format!(" via {i}"));
         println!(
-            "sent {sent} bytes to {}{via} with TTL {}",
-            config.group(),
-            config.ttl()
+            "{}",
+            Sent {
+                bytes,
+                config: &config
+            }
         );
     }
 }

@@ -1,0 +1,145 @@
+//! [`Config`]: everything a socket of this port needs, checked as a whole.
+//!
+//! Each value is checked where it is parsed ([`Group`], [`Interface`], [`Ttl`]
+//! come from `mcast-vocab`); what only the combination can get wrong is checked
+//! here: a link-local IPv6 group without an interface.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use mcast_vocab::{Group, GroupError, Interface, Ttl};
+
+use crate::defaults::{BACKCHANNEL_GROUP, SEND_RECEIVE_GROUP};
+use crate::reuse::Reuse;
+
+/// Where to send and what to join: everything `send`, `receive` and the chat
+/// client need to set up a socket.
+///
+/// Built with [`Config::new`] (which checks that a link-local IPv6 group comes
+/// with an interface) and adjusted with the `with_*` methods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    group: Group,
+    interface: Option<Interface>,
+    ttl: Ttl,
+    reuse: Reuse,
+}
+
+impl Config {
+    /// A config for `group`, optionally tied to one interface, with TTL 1 and
+    /// both reuse options. Fails for `ff01::`/`ff02::` groups without an
+    /// interface ([`Group::check_interface`]).
+    pub fn new(group: Group, interface: Option<Interface>) -> Result<Config, GroupError> {
+        group.check_interface(interface.as_ref())?;
+        Ok(Config {
+            group,
+            interface,
+            ttl: Ttl::default(),
+            reuse: Reuse::default(),
+        })
+    }
+
+    /// `send.rb`/`receive.rb`'s defaults: 224.0.0.1:3000, TTL 1, any interface.
+    pub fn send_receive() -> Config {
+        Config::new(SEND_RECEIVE_GROUP, None).expect("an IPv4 group needs no interface")
+    }
+
+    /// The chat's defaults: 224.6.8.11:6811, TTL 1, any interface.
+    pub fn backchannel() -> Config {
+        Config::new(BACKCHANNEL_GROUP, None).expect("an IPv4 group needs no interface")
+    }
+
+    /// The same config with another TTL / hop limit.
+    pub fn with_ttl(mut self, ttl: Ttl) -> Config {
+        self.ttl = ttl;
+        self
+    }
+
+    /// The same config with another address-reuse choice.
+    pub fn with_reuse(mut self, reuse: Reuse) -> Config {
+        self.reuse = reuse;
+        self
+    }
+
+    /// The group (address and port).
+    pub fn group(&self) -> Group {
+        self.group
+    }
+
+    /// The interface to send from and join on, if one was chosen.
+    pub fn interface(&self) -> Option<&Interface> {
+        self.interface.as_ref()
+    }
+
+    /// The TTL (IPv4) or hop limit (IPv6) of sent datagrams.
+    pub fn ttl(&self) -> Ttl {
+        self.ttl
+    }
+
+    /// The address-reuse choice for receiving sockets.
+    pub(crate) fn reuse(&self) -> Reuse {
+        self.reuse
+    }
+
+    /// The address `sendto()` uses: for a link-local IPv6 group, the
+    /// interface is its scope id.
+    pub(crate) fn destination(&self) -> SocketAddr {
+        self.group.socket_addr_on(self.interface.as_ref())
+    }
+}
+
+/// The group and where it is joined: `224.0.0.1:3000 on any interface`, `[ff02::1]:3000 on eth0`.
+impl fmt::Display for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.interface {
+            Some(interface) => write!(f, "{} on {interface}", self.group),
+            None => write!(f, "{} on any interface", self.group),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ff02:: names a group per link: without an interface the config is
+    /// refused with vocabulary's error; with one, the interface becomes the
+    /// destination's scope id.
+    #[test]
+    fn link_local_ipv6_groups_need_an_interface() {
+        let group = Group::parse("[ff02::1]:3000").unwrap();
+        assert!(matches!(
+            Config::new(group, None),
+            Err(GroupError::NeedsInterface(_))
+        ));
+        let lo = Interface::named("lo").unwrap();
+        let config = Config::new(group, Some(lo.clone())).unwrap();
+        match config.destination() {
+            SocketAddr::V6(v6) => assert_eq!(v6.scope_id(), lo.index),
+            other => panic!("expected IPv6, got {other}"),
+        }
+    }
+
+    /// The defaults are the article's: TTL 1, both reuse options, any interface.
+    #[test]
+    fn default_configs_are_the_articles() {
+        let config = Config::send_receive();
+        assert_eq!(
+            (config.ttl(), config.reuse(), config.interface()),
+            (Ttl(1), Reuse::Both, None)
+        );
+        assert_eq!(config.to_string(), "224.0.0.1:3000 on any interface");
+        assert_eq!(
+            Config::backchannel().to_string(),
+            "224.6.8.11:6811 on any interface"
+        );
+    }
+
+    /// A config with an interface names it where it says where it joins.
+    #[test]
+    fn display_names_the_chosen_interface() {
+        let lo = Interface::named("lo").unwrap();
+        let config = Config::new(Group::parse("[ff02::1]:3000").unwrap(), Some(lo)).unwrap();
+        assert_eq!(config.to_string(), "[ff02::1]:3000 on lo");
+    }
+}
