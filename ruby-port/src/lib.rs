@@ -41,11 +41,12 @@
 //! | `report.rs` | [`Sent`]: what `send --verbose` prints | (the scripts print nothing) |
 //! | `src/bin/` | `send`, `receive`, `chat`: parse arguments, call the library, print | the scripts and the gem's executable |
 //!
-//! The words every crate here shares come from `mcast-vocab` and are
-//! re-exported: a [`Group`] (checked multicast address and port), an
-//! [`Interface`] (name and index), a [`Ttl`]; so do the plumbing calls that
-//! decode a datagram's arrival evidence and set `IP_MULTICAST_IF` by index.
-//! What stays here is the article's: its socket calls, in its order.
+//! The words every crate here shares come from `mcast-vocab`, and this crate
+//! re-exports the ones its API takes: a [`Group`] (checked multicast address
+//! and port), an [`Interface`] (name and index), a [`Ttl`]. The plumbing calls
+//! come from there too: decoding a datagram's arrival evidence (`receive.rs`)
+//! and setting `IP_MULTICAST_IF` by index (`membership.rs`). What stays here is
+//! the article's: its socket calls, in its order.
 //!
 //! ## Using it as a library
 //!
