@@ -26,12 +26,10 @@ fn main() {
     let bytes =
         ruby_port::send(&config, args.message.as_bytes()).unwrap_or_else(|e| cli::exit_with(1, e));
     if args.verbose {
-        println!(
-            "{}",
-            Sent {
-                bytes,
-                config: &config
-            }
-        );
+        let sent = Sent {
+            bytes,
+            config: &config,
+        };
+        println!("{sent}");
     }
 }
