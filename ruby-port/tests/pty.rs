@@ -19,6 +19,8 @@ const CHAT: &str = env!("CARGO_BIN_EXE_chat");
 /// with the test, with one 60x12 session running `chat`.
 struct Tmux<'h> {
     host: &'h Host,
+    /// The tmux program, found on `PATH` by [`harness::tool`].
+    program: PathBuf,
     socket: PathBuf,
     server: Child,
     /// Where the pane's shell writes the program's exit status when it ends.
@@ -26,7 +28,7 @@ struct Tmux<'h> {
 }
 
 impl<'h> Tmux<'h> {
-    fn start(host: &'h Host, command: &str) -> Tmux<'h> {
+    fn start(host: &'h Host, program: PathBuf, command: &str) -> Tmux<'h> {
         let socket = std::env::temp_dir().join(format!(
             "ruby-port-tmux-{}-{}",
             std::process::id(),
@@ -34,17 +36,18 @@ impl<'h> Tmux<'h> {
         ));
         let server = host
             .spawn(
-                Command::new("tmux")
+                Command::new(&program)
                     .args(["-D", "-f", "/dev/null", "-S"])
                     .arg(&socket)
                     .stdin(Stdio::null())
                     .stdout(Stdio::null())
                     .stderr(Stdio::null()),
             )
-            .expect("tmux is installed (/usr/bin/tmux)");
+            .expect("starting the tmux server");
         let status = socket.with_extension("status");
         let tmux = Tmux {
             host,
+            program,
             socket,
             server,
             status,
@@ -88,7 +91,12 @@ impl<'h> Tmux<'h> {
     fn try_run(&self, args: &[&str]) -> Option<String> {
         let out = self
             .host
-            .output(Command::new("tmux").arg("-S").arg(&self.socket).args(args))
+            .output(
+                Command::new(&self.program)
+                    .arg("-S")
+                    .arg(&self.socket)
+                    .args(args),
+            )
             .ok()?;
         out.status
             .success()
@@ -166,8 +174,9 @@ impl Drop for Tmux<'_> {
 /// Esc quits with exit code 0, leaving the alternate screen.
 #[test]
 fn chat_runs_in_a_real_terminal_and_restores_it_on_esc() {
+    let tmux_program = harness::or_skip!(harness::tool("tmux"));
     let host = harness::or_skip!(Sandbox::new());
-    let tmux = Tmux::start(&host, &format!("{CHAT} alice"));
+    let tmux = Tmux::start(&host, tmux_program, &format!("{CHAT} alice"));
     tmux.until_screen_shows(" [backchannel]");
     assert_eq!(
         tmux.pane("#{alternate_on}"),
@@ -243,8 +252,9 @@ fn chat_runs_in_a_real_terminal_and_restores_it_on_esc() {
 /// Ctrl-C is a key in raw mode, not a signal: it quits cleanly as Esc does.
 #[test]
 fn ctrl_c_quits_and_restores_the_terminal() {
+    let tmux_program = harness::or_skip!(harness::tool("tmux"));
     let host = harness::or_skip!(Sandbox::new());
-    let tmux = Tmux::start(&host, &format!("{CHAT} alice"));
+    let tmux = Tmux::start(&host, tmux_program, &format!("{CHAT} alice"));
     tmux.until_screen_shows(" [backchannel]");
     tmux.run(&["send-keys", "-t", "chat", "C-c"]);
     tmux.until_exited();
