@@ -3,27 +3,19 @@
 //! The article's WARNING suggests `tcpdump -i eth0 port 6666` to see where the connected
 //! send went. [`Capture`] does that from inside the program with an `AF_PACKET` socket
 //! bound to one interface: the kernel hands it a copy of every frame that interface sends
-//! or receives, tagged with the direction. Only Ethernet + IPv4/IPv6 + UDP is decoded; IPv6
-//! extension headers are not (the datagrams here have none).
+//! or receives, tagged with the direction. The frames are decoded by `mcast-vocab`'s one
+//! frame parser ([`mcast_vocab::frame::udp`]).
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::Instant;
 
-use crate::interface::Interface;
-
-/// Which way a frame crossed the interface.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-pub enum Direction {
-    /// Sent by this host through the interface (`PACKET_OUTGOING`).
-    Outgoing,
-    /// Received from the wire.
-    Incoming,
-}
+use mcast_vocab::Interface;
+use mcast_vocab::frame::{self, Direction};
 
 /// A UDP datagram seen in a frame on the captured interface.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sighting {
     /// The interface the capture is bound to.
     pub interface: Interface,
@@ -35,7 +27,7 @@ pub struct Sighting {
     pub destination: SocketAddr,
     /// IPv4 TTL or IPv6 hop limit.
     pub ttl: u8,
-    /// The UDP payload.
+    /// The UDP payload (as much as was captured).
     pub payload: Vec<u8>,
 }
 
@@ -99,11 +91,6 @@ impl Capture {
         })
     }
 
-    /// The interface this capture watches.
-    pub fn interface(&self) -> &Interface {
-        &self.interface
-    }
-
     /// The next UDP datagram seen, or `None` if none shows up before `deadline`.
     /// Frames that are not UDP over IP are skipped.
     pub fn next_udp_before(&self, deadline: Instant) -> io::Result<Option<Sighting>> {
@@ -113,7 +100,7 @@ impl Capture {
                     return Ok(Some(sighting));
                 }
             }
-            if !crate::wait_readable(&self.socket, deadline)? {
+            if !crate::wait_readable(&[self.as_fd()], deadline)? {
                 return Ok(None);
             }
         }
@@ -144,99 +131,16 @@ impl Capture {
                 _ => Err(error),
             };
         }
-        let direction = if from.sll_pkttype == libc::PACKET_OUTGOING {
-            Direction::Outgoing
-        } else {
-            Direction::Incoming
-        };
-        Ok(Some(parse_udp(&buffer[..length as usize]).map(
-            |(source, destination, ttl, payload)| Sighting {
+        let sighting = frame::udp(&buffer[..length as usize])
+            .ok()
+            .map(|udp| Sighting {
                 interface: self.interface.clone(),
-                direction,
-                source,
-                destination,
-                ttl,
-                payload,
-            },
-        )))
-    }
-}
-
-type Udp = (SocketAddr, SocketAddr, u8, Vec<u8>);
-
-/// Decodes Ethernet + IPv4/IPv6 + UDP; `None` for anything else.
-fn parse_udp(frame: &[u8]) -> Option<Udp> {
-    let ethertype = u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]);
-    let ip = frame.get(14..)?;
-    let (source, destination, ttl, udp) = match ethertype {
-        0x0800 => {
-            let header_length = usize::from(ip.first()? & 0x0f) * 4;
-            if *ip.get(9)? != 17 {
-                return None;
-            }
-            let source: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
-            let destination: [u8; 4] = ip.get(16..20)?.try_into().ok()?;
-            (
-                IpAddr::from(Ipv4Addr::from(source)),
-                IpAddr::from(Ipv4Addr::from(destination)),
-                *ip.get(8)?,
-                ip.get(header_length..)?,
-            )
-        }
-        0x86dd => {
-            if *ip.get(6)? != 17 {
-                return None;
-            }
-            let source: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
-            let destination: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
-            (
-                IpAddr::from(Ipv6Addr::from(source)),
-                IpAddr::from(Ipv6Addr::from(destination)),
-                *ip.get(7)?,
-                ip.get(40..)?,
-            )
-        }
-        _ => return None,
-    };
-    let port = |at: usize| Some(u16::from_be_bytes([*udp.get(at)?, *udp.get(at + 1)?]));
-    let udp_length = usize::from(port(4)?);
-    let payload = udp.get(8..udp_length.max(8))?.to_vec();
-    Some((
-        SocketAddr::new(source, port(0)?),
-        SocketAddr::new(destination, port(2)?),
-        ttl,
-        payload,
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A hand-made Ethernet/IPv4/UDP frame decodes to its addresses, TTL and payload, and
-    /// trailing Ethernet padding is not taken for payload.
-    #[test]
-    fn ipv4_udp_frame_decodes_without_padding() {
-        let mut frame = vec![0u8; 12];
-        frame.extend([0x08, 0x00]);
-        frame.extend([
-            0x45, 0, 0, 33, 0, 0, 0, 0, 1, 17, 0, 0, 10, 0, 0, 1, 224, 16, 17, 8,
-        ]);
-        frame.extend([0x1f, 0x90, 0x1a, 0x0a, 0, 14, 0, 0]);
-        frame.extend(b"send()");
-        frame.extend([0u8; 10]);
-        let (source, destination, ttl, payload) = parse_udp(&frame).unwrap();
-        assert_eq!(source, "10.0.0.1:8080".parse().unwrap());
-        assert_eq!(destination, "224.16.17.8:6666".parse().unwrap());
-        assert_eq!((ttl, payload.as_slice()), (1, &b"send()"[..]));
-    }
-
-    /// An ARP frame is not UDP.
-    #[test]
-    fn non_ip_frames_are_skipped() {
-        let mut frame = vec![0u8; 12];
-        frame.extend([0x08, 0x06]);
-        frame.extend([0u8; 28]);
-        assert_eq!(parse_udp(&frame), None);
+                direction: Direction::from_packet_type(from.sll_pkttype),
+                source: udp.source,
+                destination: udp.destination,
+                ttl: udp.ttl,
+                payload: udp.payload,
+            });
+        Ok(Some(sighting))
     }
 }

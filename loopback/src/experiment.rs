@@ -3,8 +3,9 @@
 //! [`Experiment::run`] does the article's steps 3 to 6 in the calling thread's network
 //! namespace and returns a typed [`Outcome`]; the `demo` binary prints it, tests assert on
 //! it, and the workshop tour calls it. Steps 1, 2 and 7 (pick a port, add the group's /32
-//! route via `lo`, remove it) belong to whoever prepares the namespace: the demo builds a
-//! throwaway one with the harness, so the route vanishes with it.
+//! route via `lo`, remove it) belong to whoever prepares the namespace: the demo does them
+//! with [`crate::group::random_port`] and [`crate::route::HostRoute`], the tests with the
+//! harness.
 //!
 //! Preconditions: the thread runs in a namespace where `lo` is up, the group's host route
 //! points at `lo`, and the default route leaves through [`Experiment::default_interface`].
@@ -12,13 +13,41 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use crate::capture::{Capture, Direction, Sighting};
-use crate::group::Group;
-use crate::interface::{Interface, out_no_routes};
-use crate::listener::{Arrival, GroupListener};
+use mcast_vocab::frame::Direction;
+use mcast_vocab::{Group, Interface, InterfaceError};
+
+use crate::capture::{Capture, Sighting};
+use crate::counters::out_no_routes;
+use crate::listener::{GroupListener, Heard};
 use crate::send::{Fix, SendMethod, send_once};
+
+/// Why an experiment could not be run (not a verdict: those are in the [`Outcome`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    /// `lo` or the default interface does not exist in this namespace.
+    #[error(transparent)]
+    Interface(#[from] InterfaceError),
+    /// A system call failed; `doing` says which step.
+    #[error("{doing}: {source}")]
+    Io {
+        /// The step, e.g. `joining 224.16.17.8:6666 on lo`.
+        doing: String,
+        /// What the kernel said.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Adds the step to an `io::Error`.
+fn doing<T>(result: io::Result<T>, doing: impl FnOnce() -> String) -> Result<T, ExperimentError> {
+    result.map_err(|source| ExperimentError::Io {
+        doing: doing(),
+        source,
+    })
+}
 
 /// What to try: a group, the interfaces involved, and which fixes to apply.
 #[derive(Clone, Debug)]
@@ -54,13 +83,19 @@ impl Experiment {
     }
 
     /// Runs the experiment in the calling thread's network namespace.
-    pub fn run(&self) -> io::Result<Outcome> {
-        let loopback = Interface::by_name(&self.loopback)?;
-        let default_interface = Interface::by_name(&self.default_interface)?;
+    pub fn run(&self) -> Result<Outcome, ExperimentError> {
+        let group = self.group;
+        let loopback = Interface::named(&self.loopback)?;
+        let default_interface = Interface::named(&self.default_interface)?;
         // Both are ready when these calls return: nothing sent later can be missed.
-        let listener = GroupListener::join(self.group, &loopback)?;
-        let capture = Capture::on(&default_interface)?;
+        let listener = doing(GroupListener::join(group, &loopback), || {
+            format!("joining {group} on {loopback}")
+        })?;
+        let capture = doing(Capture::on(&default_interface), || {
+            format!("opening a capture on {default_interface}")
+        })?;
         let ipv6 = self.group.is_ipv6();
+        let counter = || doing(out_no_routes(ipv6), || "reading OutNoRoutes".into());
         let mut record = Record {
             heard: Vec::new(),
             captured: Vec::new(),
@@ -70,18 +105,27 @@ impl Experiment {
         for &fix in &self.fixes {
             for method in SendMethod::BOTH {
                 let payload = payload_for(method, fix, ipv6);
-                let no_routes_before = out_no_routes(ipv6)?;
-                let local = send_once(self.group, method, fix, &loopback, payload.as_bytes())?;
-                let dropped_for_no_route = out_no_routes(ipv6)? > no_routes_before;
+                let no_routes_before = counter()?;
+                let local = doing(
+                    send_once(group, method, fix, &loopback, payload.as_bytes()),
+                    || format!("sending {payload:?} to {group} with {}", method.calls()),
+                )?;
+                let dropped_for_no_route = counter()? > no_routes_before;
                 if !dropped_for_no_route {
                     let deadline = Instant::now() + self.patience;
-                    record.wait_for(&payload, &listener, &capture, deadline)?;
+                    doing(
+                        record.wait_for(&payload, &listener, &capture, deadline),
+                        || "reading the listener and the capture".into(),
+                    )?;
                 }
                 sends.push((method, fix, payload, local, dropped_for_no_route));
             }
         }
         // Collect whatever else is already queued, without waiting.
-        record.wait_for("", &listener, &capture, Instant::now())?;
+        doing(
+            record.wait_for("", &listener, &capture, Instant::now()),
+            || "reading the listener and the capture".into(),
+        )?;
         let sends = sends
             .into_iter()
             .map(|(method, fix, payload, local, dropped)| {
@@ -115,7 +159,7 @@ fn payload_for(method: SendMethod, fix: Fix, ipv6: bool) -> String {
 }
 
 struct Record {
-    heard: Vec<Arrival>,
+    heard: Vec<Heard>,
     captured: Vec<Sighting>,
     port: u16,
 }
@@ -130,8 +174,8 @@ impl Record {
         deadline: Instant,
     ) -> io::Result<()> {
         loop {
-            while let Some(arrival) = listener.try_next()? {
-                self.heard.push(arrival);
+            while let Some(heard) = listener.try_next()? {
+                self.heard.push(heard);
             }
             while let Some(sighting) = capture.next_udp_before(Instant::now())? {
                 if sighting.destination.port() == self.port {
@@ -141,7 +185,7 @@ impl Record {
             if self.seen(payload) || Instant::now() >= deadline {
                 return Ok(());
             }
-            crate::wait_either_readable(listener, capture, deadline)?;
+            crate::wait_readable(&[listener.as_fd(), capture.as_fd()], deadline)?;
         }
     }
 
@@ -177,7 +221,7 @@ impl Record {
 }
 
 /// Where one datagram ended up.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     /// The listener joined on the loopback interface received it there: the send
     /// followed the group's route.
@@ -226,7 +270,7 @@ impl std::fmt::Display for Verdict {
 }
 
 /// One send and its verdict.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SendReport {
     /// sendto(2), or connect(2) then send(2).
     pub method: SendMethod,
@@ -241,7 +285,7 @@ pub struct SendReport {
 }
 
 /// Everything one run saw.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
     /// The group and port used.
     pub group: Group,
@@ -250,7 +294,7 @@ pub struct Outcome {
     /// The interface the capture watched.
     pub default_interface: Interface,
     /// What the listener received, in order (the article's output lines).
-    pub heard: Vec<Arrival>,
+    pub heard: Vec<Heard>,
     /// UDP datagrams to the group's port seen on the default interface, in order.
     pub captured: Vec<Sighting>,
     /// One entry per send, in the order sent.
@@ -275,8 +319,8 @@ impl std::fmt::Display for Outcome {
         if self.heard.is_empty() {
             writeln!(f, "  (nothing)")?;
         }
-        for arrival in &self.heard {
-            writeln!(f, "  {}: {}", arrival.interface, arrival.text())?;
+        for heard in &self.heard {
+            writeln!(f, "  {}: {}", heard.interface, heard.text())?;
         }
         writeln!(f, "capture on {} saw:", self.default_interface)?;
         if self.captured.is_empty() {
@@ -309,28 +353,4 @@ impl std::fmt::Display for Outcome {
         }
         Ok(())
     }
-}
-
-/// Runs `experiment` in a throwaway sandbox of its own, as the `demo` does: a one-host LAN
-/// (default route `eth0`) with the group's host route via `lo`. For callers such as the
-/// workshop tour that want the article's result without building the network themselves.
-/// Errors with [`harness::Error::Unavailable`] inside when no sandbox can be built.
-pub fn in_sandbox(experiment: &Experiment) -> Result<Outcome, SandboxedError> {
-    let lan = harness::Lan::new(["host"]).map_err(SandboxedError::Sandbox)?;
-    let host = lan.host("host");
-    host.add_route(&experiment.group.host_route(), &experiment.loopback)
-        .map_err(SandboxedError::Sandbox)?;
-    host.run(|| experiment.run())
-        .map_err(SandboxedError::Experiment)
-}
-
-/// Why [`in_sandbox`] failed.
-#[derive(Debug, thiserror::Error)]
-pub enum SandboxedError {
-    /// The sandbox could not be built (no privileges) or configured.
-    #[error("sandbox: {0}")]
-    Sandbox(harness::Error),
-    /// The experiment itself failed (a socket or capture could not be opened).
-    #[error("experiment: {0}")]
-    Experiment(io::Error),
 }

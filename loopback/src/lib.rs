@@ -8,7 +8,7 @@
 //! with interface evidence, shows two socket options that fix it, and tries IPv6.
 //!
 //! The article also says multicast is a cheap way to stream many small messages to several
-//! local processes. The [`fanout`] module measures that against sending to each one.
+//! local processes; the `fanout` crate measures that.
 //!
 //! ## What you learn
 //! - why a connected UDP socket can ignore a multicast route ([`send`] explains the kernel's
@@ -16,91 +16,64 @@
 //! - how a receiver learns the arrival interface (`IP_PKTINFO`, in [`listener`]) and how to
 //!   see frames leave another interface (`AF_PACKET`, in [`capture`]);
 //! - that an IPv6 route via `lo` is turned into a reject route: datagrams are dropped and
-//!   counted as `Ip6OutNoRoutes` ([`interface::out_no_routes`]);
-//! - what loss, CPU cost and latency of local fan-out look like when measured ([`fanout`]).
+//!   counted as `Ip6OutNoRoutes` ([`counters::out_no_routes`]).
 //!
-//! ## Layout
-//! - [`group`]: a group and port checked to be multicast; the article's random port.
-//! - [`interface`]: interfaces by name and index; the kernel's no-route counters.
-//! - [`listener`]: the article's server, joined on one interface, reporting arrival interfaces.
-//! - [`send`]: the article's client, the two send methods, and the fixes.
-//! - [`capture`]: an `AF_PACKET` capture that sees which way a datagram left.
-//! - [`experiment`]: the whole experiment as one call returning typed verdicts.
-//! - [`fanout`]: the measurement tool behind the `fanout` binary.
-//! - binaries: `demo` (the article's `run.sh`, in a sandbox) and `fanout`.
+//! ## Layout, in the article's order
+//! - [`group`]: the article's group `224.16.17.8` and random port (step 1).
+//! - [`route`]: its `route add` / `route del` of the group's host route via `lo` (steps 2, 7).
+//! - [`listener`]: its server, joined on one interface, reporting arrival interfaces (step 3).
+//! - [`send`]: its client, the two send methods, and the fixes (step 4).
+//! - [`capture`]: the `tcpdump` its warning suggests, as an `AF_PACKET` socket.
+//! - [`counters`]: the kernel's no-route counters, the IPv6 trial's only witness.
+//! - [`experiment`]: steps 3 to 6 as one call returning typed verdicts; [`why`]: the
+//!   kernel's reason for each verdict.
+//! - [`namespace`]: the check that refuses to run any of it in the machine's own network.
+//! - binary `demo`: the article's `run.sh`, in the network namespace it is started in.
 //!
-//! ## Why the binaries depend on `harness`
-//! Every port uses the workspace's `harness` crate only in its tests. The two binaries here
-//! are the exception: they must never send multicast in the host's own network namespace,
-//! and the harness is what builds them a throwaway one (a host on a virtual segment whose
-//! default route is `eth0`). Cargo cannot give a dependency to binaries only, so `harness`
-//! is a normal dependency of the package. The article's modules run in whatever namespace
-//! the caller's thread is in ([`Experiment::run`]); only [`experiment::in_sandbox`] (the
-//! demo's setup in one call, for the workshop tour) and the fan-out orchestration
-//! ([`fanout::run_fanout`], [`fanout::run_pingpong`], [`fanout::peers`]) use the harness,
-//! because they build a sandbox or start processes inside one.
+//! The vocabulary (a checked [`mcast_vocab::Group`], an [`mcast_vocab::Interface`], the
+//! arrival evidence and the frame parser) comes from `mcast-vocab`. The library does not use
+//! the workspace's `harness`: the tests build their sandboxes with it, and a person runs
+//! `demo` in a lab shell (a throwaway namespace) or in the sandbox the book's walkthrough
+//! gives it.
 //!
 //! ## Left out on purpose
-//! - The article's `route add`/`route del` on the host: the sandbox holds the route and
-//!   vanishes with it. Its `sleep 5` before sending: the listener is ready when it returns.
+//! - The article's `sleep 5` before sending: the listener is ready when it returns.
 //! - macOS (`lo0`): the article mentions it; this crate is Linux-only, like the harness.
 
 pub mod capture;
+pub mod counters;
 pub mod experiment;
-pub mod fanout;
 pub mod group;
-pub mod interface;
 pub mod listener;
+pub mod namespace;
+pub mod route;
 pub mod send;
+pub mod why;
 
-pub use experiment::{Experiment, Outcome, SendReport, Verdict};
-pub use group::Group;
-pub use interface::Interface;
+pub use experiment::{Experiment, ExperimentError, Outcome, SendReport, Verdict};
 pub use send::{Fix, SendMethod};
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::BorrowedFd;
 use std::time::Instant;
 
-/// Waits until `fd` is readable or `deadline` passes; true if readable.
-pub(crate) fn wait_readable(fd: impl AsFd, deadline: Instant) -> io::Result<bool> {
-    wait_any_readable(&[fd.as_fd().as_raw_fd()], deadline)
-}
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
-/// Waits until either descriptor is readable or `deadline` passes.
-pub(crate) fn wait_either_readable(
-    first: impl AsFd,
-    second: impl AsFd,
-    deadline: Instant,
-) -> io::Result<bool> {
-    wait_any_readable(
-        &[first.as_fd().as_raw_fd(), second.as_fd().as_raw_fd()],
-        deadline,
-    )
-}
-
-fn wait_any_readable(fds: &[i32], deadline: Instant) -> io::Result<bool> {
-    let mut polled: Vec<libc::pollfd> = fds
+/// Waits until one of `fds` is readable or `deadline` passes; true if one is readable.
+pub(crate) fn wait_readable(fds: &[BorrowedFd<'_>], deadline: Instant) -> io::Result<bool> {
+    let mut polled: Vec<PollFd<'_>> = fds
         .iter()
-        .map(|&fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        })
+        .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
         .collect();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let millis = left.as_millis().min(i32::MAX as u128) as i32;
-        let millis = if left.is_zero() { 0 } else { millis.max(1) };
-        // SAFETY: `polled` is a valid array of pollfd of the given length.
-        let ready =
-            unsafe { libc::poll(polled.as_mut_ptr(), polled.len() as libc::nfds_t, millis) };
-        if ready >= 0 {
-            return Ok(ready > 0);
-        }
-        let error = io::Error::last_os_error();
-        if error.kind() != io::ErrorKind::Interrupted {
-            return Err(error);
+        // Round up, so that less than a millisecond left is not a busy loop.
+        let millis = left.as_micros().div_ceil(1000);
+        let timeout = PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX);
+        match poll(&mut polled, timeout) {
+            Ok(ready) => return Ok(ready > 0),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(errno) => return Err(errno.into()),
         }
     }
 }

@@ -7,22 +7,20 @@
 //! cannot be missed. That replaces the article's `sleep 5`.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::AsFd;
-use std::time::Instant;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsFd, BorrowedFd};
 
-use nix::sys::socket::{self, ControlMessageOwned, MsgFlags, SockaddrStorage, sockopt};
+use mcast_vocab::{Group, Interface, recv_with_arrival, request_arrival_info};
+use nix::sys::socket::MsgFlags;
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 
-use crate::group::Group;
-use crate::interface::Interface;
-
-/// One datagram as the listener saw it: what, from whom, to which address, on which interface.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Arrival {
+/// One datagram as the listener heard it: what, from whom, to which address, on which
+/// interface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Heard {
     /// The datagram's bytes.
     pub payload: Vec<u8>,
-    /// The sender's address and port.
+    /// The sender's address and port (with its scope id, for IPv6).
     pub source: SocketAddr,
     /// The destination address in the IP header (the group).
     pub destination: IpAddr,
@@ -30,7 +28,7 @@ pub struct Arrival {
     pub interface: Interface,
 }
 
-impl Arrival {
+impl Heard {
     /// The payload as text (invalid UTF-8 is replaced), for printing.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.payload).into_owned()
@@ -68,91 +66,35 @@ impl GroupListener {
             IpAddr::V4(ip) => {
                 socket
                     .join_multicast_v4_n(&ip, &InterfaceIndexOrAddress::Index(interface.index))?;
-                socket::setsockopt(&socket.as_fd(), sockopt::Ipv4PacketInfo, &true)?;
             }
-            IpAddr::V6(ip) => {
-                socket.join_multicast_v6(&ip, interface.index)?;
-                socket::setsockopt(&socket.as_fd(), sockopt::Ipv6RecvPacketInfo, &true)?;
-            }
+            IpAddr::V6(ip) => socket.join_multicast_v6(&ip, interface.index)?,
         }
+        request_arrival_info(&socket, group.is_ipv6(), false)?;
         socket.set_nonblocking(true)?;
         Ok(GroupListener { socket, group })
     }
 
-    /// The group this listener is bound to.
-    pub fn group(&self) -> Group {
-        self.group
-    }
-
-    /// The next datagram, or `None` if nothing arrives before `deadline`.
-    pub fn next_before(&self, deadline: Instant) -> io::Result<Option<Arrival>> {
-        loop {
-            if let Some(arrival) = self.try_next()? {
-                return Ok(Some(arrival));
-            }
-            if !crate::wait_readable(&self.socket, deadline)? {
-                return Ok(None);
-            }
-        }
-    }
-
     /// A datagram that is already queued, without waiting.
-    pub fn try_next(&self) -> io::Result<Option<Arrival>> {
+    pub fn try_next(&self) -> io::Result<Option<Heard>> {
         let mut payload = vec![0u8; 2048];
-        let mut control = nix::cmsg_space!(libc::in6_pktinfo);
-        let mut buffers = [io::IoSliceMut::new(&mut payload)];
-        let message = match socket::recvmsg::<SockaddrStorage>(
-            std::os::fd::AsRawFd::as_raw_fd(&self.socket),
-            &mut buffers,
-            Some(&mut control),
-            MsgFlags::empty(),
-        ) {
-            Ok(message) => message,
-            Err(nix::errno::Errno::EAGAIN) => return Ok(None),
-            Err(errno) => return Err(errno.into()),
+        let arrival = match recv_with_arrival(&self.socket, &mut payload, MsgFlags::empty()) {
+            Ok(arrival) => arrival,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(error) => return Err(error),
         };
-        let length = message.bytes;
-        let source = message
-            .address
-            .as_ref()
-            .and_then(storage_to_socket_addr)
-            .unwrap_or_else(|| SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0));
-        let mut destination = self.group.ip();
-        let mut index = 0;
-        for control in message.cmsgs()? {
-            match control {
-                ControlMessageOwned::Ipv4PacketInfo(info) => {
-                    index = info.ipi_ifindex as u32;
-                    destination = Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr)).into();
-                }
-                ControlMessageOwned::Ipv6PacketInfo(info) => {
-                    index = info.ipi6_ifindex;
-                    destination = Ipv6Addr::from(info.ipi6_addr.s6_addr).into();
-                }
-                _ => {}
-            }
-        }
-        payload.truncate(length);
-        Ok(Some(Arrival {
+        payload.truncate(arrival.length.min(payload.len()));
+        let unknown = || io::Error::other("a datagram without its sender or IP_PKTINFO");
+        Ok(Some(Heard {
             payload,
-            source,
-            destination,
-            interface: Interface::by_index(index),
+            source: arrival.source.ok_or_else(unknown)?,
+            destination: arrival.destination.unwrap_or(self.group.ip()),
+            interface: Interface::at_index(arrival.interface_index.ok_or_else(unknown)?),
         }))
     }
 }
 
-fn storage_to_socket_addr(storage: &SockaddrStorage) -> Option<SocketAddr> {
-    if let Some(v4) = storage.as_sockaddr_in() {
-        return Some(SocketAddr::new(v4.ip().into(), v4.port()));
-    }
-    storage
-        .as_sockaddr_in6()
-        .map(|v6| SocketAddr::new(v6.ip().into(), v6.port()))
-}
-
 impl AsFd for GroupListener {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
         self.socket.as_fd()
     }
 }

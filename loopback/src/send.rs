@@ -23,11 +23,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::group::Group;
-use crate::interface::Interface;
+use mcast_vocab::{Group, Interface};
 
 /// How a datagram is handed to the kernel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SendMethod {
     /// sendto(2) on an unconnected socket, with the group as destination.
     SendTo,
@@ -57,7 +56,7 @@ impl SendMethod {
 }
 
 /// A socket option set on the sending socket before anything else, to pin the interface.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Fix {
     /// No option: the article's client as written.
     None,
@@ -86,7 +85,7 @@ impl Fix {
 }
 
 /// Opens a UDP socket for `group`'s family and applies `fix`, with `loopback` being `lo`.
-pub fn sending_socket(group: Group, fix: Fix, loopback: &Interface) -> io::Result<Socket> {
+fn sending_socket(group: Group, fix: Fix, loopback: &Interface) -> io::Result<Socket> {
     let domain = if group.is_ipv6() {
         Domain::IPV6
     } else {

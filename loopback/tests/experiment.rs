@@ -6,36 +6,38 @@
 
 use std::time::Duration;
 
-use harness::{Direction, Lan, Listen};
-use loopback::group::{IPV6_TRIAL_GROUP, random_port};
-use loopback::{Experiment, Fix, Group, Outcome, SendMethod, Verdict};
+use harness::{Direction, Group, Lan, Listen};
+use loopback::group::{self, host_route, random_port};
+use loopback::{Experiment, Fix, Outcome, SendMethod, Verdict};
 
 const WAIT: Duration = Duration::from_secs(2);
 
-/// A one-host LAN with the group's host route via `lo`, as the article's `run.sh` sets up.
+/// A one-host LAN with `group`'s host route via `lo`, as the article's `run.sh` sets up
+/// (its default route leaves through `eth0`); `None` where no sandbox can be built.
 fn host_with_route(group: Group) -> Option<Lan> {
     let lan = harness::skip_unless_available(Lan::new(["host"]))?;
     lan.host("host")
-        .add_route(&group.host_route(), "lo")
+        .add_route(&host_route(&group), "lo")
         .unwrap();
     Some(lan)
 }
 
-fn harness_group(group: Group) -> harness::Group {
-    harness::Group::new(group.ip(), group.port()).unwrap()
+/// The article's group on a random port, and a host routing it via `lo`.
+fn article_host() -> Option<(Group, Lan)> {
+    let group = group::article(random_port()).unwrap();
+    Some((group, host_with_route(group)?))
 }
 
 /// The article's main claim, half one: a datagram sent with sendto(2) follows the /32 route
 /// and arrives on `lo`; a second listener of the harness, joined on `lo` only, agrees.
 #[test]
 fn sendto_follows_the_loopback_route() {
-    let group = Group::article(random_port()).unwrap();
-    let Some(lan) = host_with_route(group) else {
+    let Some((group, lan)) = article_host() else {
         return;
     };
     let host = lan.host("host");
     let witness = host
-        .listen_with(harness_group(group), Listen::default().interface("lo"))
+        .listen_with(group, Listen::default().interface("lo"))
         .unwrap();
 
     let outcome = host.run(|| Experiment::article(group).run()).unwrap();
@@ -62,13 +64,12 @@ fn sendto_follows_the_loopback_route() {
 /// `eth0`, and its listener on `lo` never hears it.
 #[test]
 fn connected_send_leaks_to_default_interface() {
-    let group = Group::article(random_port()).unwrap();
-    let Some(lan) = host_with_route(group) else {
+    let Some((group, lan)) = article_host() else {
         return;
     };
     let host = lan.host("host");
     let witness = host
-        .listen_with(harness_group(group), Listen::default().interface("lo"))
+        .listen_with(group, Listen::default().interface("lo"))
         .unwrap();
     let eth0 = host.capture("eth0").unwrap();
 
@@ -102,7 +103,7 @@ fn connected_send_leaks_to_default_interface() {
 /// makes sendto(2) use `lo`, so the verdicts above are about routing, not about sendto.
 #[test]
 fn without_the_route_both_sends_leave_through_eth0() {
-    let group = Group::article(random_port()).unwrap();
+    let group = group::article(random_port()).unwrap();
     let lan = harness::or_skip!(Lan::new(["host"]));
     let host = lan.host("host");
 
@@ -136,8 +137,7 @@ fn both_sends_with_fix(host: &harness::Host, group: Group, fix: Fix) -> Outcome 
 /// route up, so the connected send arrives on `lo` too, with 127.0.0.1 as its source.
 #[test]
 fn multicast_if_keeps_connected_send_on_loopback() {
-    let group = Group::article(random_port()).unwrap();
-    let Some(lan) = host_with_route(group) else {
+    let Some((group, lan)) = article_host() else {
         return;
     };
     let host = lan.host("host");
@@ -166,8 +166,7 @@ fn multicast_if_keeps_connected_send_on_loopback() {
 /// connected send arrives there even though its source address is still eth0's.
 #[test]
 fn bind_to_device_keeps_connected_send_on_loopback() {
-    let group = Group::article(random_port()).unwrap();
-    let Some(lan) = host_with_route(group) else {
+    let Some((group, lan)) = article_host() else {
         return;
     };
     let host = lan.host("host");
@@ -187,7 +186,7 @@ fn bind_to_device_keeps_connected_send_on_loopback() {
 /// the send would fail with ENETUNREACH instead). The listener on `lo` hears nothing.
 #[test]
 fn ipv6_route_via_loopback_is_not_followed() {
-    let group = Group::new(IPV6_TRIAL_GROUP.into(), random_port()).unwrap();
+    let group = group::ipv6_trial(random_port()).unwrap();
     let Some(lan) = host_with_route(group) else {
         return;
     };
@@ -211,25 +210,4 @@ fn ipv6_route_via_loopback_is_not_followed() {
         );
     }
     assert!(outcome.heard.is_empty(), "{outcome}");
-}
-
-/// The one-call form for the tour: builds its own sandbox and gives the article's verdicts.
-#[test]
-fn in_sandbox_reproduces_the_articles_verdicts() {
-    let group = Group::article(random_port()).unwrap();
-    let outcome = match loopback::experiment::in_sandbox(&Experiment::article(group)) {
-        Err(loopback::experiment::SandboxedError::Sandbox(harness::Error::Unavailable(why)))
-            if !harness::sandbox_required() =>
-        {
-            eprintln!("skipped: {why}");
-            return;
-        }
-        other => other.unwrap(),
-    };
-    let names: Vec<Option<&str>> = outcome
-        .sends
-        .iter()
-        .map(|s| s.verdict.interface().map(|i| i.name.as_str()))
-        .collect();
-    assert_eq!(names, [Some("lo"), Some("eth0")], "{outcome}");
 }

@@ -12,11 +12,12 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 use socket2::Socket;
 
-use super::sockets::{
-    Batch, Endpoint, enable_drop_counts, kernel_drops, pin_to_cpu, receiver_socket,
-};
-use super::tracker::{SequenceTracker, Tally};
-use super::wire;
+use crate::batch::Batch;
+use crate::clock;
+use crate::placement::pin_to_cpu;
+use crate::sockets::{Endpoint, enable_drop_counts, kernel_drops, receiver_socket};
+use crate::tracker::{SequenceTracker, Tally};
+use crate::wire;
 
 /// How a receiver or echo process is set up.
 #[derive(Clone, Debug)]
@@ -87,7 +88,7 @@ fn release(socket: &Socket, batch: &mut Batch, tracker: &mut SequenceTracker) ->
             break;
         }
         for index in 0..count {
-            if let Some((seq, _)) = wire::decode(batch.received(index)) {
+            if let Some(seq) = wire::decode(batch.received(index)) {
                 tracker.record(seq);
             }
         }
@@ -146,7 +147,7 @@ pub fn receive(options: &RoleOptions) -> io::Result<ReceiverReport> {
                     first_marker = Some(marker);
                     drops_at_first_marker = batch.drops_before(index);
                 }
-            } else if let Some((seq, _)) = wire::decode(datagram) {
+            } else if let Some(seq) = wire::decode(datagram) {
                 tracker.record(seq);
             }
         }
@@ -156,7 +157,7 @@ pub fn receive(options: &RoleOptions) -> io::Result<ReceiverReport> {
         kernel_drops: kernel_drops(&socket)?,
         message_drops: drops_at_first_marker.saturating_sub(first_marker.unwrap_or(0)),
         receive_buffer: socket.recv_buffer_size()?,
-        cpu_ns: wire::process_cpu_ns(),
+        cpu_ns: clock::process_cpu_ns(),
     };
     let mut out = io::stdout().lock();
     writeln!(
@@ -173,7 +174,7 @@ pub fn receive(options: &RoleOptions) -> io::Result<ReceiverReport> {
 pub fn echo(options: &RoleOptions) -> io::Result<()> {
     let socket = std::net::UdpSocket::from(prepare(options)?);
     socket.set_nonblocking(options.spin)?;
-    let mut buffer = vec![0u8; options.size.max(wire::HEADER)];
+    let mut buffer = vec![0u8; options.size.max(wire::END_LENGTH)];
     loop {
         let (length, source): (usize, SocketAddr) = match socket.recv_from(&mut buffer) {
             Ok(got) => got,
@@ -181,7 +182,7 @@ pub fn echo(options: &RoleOptions) -> io::Result<()> {
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(error),
         };
-        if let Some((wire::END, _)) = wire::decode(&buffer[..length]) {
+        if wire::decode_end(&buffer[..length]).is_some() {
             return Ok(());
         }
         socket.send_to(&buffer[..length], source)?;

@@ -45,8 +45,9 @@ pub struct Tally {
     pub out_of_range: u64,
 }
 
-/// Sequence numbers above this are treated as garbage rather than grown into (64 Mi).
-const LIMIT: u64 = 1 << 26;
+/// How many sequence numbers a tracker counts (64 Mi, an 8 MiB bitmap at most); arrivals
+/// at or above this are treated as garbage rather than grown into, so a run may not use more.
+pub const MAX_MESSAGES: u64 = 1 << 26;
 
 impl SequenceTracker {
     /// An empty tracker.
@@ -57,7 +58,7 @@ impl SequenceTracker {
     /// Records one arrival of `seq`.
     pub fn record(&mut self, seq: u64) {
         self.arrivals += 1;
-        if seq >= LIMIT {
+        if seq >= MAX_MESSAGES {
             return;
         }
         let (word, bit) = ((seq / 64) as usize, seq % 64);

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::run::Mode;
-use super::summary::Point;
+use crate::mode::Mode;
+use crate::summary::Point;
 
 /// Writes the two charts side by side to `path`.
 pub fn draw(points: &[Point], path: &Path) -> anyhow::Result<()> {

@@ -7,12 +7,12 @@
 //!   with `--mc-tx-if`/`--mc-rx-if 127.0.0.1`.
 //! - **iperf2** (Debian package `iperf`): `iperf -s -u -B GROUP` servers and an
 //!   `iperf -c GROUP -u` client; the servers report lost/total datagrams. The client binds
-//!   127.0.0.1 (`-B`), which is what keeps its connected socket on `lo` (see [`crate::send`]).
+//!   127.0.0.1 (`-B`), which is what keeps its connected socket on `lo` (the C article's
+//!   lesson: see the `loopback` crate's `send.rs`).
 //!
 //! Servers count as ready when the kernel lists that many memberships of the group on `lo`
 //! (`/proc/net/igmp`), a condition rather than a sleep.
 
-use std::fmt;
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::unix::process::CommandExt;
@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use super::run::Placement;
-use super::summary::median;
+use crate::placement::{Placement, pin_to_cpu};
+use crate::summary::median;
 
 /// The group the peers use (a different one from ours, so runs cannot mix).
 pub const PEER_GROUP: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(239, 255, 16, 18), 7000);
@@ -63,32 +63,6 @@ pub struct PeerFigures {
     pub rates: Vec<PeerRate>,
     /// sockperf ping-pong (multicast out, multicast back, `--full-rtt`).
     pub sockperf_rtt: PeerLatency,
-}
-
-impl fmt::Display for PeerFigures {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for rate in &self.rates {
-            writeln!(
-                f,
-                "peer {:<8} N={:<3} median of {} runs: {:.0} msg/s, lost {} (worst {})",
-                rate.tool,
-                rate.receivers,
-                rate.runs.len(),
-                rate.rate,
-                rate.lost,
-                rate.worst_lost
-            )?;
-        }
-        let rtt = &self.sockperf_rtt;
-        if rtt.p50_us == 0.0 {
-            return Ok(());
-        }
-        writeln!(
-            f,
-            "peer sockperf ping-pong (full RTT) median: p50 {:.1} µs  p99 {:.1} µs  p99.9 {:.1} µs",
-            rtt.p50_us, rtt.p99_us, rtt.p999_us
-        )
-    }
 }
 
 /// How the peers are run.
@@ -168,7 +142,7 @@ fn pin(command: &mut Command, cpu: Option<usize>) -> &mut Command {
     if let Some(cpu) = cpu {
         // SAFETY: sched_setaffinity is a plain system call, safe between fork and exec.
         unsafe {
-            command.pre_exec(move || super::sockets::pin_to_cpu(cpu));
+            command.pre_exec(move || pin_to_cpu(cpu));
         }
     }
     command
@@ -260,6 +234,12 @@ fn wait_for_members(host: &harness::Host, group: Ipv4Addr, count: usize) -> anyh
 /// Users of `group` on `lo` according to `/proc/net/igmp` of the calling thread's namespace.
 fn igmp_users(group: Ipv4Addr) -> std::io::Result<usize> {
     let text = std::fs::read_to_string("/proc/thread-self/net/igmp")?;
+    Ok(igmp_users_on_lo(&text, group))
+}
+
+/// Users of `group` on `lo` in the text of `/proc/net/igmp`: a line per device (`1\tlo :
+/// ...`), then a tab-indented line per group with its address and its number of users.
+fn igmp_users_on_lo(text: &str, group: Ipv4Addr) -> usize {
     // The file prints the address as the in-memory (network order) u32 in hex.
     let wanted = format!("{:08X}", u32::from_ne_bytes(group.octets()));
     let mut on_lo = false;
@@ -277,7 +257,15 @@ fn igmp_users(group: Ipv4Addr) -> std::io::Result<usize> {
                 .unwrap_or(0);
         }
     }
-    Ok(users)
+    users
+}
+
+/// A `sockperf sr` server on `ip`:`port`, receiving on `lo`, with `more` arguments.
+fn sockperf_server(ip: &str, port: &str, more: &[&str]) -> Command {
+    let mut command = Command::new("sockperf");
+    command.args(["sr", "-i", ip, "-p", port, "--mc-rx-if", "127.0.0.1"]);
+    command.args(more);
+    command
 }
 
 fn sockperf_throughput(
@@ -290,19 +278,7 @@ fn sockperf_throughput(
 ) -> anyhow::Result<(f64, u64)> {
     let (ip, port) = (PEER_GROUP.ip().to_string(), PEER_GROUP.port().to_string());
     let servers = Servers::start(host, n, placement, || {
-        let mut c = Command::new("sockperf");
-        c.args([
-            "sr",
-            "-i",
-            &ip,
-            "-p",
-            &port,
-            "--mc-rx-if",
-            "127.0.0.1",
-            "--buffer-size",
-            "8388608",
-        ]);
-        c
+        sockperf_server(&ip, &port, &["--buffer-size", "8388608"])
     })?;
     wait_for_members(host, *PEER_GROUP.ip(), n)?;
     let mut command = Command::new("sockperf");
@@ -411,19 +387,7 @@ fn sockperf_pingpong(
         (PEER_GROUP.port() + 2).to_string(),
     );
     let servers = Servers::start(host, 1, placement, || {
-        let mut c = Command::new("sockperf");
-        c.args([
-            "sr",
-            "-i",
-            &ip,
-            "-p",
-            &port,
-            "--mc-rx-if",
-            "127.0.0.1",
-            "--mc-tx-if",
-            "127.0.0.1",
-        ]);
-        c
+        sockperf_server(&ip, &port, &["--mc-tx-if", "127.0.0.1"])
     })?;
     wait_for_members(host, *PEER_GROUP.ip(), 1)?;
     let client = host.output(&mut pin_args(
@@ -521,17 +485,19 @@ mod tests {
         assert_eq!(lost_total(server), Some((12, 115236)));
     }
 
-    /// `/proc/net/igmp` lists groups per device, the address in memory order.
+    /// `/proc/net/igmp` as Linux 6.18 wrote it in a namespace where three sockets joined
+    /// 239.255.16.18 on `lo` and one on `eth0`: only `lo`'s users of that group count.
     #[test]
-    fn igmp_address_is_written_in_memory_order() {
-        let expected = if cfg!(target_endian = "little") {
-            "1210FFEF"
-        } else {
-            "EFFF1012"
-        };
-        assert_eq!(
-            format!("{:08X}", u32::from_ne_bytes(PEER_GROUP.ip().octets())),
-            expected
-        );
+    fn igmp_users_are_read_per_group_on_lo() {
+        let text = "Idx\tDevice    : Count Querier\tGroup    Users Timer\tReporter\n\
+                    1\tlo        :     2      V3\n\
+                    \t\t\t\t1210FFEF     3 0:00000000\t\t0\n\
+                    \t\t\t\t010000E0     1 0:00000000\t\t0\n\
+                    2\teth0      :     2      V3\n\
+                    \t\t\t\t1210FFEF     1 0:00000000\t\t0\n\
+                    \t\t\t\t010000E0     1 0:00000000\t\t0\n";
+        assert_eq!(igmp_users_on_lo(text, *PEER_GROUP.ip()), 3);
+        assert_eq!(igmp_users_on_lo(text, Ipv4Addr::new(224, 0, 0, 1)), 1);
+        assert_eq!(igmp_users_on_lo(text, Ipv4Addr::new(239, 1, 1, 1)), 0);
     }
 }

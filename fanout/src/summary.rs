@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::pingpong::PingPongReport;
-use super::run::{FanoutReport, Mode};
+use crate::mode::Mode;
+use crate::pingpong::PingPongReport;
+use crate::run::FanoutReport;
 
 /// The median of `values` (mean of the middle two for an even count); 0 for none.
 pub fn median(values: impl IntoIterator<Item = f64>) -> f64 {

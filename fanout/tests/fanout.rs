@@ -4,11 +4,26 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use fanout::roles::ReceiverReport;
+use fanout::{FanoutConfig, Mode, PingPongConfig, run_fanout, run_pingpong};
 use harness::Sandbox;
-use loopback::fanout::{FanoutConfig, Mode, PingPongConfig, run_fanout, run_pingpong};
 
 fn program() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_fanout"))
+}
+
+/// Runs `config` in `sandbox` and checks every receiver with `check`, naming the mode.
+fn each_receiver(
+    sandbox: &Sandbox,
+    config: &FanoutConfig,
+    check: impl Fn(&ReceiverReport, &str),
+) -> fanout::FanoutReport {
+    let report = run_fanout(sandbox, config).unwrap();
+    assert_eq!(report.per_receiver.len(), config.receivers);
+    for receiver in &report.per_receiver {
+        check(receiver, &format!("{:?}: {receiver:?}", config.mode));
+    }
+    report
 }
 
 /// Loss accounting, part one: the sender skips every 7th sequence number on purpose, and
@@ -26,20 +41,15 @@ fn skipped_sequence_numbers_are_counted_as_lost_exactly() {
         config.messages = 7_000;
         config.skip_every = Some(7);
         config.drain_every_us = drain;
-        let report = run_fanout(&sandbox, &config).unwrap();
-        assert_eq!(report.per_receiver.len(), 3);
-        for receiver in &report.per_receiver {
-            let case = format!("{mode:?}, drain {drain:?}: {receiver:?}");
+        let report = each_receiver(&sandbox, &config, |receiver, case| {
+            let case = format!("drain {drain:?}, {case}");
             assert_eq!(receiver.tally.sent, 7_000, "{case}");
             assert_eq!(receiver.tally.lost, 1_000, "{case}");
             assert_eq!(receiver.tally.unique, 6_000, "{case}");
             assert_eq!(receiver.tally.gaps, 1_000, "{case}");
-            assert_eq!(
-                (receiver.tally.duplicates, receiver.message_drops),
-                (0, 0),
-                "{case}"
-            );
-        }
+            let clean = (receiver.tally.duplicates, receiver.message_drops);
+            assert_eq!(clean, (0, 0), "{case}");
+        });
         assert_eq!(report.lost, 3_000);
     }
 }
@@ -56,20 +66,13 @@ fn overflow_losses_match_the_kernels_drop_counter() {
         config.messages = 2_000;
         config.receive_buffer = Some(1);
         config.hold_receivers = true;
-        let report = run_fanout(&sandbox, &config).unwrap();
-        for receiver in &report.per_receiver {
+        each_receiver(&sandbox, &config, |receiver, case| {
             let tally = receiver.tally;
-            assert!(
-                tally.lost > 0,
-                "{mode:?}: a tiny held queue must overflow: {receiver:?}"
-            );
-            assert!(
-                tally.unique > 0,
-                "{mode:?}: some datagrams fit: {receiver:?}"
-            );
-            assert_eq!(tally.lost, receiver.message_drops, "{mode:?}: {receiver:?}");
-            assert_eq!(tally.unique + tally.lost, 2_000, "{mode:?}: {receiver:?}");
-        }
+            assert!(tally.lost > 0, "a tiny held queue must overflow: {case}");
+            assert!(tally.unique > 0, "some datagrams fit: {case}");
+            assert_eq!(tally.lost, receiver.message_drops, "{case}");
+            assert_eq!(tally.unique + tally.lost, 2_000, "{case}");
+        });
     }
 }
 
@@ -82,24 +85,16 @@ fn every_message_reaches_every_receiver_once_in_order() {
     for mode in [Mode::Multicast, Mode::Unicast] {
         let mut config = FanoutConfig::new(program(), mode, 4);
         config.messages = 3_000;
-        let report = run_fanout(&sandbox, &config).unwrap();
-        for receiver in &report.per_receiver {
+        let report = each_receiver(&sandbox, &config, |receiver, case| {
             let tally = receiver.tally;
-            assert_eq!(
-                (tally.duplicates, tally.reordered, tally.out_of_range),
-                (0, 0, 0),
-                "{mode:?}"
-            );
+            let wrong = (tally.duplicates, tally.reordered, tally.out_of_range);
+            assert_eq!(wrong, (0, 0, 0), "{case}");
             if receiver.receive_buffer >= 8 << 20 {
-                assert_eq!(
-                    (tally.unique, tally.lost),
-                    (3_000, 0),
-                    "{mode:?}: {receiver:?}"
-                );
+                assert_eq!((tally.unique, tally.lost), (3_000, 0), "{case}");
             } else {
-                assert_eq!(tally.lost, receiver.message_drops, "{mode:?}: {receiver:?}");
+                assert_eq!(tally.lost, receiver.message_drops, "{case}");
             }
-        }
+        });
         assert!(report.sender_cpu_ns > 0);
     }
 }
@@ -188,13 +183,68 @@ fn command_line_prints_json_and_draws_the_plot() {
     );
 }
 
-/// A bad size is refused with the value named.
+/// The one line the command line prints for `arguments`, which it must refuse before
+/// building anything.
+fn refusal(arguments: &[&str]) -> String {
+    let output = Command::new(program()).args(arguments).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{arguments:?} should be refused"
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    stderr.lines().next().unwrap_or_default().to_string()
+}
+
+/// Settings a run cannot honour are refused with one line naming the value and what was
+/// expected: a message too small for its header, no pacing at all (rate 0), a group that is
+/// not an IPv4 multicast group with a port, more messages than a receiver can count, and a
+/// receive buffer the kernel could not grant.
 #[test]
-fn command_line_refuses_a_too_small_message() {
-    let output = Command::new(program())
-        .args(["run", "--size", "8"])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("8"));
+fn command_line_refuses_what_a_run_cannot_honour() {
+    let cases: [(&[&str], &str); 8] = [
+        (
+            &["run", "--size", "8"],
+            "error: invalid value '8' for '--size <SIZE>': 8 is not in 16..=65000",
+        ),
+        (
+            &["run", "--rate", "0"],
+            "error: invalid value '0' for '--rate <RATE>': 0 is not in 1..18446744073709551615",
+        ),
+        (
+            &["run", "--group", "239.255.16.17:0"],
+            "error: invalid value '239.255.16.17:0' for '--group <GROUP>': [..]",
+        ),
+        (
+            &["run", "--group", "10.0.0.1:6868"],
+            "error: invalid value '10.0.0.1:6868' for '--group <GROUP>': 10.0.0.1 is not a multicast address [..]",
+        ),
+        (
+            &["run", "--group", "[ff15::1:8]:6868"],
+            "error: invalid value '[ff15::1:8]:6868' for '--group <GROUP>': `[ff15::1:8]:6868` is an IPv6 group [..]",
+        ),
+        (
+            &["run", "--messages", "67108865"],
+            "error: invalid value '67108865' for '--messages <MESSAGES>': 67108865 is not in 1..=67108864",
+        ),
+        (
+            &["run", "--receive-buffer", "2048M"],
+            "error: invalid value '2048M' for '--receive-buffer <RECEIVE_BUFFER>': `2048M` is too large a receive buffer (at most 1024M)",
+        ),
+        (
+            &["run", "--receive-buffer", "99999999999999999999K"],
+            "error: invalid value '99999999999999999999K' for '--receive-buffer <RECEIVE_BUFFER>': `99999999999999999999K` is not a size (expected bytes, or a number with K or M)",
+        ),
+    ];
+    for (arguments, expected) in cases {
+        let line = refusal(arguments);
+        let matches = match expected.split_once("[..]") {
+            Some((start, end)) => line.starts_with(start) && line.ends_with(end),
+            None => line == expected,
+        };
+        assert!(
+            matches,
+            "{arguments:?}:\n  got      {line}\n  expected {expected}"
+        );
+    }
 }

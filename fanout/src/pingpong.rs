@@ -13,9 +13,12 @@ use anyhow::Context;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use super::run::{DEFAULT_GROUP, Mode, Placement, progress_bar, spawn_roles};
-use super::sockets::pin_to_cpu;
-use super::wire;
+use crate::children::Children;
+use crate::mode::Mode;
+use crate::placement::{Placement, pin_to_cpu};
+use crate::progress::progress_bar;
+use crate::run::DEFAULT_GROUP;
+use crate::wire;
 
 /// A ping-pong run's settings.
 #[derive(Clone, Debug, Serialize)]
@@ -86,7 +89,7 @@ pub fn run_pingpong(
     host: &harness::Host,
     config: &PingPongConfig,
 ) -> anyhow::Result<PingPongReport> {
-    let children = spawn_roles(host, &config.program, 1, |_| {
+    let children = Children::spawn(host, &config.program, "echo", 1, |_| {
         let mut arguments = vec!["echo".to_string()];
         match config.mode {
             Mode::Multicast => arguments.extend(["--group".into(), config.group.to_string()]),
@@ -115,7 +118,9 @@ fn client(config: &PingPongConfig, destination: SocketAddrV4) -> anyhow::Result<
         pin_to_cpu(cpu)?;
     }
     let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
-    socket.set_multicast_if_v4_fix()?;
+    // `IP_MULTICAST_IF` = 127.0.0.1, the article's fix: group traffic from the client stays
+    // on `lo` whatever the routes say.
+    socket2::SockRef::from(&socket).set_multicast_if_v4(&Ipv4Addr::LOCALHOST)?;
     socket.set_nonblocking(config.spin)?;
     socket.set_read_timeout(Some(config.patience))?;
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
@@ -124,7 +129,7 @@ fn client(config: &PingPongConfig, destination: SocketAddrV4) -> anyhow::Result<
     let progress = progress_bar(config.progress, config.warm_up + config.round_trips);
     let mut lost = 0;
     for seq in 0..config.warm_up + config.round_trips {
-        wire::encode(&mut message, seq, 0);
+        wire::encode(&mut message, seq);
         let started = Instant::now();
         socket.send_to(&message, SocketAddr::V4(destination))?;
         let answered = wait_for_answer(&socket, &mut answer, seq, started + config.patience)?;
@@ -141,8 +146,8 @@ fn client(config: &PingPongConfig, destination: SocketAddrV4) -> anyhow::Result<
         }
     }
     progress.finish_and_clear();
-    let mut end = [0u8; wire::HEADER];
-    wire::encode(&mut end, wire::END, config.round_trips);
+    let mut end = [0u8; wire::END_LENGTH];
+    wire::encode_end(&mut end, config.round_trips, 0);
     socket
         .send_to(&end, SocketAddr::V4(destination))
         .context("end marker")?;
@@ -169,7 +174,7 @@ fn wait_for_answer(
     loop {
         match socket.recv(buffer) {
             Ok(length) => {
-                if wire::decode(&buffer[..length]).is_some_and(|(got, _)| got == seq) {
+                if wire::decode(&buffer[..length]) == Some(seq) {
                     return Ok(true);
                 }
             }
@@ -185,17 +190,5 @@ fn wait_for_answer(
         if Instant::now() >= deadline {
             return Ok(false);
         }
-    }
-}
-
-/// `IP_MULTICAST_IF` = 127.0.0.1 on a std socket: the article's fix, so group traffic from
-/// the client stays on `lo` whatever the routes say.
-trait MulticastIfFix {
-    fn set_multicast_if_v4_fix(&self) -> io::Result<()>;
-}
-
-impl MulticastIfFix for UdpSocket {
-    fn set_multicast_if_v4_fix(&self) -> io::Result<()> {
-        socket2::SockRef::from(self).set_multicast_if_v4(&Ipv4Addr::LOCALHOST)
     }
 }

@@ -5,10 +5,8 @@
 //! separate processes (`fanout receive`), started with [`harness::Host::spawn`], which kills
 //! them if this process dies: Ctrl-C leaves nothing behind.
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -16,53 +14,16 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use socket2::Socket;
 
-use super::roles::ReceiverReport;
-use super::sockets::{Batch, cpu_count, pin_to_cpu, sender_socket};
-use super::wire;
-
-/// How the sender reaches its receivers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// One send per message to a group all receivers joined on `lo`.
-    Multicast,
-    /// One send per message per receiver, each to its own port on 127.0.0.1.
-    Unicast,
-}
-
-/// Which CPUs the processes may use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Placement {
-    /// Let the scheduler decide.
-    None,
-    /// Everything on CPU 0: no cross-CPU wake-ups, but no parallelism either.
-    Same,
-    /// Sender on CPU 0, receivers spread over the other CPUs.
-    Split,
-}
-
-impl Placement {
-    /// The CPU for the sender, if pinned.
-    pub fn sender_cpu(self) -> Option<usize> {
-        match self {
-            Placement::None => None,
-            Placement::Same | Placement::Split => Some(0),
-        }
-    }
-
-    /// The CPU for receiver `index`, if pinned.
-    pub fn receiver_cpu(self, index: usize) -> Option<usize> {
-        match self {
-            Placement::None => None,
-            Placement::Same => Some(0),
-            Placement::Split => {
-                let cpus = cpu_count();
-                Some(if cpus < 2 { 0 } else { 1 + index % (cpus - 1) })
-            }
-        }
-    }
-}
+use crate::batch::Batch;
+use crate::children::Children;
+use crate::clock;
+use crate::mode::Mode;
+use crate::placement::{Placement, pin_to_cpu};
+use crate::progress::progress_bar;
+use crate::roles::ReceiverReport;
+use crate::sockets::{MAX_RECEIVE_BUFFER, sender_socket};
+use crate::tracker::MAX_MESSAGES;
+use crate::wire;
 
 /// Everything a fan-out run needs to know.
 #[derive(Clone, Debug, Serialize)]
@@ -89,10 +50,10 @@ pub struct FanoutConfig {
     pub hold_receivers: bool,
     /// The group for multicast mode.
     pub group: SocketAddrV4,
-    /// `IP_MULTICAST_LOOP` on the sender (see [`super::sockets::sender_socket`]).
+    /// `IP_MULTICAST_LOOP` on the sender (see [`crate::sockets::sender_socket`]).
     pub multicast_loop: bool,
     /// Receivers drain their queue every this many microseconds instead of sleeping in
-    /// `recvmmsg` until each datagram arrives (`None`: block). See [`super::roles::receive`].
+    /// `recvmmsg` until each datagram arrives (`None`: block). See [`crate::roles::receive`].
     pub drain_every_us: Option<u64>,
     /// The program that plays the receiver role (`fanout receive`).
     #[serde(skip)]
@@ -128,6 +89,38 @@ impl FanoutConfig {
     }
 }
 
+impl FanoutConfig {
+    /// Refuses settings the run cannot honour, each with one line naming the value.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.size < wire::HEADER {
+            bail!(
+                "messages must be at least {} bytes, got {}",
+                wire::HEADER,
+                self.size
+            );
+        }
+        if self.receivers == 0 {
+            bail!("at least one receiver is needed, got 0");
+        }
+        if !(1..=MAX_MESSAGES).contains(&self.messages) {
+            bail!(
+                "the number of messages must be 1 to {MAX_MESSAGES} (what a receiver can count), got {}",
+                self.messages
+            );
+        }
+        if self.rate == Some(0) {
+            bail!("the rate must be at least 1 message per second, got 0");
+        }
+        if self.receive_buffer.is_some_and(|b| b > MAX_RECEIVE_BUFFER) {
+            bail!(
+                "the receive buffer must be at most {MAX_RECEIVE_BUFFER} bytes (1G), got {}",
+                self.receive_buffer.unwrap_or(0)
+            );
+        }
+        Ok(())
+    }
+}
+
 /// What a run measured.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FanoutReport {
@@ -160,126 +153,6 @@ pub struct FanoutReport {
     pub per_receiver: Vec<ReceiverReport>,
 }
 
-impl FanoutReport {
-    /// Lost copies as a fraction of all copies that should have arrived.
-    pub fn loss_ratio(&self) -> f64 {
-        let expected = self.sent as f64 * self.receivers as f64;
-        if expected == 0.0 {
-            0.0
-        } else {
-            self.lost as f64 / expected
-        }
-    }
-}
-
-/// Child processes that are killed and reaped if a run ends early.
-pub(crate) struct Children(Vec<Spawned>);
-
-pub(crate) struct Spawned {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
-    pub(crate) port: u16,
-}
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        for spawned in &mut self.0 {
-            let _ = spawned.child.kill();
-            let _ = spawned.child.wait();
-        }
-    }
-}
-
-/// Starts `count` role processes and waits for each one's `ready <port>` line.
-pub(crate) fn spawn_roles(
-    host: &harness::Host,
-    program: &PathBuf,
-    count: usize,
-    arguments: impl Fn(usize) -> Vec<String>,
-) -> anyhow::Result<Children> {
-    let mut children = Children(Vec::with_capacity(count));
-    for index in 0..count {
-        let mut command = Command::new(program);
-        command
-            .args(arguments(index))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        let mut child = host
-            .spawn(&mut command)
-            .with_context(|| format!("cannot start {}", program.display()))?;
-        let stdin = child.stdin.take();
-        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        children.0.push(Spawned {
-            child,
-            stdin,
-            stdout,
-            port: 0,
-        });
-    }
-    for (index, spawned) in children.0.iter_mut().enumerate() {
-        let mut line = String::new();
-        spawned.stdout.read_line(&mut line)?;
-        let port = line
-            .strip_prefix("ready ")
-            .and_then(|p| p.trim().parse().ok());
-        let Some(port) = port else {
-            let status = spawned.child.wait()?;
-            bail!("receiver {index} did not get ready (said {line:?}, {status})");
-        };
-        spawned.port = port;
-    }
-    Ok(children)
-}
-
-impl Children {
-    pub(crate) fn ports(&self) -> Vec<u16> {
-        self.0.iter().map(|s| s.port).collect()
-    }
-
-    /// Lets held receivers read, and waits until each has emptied its queue.
-    fn release_held(&mut self) -> anyhow::Result<()> {
-        for spawned in &mut self.0 {
-            if let Some(stdin) = spawned.stdin.as_mut() {
-                stdin.write_all(b"go\n")?;
-            }
-        }
-        for (index, spawned) in self.0.iter_mut().enumerate() {
-            let mut line = String::new();
-            spawned.stdout.read_line(&mut line)?;
-            if line.trim() != "drained" {
-                bail!("held receiver {index} said {line:?} instead of `drained`");
-            }
-        }
-        Ok(())
-    }
-
-    fn reports(&mut self) -> anyhow::Result<Vec<ReceiverReport>> {
-        let mut reports = Vec::new();
-        for (index, spawned) in self.0.iter_mut().enumerate() {
-            let mut line = String::new();
-            spawned.stdout.read_line(&mut line)?;
-            let report = serde_json::from_str(&line)
-                .with_context(|| format!("receiver {index} reported {line:?}"))?;
-            reports.push(report);
-        }
-        Ok(reports)
-    }
-
-    pub(crate) fn wait(mut self) -> anyhow::Result<()> {
-        for spawned in &mut self.0 {
-            spawned.stdin = None;
-            let status = spawned.child.wait()?;
-            if !status.success() {
-                bail!("a role process failed: {status}");
-            }
-        }
-        self.0.clear();
-        Ok(())
-    }
-}
-
 struct Sent {
     sent: u64,
     seconds: f64,
@@ -288,42 +161,39 @@ struct Sent {
 
 /// Runs one fan-out measurement in `host` (a sandbox whose `lo` carries 224.0.0.0/4).
 pub fn run_fanout(host: &harness::Host, config: &FanoutConfig) -> anyhow::Result<FanoutReport> {
-    if config.size < wire::HEADER {
-        bail!(
-            "messages must be at least {} bytes, got {}",
-            wire::HEADER,
-            config.size
-        );
-    }
-    if config.receivers == 0 {
-        bail!("at least one receiver is needed");
-    }
-    let mut children = spawn_roles(host, &config.program, config.receivers, |index| {
-        let mut arguments = vec!["receive".to_string()];
-        match config.mode {
-            Mode::Multicast => arguments.extend(["--group".into(), config.group.to_string()]),
-            Mode::Unicast => arguments.push("--unicast".into()),
-        }
-        arguments.extend([
-            "--batch".into(),
-            config.batch.to_string(),
-            "--size".into(),
-            config.size.to_string(),
-        ]);
-        if let Some(bytes) = config.receive_buffer {
-            arguments.extend(["--receive-buffer".into(), bytes.to_string()]);
-        }
-        if let Some(cpu) = config.placement.receiver_cpu(index) {
-            arguments.extend(["--cpu".into(), cpu.to_string()]);
-        }
-        if config.hold_receivers {
-            arguments.push("--hold".into());
-        }
-        if let Some(micros) = config.drain_every_us {
-            arguments.extend(["--drain-every-us".into(), micros.to_string()]);
-        }
-        arguments
-    })?;
+    config.check()?;
+    let mut children = Children::spawn(
+        host,
+        &config.program,
+        "receiver",
+        config.receivers,
+        |index| {
+            let mut arguments = vec!["receive".to_string()];
+            match config.mode {
+                Mode::Multicast => arguments.extend(["--group".into(), config.group.to_string()]),
+                Mode::Unicast => arguments.push("--unicast".into()),
+            }
+            arguments.extend([
+                "--batch".into(),
+                config.batch.to_string(),
+                "--size".into(),
+                config.size.to_string(),
+            ]);
+            if let Some(bytes) = config.receive_buffer {
+                arguments.extend(["--receive-buffer".into(), bytes.to_string()]);
+            }
+            if let Some(cpu) = config.placement.receiver_cpu(index) {
+                arguments.extend(["--cpu".into(), cpu.to_string()]);
+            }
+            if config.hold_receivers {
+                arguments.push("--hold".into());
+            }
+            if let Some(micros) = config.drain_every_us {
+                arguments.extend(["--drain-every-us".into(), micros.to_string()]);
+            }
+            arguments
+        },
+    )?;
     let destinations: Vec<SocketAddrV4> = match config.mode {
         Mode::Multicast => vec![config.group],
         Mode::Unicast => children
@@ -388,13 +258,13 @@ fn send_all(
     let progress = progress_bar(config.progress, config.messages);
     let skipped = |seq: u64| config.skip_every.is_some_and(|k| k > 0 && seq % k == k - 1);
     let started = Instant::now();
-    let cpu_before = wire::thread_cpu_ns();
+    let cpu_before = clock::thread_cpu_ns();
     let mut seq = 0;
     while seq < config.messages {
         let mut filled = 0;
         while filled < batch.capacity() && seq < config.messages {
             if !skipped(seq) {
-                wire::encode(batch.message_mut(filled), seq, 0);
+                wire::encode(batch.message_mut(filled), seq);
                 filled += 1;
             }
             seq += 1;
@@ -414,7 +284,7 @@ fn send_all(
             progress.set_position(seq);
         }
     }
-    let cpu_ns = wire::thread_cpu_ns() - cpu_before;
+    let cpu_ns = clock::thread_cpu_ns() - cpu_before;
     let seconds = started.elapsed().as_secs_f64();
     progress.finish_and_clear();
     Ok((
@@ -443,22 +313,4 @@ fn send_end_markers(sockets: &[Socket], sent: u64, done: &AtomicBool) -> anyhow:
         std::thread::sleep(Duration::from_millis(1));
     }
     Ok(())
-}
-
-/// A progress bar on stderr, or a hidden one.
-pub(crate) fn progress_bar(visible: bool, length: u64) -> indicatif::ProgressBar {
-    if !visible {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(length),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} {per_sec}")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message("sending");
-    bar
 }

@@ -5,30 +5,29 @@
 //! (`fanout receive`, `fanout echo`) that die with it, Ctrl-C included.
 //!
 //! ```text
-//! cargo run -p loopback --release --bin fanout -- run -n 4 --runs 3
-//! cargo run -p loopback --release --bin fanout -- run -n 4 --mode unicast --runs 3
-//! cargo run -p loopback --release --bin fanout -- pingpong --runs 3
+//! cargo run -p fanout --release --bin fanout -- run -n 4 --runs 3
+//! cargo run -p fanout --release --bin fanout -- run -n 4 --mode unicast --runs 3
+//! cargo run -p fanout --release --bin fanout -- pingpong --runs 3
 //! # the plot: rate and sender CPU against N, both modes, medians of 3 runs
-//! cargo run -p loopback --release --bin fanout -- sweep --plot fanout.svg
+//! cargo run -p fanout --release --bin fanout -- sweep --plot fanout.svg
 //! # the comparison with sockperf and iperf2 (apt packages `sockperf` and `iperf`)
-//! cargo run -p loopback --release --bin fanout -- sweep --receivers 1,4,16 --peers --peer-receivers 1,4
+//! cargo run -p fanout --release --bin fanout -- sweep --receivers 1,4,16 --peers --peer-receivers 1,4
 //! ```
 
 use std::io::IsTerminal;
-use std::net::SocketAddrV4;
+use std::net::{SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use loopback::fanout::peers::{self, PeerFigures, PeerSettings};
-use loopback::fanout::roles::{self, RoleOptions};
-use loopback::fanout::sockets::Endpoint;
-use loopback::fanout::summary::{Latency, Point};
-use loopback::fanout::{
-    FanoutConfig, FanoutReport, Mode, PingPongConfig, PingPongReport, Placement, plot, run_fanout,
-    run_pingpong,
-};
+use fanout::peers::PeerSettings;
+use fanout::roles::{self, RoleOptions};
+use fanout::sockets::{Endpoint, MAX_RECEIVE_BUFFER};
+use fanout::sweep::{SweepSettings, repeat_fanout, repeat_pingpong, sweep};
+use fanout::tracker::MAX_MESSAGES;
+use fanout::{FanoutConfig, Mode, PingPongConfig, Placement, plot};
+use mcast_vocab::Group;
 
 /// Measure one-to-many messaging over loopback inside a sandbox.
 ///
@@ -68,14 +67,14 @@ struct Common {
     /// Messages per sendmmsg/recvmmsg call (1: one system call per message).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=1024))]
     batch: u64,
-    /// Receive buffer per receiver, e.g. 8M, 256K or 0 for the kernel default.
+    /// Receive buffer per receiver, e.g. 8M, 256K or 0 for the kernel default (at most 1024M).
     #[arg(long, default_value = "8M", value_parser = parse_bytes)]
     receive_buffer: usize,
     /// CPU placement: none, same (all on CPU 0) or split (sender on 0, receivers elsewhere).
     #[arg(long, value_enum, default_value_t = Placement::None)]
     placement: Placement,
-    /// Multicast group and port.
-    #[arg(long, default_value_t = loopback::fanout::run::DEFAULT_GROUP)]
+    /// Multicast group and port (IPv4: IPv6 multicast is not delivered over lo).
+    #[arg(long, default_value_t = fanout::run::DEFAULT_GROUP, value_parser = parse_group)]
     group: SocketAddrV4,
     /// Receivers empty their queue every this many microseconds instead of blocking in
     /// recvmmsg until each datagram arrives, which spares the sender a wake-up per receiver
@@ -98,11 +97,11 @@ struct RunArgs {
     /// Receiver processes.
     #[arg(long, short = 'n', default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
     receivers: u64,
-    /// Sequence numbers to send.
-    #[arg(long, default_value_t = 200_000)]
+    /// Sequence numbers to send (at most 67108864, what a receiver can count).
+    #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..=MAX_MESSAGES))]
     messages: u64,
     /// Pace the sender at this many messages per second (default: as fast as it can).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     rate: Option<u64>,
     /// Repeat the run this many times and also print the medians.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
@@ -141,8 +140,8 @@ struct SweepArgs {
     /// Receiver counts, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16")]
     receivers: Vec<usize>,
-    /// Sequence numbers per run.
-    #[arg(long, default_value_t = 100_000)]
+    /// Sequence numbers per run (at most 67108864, what a receiver can count).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=MAX_MESSAGES))]
     messages: u64,
     /// Runs per setting (medians are reported).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
@@ -157,7 +156,7 @@ struct SweepArgs {
     #[arg(long, default_value_t = 2)]
     peer_seconds: u64,
     /// Pace every sender (ours and the peers') at this many messages per second.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     rate: Option<u64>,
     /// Receiver counts for the peers (default: the same as --receivers).
     #[arg(long, value_delimiter = ',')]
@@ -172,7 +171,7 @@ struct SweepArgs {
 #[derive(Args)]
 struct RoleArgs {
     /// Join this group on lo and bind it.
-    #[arg(long, conflicts_with = "unicast")]
+    #[arg(long, conflicts_with = "unicast", value_parser = parse_group)]
     group: Option<SocketAddrV4>,
     /// Bind 127.0.0.1 on a port the kernel picks.
     #[arg(long)]
@@ -181,7 +180,7 @@ struct RoleArgs {
     batch: usize,
     #[arg(long, default_value_t = 64)]
     size: usize,
-    #[arg(long)]
+    #[arg(long, value_parser = parse_bytes)]
     receive_buffer: Option<usize>,
     #[arg(long)]
     cpu: Option<usize>,
@@ -193,16 +192,36 @@ struct RoleArgs {
     drain_every_us: Option<u64>,
 }
 
+/// A size in bytes, with an optional K or M, up to [`MAX_RECEIVE_BUFFER`].
 fn parse_bytes(text: &str) -> Result<usize, String> {
-    let (digits, unit) = match text.trim().to_ascii_uppercase() {
-        t if t.ends_with('M') => (t[..t.len() - 1].to_string(), 1 << 20),
-        t if t.ends_with('K') => (t[..t.len() - 1].to_string(), 1 << 10),
-        t => (t, 1),
+    let upper = text.trim().to_ascii_uppercase();
+    let (digits, unit) = match upper.strip_suffix('M') {
+        Some(digits) => (digits, 1 << 20),
+        None => match upper.strip_suffix('K') {
+            Some(digits) => (digits, 1 << 10),
+            None => (upper.as_str(), 1),
+        },
     };
-    digits
+    let bytes = digits
         .parse::<usize>()
-        .map(|n| n * unit)
-        .map_err(|_| format!("`{text}` is not a size (expected bytes, or a number with K or M)"))
+        .map_err(|_| format!("`{text}` is not a size (expected bytes, or a number with K or M)"))?;
+    bytes
+        .checked_mul(unit)
+        .filter(|&bytes| bytes <= MAX_RECEIVE_BUFFER)
+        .ok_or_else(|| format!("`{text}` is too large a receive buffer (at most 1024M)"))
+}
+
+/// An IPv4 multicast group with a port, checked by [`Group`] (multicast, port not 0).
+fn parse_group(text: &str) -> Result<SocketAddrV4, String> {
+    match Group::parse(text)
+        .map_err(|error| error.to_string())?
+        .socket_addr()
+    {
+        SocketAddr::V4(group) => Ok(group),
+        SocketAddr::V6(_) => Err(format!(
+            "`{text}` is an IPv6 group (expected IPv4: the kernel does not deliver IPv6 multicast over lo)"
+        )),
+    }
 }
 
 fn main() -> ExitCode {
@@ -210,7 +229,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Pingpong(args) => pingpong(args),
-        Command::Sweep(args) => sweep(args),
+        Command::Sweep(args) => sweep_command(args),
         Command::Receive(args) => {
             role_options(&args).and_then(|o| Ok(roles::receive(&o).map(drop)?))
         }
@@ -259,226 +278,130 @@ fn program() -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-fn fanout_config(
-    common: &Common,
-    mode: Mode,
-    receivers: usize,
-    messages: u64,
-) -> anyhow::Result<FanoutConfig> {
-    let mut config = FanoutConfig::new(program()?, mode, receivers);
-    config.messages = messages;
-    config.size = common.size as usize;
-    config.batch = common.batch as usize;
-    config.receive_buffer = (common.receive_buffer > 0).then_some(common.receive_buffer);
-    config.placement = common.placement;
-    config.group = common.group;
-    config.drain_every_us = (common.drain_every_us > 0).then_some(common.drain_every_us);
-    config.progress = !common.quiet && std::io::stderr().is_terminal();
-    Ok(config)
+/// Prints each line as it comes, unless the output is JSON.
+fn shower(json: bool) -> impl FnMut(&dyn std::fmt::Display) {
+    move |item| {
+        let text = item.to_string();
+        if !json && !text.is_empty() {
+            println!("{text}");
+        }
+    }
 }
 
-fn ping_config(
-    common: &Common,
-    mode: Mode,
-    round_trips: u64,
-    spin: bool,
-) -> anyhow::Result<PingPongConfig> {
-    let mut config = PingPongConfig::new(program()?, mode);
-    config.round_trips = round_trips;
-    config.size = common.size as usize;
-    config.spin = spin;
-    config.placement = common.placement;
-    config.group = common.group;
-    config.progress = !common.quiet && std::io::stderr().is_terminal();
-    Ok(config)
+impl Common {
+    fn fanout_config(
+        &self,
+        mode: Mode,
+        receivers: usize,
+        messages: u64,
+    ) -> anyhow::Result<FanoutConfig> {
+        let mut config = FanoutConfig::new(program()?, mode, receivers);
+        config.messages = messages;
+        config.size = self.size as usize;
+        config.batch = self.batch as usize;
+        config.receive_buffer = (self.receive_buffer > 0).then_some(self.receive_buffer);
+        config.placement = self.placement;
+        config.group = self.group;
+        config.drain_every_us = (self.drain_every_us > 0).then_some(self.drain_every_us);
+        config.progress = self.progress();
+        Ok(config)
+    }
+
+    fn ping_config(
+        &self,
+        mode: Mode,
+        round_trips: u64,
+        spin: bool,
+    ) -> anyhow::Result<PingPongConfig> {
+        let mut config = PingPongConfig::new(program()?, mode);
+        config.round_trips = round_trips;
+        config.size = self.size as usize;
+        config.spin = spin;
+        config.placement = self.placement;
+        config.group = self.group;
+        config.progress = self.progress();
+        Ok(config)
+    }
+
+    fn progress(&self) -> bool {
+        !self.quiet && std::io::stderr().is_terminal()
+    }
 }
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
-    let sandbox = sandbox()?;
-    let mut config = fanout_config(
-        &args.common,
-        args.mode,
-        args.receivers as usize,
-        args.messages,
-    )?;
+    let mut config =
+        args.common
+            .fanout_config(args.mode, args.receivers as usize, args.messages)?;
     config.rate = args.rate;
     config.skip_every = args.skip_every;
     config.multicast_loop = !args.no_loop;
-    let mut runs = Vec::new();
-    for _ in 0..args.runs {
-        let report = run_fanout(&sandbox, &config)?;
-        if !args.common.json {
-            println!("{}", describe_run(&report));
-        }
-        runs.push(report);
-    }
-    let point = Point::from_runs(runs).expect("at least one run");
-    if args.common.json {
+    config.check()?;
+    let json = args.common.json;
+    let point = repeat_fanout(&*sandbox()?, &config, args.runs as usize, &mut shower(json))?;
+    if json {
         println!("{}", serde_json::to_string_pretty(&point)?);
     } else if args.runs > 1 {
-        println!("{}", describe_point(&point));
+        println!("{point}");
     }
     Ok(())
 }
 
 fn pingpong(args: PingArgs) -> anyhow::Result<()> {
-    let sandbox = sandbox()?;
-    let config = ping_config(&args.common, args.mode, args.round_trips, args.spin)?;
-    let mut runs = Vec::new();
-    for _ in 0..args.runs {
-        let report = run_pingpong(&sandbox, &config)?;
-        if !args.common.json {
-            println!("{}", describe_ping(&report));
-        }
-        runs.push(report);
-    }
-    let latency = Latency::from_runs(runs).expect("at least one run");
-    if args.common.json {
+    let config = args
+        .common
+        .ping_config(args.mode, args.round_trips, args.spin)?;
+    let json = args.common.json;
+    let latency = repeat_pingpong(&*sandbox()?, &config, args.runs as usize, &mut shower(json))?;
+    if json {
         println!("{}", serde_json::to_string_pretty(&latency)?);
     } else if args.runs > 1 {
-        println!(
-            "median of {} runs: p50 {:.1} µs  p99 {:.1} µs  p99.9 {:.1} µs",
-            args.runs, latency.p50_us, latency.p99_us, latency.p999_us
-        );
+        println!("{latency}");
     }
     Ok(())
 }
 
-/// Everything a sweep measured, as `--json` prints it.
-#[derive(serde::Serialize)]
-struct SweepReport {
-    points: Vec<Point>,
-    latency: Vec<Latency>,
-    peers: Option<PeerFigures>,
-}
-
-fn sweep(args: SweepArgs) -> anyhow::Result<()> {
-    let sandbox = sandbox()?;
-    let text = !args.common.json;
-    let mut points = Vec::new();
-    for &receivers in &args.receivers {
-        for mode in [Mode::Multicast, Mode::Unicast] {
-            let mut config = fanout_config(&args.common, mode, receivers, args.messages)?;
-            config.rate = args.rate;
-            let runs = (0..args.runs)
-                .map(|_| run_fanout(&sandbox, &config))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let point = Point::from_runs(runs).expect("runs");
-            if text {
-                println!("{}", describe_point(&point));
-            }
-            points.push(point);
-        }
-    }
-    let mut latency = Vec::new();
-    if args.round_trips > 0 {
-        for mode in [Mode::Multicast, Mode::Unicast] {
-            let config = ping_config(&args.common, mode, args.round_trips, false)?;
-            let runs = (0..args.runs)
-                .map(|_| run_pingpong(&sandbox, &config))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let summary = Latency::from_runs(runs).expect("runs");
-            if text {
-                println!(
-                    "ping-pong {:<9} median of {} runs: p50 {:.1} µs  p99 {:.1} µs  p99.9 {:.1} µs  lost {}",
-                    mode_name(mode),
-                    args.runs,
-                    summary.p50_us,
-                    summary.p99_us,
-                    summary.p999_us,
-                    summary.lost
-                );
-            }
-            latency.push(summary);
-        }
-    }
-    let peers = if args.peers {
-        let settings = PeerSettings {
-            receivers: args
-                .peer_receivers
-                .clone()
-                .unwrap_or_else(|| args.receivers.clone()),
-            runs: args.runs as usize,
-            seconds: args.peer_seconds,
-            size: args.common.size as usize,
-            rate: args.rate,
-            pingpong: args.round_trips > 0,
-            placement: args.common.placement,
-        };
-        let figures = peers::measure(&sandbox, &settings)?;
-        if text {
-            print!("{figures}");
-        }
-        Some(figures)
-    } else {
-        None
+fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
+    let mut fanout = args
+        .common
+        .fanout_config(Mode::Multicast, 1, args.messages)?;
+    fanout.rate = args.rate;
+    fanout.check()?;
+    let pingpong = (args.round_trips > 0)
+        .then(|| {
+            args.common
+                .ping_config(Mode::Multicast, args.round_trips, false)
+        })
+        .transpose()?;
+    let peers = args.peers.then(|| PeerSettings {
+        receivers: args
+            .peer_receivers
+            .clone()
+            .unwrap_or_else(|| args.receivers.clone()),
+        runs: args.runs as usize,
+        seconds: args.peer_seconds,
+        size: args.common.size as usize,
+        rate: args.rate,
+        pingpong: args.round_trips > 0,
+        placement: args.common.placement,
+    });
+    let settings = SweepSettings {
+        receivers: args.receivers.clone(),
+        runs: args.runs as usize,
+        fanout,
+        pingpong,
+        peers,
     };
+    let json = args.common.json;
+    let report = sweep(&*sandbox()?, &settings, &mut shower(json))?;
     if let Some(path) = &args.plot {
-        plot::draw(&points, path).with_context(|| format!("cannot write {}", path.display()))?;
-        if text {
+        plot::draw(&report.points, path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        if !json {
             println!("wrote {}", path.display());
         }
     }
-    if !text {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&SweepReport {
-                points,
-                latency,
-                peers
-            })?
-        );
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
     }
     Ok(())
-}
-
-fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Multicast => "multicast",
-        Mode::Unicast => "unicast",
-    }
-}
-
-fn describe_run(report: &FanoutReport) -> String {
-    format!(
-        "{:<9} N={:<3} sent {} in {:.3} s: {:.0} msg/s, lost {} (kernel drops {}), dup {}, reordered {}, sender CPU {:.0} ns/msg, {:.0} ns/delivery",
-        mode_name(report.mode),
-        report.receivers,
-        report.sent,
-        report.seconds,
-        report.rate,
-        report.lost,
-        report.kernel_drops,
-        report.duplicates,
-        report.reordered,
-        report.cpu_per_message_ns,
-        report.cpu_per_delivery_ns
-    )
-}
-
-fn describe_point(point: &Point) -> String {
-    format!(
-        "{:<9} N={:<3} median of {} runs: {:.0} msg/s, lost {} (worst {}), sender CPU {:.0} ns/msg, {:.0} ns/delivery",
-        mode_name(point.mode),
-        point.receivers,
-        point.runs.len(),
-        point.rate,
-        point.lost,
-        point.worst_lost,
-        point.cpu_per_message_ns,
-        point.cpu_per_delivery_ns
-    )
-}
-
-fn describe_ping(report: &PingPongReport) -> String {
-    format!(
-        "ping-pong {:<9} {} round trips: p50 {:.1} µs  p99 {:.1} µs  p99.9 {:.1} µs  max {:.1} µs  lost {}",
-        mode_name(report.mode),
-        report.round_trips,
-        report.p50_us,
-        report.p99_us,
-        report.p999_us,
-        report.max_us,
-        report.lost
-    )
 }

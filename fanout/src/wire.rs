@@ -1,0 +1,82 @@
+//! The message on the wire: a sequence number, a count word, and padding to the chosen size.
+//!
+//! ```text
+//!  0        8        16                    size
+//!  +--------+--------+---------------------+
+//!  |  seq   | count  | zero padding ...    |    both little-endian u64
+//!  +--------+--------+---------------------+
+//! ```
+//! The sequence number is what loss, duplicate and reorder accounting rests on. Data
+//! messages carry 0 in the count word: nothing is timed from the message itself (ping-pong
+//! times each round trip with the client's own clock), so no clock is read in the sending
+//! loop, where it would count as sending CPU.
+//!
+//! The last message of a run is an end marker: sequence [`END`], the number of sequence
+//! numbers the run used in the count word (so a receiver learns how many there were), and
+//! the marker's own index in bytes 16..24. Markers are repeated until every receiver has
+//! reported; a receiver whose first marker has index k knows that k earlier markers met a
+//! full queue, which tells the kernel's drop counter apart from data loss.
+
+/// The smallest message: sequence number and count word.
+pub const HEADER: usize = 16;
+
+/// The sequence number that marks the end of a run.
+pub const END: u64 = u64::MAX;
+
+/// Length of an end marker: header plus the marker's index.
+pub const END_LENGTH: usize = HEADER + 8;
+
+/// Writes data message `seq` into the first [`HEADER`] bytes of `buffer` (which must be at
+/// least that long), with 0 in the count word; the rest is left as it is.
+pub fn encode(buffer: &mut [u8], seq: u64) {
+    write_header(buffer, seq, 0);
+}
+
+/// Writes end marker number `index` for a run that used `sent` sequence numbers.
+pub fn encode_end(buffer: &mut [u8; END_LENGTH], sent: u64, index: u64) {
+    write_header(buffer, END, sent);
+    buffer[HEADER..].copy_from_slice(&index.to_le_bytes());
+}
+
+/// Reads a datagram's sequence number ([`END`] for an end marker); `None` if it is too
+/// short to be ours.
+pub fn decode(datagram: &[u8]) -> Option<u64> {
+    Some(u64::from_le_bytes(datagram.get(..8)?.try_into().ok()?))
+}
+
+/// Reads an end marker: `(sent, index)`, or `None` if the datagram is not one.
+pub fn decode_end(datagram: &[u8]) -> Option<(u64, u64)> {
+    if decode(datagram)? != END {
+        return None;
+    }
+    let sent = u64::from_le_bytes(datagram.get(8..HEADER)?.try_into().ok()?);
+    let index = u64::from_le_bytes(datagram.get(HEADER..END_LENGTH)?.try_into().ok()?);
+    Some((sent, index))
+}
+
+fn write_header(buffer: &mut [u8], seq: u64, count: u64) {
+    buffer[..8].copy_from_slice(&seq.to_le_bytes());
+    buffer[8..HEADER].copy_from_slice(&count.to_le_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What is encoded decodes unchanged, with a zero count word in data messages; a short
+    /// datagram is not a message, and a data message is not an end marker.
+    #[test]
+    fn header_round_trips_and_short_datagrams_are_refused() {
+        let mut buffer = [0xffu8; 64];
+        encode(&mut buffer, 42);
+        assert_eq!(decode(&buffer), Some(42));
+        assert_eq!(&buffer[8..16], &[0; 8]);
+        assert_eq!(decode(&buffer[..7]), None);
+        let mut end = [0u8; END_LENGTH];
+        encode_end(&mut end, 9_000, 3);
+        assert_eq!(decode(&end), Some(END));
+        assert_eq!(decode_end(&end), Some((9_000, 3)));
+        assert_eq!(decode_end(&end[..HEADER]), None);
+        assert_eq!(decode_end(&buffer), None);
+    }
+}
