@@ -26,7 +26,7 @@ use crate::placement::{Placement, pin_to_cpu};
 use crate::summary::median;
 
 /// The group the peers use (a different one from ours, so runs cannot mix).
-pub const PEER_GROUP: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(239, 255, 16, 18), 7000);
+const PEER_GROUP: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(239, 255, 16, 18), 7000);
 
 /// One peer's throughput at one receiver count, medians of runs.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -155,6 +155,9 @@ fn pin_args<const N: usize>(mut command: Command, cpu: Option<usize>, args: [&st
     command
 }
 
+/// How long a peer server may take to print its totals and exit after SIGINT.
+const STOP: Duration = Duration::from_secs(10);
+
 /// Servers that are interrupted (SIGINT, so they print their totals) and reaped on drop.
 struct Servers(Vec<Child>);
 
@@ -182,11 +185,24 @@ impl Servers {
         Ok(servers)
     }
 
-    /// Interrupts every server and returns what each printed (stdout and stderr).
+    /// Interrupts every server and returns what each printed (stdout and stderr). A server
+    /// that has not exited [`STOP`] after its SIGINT is an error naming it.
     fn finish(mut self) -> anyhow::Result<Vec<String>> {
         let mut outputs = Vec::new();
-        for child in &mut self.0 {
+        for (index, child) in self.0.iter_mut().enumerate() {
             interrupt(child);
+            let deadline = Instant::now() + STOP;
+            // A condition with a deadline, polled: std offers no wait with a timeout.
+            while child.try_wait()?.is_none() {
+                if Instant::now() > deadline {
+                    bail!(
+                        "peer server {index} (pid {}) did not stop within {} s of SIGINT",
+                        child.id(),
+                        STOP.as_secs()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
             let mut text = String::new();
             if let Some(out) = child.stdout.as_mut() {
                 out.read_to_string(&mut text)?;
@@ -194,7 +210,6 @@ impl Servers {
             if let Some(err) = child.stderr.as_mut() {
                 err.read_to_string(&mut text)?;
             }
-            child.wait()?;
             outputs.push(text);
         }
         self.0.clear();
@@ -260,6 +275,17 @@ fn igmp_users_on_lo(text: &str, group: Ipv4Addr) -> usize {
     users
 }
 
+/// A sockperf client (`tp` for throughput, `pp` for ping-pong) sending `size`-byte
+/// messages to `ip`:`port` for `seconds`, out of `lo` with multicast loop on (sockperf turns
+/// it off unless told).
+fn sockperf_client(test: &str, ip: &str, port: &str, size: usize, seconds: u64) -> Command {
+    let mut command = Command::new("sockperf");
+    command.args([test, "-i", ip, "-p", port]);
+    command.args(["-m", &size.to_string(), "-t", &seconds.to_string()]);
+    command.args(["--mc-loopback-enable", "--mc-tx-if", "127.0.0.1"]);
+    command
+}
+
 /// A `sockperf sr` server on `ip`:`port`, receiving on `lo`, with `more` arguments.
 fn sockperf_server(ip: &str, port: &str, more: &[&str]) -> Command {
     let mut command = Command::new("sockperf");
@@ -281,21 +307,7 @@ fn sockperf_throughput(
         sockperf_server(&ip, &port, &["--buffer-size", "8388608"])
     })?;
     wait_for_members(host, *PEER_GROUP.ip(), n)?;
-    let mut command = Command::new("sockperf");
-    command.args([
-        "tp",
-        "-i",
-        &ip,
-        "-p",
-        &port,
-        "-m",
-        &size.to_string(),
-        "-t",
-        &seconds.to_string(),
-        "--mc-loopback-enable",
-        "--mc-tx-if",
-        "127.0.0.1",
-    ]);
+    let mut command = sockperf_client("tp", &ip, &port, size, seconds);
     if let Some(rate) = rate {
         command.arg(format!("--mps={rate}"));
     }
@@ -390,27 +402,9 @@ fn sockperf_pingpong(
         sockperf_server(&ip, &port, &["--mc-tx-if", "127.0.0.1"])
     })?;
     wait_for_members(host, *PEER_GROUP.ip(), 1)?;
-    let client = host.output(&mut pin_args(
-        Command::new("sockperf"),
-        placement.sender_cpu(),
-        [
-            "pp",
-            "-i",
-            &ip,
-            "-p",
-            &port,
-            "-m",
-            &size.to_string(),
-            "-t",
-            &seconds.to_string(),
-            "--mc-loopback-enable",
-            "--mc-tx-if",
-            "127.0.0.1",
-            "--mc-rx-if",
-            "127.0.0.1",
-            "--full-rtt",
-        ],
-    ))?;
+    let mut command = sockperf_client("pp", &ip, &port, size, seconds);
+    command.args(["--mc-rx-if", "127.0.0.1", "--full-rtt"]);
+    let client = host.output(pin(&mut command, placement.sender_cpu()))?;
     servers.finish()?;
     let text = String::from_utf8_lossy(&client.stdout).into_owned()
         + &String::from_utf8_lossy(&client.stderr);

@@ -21,12 +21,7 @@ pub fn repeat_fanout(
     runs: usize,
     show: &mut dyn FnMut(&dyn Display),
 ) -> anyhow::Result<Point> {
-    let mut reports = Vec::new();
-    for _ in 0..runs.max(1) {
-        let report = run_fanout(host, config)?;
-        show(&report);
-        reports.push(report);
-    }
+    let reports = repeat(runs, show, || run_fanout(host, config))?;
     Ok(Point::from_runs(reports).expect("at least one run"))
 }
 
@@ -38,13 +33,22 @@ pub fn repeat_pingpong(
     runs: usize,
     show: &mut dyn FnMut(&dyn Display),
 ) -> anyhow::Result<Latency> {
-    let mut reports = Vec::new();
-    for _ in 0..runs.max(1) {
-        let report = run_pingpong(host, config)?;
-        show(&report);
-        reports.push(report);
-    }
+    let reports = repeat(runs, show, || run_pingpong(host, config))?;
     Ok(Latency::from_runs(reports).expect("at least one run"))
+}
+
+fn repeat<R: Display>(
+    runs: usize,
+    show: &mut dyn FnMut(&dyn Display),
+    mut measure: impl FnMut() -> anyhow::Result<R>,
+) -> anyhow::Result<Vec<R>> {
+    (0..runs.max(1))
+        .map(|_| {
+            let report = measure()?;
+            show(&report);
+            Ok(report)
+        })
+        .collect()
 }
 
 /// What a sweep does.

@@ -11,7 +11,7 @@
 //! times each round trip with the client's own clock), so no clock is read in the sending
 //! loop, where it would count as sending CPU.
 //!
-//! The last message of a run is an end marker: sequence [`END`], the number of sequence
+//! The last message of a run is an end marker: sequence `u64::MAX`, the number of sequence
 //! numbers the run used in the count word (so a receiver learns how many there were), and
 //! the marker's own index in bytes 16..24. Markers are repeated until every receiver has
 //! reported; a receiver whose first marker has index k knows that k earlier markers met a
@@ -21,7 +21,7 @@
 pub const HEADER: usize = 16;
 
 /// The sequence number that marks the end of a run.
-pub const END: u64 = u64::MAX;
+const END: u64 = u64::MAX;
 
 /// Length of an end marker: header plus the marker's index.
 pub const END_LENGTH: usize = HEADER + 8;
@@ -38,7 +38,7 @@ pub fn encode_end(buffer: &mut [u8; END_LENGTH], sent: u64, index: u64) {
     buffer[HEADER..].copy_from_slice(&index.to_le_bytes());
 }
 
-/// Reads a datagram's sequence number ([`END`] for an end marker); `None` if it is too
+/// Reads a datagram's sequence number (`u64::MAX` for an end marker); `None` if it is too
 /// short to be ours.
 pub fn decode(datagram: &[u8]) -> Option<u64> {
     Some(u64::from_le_bytes(datagram.get(..8)?.try_into().ok()?))

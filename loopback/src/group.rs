@@ -11,16 +11,16 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use mcast_vocab::{Group, GroupError};
 
 /// The group the article's `run.sh` routes over `lo`: `224.16.17.8`.
-pub const ARTICLE_GROUP: Ipv4Addr = Ipv4Addr::new(224, 16, 17, 8);
+const ARTICLE_GROUP: Ipv4Addr = Ipv4Addr::new(224, 16, 17, 8);
 
 /// The IPv6 group this crate uses for its IPv6 trial (not in the article): `ff15::1:8`,
 /// a transient group of site-local scope, so it can never be one somebody else relies on.
-pub const IPV6_TRIAL_GROUP: Ipv6Addr = Ipv6Addr::new(0xff15, 0, 0, 0, 0, 0, 1, 8);
+const IPV6_TRIAL_GROUP: Ipv6Addr = Ipv6Addr::new(0xff15, 0, 0, 0, 0, 0, 1, 8);
 
 /// The lowest port the article draws at random.
-pub const FIRST_RANDOM_PORT: u16 = 2001;
+const FIRST_RANDOM_PORT: u16 = 2001;
 /// The highest port the article draws at random.
-pub const LAST_RANDOM_PORT: u16 = 10000;
+const LAST_RANDOM_PORT: u16 = 10000;
 
 /// The article's group `224.16.17.8` on `port` (refused only for port 0).
 pub fn article(port: u16) -> Result<Group, GroupError> {
