@@ -12,7 +12,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use crate::error::{Doing, Error, Result, process_failed};
 
 /// How long a child may take to bind, join and say `ready`.
 const READY: Duration = Duration::from_secs(10);
@@ -43,7 +43,7 @@ impl Children {
         role: &'static str,
         count: usize,
         arguments: impl Fn(usize) -> Vec<String>,
-    ) -> anyhow::Result<Children> {
+    ) -> Result<Children> {
         let mut children = Children {
             role,
             spawned: Vec::with_capacity(count),
@@ -57,7 +57,7 @@ impl Children {
                 .stderr(Stdio::inherit());
             let mut child = host
                 .spawn(&mut command)
-                .with_context(|| format!("cannot start {role} {index} ({})", program.display()))?;
+                .doing(|| format!("cannot start {role} {index} ({})", program.display()))?;
             let stdin = child.stdin.take();
             let stdout = child.stdout.take().expect("stdout is piped");
             let (sender, lines) = mpsc::channel();
@@ -79,7 +79,7 @@ impl Children {
             let line = children.line(index, "`ready <port>`", READY)?;
             let port = line.strip_prefix("ready ").and_then(|p| p.parse().ok());
             let Some(port) = port else {
-                bail!("{role} {index} said {line:?} instead of `ready <port>`");
+                process_failed!("{role} {index} said {line:?} instead of `ready <port>`");
             };
             children.spawned[index].port = port;
         }
@@ -92,18 +92,18 @@ impl Children {
     }
 
     /// Lets held receivers read, and waits until each has emptied its queue.
-    pub(crate) fn release_held(&mut self) -> anyhow::Result<()> {
+    pub(crate) fn release_held(&mut self) -> Result<()> {
         for (index, spawned) in self.spawned.iter_mut().enumerate() {
             if let Some(stdin) = spawned.stdin.as_mut() {
                 stdin
                     .write_all(b"go\n")
-                    .with_context(|| format!("cannot tell {} {index} to go", self.role))?;
+                    .doing(|| format!("cannot tell {} {index} to go", self.role))?;
             }
         }
         for index in 0..self.spawned.len() {
             let line = self.line(index, "`drained`", ANSWER)?;
             if line != "drained" {
-                bail!(
+                process_failed!(
                     "held {} {index} said {line:?} instead of `drained`",
                     self.role
                 );
@@ -113,34 +113,39 @@ impl Children {
     }
 
     /// The next line from each child, parsed as JSON.
-    pub(crate) fn reports<T: serde::de::DeserializeOwned>(&mut self) -> anyhow::Result<Vec<T>> {
+    pub(crate) fn reports<T: serde::de::DeserializeOwned>(&mut self) -> Result<Vec<T>> {
         (0..self.spawned.len())
             .map(|index| {
                 let line = self.line(index, "its report", ANSWER)?;
-                serde_json::from_str(&line)
-                    .with_context(|| format!("{} {index} reported {line:?}", self.role))
+                serde_json::from_str(&line).map_err(|error| {
+                    Error::Process(format!("{} {index} reported {line:?}: {error}", self.role))
+                })
             })
             .collect()
     }
 
     /// Closes every child's stdin and waits for each to exit, successfully.
-    pub(crate) fn wait(mut self) -> anyhow::Result<()> {
+    pub(crate) fn wait(mut self) -> Result<()> {
         for index in 0..self.spawned.len() {
             self.spawned[index].stdin = None;
             // The output ends when the child exits; anything it still says is not expected.
             match self.spawned[index].lines.recv_timeout(EXIT) {
                 Err(RecvTimeoutError::Disconnected) => {}
-                Ok(line) => bail!("{} {index} said {line:?} after its work", self.role),
-                Err(RecvTimeoutError::Timeout) => bail!(
+                Ok(line) => process_failed!("{} {index} said {line:?} after its work", self.role),
+                Err(RecvTimeoutError::Timeout) => process_failed!(
                     "{} {index} (pid {}) did not exit within {} s",
                     self.role,
                     self.spawned[index].child.id(),
                     EXIT.as_secs()
                 ),
             }
-            let status = self.spawned[index].child.wait()?;
+            let role = self.role;
+            let status = self.spawned[index]
+                .child
+                .wait()
+                .doing(|| format!("waiting for {role} {index}"))?;
             if !status.success() {
-                bail!("{} {index} failed: {status}", self.role);
+                process_failed!("{} {index} failed: {status}", self.role);
             }
         }
         self.spawned.clear();
@@ -149,27 +154,25 @@ impl Children {
 
     /// The next line of child `index`, waiting at most `patience`; `expecting` says what
     /// for, in the error.
-    fn line(
-        &mut self,
-        index: usize,
-        expecting: &str,
-        patience: Duration,
-    ) -> anyhow::Result<String> {
+    fn line(&mut self, index: usize, expecting: &str, patience: Duration) -> Result<String> {
         let role = self.role;
         let spawned = &mut self.spawned[index];
         match spawned.lines.recv_timeout(patience) {
             Ok(line) => Ok(line
-                .with_context(|| format!("cannot read what {role} {index} said"))?
+                .doing(|| format!("cannot read what {role} {index} said"))?
                 .trim()
                 .to_string()),
-            Err(RecvTimeoutError::Timeout) => bail!(
+            Err(RecvTimeoutError::Timeout) => process_failed!(
                 "{role} {index} (pid {}) did not send {expecting} within {} s",
                 spawned.child.id(),
                 patience.as_secs()
             ),
             Err(RecvTimeoutError::Disconnected) => {
-                let status = spawned.child.wait()?;
-                bail!("{role} {index} exited ({status}) before sending {expecting}")
+                let status = spawned
+                    .child
+                    .wait()
+                    .doing(|| format!("waiting for {role} {index}"))?;
+                process_failed!("{role} {index} exited ({status}) before sending {expecting}")
             }
         }
     }

@@ -66,6 +66,7 @@
 pub mod batch;
 mod children;
 pub mod clock;
+pub mod error;
 pub mod mode;
 pub mod peers;
 pub mod pingpong;
@@ -81,6 +82,7 @@ pub mod sweep;
 pub mod tracker;
 pub mod wire;
 
+pub use error::{Error, Result};
 pub use mode::Mode;
 pub use pingpong::{PingPongConfig, PingPongReport, run_pingpong};
 pub use placement::Placement;

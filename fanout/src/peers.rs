@@ -19,7 +19,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use crate::error::{Doing, Error, Result, process_failed};
 use serde::{Deserialize, Serialize};
 
 use crate::placement::{Placement, pin_to_cpu};
@@ -88,7 +88,7 @@ pub struct PeerSettings {
 
 /// Runs sockperf and iperf2 at each receiver count and, if asked, sockperf ping-pong, all
 /// inside `host`.
-pub fn measure(host: &harness::Host, settings: &PeerSettings) -> anyhow::Result<PeerFigures> {
+pub fn measure(host: &harness::Host, settings: &PeerSettings) -> Result<PeerFigures> {
     let PeerSettings {
         receivers,
         runs,
@@ -106,8 +106,7 @@ pub fn measure(host: &harness::Host, settings: &PeerSettings) -> anyhow::Result<
                 let result = match tool {
                     "sockperf" => sockperf_throughput(host, n, seconds, size, rate, placement),
                     _ => iperf_throughput(host, n, seconds, size, rate, placement),
-                }
-                .with_context(|| format!("{tool} with {n} receivers"))?;
+                }?;
                 results.push(result);
             }
             rates.push(PeerRate {
@@ -122,8 +121,7 @@ pub fn measure(host: &harness::Host, settings: &PeerSettings) -> anyhow::Result<
     }
     let mut latencies = Vec::new();
     for _ in 0..if settings.pingpong { runs } else { 0 } {
-        latencies
-            .push(sockperf_pingpong(host, seconds, size, placement).context("sockperf ping-pong")?);
+        latencies.push(sockperf_pingpong(host, seconds, size, placement)?);
     }
     let sockperf_rtt = PeerLatency {
         p50_us: median(latencies.iter().map(|l| l.p50_us)),
@@ -167,7 +165,7 @@ impl Servers {
         count: usize,
         placement: Placement,
         command: impl Fn() -> Command,
-    ) -> anyhow::Result<Servers> {
+    ) -> Result<Servers> {
         let mut servers = Servers(Vec::new());
         for index in 0..count {
             let mut command = command();
@@ -179,7 +177,7 @@ impl Servers {
             let program = format!("{:?}", command.get_program());
             servers.0.push(
                 host.spawn(&mut command)
-                    .with_context(|| format!("cannot start {program} (installed?)"))?,
+                    .doing(|| format!("cannot start {program} (installed?)"))?,
             );
         }
         Ok(servers)
@@ -187,15 +185,16 @@ impl Servers {
 
     /// Interrupts every server and returns what each printed (stdout and stderr). A server
     /// that has not exited [`STOP`] after its SIGINT is an error naming it.
-    fn finish(mut self) -> anyhow::Result<Vec<String>> {
+    fn finish(mut self) -> Result<Vec<String>> {
         let mut outputs = Vec::new();
         for (index, child) in self.0.iter_mut().enumerate() {
             interrupt(child);
             let deadline = Instant::now() + STOP;
             // A condition with a deadline, polled: std offers no wait with a timeout.
-            while child.try_wait()?.is_none() {
+            let waiting = || format!("waiting for peer server {index}");
+            while child.try_wait().doing(waiting)?.is_none() {
                 if Instant::now() > deadline {
-                    bail!(
+                    process_failed!(
                         "peer server {index} (pid {}) did not stop within {} s of SIGINT",
                         child.id(),
                         STOP.as_secs()
@@ -205,10 +204,12 @@ impl Servers {
             }
             let mut text = String::new();
             if let Some(out) = child.stdout.as_mut() {
-                out.read_to_string(&mut text)?;
+                out.read_to_string(&mut text)
+                    .doing(|| format!("reading peer server {index}"))?;
             }
             if let Some(err) = child.stderr.as_mut() {
-                err.read_to_string(&mut text)?;
+                err.read_to_string(&mut text)
+                    .doing(|| format!("reading peer server {index}"))?;
             }
             outputs.push(text);
         }
@@ -232,15 +233,17 @@ fn interrupt(child: &Child) {
 }
 
 /// Waits until `count` sockets of this host are members of `group` on `lo`.
-fn wait_for_members(host: &harness::Host, group: Ipv4Addr, count: usize) -> anyhow::Result<()> {
+fn wait_for_members(host: &harness::Host, group: Ipv4Addr, count: usize) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let members = host.run(|| igmp_users(group))?;
+        let members = host
+            .run(|| igmp_users(group))
+            .doing(|| "reading /proc/net/igmp".into())?;
         if members >= count {
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("only {members} of {count} servers joined {group} within 10 s");
+            process_failed!("only {members} of {count} servers joined {group} within 10 s");
         }
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -301,7 +304,7 @@ fn sockperf_throughput(
     size: usize,
     rate: Option<u64>,
     placement: Placement,
-) -> anyhow::Result<(f64, u64)> {
+) -> Result<(f64, u64)> {
     let (ip, port) = (PEER_GROUP.ip().to_string(), PEER_GROUP.port().to_string());
     let servers = Servers::start(host, n, placement, || {
         sockperf_server(&ip, &port, &["--buffer-size", "8388608"])
@@ -311,13 +314,15 @@ fn sockperf_throughput(
     if let Some(rate) = rate {
         command.arg(format!("--mps={rate}"));
     }
-    let client = host.output(pin(&mut command, placement.sender_cpu()))?;
+    let client = host
+        .output(pin(&mut command, placement.sender_cpu()))
+        .doing(|| "running sockperf tp (installed?)".into())?;
     let client_text = String::from_utf8_lossy(&client.stdout).into_owned()
         + &String::from_utf8_lossy(&client.stderr);
     let sent = number_after(&client_text, "Total of ")
-        .context("no `Total of N messages sent` from sockperf tp")?;
+        .ok_or_else(|| missing("sockperf tp", "`Total of N messages sent`"))?;
     let rate = number_after(&client_text, "Message Rate is ")
-        .context("no message rate from sockperf tp")?;
+        .ok_or_else(|| missing("sockperf tp", "`Message Rate is N`"))?;
     let mut lost = 0;
     for text in servers.finish()? {
         let received = number_after(&text, "Total ").unwrap_or(0.0);
@@ -333,7 +338,7 @@ fn iperf_throughput(
     size: usize,
     rate: Option<u64>,
     placement: Placement,
-) -> anyhow::Result<(f64, u64)> {
+) -> Result<(f64, u64)> {
     let (ip, port) = (
         PEER_GROUP.ip().to_string(),
         (PEER_GROUP.port() + 1).to_string(),
@@ -355,34 +360,38 @@ fn iperf_throughput(
         c
     })?;
     wait_for_members(host, *PEER_GROUP.ip(), n)?;
-    let client = host.output(&mut pin_args(
-        Command::new("iperf"),
-        placement.sender_cpu(),
-        [
-            "-c",
-            &ip,
-            "-u",
-            "-l",
-            &size.to_string(),
-            "-b",
-            &format!("{}pps", rate.unwrap_or(10_000_000)),
-            "-t",
-            &seconds.to_string(),
-            "-T",
-            "1",
-            "-p",
-            &port,
-            "-B",
-            "127.0.0.1",
-        ],
-    ))?;
+    let client = host
+        .output(&mut pin_args(
+            Command::new("iperf"),
+            placement.sender_cpu(),
+            [
+                "-c",
+                &ip,
+                "-u",
+                "-l",
+                &size.to_string(),
+                "-b",
+                &format!("{}pps", rate.unwrap_or(10_000_000)),
+                "-t",
+                &seconds.to_string(),
+                "-T",
+                "1",
+                "-p",
+                &port,
+                "-B",
+                "127.0.0.1",
+            ],
+        ))
+        .doing(|| "running iperf -c (installed?)".into())?;
     let client_text = String::from_utf8_lossy(&client.stdout).into_owned();
-    let sent = number_after(&client_text, "Sent ").context("no `Sent N datagrams` from iperf")?;
+    let sent = number_after(&client_text, "Sent ")
+        .ok_or_else(|| missing("iperf", "`Sent N datagrams`"))?;
     let interval = interval_seconds(&client_text).unwrap_or(seconds as f64);
     // The servers print their report when the client's last datagram arrives.
     let mut lost = 0;
     for text in servers.finish()? {
-        let (missing, _total) = lost_total(&text).context("no Lost/Total from an iperf server")?;
+        let (missing, _total) =
+            lost_total(&text).ok_or_else(|| missing("iperf -s", "Lost/Total"))?;
         lost += missing;
     }
     Ok((sent / interval, lost))
@@ -393,7 +402,7 @@ fn sockperf_pingpong(
     seconds: u64,
     size: usize,
     placement: Placement,
-) -> anyhow::Result<PeerLatency> {
+) -> Result<PeerLatency> {
     let (ip, port) = (
         PEER_GROUP.ip().to_string(),
         (PEER_GROUP.port() + 2).to_string(),
@@ -404,19 +413,28 @@ fn sockperf_pingpong(
     wait_for_members(host, *PEER_GROUP.ip(), 1)?;
     let mut command = sockperf_client("pp", &ip, &port, size, seconds);
     command.args(["--mc-rx-if", "127.0.0.1", "--full-rtt"]);
-    let client = host.output(pin(&mut command, placement.sender_cpu()))?;
+    let client = host
+        .output(pin(&mut command, placement.sender_cpu()))
+        .doing(|| "running sockperf pp (installed?)".into())?;
     servers.finish()?;
     let text = String::from_utf8_lossy(&client.stdout).into_owned()
         + &String::from_utf8_lossy(&client.stderr);
     let percentile = |p: &str| {
         number_after(&text, &format!("percentile {p} ="))
-            .context(format!("no p{p} from sockperf pp"))
+            .ok_or_else(|| missing("sockperf pp", &format!("`percentile {p}`")))
     };
     Ok(PeerLatency {
         p50_us: percentile("50.000")?,
         p99_us: percentile("99.000")?,
         p999_us: percentile("99.900")?,
     })
+}
+
+fn missing(tool: &'static str, figure: &str) -> Error {
+    Error::PeerOutput {
+        tool,
+        figure: figure.to_string(),
+    }
 }
 
 /// The first number after the last occurrence of `marker` in `text`.

@@ -9,11 +9,11 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::children::Children;
+use crate::error::{Doing, Error, Result};
 use crate::mode::Mode;
 use crate::placement::{Placement, pin_to_cpu};
 use crate::progress::progress_bar;
@@ -85,10 +85,7 @@ pub struct PingPongReport {
 }
 
 /// Runs a ping-pong measurement in `host`.
-pub fn run_pingpong(
-    host: &harness::Host,
-    config: &PingPongConfig,
-) -> anyhow::Result<PingPongReport> {
+pub fn run_pingpong(host: &harness::Host, config: &PingPongConfig) -> Result<PingPongReport> {
     let children = Children::spawn(host, &config.program, "echo", 1, |_| {
         let mut arguments = vec!["echo".to_string()];
         match config.mode {
@@ -113,17 +110,25 @@ pub fn run_pingpong(
     Ok(report)
 }
 
-fn client(config: &PingPongConfig, destination: SocketAddrV4) -> anyhow::Result<PingPongReport> {
+/// The client's socket, pinned to its CPU if asked: bound to 127.0.0.1, with
+/// `IP_MULTICAST_IF` = 127.0.0.1 (the article's fix: group traffic from the client stays on
+/// `lo` whatever the routes say), blocking for at most the patience unless spinning.
+fn client_socket(config: &PingPongConfig) -> io::Result<UdpSocket> {
     if let Some(cpu) = config.placement.sender_cpu() {
         pin_to_cpu(cpu)?;
     }
     let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
-    // `IP_MULTICAST_IF` = 127.0.0.1, the article's fix: group traffic from the client stays
-    // on `lo` whatever the routes say.
     socket2::SockRef::from(&socket).set_multicast_if_v4(&Ipv4Addr::LOCALHOST)?;
     socket.set_nonblocking(config.spin)?;
     socket.set_read_timeout(Some(config.patience))?;
-    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3)?;
+    Ok(socket)
+}
+
+fn client(config: &PingPongConfig, destination: SocketAddrV4) -> Result<PingPongReport> {
+    let socket = client_socket(config).doing(|| "opening the ping-pong client".into())?;
+    let histogram_error = |error: &dyn std::fmt::Display| Error::Histogram(error.to_string());
+    let mut histogram =
+        Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).map_err(|e| histogram_error(&e))?;
     let mut message = vec![0u8; config.size.max(wire::HEADER)];
     let mut answer = vec![0u8; message.len()];
     let progress = progress_bar(config.progress, config.warm_up + config.round_trips);
@@ -131,12 +136,17 @@ fn client(config: &PingPongConfig, destination: SocketAddrV4) -> anyhow::Result<
     for seq in 0..config.warm_up + config.round_trips {
         wire::encode(&mut message, seq);
         let started = Instant::now();
-        socket.send_to(&message, SocketAddr::V4(destination))?;
-        let answered = wait_for_answer(&socket, &mut answer, seq, started + config.patience)?;
+        socket
+            .send_to(&message, SocketAddr::V4(destination))
+            .doing(|| format!("sending round trip {seq} to {destination}"))?;
+        let answered = wait_for_answer(&socket, &mut answer, seq, started + config.patience)
+            .doing(|| format!("waiting for the answer to round trip {seq}"))?;
         let took = started.elapsed();
         if seq >= config.warm_up {
             if answered {
-                histogram.record(took.as_nanos().max(1) as u64)?;
+                histogram
+                    .record(took.as_nanos().max(1) as u64)
+                    .map_err(|e| histogram_error(&e))?;
             } else {
                 lost += 1;
             }
@@ -150,7 +160,7 @@ fn client(config: &PingPongConfig, destination: SocketAddrV4) -> anyhow::Result<
     wire::encode_end(&mut end, config.round_trips, 0);
     socket
         .send_to(&end, SocketAddr::V4(destination))
-        .context("end marker")?;
+        .doing(|| "sending the end marker".into())?;
     let micros = |ns: u64| ns as f64 / 1000.0;
     Ok(PingPongReport {
         mode: config.mode,

@@ -3,13 +3,22 @@
 
 use std::path::Path;
 
+use plotters::drawing::DrawingAreaErrorKind;
 use plotters::prelude::*;
 
 use crate::mode::Mode;
 use crate::summary::Point;
 
+/// What plotters reports when drawing or writing fails.
+type Drawn = Result<(), DrawingAreaErrorKind<std::io::Error>>;
+
 /// Writes the two charts side by side to `path`.
-pub fn draw(points: &[Point], path: &Path) -> anyhow::Result<()> {
+pub fn draw(points: &[Point], path: &Path) -> crate::Result<()> {
+    draw_both(points, path)
+        .map_err(|error| crate::Error::Plot(format!("{}: {error}", path.display())))
+}
+
+fn draw_both(points: &[Point], path: &Path) -> Drawn {
     let root = SVGBackend::new(path, (1100, 450)).into_drawing_area();
     root.fill(&WHITE)?;
     let (left, right) = root.split_horizontally(550);
@@ -28,7 +37,7 @@ fn chart(
     points: &[Point],
     title: &str,
     value: impl Fn(&Point) -> f64,
-) -> anyhow::Result<()> {
+) -> Drawn {
     let max_n = points.iter().map(|p| p.receivers).max().unwrap_or(1) as f64;
     let max_y = points.iter().map(&value).fold(0.0, f64::max).max(1e-9) * 1.1;
     let mut chart = ChartBuilder::on(area)

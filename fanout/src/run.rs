@@ -10,13 +10,13 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use socket2::Socket;
 
 use crate::batch::Batch;
 use crate::children::Children;
 use crate::clock;
+use crate::error::{Doing, Error, Result};
 use crate::mode::Mode;
 use crate::placement::{Placement, pin_to_cpu};
 use crate::progress::progress_bar;
@@ -91,31 +91,35 @@ impl FanoutConfig {
 
 impl FanoutConfig {
     /// Refuses settings the run cannot honour, each with one line naming the value.
-    pub fn check(&self) -> anyhow::Result<()> {
+    pub fn check(&self) -> Result<()> {
         if self.size < wire::HEADER {
-            bail!(
+            return Err(Error::Setting(format!(
                 "messages must be at least {} bytes, got {}",
                 wire::HEADER,
                 self.size
-            );
+            )));
         }
         if self.receivers == 0 {
-            bail!("at least one receiver is needed, got 0");
+            return Err(Error::Setting(
+                "at least one receiver is needed, got 0".into(),
+            ));
         }
         if !(1..=MAX_MESSAGES).contains(&self.messages) {
-            bail!(
+            return Err(Error::Setting(format!(
                 "the number of messages must be 1 to {MAX_MESSAGES} (what a receiver can count), got {}",
                 self.messages
-            );
+            )));
         }
         if self.rate == Some(0) {
-            bail!("the rate must be at least 1 message per second, got 0");
+            return Err(Error::Setting(
+                "the rate must be at least 1 message per second, got 0".into(),
+            ));
         }
         if self.receive_buffer.is_some_and(|b| b > MAX_RECEIVE_BUFFER) {
-            bail!(
+            return Err(Error::Setting(format!(
                 "the receive buffer must be at most {MAX_RECEIVE_BUFFER} bytes (1G), got {}",
                 self.receive_buffer.unwrap_or(0)
-            );
+            )));
         }
         Ok(())
     }
@@ -160,7 +164,7 @@ struct Sent {
 }
 
 /// Runs one fan-out measurement in `host` (a sandbox whose `lo` carries 224.0.0.0/4).
-pub fn run_fanout(host: &harness::Host, config: &FanoutConfig) -> anyhow::Result<FanoutReport> {
+pub fn run_fanout(host: &harness::Host, config: &FanoutConfig) -> Result<FanoutReport> {
     config.check()?;
     let mut children = Children::spawn(
         host,
@@ -240,20 +244,16 @@ pub fn run_fanout(host: &harness::Host, config: &FanoutConfig) -> anyhow::Result
 
 /// The sending loop, on a thread inside the sandbox. Returns the sockets too: they stay in
 /// the sandbox's namespace and carry the end markers later.
-fn send_all(
-    config: &FanoutConfig,
-    destinations: &[SocketAddrV4],
-) -> anyhow::Result<(Vec<Socket>, Sent)> {
+fn send_all(config: &FanoutConfig, destinations: &[SocketAddrV4]) -> Result<(Vec<Socket>, Sent)> {
     if let Some(cpu) = config.placement.sender_cpu() {
-        pin_to_cpu(cpu)?;
+        pin_to_cpu(cpu).doing(|| format!("cannot pin the sender to CPU {cpu}"))?;
     }
     let sockets = destinations
         .iter()
         .map(|&d| {
-            sender_socket(d, config.multicast_loop)
-                .with_context(|| format!("cannot open a socket to {d}"))
+            sender_socket(d, config.multicast_loop).doing(|| format!("cannot open a socket to {d}"))
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>()?;
     let mut batch = Batch::new(config.batch, config.size);
     let progress = progress_bar(config.progress, config.messages);
     let skipped = |seq: u64| config.skip_every.is_some_and(|k| k > 0 && seq % k == k - 1);
@@ -270,7 +270,9 @@ fn send_all(
             seq += 1;
         }
         for socket in &sockets {
-            batch.send(socket, filled)?;
+            batch
+                .send(socket, filled)
+                .doing(|| "sending a batch".into())?;
         }
         if let Some(rate) = config.rate {
             let due = started + Duration::from_secs_f64(seq as f64 / rate as f64);
@@ -297,7 +299,7 @@ fn send_all(
     ))
 }
 
-fn send_end_markers(sockets: &[Socket], sent: u64, done: &AtomicBool) -> anyhow::Result<()> {
+fn send_end_markers(sockets: &[Socket], sent: u64, done: &AtomicBool) -> Result<()> {
     let mut marker = [0u8; wire::END_LENGTH];
     let mut index = 0;
     while !done.load(Ordering::Relaxed) {
@@ -307,7 +309,7 @@ fn send_end_markers(sockets: &[Socket], sent: u64, done: &AtomicBool) -> anyhow:
             match socket.send(&marker) {
                 Ok(_) => {}
                 Err(error) if error.raw_os_error() == Some(libc::ECONNREFUSED) => {}
-                Err(error) => return Err(error.into()),
+                Err(error) => return Err(error).doing(|| "sending an end marker".into()),
             }
         }
         std::thread::sleep(Duration::from_millis(1));

@@ -20,7 +20,7 @@ pub fn repeat_fanout(
     config: &FanoutConfig,
     runs: usize,
     show: &mut dyn FnMut(&dyn Display),
-) -> anyhow::Result<Point> {
+) -> crate::Result<Point> {
     let reports = repeat(runs, show, || run_fanout(host, config))?;
     Ok(Point::from_runs(reports).expect("at least one run"))
 }
@@ -32,7 +32,7 @@ pub fn repeat_pingpong(
     config: &PingPongConfig,
     runs: usize,
     show: &mut dyn FnMut(&dyn Display),
-) -> anyhow::Result<Latency> {
+) -> crate::Result<Latency> {
     let reports = repeat(runs, show, || run_pingpong(host, config))?;
     Ok(Latency::from_runs(reports).expect("at least one run"))
 }
@@ -40,8 +40,8 @@ pub fn repeat_pingpong(
 fn repeat<R: Display>(
     runs: usize,
     show: &mut dyn FnMut(&dyn Display),
-    mut measure: impl FnMut() -> anyhow::Result<R>,
-) -> anyhow::Result<Vec<R>> {
+    mut measure: impl FnMut() -> crate::Result<R>,
+) -> crate::Result<Vec<R>> {
     (0..runs.max(1))
         .map(|_| {
             let report = measure()?;
@@ -82,7 +82,7 @@ pub fn sweep(
     host: &harness::Host,
     settings: &SweepSettings,
     show: &mut dyn FnMut(&dyn Display),
-) -> anyhow::Result<SweepReport> {
+) -> crate::Result<SweepReport> {
     let mut points = Vec::new();
     for &receivers in &settings.receivers {
         for mode in Mode::BOTH {

@@ -394,8 +394,7 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
     let json = args.common.json;
     let report = sweep(&*sandbox()?, &settings, &mut shower(json))?;
     if let Some(path) = &args.plot {
-        plot::draw(&report.points, path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        plot::draw(&report.points, path)?;
         if !json {
             println!("wrote {}", path.display());
         }
