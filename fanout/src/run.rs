@@ -316,3 +316,39 @@ fn send_end_markers(sockets: &[Socket], sent: u64, done: &AtomicBool) -> Result<
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The library refuses what the command line refuses, for callers that skip it, each
+    /// time naming the value.
+    #[test]
+    fn settings_a_run_cannot_honour_are_refused_by_value() {
+        let config = FanoutConfig::new(PathBuf::from("fanout"), Mode::Multicast, 1);
+        config.check().unwrap();
+        let refused = |change: fn(&mut FanoutConfig)| {
+            let mut config = config.clone();
+            change(&mut config);
+            config.check().unwrap_err().to_string()
+        };
+        assert_eq!(
+            refused(|c| c.rate = Some(0)),
+            "the rate must be at least 1 message per second, got 0"
+        );
+        assert!(refused(|c| c.messages = MAX_MESSAGES + 1).ends_with("got 67108865"));
+        assert!(refused(|c| c.messages = 0).ends_with("got 0"));
+        assert!(
+            refused(|c| c.receive_buffer = Some(MAX_RECEIVE_BUFFER + 1))
+                .ends_with("got 1073741825")
+        );
+        assert_eq!(
+            refused(|c| c.size = 15),
+            "messages must be at least 16 bytes, got 15"
+        );
+        assert_eq!(
+            refused(|c| c.receivers = 0),
+            "at least one receiver is needed, got 0"
+        );
+    }
+}

@@ -248,3 +248,16 @@ fn command_line_refuses_what_a_run_cannot_honour() {
         );
     }
 }
+
+/// A receiver that dies before it is ready is named in the error, with its exit status,
+/// instead of leaving the run waiting for a line that never comes.
+#[test]
+fn a_receiver_that_dies_is_named_with_its_status() {
+    let sandbox = harness::or_skip!(Sandbox::new());
+    let config = FanoutConfig::new(PathBuf::from("/bin/false"), Mode::Multicast, 2);
+    let error = run_fanout(&sandbox, &config).unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "receiver 0 exited (exit status: 1) before sending `ready <port>`"
+    );
+}
