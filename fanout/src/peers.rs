@@ -86,26 +86,25 @@ pub struct PeerSettings {
     pub placement: Placement,
 }
 
+impl PeerSettings {
+    /// What one run needs: seconds, message size, pacing and placement.
+    fn run(&self) -> (u64, usize, Option<u64>, Placement) {
+        (self.seconds, self.size, self.rate, self.placement)
+    }
+}
+
 /// Runs sockperf and iperf2 at each receiver count and, if asked, sockperf ping-pong, all
 /// inside `host`.
 pub fn measure(host: &harness::Host, settings: &PeerSettings) -> Result<PeerFigures> {
-    let PeerSettings {
-        receivers,
-        runs,
-        seconds,
-        size,
-        rate,
-        placement,
-        ..
-    } = settings.clone();
+    let runs = settings.runs;
     let mut rates = Vec::new();
-    for &n in &receivers {
+    for &n in &settings.receivers {
         for tool in ["sockperf", "iperf2"] {
             let mut results = Vec::new();
             for _ in 0..runs {
                 let result = match tool {
-                    "sockperf" => sockperf_throughput(host, n, seconds, size, rate, placement),
-                    _ => iperf_throughput(host, n, seconds, size, rate, placement),
+                    "sockperf" => sockperf_throughput(host, n, settings),
+                    _ => iperf_throughput(host, n, settings),
                 }?;
                 results.push(result);
             }
@@ -121,7 +120,7 @@ pub fn measure(host: &harness::Host, settings: &PeerSettings) -> Result<PeerFigu
     }
     let mut latencies = Vec::new();
     for _ in 0..if settings.pingpong { runs } else { 0 } {
-        latencies.push(sockperf_pingpong(host, seconds, size, placement)?);
+        latencies.push(sockperf_pingpong(host, settings)?);
     }
     let sockperf_rtt = PeerLatency {
         p50_us: median(latencies.iter().map(|l| l.p50_us)),
@@ -297,14 +296,13 @@ fn sockperf_server(ip: &str, port: &str, more: &[&str]) -> Command {
     command
 }
 
+/// sockperf's message rate and lost copies with `n` servers: `(rate, lost)`.
 fn sockperf_throughput(
     host: &harness::Host,
     n: usize,
-    seconds: u64,
-    size: usize,
-    rate: Option<u64>,
-    placement: Placement,
+    settings: &PeerSettings,
 ) -> Result<(f64, u64)> {
+    let (seconds, size, rate, placement) = settings.run();
     let (ip, port) = (PEER_GROUP.ip().to_string(), PEER_GROUP.port().to_string());
     let servers = Servers::start(host, n, placement, || {
         sockperf_server(&ip, &port, &["--buffer-size", "8388608"])
@@ -331,14 +329,9 @@ fn sockperf_throughput(
     Ok((rate, lost))
 }
 
-fn iperf_throughput(
-    host: &harness::Host,
-    n: usize,
-    seconds: u64,
-    size: usize,
-    rate: Option<u64>,
-    placement: Placement,
-) -> Result<(f64, u64)> {
+/// iperf2's datagram rate and lost copies with `n` servers: `(rate, lost)`.
+fn iperf_throughput(host: &harness::Host, n: usize, settings: &PeerSettings) -> Result<(f64, u64)> {
+    let (seconds, size, rate, placement) = settings.run();
     let (ip, port) = (
         PEER_GROUP.ip().to_string(),
         (PEER_GROUP.port() + 1).to_string(),
@@ -397,12 +390,9 @@ fn iperf_throughput(
     Ok((sent / interval, lost))
 }
 
-fn sockperf_pingpong(
-    host: &harness::Host,
-    seconds: u64,
-    size: usize,
-    placement: Placement,
-) -> Result<PeerLatency> {
+/// sockperf's ping-pong round trips (full, not halved).
+fn sockperf_pingpong(host: &harness::Host, settings: &PeerSettings) -> Result<PeerLatency> {
+    let (seconds, size, _, placement) = settings.run();
     let (ip, port) = (
         PEER_GROUP.ip().to_string(),
         (PEER_GROUP.port() + 2).to_string(),
