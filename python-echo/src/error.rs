@@ -5,20 +5,22 @@
 
 use std::io;
 
+use mcast_vocab::GroupError;
+
 /// A step of the sender or receiver failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The group cannot be used as configured: a link-local IPv6 group without an interface.
+    #[error(transparent)]
+    Group(#[from] GroupError),
     /// A socket call failed; `step` says which, in words.
     #[error("cannot {step}: {source}{hint}", hint = hint(source))]
     Socket {
-        /// The step, e.g. "join group 224.3.29.71 on all interfaces".
+        /// The step, e.g. "join group 224.3.29.71 on the default interface".
         step: String,
         /// The kernel's reason.
         source: io::Error,
     },
-    /// IPv4's `IP_MULTICAST_IF` names the outgoing interface by one of its addresses.
-    #[error("interface {0} has no IPv4 address, so IPv4 multicast cannot be sent through it")]
-    NoIpv4Address(String),
     /// Writing the printed transcript failed (e.g. stdout was closed).
     #[error("cannot print the transcript: {0}")]
     Output(#[source] io::Error),

@@ -24,18 +24,22 @@
 //!
 //! ## Layout
 //!
-//! - [`group`]: the multicast group, checked once, and the article's defaults.
-//! - [`options`]: TTL, interface (resolved to an index), timeout; parse errors.
-//! - [`sender`]: send once, collect replies until a timeout ([`send`], [`SenderConfig`],
-//!   [`SenderReport`]).
-//! - [`receiver`]: join and acknowledge every datagram ([`Receiver`], [`ReceiverConfig`],
+//! - `sender.rs`: send once, collect replies until a timeout ([`send`], [`SenderConfig`],
+//!   [`SenderReport`], [`Shortfall`]).
+//! - `receiver.rs`: join and acknowledge every datagram ([`Receiver`], [`ReceiverConfig`],
 //!   [`ReceiverReport`]).
-//! - [`summary`]: counting acks by host; duplicates and non-acks.
-//! - [`transcript`]: printing bytes and addresses the way Python does, so our output
+//! - `summary.rs`: counting acks by host; duplicates and non-acks ([`AckSummary`]).
+//! - `transcript.rs`: printing bytes and addresses the way Python does, so our output
 //!   matches the original's line for line.
-//! - [`datagram`]: reading with a small buffer while learning the real length.
-//! - [`error`]: what the kernel can refuse, with hints.
+//! - `datagram.rs`: reading with a small buffer while learning the real length.
+//! - `defaults.rs`: the article's group, port, message and timeout.
+//! - [`cli`]: the flags both programs share, parsed once into checked values.
+//! - `error.rs`: what the kernel can refuse, with hints ([`Error`]).
 //! - `src/bin/sender.rs`, `src/bin/receiver.rs`: the two programs.
+//!
+//! The group, interface and TTL types are the workspace's shared ones, from
+//! [`mcast_vocab`]: [`Group`](mcast_vocab::Group) (checked multicast, with the port),
+//! [`Interface`](mcast_vocab::Interface) (resolved to its index), [`Ttl`](mcast_vocab::Ttl).
 //!
 //! ## The tests, as a tour
 //!
@@ -68,23 +72,22 @@
 //!   `--expect`) and IPv6 groups; the original hard-codes everything and speaks IPv4.
 //! - The receiver can stop (`--count`, `--idle`), so tests and tours can run it.
 //! - The article gives the multicast range as 224.0.0.0 to 230.255.255.255; it is
-//!   224.0.0.0/4, up to 239.255.255.255, and [`Group`] accepts all of it.
+//!   224.0.0.0/4, up to 239.255.255.255, and `--group` accepts all of it.
 //!
 //! Left out: retransmission (a lost datagram or ack is simply missing), authentication
 //! of acks (anyone can answer `ack`), and source-specific joins.
 
-pub mod datagram;
-pub mod error;
-pub mod group;
-pub mod options;
-pub mod receiver;
-pub mod sender;
-pub mod summary;
-pub mod transcript;
+pub mod cli;
+mod datagram;
+mod defaults;
+mod error;
+mod receiver;
+mod sender;
+mod summary;
+mod transcript;
 
+pub use defaults::DEFAULT_GROUP;
 pub use error::Error;
-pub use group::{DEFAULT_GROUP, DEFAULT_PORT, Group};
-pub use options::{Interface, ParseError, Ttl, parse_timeout};
 pub use receiver::{Handled, Receiver, ReceiverConfig, ReceiverReport, receive};
-pub use sender::{SenderConfig, SenderReport, send};
+pub use sender::{SenderConfig, SenderReport, Shortfall, send};
 pub use summary::{AckSummary, Reply, Verdict};

@@ -4,7 +4,9 @@
 //!
 //! 1. make a UDP socket and bind it to port 10000 on every address (`('', 10000)`), with
 //!    no address reuse, so only one receiver per host can hold the port;
-//! 2. join the group on all interfaces (`IP_ADD_MEMBERSHIP` with `INADDR_ANY`);
+//! 2. join the group (`IP_ADD_MEMBERSHIP` with `INADDR_ANY`). That does not mean "on all
+//!    interfaces": the kernel joins on the one interface the route to the group picks
+//!    (with `--interface`, on that one instead);
 //! 3. loop like a UDP echo server: read up to 1024 bytes, print who sent what, and send
 //!    `ack` back to the sender's own address and port.
 //!
@@ -19,26 +21,24 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
+use mcast_vocab::{Group, Interface, Ttl};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 
 use crate::datagram;
+use crate::defaults::DEFAULT_GROUP;
 use crate::error::Error;
-use crate::group::{DEFAULT_PORT, Group};
-use crate::options::{Interface, Ttl};
 use crate::summary::ACK;
 use crate::transcript::{address_tuple, bytes_repr};
 
 /// How many bytes of each datagram the original reads (`recvfrom(1024)`).
-pub const RECEIVE_BUFFER: usize = 1024;
+const RECEIVE_BUFFER: usize = 1024;
 
 /// Everything the receiver needs. [`Default`] gives the article's values and runs forever,
 /// as the original does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiverConfig {
-    /// The group to join (default 224.3.29.71).
+    /// The group to join and the port to bind (default 224.3.29.71, port 10000).
     pub group: Group,
-    /// The port to bind (default 10000).
-    pub port: u16,
     /// Join on this interface only, instead of letting the kernel pick (`INADDR_ANY`).
     pub interface: Option<Interface>,
     /// TTL / hop limit of the acknowledgements (unicast); the kernel's default when unset.
@@ -53,8 +53,7 @@ impl Default for ReceiverConfig {
     /// The article's receiver: 224.3.29.71, port 10000, default interface, forever.
     fn default() -> Self {
         ReceiverConfig {
-            group: Group::default(),
-            port: DEFAULT_PORT,
+            group: DEFAULT_GROUP,
             interface: None,
             ttl: None,
             count: None,
@@ -68,7 +67,7 @@ impl Default for ReceiverConfig {
 pub struct Handled {
     /// The sender's address and port, where the `ack` went.
     pub from: SocketAddr,
-    /// The bytes read (at most [`RECEIVE_BUFFER`]).
+    /// The bytes read (at most 1024, as the original reads).
     pub payload: Vec<u8>,
     /// The datagram's real length.
     pub length: usize,
@@ -93,13 +92,15 @@ pub struct Receiver {
 
 impl Receiver {
     /// Steps 1 and 2: bind the port and join the group. When this returns, datagrams sent
-    /// to the group reach this socket.
+    /// to the group reach this socket. A link-local IPv6 group without an interface is
+    /// refused before any socket exists.
     ///
     /// Call it from a thread inside the network namespace it should listen in; the socket
     /// stays there, so [`Receiver::serve`] may then run on any thread.
     // ANCHOR: bind
     pub fn bind(config: ReceiverConfig) -> Result<Self, Error> {
         let group = config.group;
+        group.check_interface(config.interface.as_ref())?;
         let (domain, wildcard) = match group.ip() {
             IpAddr::V4(_) => (Domain::IPV4, IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             IpAddr::V6(_) => (Domain::IPV6, IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
@@ -115,7 +116,7 @@ impl Receiver {
         }
 
         // Step 1: bind ('', port). No SO_REUSEADDR, like the original.
-        let address = SocketAddr::new(wildcard, config.port);
+        let address = SocketAddr::new(wildcard, group.port());
         socket
             .bind(&address.into())
             .map_err(Error::socket(format!("bind {address}")))?;
@@ -123,8 +124,9 @@ impl Receiver {
         // Step 2: join the group.
         match group.ip() {
             IpAddr::V4(ip) => match &config.interface {
-                // IP_ADD_MEMBERSHIP with INADDR_ANY: the kernel picks the interface
-                // from the route to the group, as in the article.
+                // IP_ADD_MEMBERSHIP with INADDR_ANY, as in the article. The article reads
+                // it as "all interfaces"; the kernel joins on ONE: the interface the
+                // route to the group picks.
                 None => socket
                     .join_multicast_v4(&ip, &Ipv4Addr::UNSPECIFIED)
                     .map_err(Error::socket(format!(
@@ -194,7 +196,7 @@ impl Receiver {
     /// sending acknowledgement to ('10.0.0.1', 51382)
     /// ```
     ///
-    /// A datagram longer than [`RECEIVE_BUFFER`] gets one more line saying how long it
+    /// A datagram longer than the 1024-byte buffer gets one more line saying how long it
     /// really was. Any bytes are fine: they are printed escaped. Runs until `count`
     /// datagrams were handled or nothing arrived for `idle`, or forever.
     pub fn serve(&self, out: &mut dyn Write) -> Result<ReceiverReport, Error> {
@@ -253,12 +255,11 @@ pub fn receive(config: ReceiverConfig, out: &mut dyn Write) -> Result<ReceiverRe
 mod tests {
     use super::*;
 
-    /// The article's receiver: its group and port, every interface, no end.
+    /// The article's receiver: its group and port, the interface the route picks, no end.
     #[test]
     fn new_config_is_the_articles() {
         let config = ReceiverConfig::default();
-        assert_eq!(config.group.to_string(), "224.3.29.71");
-        assert_eq!(config.port, 10000);
+        assert_eq!(config.group.to_string(), "224.3.29.71:10000");
         assert_eq!(config.interface, None);
         assert_eq!(config.count, None);
         assert_eq!(config.idle, None);

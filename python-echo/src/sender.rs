@@ -17,32 +17,28 @@
 //! coming, and "no reply for a while" is the only end it can see. A slow host that answers
 //! after the timeout is simply not counted.
 
+use std::fmt;
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use mcast_vocab::{Group, Interface, Ttl};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::datagram;
+use crate::defaults::{DEFAULT_GROUP, DEFAULT_MESSAGE, DEFAULT_TIMEOUT};
 use crate::error::Error;
-use crate::group::{DEFAULT_PORT, Group};
-use crate::options::{DEFAULT_TIMEOUT, Interface, Ttl};
 use crate::summary::{AckSummary, Verdict};
 use crate::transcript::{address_tuple, bytes_repr};
 
-/// The article's message.
-pub const DEFAULT_MESSAGE: &[u8] = b"very important data";
-
 /// How many bytes of each reply the original reads (`recvfrom(16)`); an `ack` needs 3.
-pub const REPLY_READ_SIZE: usize = 16;
+const REPLY_READ_SIZE: usize = 16;
 
 /// Everything the sender needs. [`Default`] gives the article's values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SenderConfig {
-    /// The group to send to (default 224.3.29.71).
+    /// The group and port to send to (default 224.3.29.71, port 10000).
     pub group: Group,
-    /// The port the receivers listen on (default 10000).
-    pub port: u16,
     /// Send through this interface instead of the one the routing table picks.
     pub interface: Option<Interface>,
     /// Multicast TTL / IPv6 hop limit (default 1).
@@ -59,10 +55,9 @@ pub struct SenderConfig {
 impl Default for SenderConfig {
     fn default() -> Self {
         SenderConfig {
-            group: Group::default(),
-            port: DEFAULT_PORT,
+            group: DEFAULT_GROUP,
             interface: None,
-            ttl: Ttl::default(),
+            ttl: Ttl::LOCAL_NETWORK,
             message: DEFAULT_MESSAGE.to_vec(),
             timeout: DEFAULT_TIMEOUT,
             expect: None,
@@ -71,15 +66,10 @@ impl Default for SenderConfig {
 }
 
 impl SenderConfig {
-    /// Where the datagram goes: group and port (and, for IPv6, the interface as scope).
+    /// Where the datagram goes: group and port (and, for a link-local IPv6 group, the
+    /// interface as scope id).
     pub fn destination(&self) -> SocketAddr {
-        match self.group.ip() {
-            IpAddr::V4(ip) => SocketAddrV4::new(ip, self.port).into(),
-            IpAddr::V6(ip) => {
-                let scope = self.interface.as_ref().map_or(0, |i| i.index);
-                SocketAddrV6::new(ip, self.port, 0, scope).into()
-            }
-        }
+        self.group.socket_addr_on(self.interface.as_ref())
     }
 }
 
@@ -103,9 +93,34 @@ impl SenderReport {
         self.summary.hosts()
     }
 
-    /// Whether fewer hosts acknowledged than the config's `expect` asked for.
-    pub fn fell_short(&self) -> bool {
-        self.expected.is_some_and(|n| !self.summary.meets(n))
+    /// How far short of the config's `expect` the acknowledging hosts fell, if they did.
+    pub fn shortfall(&self) -> Option<Shortfall> {
+        self.expected
+            .filter(|&expected| !self.summary.meets(expected))
+            .map(|expected| Shortfall {
+                expected,
+                got: self.hosts().len(),
+            })
+    }
+}
+
+/// Fewer distinct hosts acknowledged than `--expect` asked for. Its `Display` is the line
+/// the sender prints to stderr before it exits with status 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shortfall {
+    /// How many hosts were expected.
+    pub expected: usize,
+    /// How many acknowledged.
+    pub got: usize,
+}
+
+impl fmt::Display for Shortfall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "expected acknowledgements from at least {} host(s), got {}",
+            self.expected, self.got
+        )
     }
 }
 
@@ -137,16 +152,15 @@ fn open(config: &SenderConfig) -> Result<Socket, Error> {
                     config.ttl
                 )))?;
             if let Some(interface) = &config.interface {
-                // IP_MULTICAST_IF: send through this interface, named by its address,
-                // instead of the one the route to the group picks.
-                let address = interface
-                    .ipv4
-                    .ok_or_else(|| Error::NoIpv4Address(interface.name.clone()))?;
-                socket
-                    .set_multicast_if_v4(&address)
-                    .map_err(Error::socket(format!(
-                        "send through {interface} (IP_MULTICAST_IF {address})"
-                    )))?;
+                // IP_MULTICAST_IF: send through this interface instead of the one the
+                // route to the group picks. Named by index (an `ip_mreqn`), so an
+                // interface without an IPv4 address of its own works too.
+                mcast_vocab::sockopt::set_multicast_if_v4_index(&socket, interface.index).map_err(
+                    Error::socket(format!(
+                        "send through {interface} (IP_MULTICAST_IF, index {})",
+                        interface.index
+                    )),
+                )?;
             }
         }
         IpAddr::V6(_) => {
@@ -187,8 +201,10 @@ fn open(config: &SenderConfig) -> Result<Socket, Error> {
 /// was ignored; a second `ack` from the same host is followed by a line saying it was
 /// counted once. Pass [`std::io::sink()`] to print nothing.
 ///
+/// A link-local IPv6 group without an interface is refused before anything is sent.
 /// Call it from a thread inside the network namespace the datagram should leave from.
 pub fn send(config: &SenderConfig, out: &mut dyn Write) -> Result<SenderReport, Error> {
+    config.group.check_interface(config.interface.as_ref())?;
     let socket = open(config)?;
     let destination = config.destination();
 
@@ -277,16 +293,14 @@ mod tests {
         assert_eq!(config.expect, None);
     }
 
-    /// An IPv6 destination carries the chosen interface as its scope, which link-local
-    /// groups (ff02::) need.
+    /// A link-local IPv6 destination carries the chosen interface as its scope id.
     #[test]
-    fn ipv6_destination_is_scoped_to_the_interface() {
+    fn link_local_destination_is_scoped_to_the_interface() {
         let config = SenderConfig {
-            group: "ff02::329:71".parse().unwrap(),
+            group: Group::parse("[ff02::329:71]:10000").unwrap(),
             interface: Some(Interface {
                 name: "eth0".into(),
                 index: 7,
-                ipv4: None,
             }),
             ..SenderConfig::default()
         };
@@ -296,7 +310,8 @@ mod tests {
         }
     }
 
-    /// Without `--expect` nothing falls short; with it, too few hosts do.
+    /// Without `--expect` nothing falls short; with it, too few hosts do, and the line
+    /// says how many were expected and how many answered.
     #[test]
     fn expect_reports_a_shortfall_only_when_asked() {
         let mut report = SenderReport {
@@ -305,30 +320,32 @@ mod tests {
             summary: AckSummary::new(),
             expected: None,
         };
-        assert!(!report.fell_short());
+        assert_eq!(report.shortfall(), None);
         report.expected = Some(1);
-        assert!(report.fell_short());
+        assert_eq!(
+            report.shortfall().map(|s| s.to_string()).as_deref(),
+            Some("expected acknowledgements from at least 1 host(s), got 0")
+        );
         report
             .summary
             .record("10.0.0.2:10000".parse().unwrap(), b"ack", 3);
-        assert!(!report.fell_short());
+        assert_eq!(report.shortfall(), None);
     }
 
-    /// Sending IPv4 through an interface without an IPv4 address is refused by name
-    /// before anything is sent.
+    /// A link-local IPv6 group without an interface is refused by name before anything is
+    /// printed or sent.
     #[test]
-    fn interface_without_ipv4_is_refused() {
+    fn link_local_group_without_interface_is_refused() {
         let config = SenderConfig {
-            interface: Some(Interface {
-                name: "v6only0".into(),
-                index: 9,
-                ipv4: None,
-            }),
+            group: Group::parse("[ff02::329:71]:10000").unwrap(),
             ..SenderConfig::default()
         };
         let mut out = Vec::new();
         let error = send(&config, &mut out).unwrap_err().to_string();
-        assert!(error.contains("v6only0"), "{error}");
+        assert!(
+            error.starts_with("ff02::329:71 is a link-local IPv6 group"),
+            "{error}"
+        );
         assert!(out.is_empty(), "nothing may be printed or sent");
     }
 }

@@ -10,7 +10,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 /// The payload a receiver sends back: the three bytes `ack`.
-pub const ACK: &[u8] = b"ack";
+pub(crate) const ACK: &[u8] = b"ack";
 
 /// What one reply to the sender turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,22 +145,24 @@ impl fmt::Display for AckSummary {
 mod tests {
     use super::*;
 
-    fn at(text: &str) -> SocketAddr {
-        text.parse().unwrap()
+    /// Records each `(source, payload, length)` in order; returns the tally and the verdicts.
+    fn tally(replies: &[(&str, &[u8], usize)]) -> (AckSummary, Vec<Verdict>) {
+        let mut summary = AckSummary::new();
+        let verdicts = replies
+            .iter()
+            .map(|&(source, payload, length)| {
+                summary.record(source.parse().unwrap(), payload, length)
+            })
+            .collect();
+        (summary, verdicts)
     }
 
     /// Two hosts acknowledging once each are two hosts, listed in address order.
     #[test]
     fn acks_from_two_hosts_count_two() {
-        let mut summary = AckSummary::new();
-        assert_eq!(
-            summary.record(at("10.0.0.2:10000"), b"ack", 3),
-            Verdict::NewAck
-        );
-        assert_eq!(
-            summary.record(at("10.0.0.1:10000"), b"ack", 3),
-            Verdict::NewAck
-        );
+        let (summary, verdicts) =
+            tally(&[("10.0.0.2:10000", b"ack", 3), ("10.0.0.1:10000", b"ack", 3)]);
+        assert_eq!(verdicts, [Verdict::NewAck, Verdict::NewAck]);
         assert_eq!(summary.hosts().len(), 2);
         assert!(summary.meets(2) && !summary.meets(3));
         assert_eq!(
@@ -172,17 +174,20 @@ mod tests {
     /// A second ack from the same address, even from another port, is one host.
     #[test]
     fn duplicate_acks_are_counted_once_and_reported() {
-        let mut summary = AckSummary::new();
-        summary.record(at("10.0.0.1:10000"), b"ack", 3);
+        let (summary, verdicts) = tally(&[
+            ("10.0.0.1:10000", b"ack", 3),
+            ("10.0.0.1:10000", b"ack", 3),
+            ("10.0.0.1:20000", b"ack", 3),
+        ]);
         assert_eq!(
-            summary.record(at("10.0.0.1:10000"), b"ack", 3),
-            Verdict::DuplicateAck
+            verdicts,
+            [
+                Verdict::NewAck,
+                Verdict::DuplicateAck,
+                Verdict::DuplicateAck
+            ]
         );
-        assert_eq!(
-            summary.record(at("10.0.0.1:20000"), b"ack", 3),
-            Verdict::DuplicateAck
-        );
-        assert_eq!(summary.hosts(), [at("10.0.0.1:1").ip()]);
+        assert_eq!(summary.hosts(), ["10.0.0.1".parse::<IpAddr>().unwrap()]);
         assert_eq!(
             summary.to_string(),
             "summary: acknowledged by 1 host: 10.0.0.1; 2 duplicate acks counted once"
@@ -193,19 +198,12 @@ mod tests {
     /// datagram are replies but not acknowledgements.
     #[test]
     fn replies_other_than_ack_are_ignored_and_reported() {
-        let mut summary = AckSummary::new();
-        assert_eq!(
-            summary.record(at("10.0.0.3:9"), b"nak", 3),
-            Verdict::NotAnAck
-        );
-        assert_eq!(
-            summary.record(at("10.0.0.3:9"), b"ACK", 3),
-            Verdict::NotAnAck
-        );
-        assert_eq!(
-            summary.record(at("10.0.0.3:9"), b"ack", 40),
-            Verdict::NotAnAck
-        );
+        let (summary, verdicts) = tally(&[
+            ("10.0.0.3:9", b"nak", 3),
+            ("10.0.0.3:9", b"ACK", 3),
+            ("10.0.0.3:9", b"ack", 40),
+        ]);
+        assert_eq!(verdicts, [Verdict::NotAnAck; 3]);
         assert!(summary.hosts().is_empty());
         assert!(!summary.meets(1));
         assert!(summary.meets(0));

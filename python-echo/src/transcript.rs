@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 /// Printable ASCII stays as it is; tab, newline and carriage return become `\t`, `\n`,
 /// `\r`; every other byte becomes `\xNN`. The quotes are single unless the bytes contain a
 /// single quote and no double quote. So garbage never reaches the terminal raw.
-pub fn bytes_repr(bytes: &[u8]) -> String {
+pub(crate) fn bytes_repr(bytes: &[u8]) -> String {
     let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
         '"'
     } else {
@@ -42,7 +42,7 @@ pub fn bytes_repr(bytes: &[u8]) -> String {
 /// Formats a socket address as Python prints the address tuple `recvfrom` returns:
 /// `('10.0.0.1', 10000)` for IPv4 and `('fd00::1', 10000, 0, 0)` (address, port,
 /// flow info, scope id) for IPv6.
-pub fn address_tuple(address: SocketAddr) -> String {
+pub(crate) fn address_tuple(address: SocketAddr) -> String {
     match address {
         SocketAddr::V4(v4) => format!("('{}', {})", v4.ip(), v4.port()),
         SocketAddr::V6(v6) => format!(

@@ -82,7 +82,7 @@ fn library_sender_reports_both_hosts() {
         hosts,
         [lan.host("a").ipv4(), lan.host("b").ipv4()].map(std::net::IpAddr::V4)
     );
-    assert!(!report.fell_short());
+    assert_eq!(report.shortfall(), None);
     assert_eq!(report.summary.count(Verdict::DuplicateAck), 0);
     assert_eq!(report.summary.count(Verdict::NotAnAck), 0);
     // The receivers saw a's address and the port our socket was bound to.

@@ -5,6 +5,7 @@ mod common;
 
 use std::net::{Ipv4Addr, UdpSocket};
 use std::process::Command;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::{DEADLINE, Program, RECEIVER, run_sender};
@@ -57,13 +58,9 @@ fn receiver_survives_garbage_and_oversized_datagrams() {
     assert_eq!(code, 0, "receiver stopped answering: {stderr}\n{output}");
 }
 
-/// A responder that answers with everything but a clean single `ack`: the sender prints
-/// each reply as the original does, says which ones it ignored or counted once, and
-/// counts one host. So `--expect 2` fails although five replies came back.
-#[test]
-fn sender_ignores_replies_that_are_not_acks() {
-    let host = harness::or_skip!(Sandbox::new());
-    // A misbehaving receiver, made inside the sandbox: joined and bound when `run` returns.
+/// A misbehaving receiver on `host`, joined and bound when this returns: it waits for the
+/// sender's datagram and answers it with each of `replies` in turn.
+fn rogue_receiver(host: &Sandbox, replies: Vec<&'static [u8]>) -> JoinHandle<()> {
     let rogue = host.run(|| {
         let socket = UdpSocket::bind("0.0.0.0:10000").unwrap();
         socket
@@ -72,14 +69,25 @@ fn sender_ignores_replies_that_are_not_acks() {
         socket.set_read_timeout(Some(DEADLINE)).unwrap();
         socket
     });
-    let answering = std::thread::spawn(move || {
+    std::thread::spawn(move || {
         let mut buffer = [0u8; 64];
         let (_, sender) = rogue.recv_from(&mut buffer).expect("the sender's datagram");
-        let replies: [&[u8]; 5] = [b"nak", b"ack", b"ack", b"ack, and much more", b"ACK"];
         for reply in replies {
             rogue.send_to(reply, sender).unwrap();
         }
-    });
+    })
+}
+
+/// A responder that answers with everything but a clean single `ack`: the sender prints
+/// each reply as the original does, says which ones it ignored or counted once, and
+/// counts one host. So `--expect 2` fails although five replies came back.
+#[test]
+fn sender_ignores_replies_that_are_not_acks() {
+    let host = harness::or_skip!(Sandbox::new());
+    let answering = rogue_receiver(
+        &host,
+        vec![b"nak", b"ack", b"ack", b"ack, and much more", b"ACK"],
+    );
 
     let (code, output, stderr) = run_sender(&host, &["--expect", "2"]);
     answering.join().unwrap();
@@ -95,21 +103,7 @@ fn library_report_classifies_every_reply() {
     use python_echo::{SenderConfig, Verdict, send};
 
     let host = harness::or_skip!(Sandbox::new());
-    let rogue = host.run(|| {
-        let socket = UdpSocket::bind("0.0.0.0:10000").unwrap();
-        socket
-            .join_multicast_v4(&GROUP, &Ipv4Addr::UNSPECIFIED)
-            .unwrap();
-        socket.set_read_timeout(Some(DEADLINE)).unwrap();
-        socket
-    });
-    let answering = std::thread::spawn(move || {
-        let mut buffer = [0u8; 64];
-        let (_, sender) = rogue.recv_from(&mut buffer).expect("the sender's datagram");
-        for reply in [&b"ack"[..], b"ack", b"nak", &[b'a'; 40]] {
-            rogue.send_to(reply, sender).unwrap();
-        }
-    });
+    let answering = rogue_receiver(&host, vec![b"ack", b"ack", b"nak", &[b'a'; 40]]);
     let config = SenderConfig {
         timeout: Duration::from_secs(1),
         ..SenderConfig::default()

@@ -76,29 +76,34 @@ fn second_receiver_on_a_host_is_refused_with_a_reason() {
 #[test]
 fn bad_options_are_refused_naming_the_value() {
     let host = harness::or_skip!(Sandbox::new());
-    let cases: [(&str, &[&str], &str); 7] = [
+    let cases: [(&str, &[&str], &str); 8] = [
         (
             SENDER,
             &["--group", "10.0.0.1"],
-            "10.0.0.1 is not a multicast group",
+            "10.0.0.1 is not a multicast address",
         ),
         (
             SENDER,
             &["--group", "224.3.29"],
-            "\"224.3.29\" is not an IP address",
+            "`224.3.29` is not an IP address",
         ),
-        (SENDER, &["--ttl", "256"], "\"256\" is not a TTL"),
-        (SENDER, &["--timeout", "0"], "\"0\" is not a timeout"),
+        (SENDER, &["--ttl", "256"], "`256` is not a TTL"),
+        (SENDER, &["--timeout", "0"], "`0` is not a timeout"),
         (SENDER, &["--port", "0"], "0 is not in 1..=65535"),
         (
             SENDER,
             &["--interface", "wlan9"],
-            "no network interface named \"wlan9\"",
+            "no network interface named `wlan9`",
         ),
         (
             RECEIVER,
             &["--group", "fd00::1"],
-            "fd00::1 is not a multicast group",
+            "fd00::1 is not a multicast address",
+        ),
+        (
+            RECEIVER,
+            &["--group", "ff02::329:71"],
+            "ff02::329:71 is a link-local IPv6 group: it exists once per link, so it needs an interface",
         ),
     ];
     for (program, args, expected) in cases {

@@ -4,7 +4,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use python_echo::{Group, Interface, ReceiverConfig, Ttl, parse_timeout, receive};
+use mcast_vocab::Ttl;
+use python_echo::cli::{Endpoint, fail, parse_timeout};
+use python_echo::{ReceiverConfig, receive};
 
 /// Join a multicast group and answer every datagram with `ack`, sent back to the sender's
 /// own address (the PyMOTW multicast receiver, ported). Runs until interrupted.
@@ -16,15 +18,8 @@ use python_echo::{Group, Interface, ReceiverConfig, Ttl, parse_timeout, receive}
     after_help = "Run it only inside a network namespace or on a network you own."
 )]
 struct Args {
-    /// Multicast group to join: IPv4 in 224.0.0.0/4 or IPv6 in ff00::/8.
-    #[arg(long, default_value = "224.3.29.71", value_name = "ADDRESS")]
-    group: Group,
-    /// UDP port to bind.
-    #[arg(long, default_value_t = 10000, value_parser = clap::value_parser!(u16).range(1..))]
-    port: u16,
-    /// Join on this interface (name or index) instead of the one the routes pick.
-    #[arg(long, value_name = "NAME")]
-    interface: Option<Interface>,
+    #[command(flatten)]
+    endpoint: Endpoint,
     /// TTL (hop limit) of the acknowledgements, which are unicast; default: the kernel's.
     #[arg(long)]
     ttl: Option<Ttl>,
@@ -38,19 +33,19 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let group = match args.endpoint.group() {
+        Ok(group) => group,
+        Err(error) => return fail(error),
+    };
     let config = ReceiverConfig {
-        group: args.group,
-        port: args.port,
-        interface: args.interface,
+        group,
+        interface: args.endpoint.interface(),
         ttl: args.ttl,
         count: args.count,
         idle: args.idle,
     };
     match receive(config, &mut std::io::stdout()) {
         Ok(_) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::from(2)
-        }
+        Err(error) => fail(error),
     }
 }

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use python_echo::{Group, Interface, SenderConfig, Ttl, parse_timeout, send};
+use mcast_vocab::Ttl;
+use python_echo::cli::{Endpoint, fail, parse_timeout};
+use python_echo::{SenderConfig, send};
 
 /// Send one datagram to a multicast group and print every acknowledgement that comes back,
 /// until none arrives within the timeout (the PyMOTW multicast sender, ported).
@@ -22,15 +24,8 @@ use python_echo::{Group, Interface, SenderConfig, Ttl, parse_timeout, send};
                   Run it only inside a network namespace or on a network you own."
 )]
 struct Args {
-    /// Multicast group to send to: IPv4 in 224.0.0.0/4 or IPv6 in ff00::/8.
-    #[arg(long, default_value = "224.3.29.71", value_name = "ADDRESS")]
-    group: Group,
-    /// UDP port the receivers listen on.
-    #[arg(long, default_value_t = 10000, value_parser = clap::value_parser!(u16).range(1..))]
-    port: u16,
-    /// Send through this interface (name or index) instead of the one the routes pick.
-    #[arg(long, value_name = "NAME")]
-    interface: Option<Interface>,
+    #[command(flatten)]
+    endpoint: Endpoint,
     /// Multicast TTL (IPv6 hop limit): 1 stays on the local segment.
     #[arg(long, default_value = "1")]
     ttl: Ttl,
@@ -47,28 +42,26 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let group = match args.endpoint.group() {
+        Ok(group) => group,
+        Err(error) => return fail(error),
+    };
     let config = SenderConfig {
-        group: args.group,
-        port: args.port,
-        interface: args.interface,
+        group,
+        interface: args.endpoint.interface(),
         ttl: args.ttl,
         message: args.message.into_bytes(),
         timeout: args.timeout,
         expect: args.expect,
     };
     match send(&config, &mut std::io::stdout()) {
-        Ok(report) if report.fell_short() => {
-            eprintln!(
-                "error: expected acknowledgements from at least {} host(s), got {}",
-                config.expect.unwrap_or_default(),
-                report.hosts().len()
-            );
-            ExitCode::from(1)
-        }
-        Ok(_) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::from(2)
-        }
+        Ok(report) => match report.shortfall() {
+            Some(shortfall) => {
+                eprintln!("error: {shortfall}");
+                ExitCode::from(1)
+            }
+            None => ExitCode::SUCCESS,
+        },
+        Err(error) => fail(error),
     }
 }
