@@ -1,4 +1,5 @@
-//! The diary's three constants: one port and one group per address family.
+//! The diary's three constants: one port and one group per address family, and the same
+//! groups as checked [`Group`]s for the fixed code.
 //!
 //! The diary builds the two group addresses with the `lazy_static!` macro, because in 2019
 //! `Ipv4Addr::new` and `Ipv6Addr::new` were not yet `const fn` and a `static` needed a
@@ -41,6 +42,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use lazy_static::lazy_static;
+use mcast_vocab::Group;
 
 /// The UDP port every socket in the diary uses: 7645.
 pub const PORT: u16 = 7645;
@@ -54,6 +56,18 @@ lazy_static! {
     /// of saying the same thing. Link-local scope has a cost the diary ran into: the
     /// address means nothing without an interface to scope it to (see [`crate::diary`]).
     pub static ref IPV6: IpAddr = Ipv6Addr::new(0xFF02, 0, 0, 0, 0, 0, 0, 0x0123).into();
+}
+
+/// The diary's IPv4 group and port as the fixed code takes them: `224.0.0.123:7645`,
+/// checked to be multicast when this crate compiles.
+pub const GROUP_V4: Group = Group::ipv4(Ipv4Addr::new(224, 0, 0, 123), PORT);
+
+/// The diary's IPv6 group and port as the fixed code takes them: `[ff02::123]:7645`.
+///
+/// A function, not a `const` like [`GROUP_V4`]: `mcast_vocab` can check an IPv4 group at
+/// compile time, but has no `const` constructor for IPv6 groups.
+pub fn group_v6() -> Group {
+    Group::new(*IPV6, PORT).expect("ff02::123 is a link-local multicast group")
 }
 
 #[cfg(test)]
@@ -83,5 +97,13 @@ mod tests {
             panic!("IPV6 is {}", *IPV6)
         };
         assert_eq!(v6.segments()[0] & 0x000f, 2, "scope nibble of {v6}");
+    }
+
+    /// The checked groups are the diary's addresses and port.
+    #[test]
+    fn checked_groups_are_the_diarys() {
+        assert_eq!(GROUP_V4.to_string(), "224.0.0.123:7645");
+        assert_eq!(group_v6().to_string(), "[ff02::123]:7645");
+        assert_eq!((GROUP_V4.ip(), group_v6().ip()), (*IPV4, *IPV6));
     }
 }

@@ -31,7 +31,7 @@
 //! | `NotifyServer(..);` written as a statement | the guard drops on that line: the stop flag is set before the listener starts, the client gets no answer | bind it (`let notify = ..`); [`Responder`] is its own guard and `#[must_use]` | `tests/guard.rs` |
 //! | IPv6 `bind([ff02::123]:7645)` | `EINVAL`: a link-local address names no interface without a scope id | the resolved interface as scope id, or the wildcard | `tests/diary.rs`, `tests/ipv6_interface.rs` |
 //! | join inside the thread, `expect`, then the [`Barrier`](std::sync::Barrier) | the thread dies before the barrier, the caller waits for ever: the IPv6 test hangs | join and bind before spawning, return the error | `tests/diary.rs`, `tests/round_trip.rs` |
-//! | `IPV6_MULTICAST_IF` = 5 | `ENODEV`, "No such device" (the sandbox has no interface 5) | [`Interface::by_name`], resolved where the socket lives | `tests/diary.rs`, `tests/ipv6_interface.rs` |
+//! | `IPV6_MULTICAST_IF` = 5 | `ENODEV`, "No such device" (the sandbox has no interface 5) | [`Interface::named`](mcast_vocab::Interface::named), resolved where the socket lives | `tests/diary.rs`, `tests/ipv6_interface.rs` |
 //! | no `SO_REUSEADDR` | a second listener on 7645 makes the bind fail with `EADDRINUSE` | [`join`] sets it | `tests/diary.rs`, `tests/round_trip.rs` |
 //! | bind style chosen per OS, never explained | group-bound hears only its group; wildcard hears unicast and every joined group on the port | [`Bind`], both shown | `tests/bind_styles.rs` |
 //! | kernel default `IP_MULTICAST_ALL` on | a wildcard socket hears a group it never joined once another socket on the host joins it | off by default in [`ListenOptions`], or bind to the group | `tests/multicast_all.rs` |
@@ -53,27 +53,32 @@
 //! ## Layout
 //!
 //! - [`addresses`]: `PORT`, `IPV4`, `IPV6` with `lazy_static`, and today's `const` /
-//!   `LazyLock` alternatives.
+//!   `LazyLock` alternatives; [`GROUP_V4`] and [`group_v6`], the same groups checked.
 //! - [`diary`]: the faithful port: `new_socket`, `join_multicast`, `new_sender`,
 //!   `multicast_listener`, `NotifyServer`, `test_multicast`.
-//! - [`group`]: [`Group`], a multicast address and port checked once.
-//! - [`interface`]: [`Interface`], a name resolved to an index where the code runs.
 //! - [`listener`]: [`join`] with [`ListenOptions`] and [`Bind`], the fixed `join_multicast`.
 //! - [`sender`](mod@sender): [`sender()`] and [`ask`], the fixed `new_sender` and client.
 //! - [`responder`]: [`Responder`], the fixed `multicast_listener`.
+//! - [`report`]: the lines the `diary` command prints, as `Display` types.
+//! - `error.rs`: a failed step's context, with the kernel's error kept as its source.
 //! - `src/bin/diary.rs`: the `diary` command, argument parsing only: `diary original ipv4`
 //!   replays the diary's test, `diary respond` and `diary ask` are the fixed listener and
 //!   client (`--group`, `--interface`, `--bind group|wildcard`, `--multicast-all`).
+//!
+//! The group and interface types are the workspace's shared ones, from [`mcast_vocab`]:
+//! a [`Group`](mcast_vocab::Group) is checked to be multicast once, when it is made, and an
+//! [`Interface`](mcast_vocab::Interface) is a name resolved to its index where the code runs.
 //!
 //! ## Using the fixed pieces
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use rust_diary::{Group, Interface, ListenOptions, Responder, ask};
+//! use mcast_vocab::Interface;
+//! use rust_diary::{ListenOptions, Responder, ask, group_v6};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let group = Group::diary_v6();                  // [ff02::123]:7645
-//! let eth0 = Interface::by_name("eth0")?;         // resolved here, not hard-coded
+//! let group = group_v6();                         // [ff02::123]:7645
+//! let eth0 = Interface::named("eth0")?;           // resolved here, not hard-coded
 //! let responder = Responder::start("ipv6", &group, &ListenOptions::default().interface(eth0.clone()))?;
 //! let reply = ask(&group, Some(&eth0), b"Hello from client!", Duration::from_secs(2))?;
 //! assert_eq!(reply.text, "ipv6");
@@ -92,15 +97,13 @@
 
 pub mod addresses;
 pub mod diary;
-pub mod group;
-pub mod interface;
+mod error;
 pub mod listener;
+pub mod report;
 pub mod responder;
 pub mod sender;
 
-pub use addresses::{IPV4, IPV6, PORT};
-pub use group::{Group, GroupError};
-pub use interface::{Interface, InterfaceError};
+pub use addresses::{GROUP_V4, IPV4, IPV6, PORT, group_v6};
 pub use listener::{Bind, ListenOptions, join};
 pub use responder::{Heard, Responder};
 pub use sender::{Reply, ask, sender};

@@ -28,27 +28,28 @@
 //! it too, because a group-bound socket never matches another group's address.
 
 use std::io;
-use std::mem;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
-use std::os::fd::AsRawFd;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
+use mcast_vocab::{Group, Interface};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 
-use crate::group::Group;
-use crate::interface::Interface;
+use crate::error::{refused, step_failed};
 
 /// How long a listening socket blocks in one read, so a loop can notice it should stop.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
-/// What a listening socket binds to, and so what it filters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What a listening socket binds to, and so what it filters. (Also the values of the
+/// `diary respond --bind` flag.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Bind {
     /// `bind(group:port)`: only datagrams addressed to the group and port. For an IPv6
     /// group of link- or interface-local scope, the interface goes along as the scope id.
+    #[value(help = "bind(group:port)")]
     Group,
     /// `bind(0.0.0.0:port)` or `bind([::]:port)`: anything that reaches the host for the
     /// port, filtered only by `IP_MULTICAST_ALL` (see the module docs).
+    #[value(help = "bind(0.0.0.0:port) or bind([::]:port)")]
     Wildcard,
 }
 
@@ -92,16 +93,6 @@ impl ListenOptions {
         self.multicast_all = all;
         self
     }
-
-    /// The interface to join on, if one was chosen.
-    pub fn chosen_interface(&self) -> Option<&Interface> {
-        self.interface.as_ref()
-    }
-
-    /// The bind style.
-    pub fn bind_style(&self) -> Bind {
-        self.bind
-    }
 }
 
 // ANCHOR: join
@@ -121,131 +112,76 @@ impl ListenOptions {
 /// without an interface.
 pub fn join(group: &Group, options: &ListenOptions) -> io::Result<UdpSocket> {
     // ANCHOR_END: join
-    let index = options.interface.as_ref().map(Interface::index);
-    let context = |step: &str, err: io::Error| {
-        io::Error::new(
-            err.kind(),
-            format!("listening on {group}: {step} failed: {err}"),
-        )
-    };
+    let interface = options.interface.as_ref();
+    let index = interface.map(|interface| interface.index);
+    let doing = format!("listening on {group}");
+    let failed = |step: &str| step_failed(doing.as_str(), step);
 
     let domain = if group.is_ipv6() {
         Domain::IPV6
     } else {
         Domain::IPV4
     };
-    let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
-    socket.set_read_timeout(Some(POLL_INTERVAL))?;
+    let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP)).map_err(failed("socket"))?;
+    socket
+        .set_read_timeout(Some(POLL_INTERVAL))
+        .map_err(failed("SO_RCVTIMEO"))?;
     socket
         .set_reuse_address(true)
-        .map_err(|e| context("SO_REUSEADDR", e))?;
+        .map_err(failed("SO_REUSEADDR"))?;
 
-    let bind_to = match group.ip() {
+    let wildcard: IpAddr = match group.ip() {
         IpAddr::V4(ip) => {
             socket
                 .set_multicast_all_v4(options.multicast_all)
-                .map_err(|e| context("IP_MULTICAST_ALL", e))?;
+                .map_err(failed("IP_MULTICAST_ALL"))?;
             let on = match index {
                 Some(index) => InterfaceIndexOrAddress::Index(index),
                 None => InterfaceIndexOrAddress::Address(Ipv4Addr::UNSPECIFIED),
             };
             socket
                 .join_multicast_v4_n(&ip, &on)
-                .map_err(|e| context("IP_ADD_MEMBERSHIP", e))?;
-            match options.bind {
-                Bind::Group => group.socket_addr(),
-                Bind::Wildcard => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), group.port()),
-            }
+                .map_err(failed("IP_ADD_MEMBERSHIP"))?;
+            Ipv4Addr::UNSPECIFIED.into()
         }
         IpAddr::V6(ip) => {
-            socket
-                .set_only_v6(true)
-                .map_err(|e| context("IPV6_V6ONLY", e))?;
+            socket.set_only_v6(true).map_err(failed("IPV6_V6ONLY"))?;
             socket
                 .set_multicast_all_v6(options.multicast_all)
-                .map_err(|e| context("IPV6_MULTICAST_ALL", e))?;
+                .map_err(failed("IPV6_MULTICAST_ALL"))?;
             socket
                 .join_multicast_v6(&ip, index.unwrap_or(0))
-                .map_err(|e| context("IPV6_ADD_MEMBERSHIP", e))?;
-            match options.bind {
-                Bind::Group => {
-                    let scope_id = match (needs_scope(&ip), index) {
-                        (true, Some(index)) => index,
-                        (true, None) => {
-                            return Err(io::Error::new(
-                                io::ErrorKind::InvalidInput,
-                                format!(
-                                    "listening on {group}: binding to a link-local group \
-                                     needs an interface (its scope id); choose one or bind \
-                                     to the wildcard"
-                                ),
-                            ));
-                        }
-                        (false, index) => index.unwrap_or(0),
-                    };
-                    SocketAddrV6::new(ip, group.port(), 0, scope_id).into()
-                }
-                Bind::Wildcard => SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), group.port()),
-            }
+                .map_err(failed("IPV6_ADD_MEMBERSHIP"))?;
+            Ipv6Addr::UNSPECIFIED.into()
         }
+    };
+    let bind_to = match options.bind {
+        // A link-local IPv6 group needs the interface as its scope id to be bound at all
+        // (the diary's EINVAL); `socket_addr_on` adds it where, and only where, it is needed.
+        Bind::Group => {
+            group
+                .check_interface(interface)
+                .map_err(|e| refused(doing.as_str(), "binding to the group", e))?;
+            group.socket_addr_on(interface)
+        }
+        Bind::Wildcard => SocketAddr::new(wildcard, group.port()),
     };
     socket
         .bind(&SockAddr::from(bind_to))
-        .map_err(|e| context(&format!("bind({bind_to})"), e))?;
+        .map_err(failed(&format!("bind({bind_to})")))?;
     Ok(socket.into())
-}
-
-/// Whether an IPv6 multicast address has interface-local (`ff01`) or link-local (`ff02`)
-/// scope, and so only means something together with an interface.
-pub fn needs_scope(group: &Ipv6Addr) -> bool {
-    group.is_multicast() && (group.segments()[0] & 0x000f) <= 2
-}
-
-/// Sets `IP_MULTICAST_IF` by interface index (the `ip_mreqn` form), which socket2 only
-/// offers by address.
-pub(crate) fn set_multicast_if_v4_index(socket: &Socket, index: u32) -> io::Result<()> {
-    let request = libc::ip_mreqn {
-        imr_multiaddr: libc::in_addr { s_addr: 0 },
-        imr_address: libc::in_addr { s_addr: 0 },
-        imr_ifindex: index as libc::c_int,
-    };
-    // SAFETY: the pointer and length describe `request`, a live `ip_mreqn`, and the file
-    // descriptor belongs to `socket` for the duration of the call.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_MULTICAST_IF,
-            (&raw const request).cast(),
-            mem::size_of::<libc::ip_mreqn>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// ff01 and ff02 need an interface; site-, organisation- and global-scope groups do not.
-    #[test]
-    fn only_interface_and_link_local_groups_need_a_scope() {
-        assert!(needs_scope(&"ff02::123".parse().unwrap()));
-        assert!(needs_scope(&"ff01::1".parse().unwrap()));
-        assert!(!needs_scope(&"ff05::123".parse().unwrap()));
-        assert!(!needs_scope(&"ff0e::123".parse().unwrap()));
-    }
-
     /// The fixed defaults: bind to the group, `IP_MULTICAST_ALL` off, no interface chosen.
     #[test]
     fn defaults_are_the_narrow_filter() {
         let options = ListenOptions::default();
-        assert_eq!(options.bind_style(), Bind::Group);
-        assert_eq!(options.chosen_interface(), None);
+        assert_eq!(options.bind, Bind::Group);
+        assert_eq!(options.interface, None);
         assert!(!options.multicast_all);
     }
 }

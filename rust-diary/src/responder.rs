@@ -20,7 +20,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::group::Group;
+use mcast_vocab::Group;
+
+use crate::error::is_quiet;
 use crate::listener::{ListenOptions, join};
 
 /// One datagram a [`Responder`] answered.
@@ -111,6 +113,22 @@ impl Responder {
         heard.clone()
     }
 
+    /// Every datagram answered, oldest first, each as soon as it has been answered: an
+    /// iterator that waits for the next one (take as many as you need).
+    pub fn answers(&self) -> impl Iterator<Item = Heard> + '_ {
+        (0..).map(|seen| {
+            loop {
+                if let Some(heard) = self
+                    .wait_for(seen + 1, Duration::from_secs(3600))
+                    .into_iter()
+                    .nth(seen)
+                {
+                    break heard;
+                }
+            }
+        })
+    }
+
     /// Stops the thread and waits for it, returning an error if answering failed.
     pub fn stop(mut self) -> io::Result<Vec<Heard>> {
         self.halt()?;
@@ -166,13 +184,7 @@ fn serve(
                 replies.send_to(response, from)?;
                 heard.arrived.notify_all();
             }
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
+            Err(err) if is_quiet(&err) => {}
             Err(err) => return Err(err),
         }
     }

@@ -8,46 +8,49 @@
 //! author's Wi-Fi. [`sender`] takes the interface the caller resolved by name, or none to
 //! let the route decide, as the diary does for IPv4.
 
+use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
+use mcast_vocab::{Group, Interface};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use crate::group::Group;
-use crate::interface::Interface;
-use crate::listener::set_multicast_if_v4_index;
+use crate::error::{is_quiet, step_failed};
+use crate::report::Via;
 
 /// Makes a socket that sends to `group`, leaving by `interface` if given.
 ///
-/// - IPv4: `IP_MULTICAST_IF` by index (or `0.0.0.0`, follow the route), `bind(0.0.0.0:0)`.
+/// - IPv4: `IP_MULTICAST_IF` by index (an `ip_mreqn`; socket2 only takes an address), or
+///   `0.0.0.0`, "follow the route", as the diary does; then `bind(0.0.0.0:0)`.
 /// - IPv6: `IPV6_MULTICAST_IF` by index (or 0, follow the route), `bind([::]:0)`.
 ///
 /// `IP_MULTICAST_LOOP` stays on (the default), so listeners on the sending host hear the
 /// datagram too: the diary's test relies on it, its listener and client share one host.
 /// The hop limit stays at the multicast default of 1.
 pub fn sender(group: &Group, interface: Option<&Interface>) -> io::Result<UdpSocket> {
-    let index = interface.map(Interface::index);
-    let named = |err: io::Error| {
-        let on = interface.map_or_else(|| "the routed interface".to_owned(), |i| i.to_string());
-        io::Error::new(err.kind(), format!("sending to {group} via {on}: {err}"))
-    };
+    let doing = format!("sending to {group} via {}", Via(interface));
+    let failed = |step: &str| step_failed(doing.as_str(), step);
+    let index = interface.map(|interface| interface.index);
     let (domain, wildcard): (Domain, SocketAddr) = if group.is_ipv6() {
         (Domain::IPV6, (Ipv6Addr::UNSPECIFIED, 0).into())
     } else {
         (Domain::IPV4, (Ipv4Addr::UNSPECIFIED, 0).into())
     };
-    let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
+    let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP)).map_err(failed("socket"))?;
     match (group.is_ipv6(), index) {
-        (false, Some(index)) => set_multicast_if_v4_index(&socket, index).map_err(named)?,
+        (false, Some(index)) => mcast_vocab::sockopt::set_multicast_if_v4_index(&socket, index)
+            .map_err(failed("IP_MULTICAST_IF"))?,
         (false, None) => socket
             .set_multicast_if_v4(&Ipv4Addr::UNSPECIFIED)
-            .map_err(named)?,
+            .map_err(failed("IP_MULTICAST_IF"))?,
         (true, index) => socket
             .set_multicast_if_v6(index.unwrap_or(0))
-            .map_err(named)?,
+            .map_err(failed("IPV6_MULTICAST_IF"))?,
     }
-    socket.bind(&SockAddr::from(wildcard))?;
+    socket
+        .bind(&SockAddr::from(wildcard))
+        .map_err(failed(&format!("bind({wildcard})")))?;
     Ok(socket.into())
 }
 
@@ -59,6 +62,13 @@ pub struct Reply {
     /// The responder's address. For a link-local IPv6 sender its scope id is the index of
     /// the interface the reply came in by.
     pub from: SocketAddr,
+}
+
+/// What `diary ask` prints: `reply "ipv4" from 10.0.0.1:7645`.
+impl fmt::Display for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "reply {:?} from {}", self.text, self.from)
+    }
 }
 
 /// The fixed client half of the diary's test: sends `message` to `group` (via `interface`
@@ -74,7 +84,7 @@ pub fn ask(
     within: Duration,
 ) -> io::Result<Reply> {
     let socket = sender(group, interface)?;
-    socket.send_to(message, group.socket_addr())?;
+    socket.send_to(message, group.socket_addr_on(interface))?;
     let deadline = Instant::now() + within;
     let mut buf = [0u8; 1024];
     loop {
@@ -93,13 +103,7 @@ pub fn ask(
                     from,
                 });
             }
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
+            Err(err) if is_quiet(&err) => {}
             Err(err) => return Err(err),
         }
     }

@@ -7,6 +7,7 @@ mod common;
 use std::net::SocketAddr;
 
 use common::{Family, receive_until, send_all, sorted};
+use harness::Sandbox;
 use rust_diary::{Bind, ListenOptions, join, sender};
 
 /// Bound to the group, a socket receives only datagrams addressed to that group, even
@@ -23,9 +24,7 @@ fn bind_style_decides_what_reaches_the_socket(
     #[case] bind: Bind,
     #[case] expected: &[&str],
 ) {
-    let Some(host) = common::sandbox() else {
-        return;
-    };
+    let host = harness::or_skip!(Sandbox::new());
     let (group, second) = (family.group(), family.other_group());
     let unicast = SocketAddr::new(family.host_address(&host), group.port());
 
@@ -39,10 +38,10 @@ fn bind_style_decides_what_reaches_the_socket(
         let joined_second = match second.ip() {
             std::net::IpAddr::V4(ip) => socket2::SockRef::from(&socket).join_multicast_v4_n(
                 &ip,
-                &socket2::InterfaceIndexOrAddress::Index(interface.index()),
+                &socket2::InterfaceIndexOrAddress::Index(interface.index),
             ),
             std::net::IpAddr::V6(ip) => {
-                socket2::SockRef::from(&socket).join_multicast_v6(&ip, interface.index())
+                socket2::SockRef::from(&socket).join_multicast_v6(&ip, interface.index)
             }
         };
         joined_second.expect("joined the second group");

@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 
 use common::Family;
+use harness::Sandbox;
 
 fn diary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_diary"))
@@ -29,9 +30,7 @@ fn settings() -> insta::Settings {
 #[case::ipv4(Family::V4)]
 #[case::ipv6(Family::V6)]
 fn respond_and_ask_commands_talk(#[case] family: Family) {
-    let Some(host) = common::sandbox() else {
-        return;
-    };
+    let host = harness::or_skip!(Sandbox::new());
     let group = family.group().to_string();
     let interface = family.interface_name();
 
@@ -81,9 +80,7 @@ fn respond_and_ask_commands_talk(#[case] family: Family) {
 /// `diary original ipv4` is the diary's IPv4 test, and it passes.
 #[test]
 fn original_ipv4_command_passes() {
-    let Some(host) = common::sandbox() else {
-        return;
-    };
+    let host = harness::or_skip!(Sandbox::new());
     let run = host.output(diary().args(["original", "ipv4"])).unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
@@ -107,9 +104,7 @@ fn original_ipv4_command_passes() {
 /// printed by the panic) and the main thread waits at the barrier for ever.
 #[test]
 fn original_ipv6_command_hangs_after_its_listener_dies() {
-    let Some(host) = common::sandbox() else {
-        return;
-    };
+    let host = harness::or_skip!(Sandbox::new());
     let mut run = host
         .spawn(diary().args(["original", "ipv6"]).stderr(Stdio::piped()))
         .unwrap();

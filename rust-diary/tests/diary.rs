@@ -8,7 +8,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use common::{DEADLINE, Family, harness_group};
+use common::{DEADLINE, Family};
+use harness::Sandbox;
 use rust_diary::diary::{self, AUTHORS_IPV6_INTERFACE, CLIENT_MESSAGE};
 use rust_diary::{IPV4, IPV6, PORT};
 
@@ -35,9 +36,7 @@ fn finishes_in_time(body: impl FnOnce() + Send + 'static) {
 /// nobody, see the next test.)
 #[test]
 fn diary_ipv4_test_passes_as_written() {
-    let Some(host) = common::sandbox() else {
-        return;
-    };
+    let host = harness::or_skip!(Sandbox::new());
     let lo = host.capture("lo").expect("capture on lo");
 
     host.run(|| finishes_in_time(|| diary::test_multicast("ipv4", *IPV4)));
@@ -59,11 +58,9 @@ fn diary_ipv4_test_passes_as_written() {
 /// harness's, which does set it) makes its bind fail with `EADDRINUSE`.
 #[test]
 fn diary_listener_cannot_share_its_port() {
-    let Some(host) = common::sandbox() else {
-        return;
-    };
+    let host = harness::or_skip!(Sandbox::new());
     let _other = host
-        .listen(harness_group(&Family::V4.group()))
+        .listen(Family::V4.group())
         .expect("another listener on 7645");
     let result = host.run(|| diary::join_multicast(SocketAddr::new(*IPV4, PORT)));
     let err = result.expect_err("binding a port another socket holds");
@@ -74,9 +71,7 @@ fn diary_listener_cannot_share_its_port() {
 /// link-local address names no interface until it has a scope id, and the diary gives none.
 #[test]
 fn diary_ipv6_listener_cannot_bind_a_link_local_group_without_a_scope() {
-    let Some(host) = common::sandbox() else {
-        return;
-    };
+    let host = harness::or_skip!(Sandbox::new());
     let result = host.run(|| diary::join_multicast(SocketAddr::new(*IPV6, PORT)));
     let err = result.expect_err("binding ff02::123 without a scope id");
     assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "{err}");
@@ -86,9 +81,7 @@ fn diary_ipv6_listener_cannot_bind_a_link_local_group_without_a_scope() {
 /// the barrier for a partner that is gone, so the diary's IPv6 test hangs instead of failing.
 #[test]
 fn diary_listener_waits_for_ever_when_its_join_fails() {
-    let Some(host) = common::sandbox() else {
-        return;
-    };
+    let host = harness::or_skip!(Sandbox::new());
     let client_done = Arc::new(AtomicBool::new(false));
     let (returned_tx, returned_rx) = mpsc::channel();
 
@@ -122,9 +115,7 @@ fn diary_listener_waits_for_ever_when_its_join_fails() {
 /// interface 5, and the kernel says so: `ENODEV`, "No such device".
 #[test]
 fn diary_ipv6_sender_names_an_interface_this_host_lacks() {
-    let Some(host) = common::sandbox() else {
-        return;
-    };
+    let host = harness::or_skip!(Sandbox::new());
     let eth0 = host.interface_index("eth0").unwrap();
     assert_ne!(
         eth0, AUTHORS_IPV6_INTERFACE,
@@ -151,12 +142,8 @@ fn diary_ipv6_sender_names_an_interface_this_host_lacks() {
 /// anywhere a route to the group exists: here it leaves by `lo` with the route's source.
 #[test]
 fn diary_ipv4_sender_follows_the_route() {
-    let Some(host) = common::sandbox() else {
-        return;
-    };
-    let witness = host
-        .listen(harness_group(&Family::V4.group()))
-        .expect("witness listener");
+    let host = harness::or_skip!(Sandbox::new());
+    let witness = host.listen(Family::V4.group()).expect("witness listener");
     host.run(|| {
         let socket = diary::new_sender(&SocketAddr::new(*IPV4, PORT)).unwrap();
         socket

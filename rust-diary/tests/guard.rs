@@ -11,6 +11,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::{DEADLINE, Family};
+use harness::Sandbox;
 use rust_diary::diary::{self, CLIENT_MESSAGE, NotifyServer};
 use rust_diary::{IPV4, ListenOptions, PORT, Responder, ask};
 
@@ -38,9 +39,7 @@ fn client_round_trip(addr: SocketAddr) -> std::io::Result<String> {
 /// datagram (which does go out, on `lo`) gets no answer.
 #[test]
 fn unbound_guard_stops_the_listener_before_the_client_speaks() {
-    let Some(host) = common::sandbox() else {
-        return;
-    };
+    let host = harness::or_skip!(Sandbox::new());
     let lo = host.capture("lo").expect("capture on lo");
     let addr = SocketAddr::new(*IPV4, PORT);
 
@@ -71,9 +70,7 @@ fn unbound_guard_stops_the_listener_before_the_client_speaks() {
 /// round trip, the listener answers, and only `drop(notify)` ends it.
 #[test]
 fn bound_guard_keeps_the_listener_until_it_is_dropped() {
-    let Some(host) = common::sandbox() else {
-        return;
-    };
+    let host = harness::or_skip!(Sandbox::new());
     let addr = SocketAddr::new(*IPV4, PORT);
 
     host.run(|| {
@@ -102,9 +99,7 @@ fn bound_guard_keeps_the_listener_until_it_is_dropped() {
 #[case::ipv4(Family::V4)]
 #[case::ipv6(Family::V6)]
 fn responder_is_its_own_guard(#[case] family: Family) {
-    let Some(host) = common::sandbox() else {
-        return;
-    };
+    let host = harness::or_skip!(Sandbox::new());
     host.run(|| {
         let options = ListenOptions::default().interface(family.interface());
         let responder = Responder::start(family.name(), &family.group(), &options).unwrap();

@@ -6,16 +6,18 @@ mod common;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 
-use common::{DEADLINE, Family, harness_group};
+use common::{DEADLINE, Family};
+use harness::Sandbox;
+use mcast_vocab::{Group, Interface};
 use rust_diary::diary::{self, AUTHORS_IPV6_INTERFACE, CLIENT_MESSAGE};
-use rust_diary::{Bind, Group, Interface, ListenOptions, join, sender};
+use rust_diary::{Bind, ListenOptions, join, sender};
 
 /// How the sender picks its outgoing interface.
 #[derive(Debug, Clone, Copy)]
 enum Outgoing {
     /// The diary's `IPV6_MULTICAST_IF` = 5.
     HardCoded,
-    /// `Interface::by_name("eth0")` inside the sandbox.
+    /// `Interface::named("eth0")` inside the sandbox.
     Resolved,
 }
 
@@ -26,15 +28,10 @@ enum Outgoing {
 #[case::hard_coded_index_fails(Outgoing::HardCoded)]
 #[case::resolved_by_name_works(Outgoing::Resolved)]
 fn ipv6_sender_interface(#[case] outgoing: Outgoing) {
-    let Some(host) = common::sandbox() else {
-        return;
-    };
+    let host = harness::or_skip!(Sandbox::new());
     let group = Family::V6.group();
     let member = host
-        .listen_with(
-            harness_group(&group),
-            harness::Listen::default().interface("eth0"),
-        )
+        .listen_with(group, harness::Listen::default().interface("eth0"))
         .expect("a member on eth0");
     let eth0 = host.interface_index("eth0").unwrap();
 
@@ -45,8 +42,8 @@ fn ipv6_sender_interface(#[case] outgoing: Outgoing) {
                 diary::new_sender(&group.socket_addr())?,
             ),
             Outgoing::Resolved => {
-                let eth0 = Interface::by_name("eth0")?;
-                (eth0.index(), sender(&group, Some(&eth0))?)
+                let eth0 = Interface::named("eth0").map_err(io::Error::other)?;
+                (eth0.index, sender(&group, Some(&eth0))?)
             }
         };
         Ok((index, socket.send_to(CLIENT_MESSAGE, group.socket_addr())?))
@@ -64,7 +61,7 @@ fn ipv6_sender_interface(#[case] outgoing: Outgoing) {
         }
         Outgoing::Resolved => {
             let (index, bytes) = sent.expect("sending via the resolved interface");
-            assert_eq!(index, eth0, "by_name agrees with the harness");
+            assert_eq!(index, eth0, "named agrees with the harness");
             assert_eq!(bytes, CLIENT_MESSAGE.len());
             let got = member.expect(1).within(DEADLINE).unwrap();
             assert_eq!(got[0].payload, CLIENT_MESSAGE);
@@ -80,9 +77,7 @@ fn ipv6_sender_interface(#[case] outgoing: Outgoing) {
 /// refuses with a message instead of the kernel's bare `EINVAL`.
 #[test]
 fn ipv6_group_binds_with_the_interface_as_its_scope() {
-    let Some(host) = common::sandbox() else {
-        return;
-    };
+    let host = harness::or_skip!(Sandbox::new());
     let group = Family::V6.group();
     let eth0 = host.interface_index("eth0").unwrap();
 
@@ -90,9 +85,7 @@ fn ipv6_group_binds_with_the_interface_as_its_scope() {
         let options = ListenOptions::default().bind(Bind::Group);
         let scoped = join(
             &group,
-            &options
-                .clone()
-                .interface(Interface::by_name("eth0").unwrap()),
+            &options.clone().interface(Interface::named("eth0").unwrap()),
         )
         .and_then(|socket| socket.local_addr());
         (scoped, join(&group, &options))
@@ -109,8 +102,9 @@ fn ipv6_group_binds_with_the_interface_as_its_scope() {
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     assert_eq!(
         err.to_string(),
-        "listening on [ff02::123]:7645: binding to a link-local group needs an interface \
-         (its scope id); choose one or bind to the wildcard"
+        "listening on [ff02::123]:7645: binding to the group failed: ff02::123 is a \
+         link-local IPv6 group: it exists once per link, so it needs an interface \
+         (e.g. --interface eth0)"
     );
 }
 
@@ -118,12 +112,10 @@ fn ipv6_group_binds_with_the_interface_as_its_scope() {
 /// interface- and link-local groups need one. Joined on `eth0`, it receives there.
 #[test]
 fn site_local_group_binds_without_a_scope() {
-    let Some(host) = common::sandbox() else {
-        return;
-    };
+    let host = harness::or_skip!(Sandbox::new());
     let group: Group = "[ff05::123]:7645".parse().unwrap();
     let received = host.run(|| {
-        let eth0 = Interface::by_name("eth0").unwrap();
+        let eth0 = Interface::named("eth0").unwrap();
         let socket = join(&group, &ListenOptions::default().interface(eth0.clone())).unwrap();
         let local = socket.local_addr().unwrap();
         sender(&group, Some(&eth0))

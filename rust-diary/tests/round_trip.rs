@@ -6,7 +6,8 @@ mod common;
 
 use std::net::{IpAddr, SocketAddr};
 
-use common::{DEADLINE, Family, harness_group};
+use common::{DEADLINE, Family};
+use harness::Sandbox;
 use rust_diary::diary::CLIENT_MESSAGE;
 use rust_diary::{Bind, ListenOptions, Responder, ask};
 
@@ -19,11 +20,9 @@ use rust_diary::{Bind, ListenOptions, Responder, ask};
 #[case::ipv6_bound_to_group(Family::V6, Bind::Group)]
 #[case::ipv6_bound_to_wildcard(Family::V6, Bind::Wildcard)]
 fn listener_answers_the_client(#[case] family: Family, #[case] bind: Bind) {
-    let Some(host) = common::sandbox() else {
-        return;
-    };
+    let host = harness::or_skip!(Sandbox::new());
     let group = family.group();
-    let witness = host.listen(harness_group(&group)).expect("witness");
+    let witness = host.listen(group).expect("witness");
     let index = host.interface_index(family.interface_name()).unwrap();
 
     let (local, reply, heard) = host.run(|| {
@@ -79,9 +78,7 @@ fn listener_answers_the_client(#[case] family: Family, #[case] bind: Bind) {
 #[case::ipv4(Family::V4)]
 #[case::ipv6(Family::V6)]
 fn failed_start_is_returned_not_hung(#[case] family: Family) {
-    let Some(host) = common::sandbox() else {
-        return;
-    };
+    let host = harness::or_skip!(Sandbox::new());
     let group = family.group();
     let result = host.run(|| {
         let wildcard: SocketAddr = match family {

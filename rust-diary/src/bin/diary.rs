@@ -11,7 +11,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use rust_diary::{Bind, Group, Interface, ListenOptions, Responder, ask, diary};
+use mcast_vocab::{Group, Interface};
+use rust_diary::report::{Answered, Listening};
+use rust_diary::{Bind, GROUP_V4, IPV4, IPV6, ListenOptions, Responder, ask, diary};
 
 /// The Rust diary's multicast listener test, as written and as fixed.
 #[derive(Parser)]
@@ -34,16 +36,16 @@ enum Command {
     /// The fixed listener: join GROUP, answer every datagram with RESPONSE.
     Respond {
         /// Group and port, e.g. 224.0.0.123:7645 or [ff02::123]:7645.
-        #[arg(long, default_value = "224.0.0.123:7645")]
+        #[arg(long, default_value_t = GROUP_V4)]
         group: Group,
         /// Interface to join on, by name (resolved here, e.g. eth0). Required to bind an
         /// IPv6 link-local group; otherwise the route to the group decides.
-        #[arg(long, value_parser = interface)]
+        #[arg(long, value_parser = Interface::named)]
         interface: Option<Interface>,
         /// What to bind: the group (only its datagrams) or the wildcard (anything for
         /// the port).
-        #[arg(long, value_enum, default_value_t = BindTo::Group)]
-        bind: BindTo,
+        #[arg(long, value_enum, default_value_t = Bind::Group)]
+        bind: Bind,
         /// Also hear groups that other sockets on this host joined (IP_MULTICAST_ALL on;
         /// matters only with --bind wildcard).
         #[arg(long)]
@@ -58,10 +60,10 @@ enum Command {
     /// The fixed client: send MESSAGE to GROUP and print the first reply.
     Ask {
         /// Group and port, e.g. 224.0.0.123:7645 or [ff02::123]:7645.
-        #[arg(long, default_value = "224.0.0.123:7645")]
+        #[arg(long, default_value_t = GROUP_V4)]
         group: Group,
         /// Interface to send by, by name (resolved here). Without it the route decides.
-        #[arg(long, value_parser = interface)]
+        #[arg(long, value_parser = Interface::named)]
         interface: Option<Interface>,
         /// What to send.
         #[arg(long, default_value = "Hello from client!")]
@@ -80,18 +82,6 @@ enum Family {
     Ipv6,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum BindTo {
-    /// bind(group:port)
-    Group,
-    /// bind(0.0.0.0:port) or bind([::]:port)
-    Wildcard,
-}
-
-fn interface(name: &str) -> Result<Interface, String> {
-    Interface::by_name(name).map_err(|e| e.to_string())
-}
-
 fn main() -> ExitCode {
     match run(Cli::parse().command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -106,8 +96,8 @@ fn run(command: Command) -> std::io::Result<()> {
     match command {
         Command::Original { family } => {
             match family {
-                Family::Ipv4 => diary::test_multicast("ipv4", *rust_diary::IPV4),
-                Family::Ipv6 => diary::test_multicast("ipv6", *rust_diary::IPV6),
+                Family::Ipv4 => diary::test_multicast("ipv4", *IPV4),
+                Family::Ipv6 => diary::test_multicast("ipv6", *IPV6),
             }
             Ok(())
         }
@@ -120,10 +110,7 @@ fn run(command: Command) -> std::io::Result<()> {
             count,
         } => {
             let mut options = ListenOptions::default()
-                .bind(match bind {
-                    BindTo::Group => Bind::Group,
-                    BindTo::Wildcard => Bind::Wildcard,
-                })
+                .bind(bind)
                 .multicast_all(multicast_all);
             if let Some(interface) = &interface {
                 options = options.interface(interface.clone());
@@ -131,21 +118,25 @@ fn run(command: Command) -> std::io::Result<()> {
             let response = response
                 .unwrap_or_else(|| if group.is_ipv6() { "ipv6" } else { "ipv4" }.to_owned());
             let responder = Responder::start(response.clone(), &group, &options)?;
-            let on = interface.map_or_else(|| "the routed interface".to_owned(), |i| i.to_string());
+            let bound = responder.local_addr();
+            let interface = interface.as_ref();
             println!(
-                "listening on {group} (joined on {on}, bound to {})",
-                responder.local_addr()
-            );
-            let mut answered = 0;
-            while count.is_none_or(|count| answered < count) {
-                let heard = responder.wait_for(answered + 1, Duration::from_secs(3600));
-                for datagram in &heard[answered..] {
-                    println!(
-                        "heard {:?} from {}, answered {response:?}",
-                        datagram.text, datagram.from
-                    );
+                "{}",
+                Listening {
+                    group: &group,
+                    interface,
+                    bound
                 }
-                answered = heard.len();
+            );
+            for heard in responder.answers().take(count.unwrap_or(usize::MAX)) {
+                let response = &response;
+                println!(
+                    "{}",
+                    Answered {
+                        heard: &heard,
+                        response
+                    }
+                );
             }
             responder.stop().map(|_| ())
         }
@@ -155,13 +146,9 @@ fn run(command: Command) -> std::io::Result<()> {
             message,
             timeout_ms,
         } => {
-            let reply = ask(
-                &group,
-                interface.as_ref(),
-                message.as_bytes(),
-                Duration::from_millis(timeout_ms),
-            )?;
-            println!("reply {:?} from {}", reply.text, reply.from);
+            let within = Duration::from_millis(timeout_ms);
+            let reply = ask(&group, interface.as_ref(), message.as_bytes(), within)?;
+            println!("{reply}");
             Ok(())
         }
     }

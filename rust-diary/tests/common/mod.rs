@@ -1,5 +1,12 @@
 //! What the integration tests share: the two address families as test parameters, and a
 //! reader that collects datagrams until a sentinel arrives.
+//!
+//! Each test builds its own sandbox with `harness::or_skip!(Sandbox::new())`, which skips
+//! (after printing why) when no sandbox can be built, and fails instead under
+//! `HARNESS_REQUIRE_SANDBOX=1`. `Sandbox::new` returns only once IPv6 multicast on `eth0` is
+//! routable and leaves from the link-local address. Before it promised that, a join on "any
+//! interface" (index 0) failed with `ENODEV` in 10 of 40 fresh sandboxes here, and a
+//! datagram to `ff02::123` sometimes left from `fd00::1`, which changes who answers whom.
 
 #![allow(dead_code)] // each test file uses its own subset
 
@@ -7,22 +14,12 @@ use std::io;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use harness::{Host, Sandbox};
-use rust_diary::{Group, Interface};
+use harness::Host;
+use mcast_vocab::{Group, Interface};
+use rust_diary::{GROUP_V4, group_v6};
 
 /// Generous bound on how long anything may take; only ever reached when a test fails.
 pub const DEADLINE: Duration = Duration::from_secs(3);
-
-/// Builds a sandbox, or skips the test (`None`, after the harness printed why; under
-/// `HARNESS_REQUIRE_SANDBOX=1` it panics instead).
-///
-/// `Sandbox::new` returns only once IPv6 multicast on `eth0` is routable and leaves from the
-/// link-local address. Before it promised that, a join on "any interface" (index 0) failed
-/// with `ENODEV` in 10 of 40 fresh sandboxes here, and a datagram to `ff02::123` sometimes
-/// left from `fd00::1`, which changes who answers whom.
-pub fn sandbox() -> Option<Sandbox> {
-    harness::skip_unless_available(Sandbox::new())
-}
 
 /// One address family as it exists in a harness sandbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +42,8 @@ impl Family {
     /// The diary's group: 224.0.0.123:7645 or [ff02::123]:7645.
     pub fn group(self) -> Group {
         match self {
-            Family::V4 => Group::diary_v4(),
-            Family::V6 => Group::diary_v6(),
+            Family::V4 => GROUP_V4,
+            Family::V6 => group_v6(),
         }
     }
 
@@ -69,7 +66,7 @@ impl Family {
 
     /// The sandbox interface, resolved by name; call inside the sandbox (`host.run`).
     pub fn interface(self) -> Interface {
-        Interface::by_name(self.interface_name()).expect("the sandbox interface exists")
+        Interface::named(self.interface_name()).expect("the sandbox interface exists")
     }
 
     /// The host's own unicast address of this family.
@@ -79,11 +76,6 @@ impl Family {
             Family::V6 => host.ipv6().into(),
         }
     }
-}
-
-/// The same group as the harness spells it.
-pub fn harness_group(group: &Group) -> harness::Group {
-    harness::Group::new(group.ip(), group.port()).unwrap()
 }
 
 /// Reads `socket` until every text in `expected` and the `sentinel` have arrived (or the
