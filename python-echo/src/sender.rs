@@ -48,7 +48,7 @@ pub struct SenderConfig {
     /// How long to wait for each reply before giving up (default 0.2 s).
     pub timeout: Duration,
     /// Report a shortfall when fewer distinct hosts acknowledge (see
-    /// [`SenderReport::fell_short`]). The sending itself does not change.
+    /// [`SenderReport::shortfall`]). The sending itself does not change.
     pub expect: Option<usize>,
 }
 

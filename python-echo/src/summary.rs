@@ -45,7 +45,7 @@ pub struct AckSummary {
 
 impl AckSummary {
     /// An empty tally.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
@@ -54,7 +54,7 @@ impl AckSummary {
     ///
     /// `length` is the datagram's real size; when it is larger than `payload` the reply
     /// was cut short and cannot be a plain `ack`.
-    pub fn record(&mut self, source: SocketAddr, payload: &[u8], length: usize) -> Verdict {
+    pub(crate) fn record(&mut self, source: SocketAddr, payload: &[u8], length: usize) -> Verdict {
         let verdict = if payload != ACK || length != payload.len() {
             Verdict::NotAnAck
         } else if self.hosts.contains(&source.ip()) {
@@ -88,7 +88,7 @@ impl AckSummary {
     }
 
     /// Whether at least `expected` distinct hosts acknowledged.
-    pub fn meets(&self, expected: usize) -> bool {
+    pub(crate) fn meets(&self, expected: usize) -> bool {
         self.hosts.len() >= expected
     }
 }

@@ -99,7 +99,7 @@ impl ListenOptions {
 /// Joins `group` and binds a socket as `options` say; the socket is ready when this
 /// returns. The fixed form of [`crate::diary::join_multicast`]. In order:
 ///
-/// 1. A UDP socket with a [`POLL_INTERVAL`] read timeout (`SO_RCVTIMEO`), as the diary has.
+/// 1. A UDP socket with a 100 ms read timeout (`SO_RCVTIMEO`), as the diary has.
 /// 2. `SO_REUSEADDR`, so several listeners on one host can share the port: the diary's
 ///    closing advice, which its code never took.
 /// 3. IPv6 only: `IPV6_V6ONLY`, as the diary has.

@@ -11,7 +11,7 @@ use crate::responder::Heard;
 /// The interface a socket uses, as a reader wants it: `eth0 (index 2)`, or `the routed
 /// interface` when none was chosen and the route to the group decides.
 #[derive(Debug, Clone, Copy)]
-pub struct Via<'a>(pub Option<&'a Interface>);
+pub(crate) struct Via<'a>(pub Option<&'a Interface>);
 
 impl fmt::Display for Via<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

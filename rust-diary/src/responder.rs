@@ -89,13 +89,13 @@ impl Responder {
     }
 
     /// Every datagram answered so far, oldest first.
-    pub fn heard(&self) -> Vec<Heard> {
+    fn heard(&self) -> Vec<Heard> {
         self.heard.lock().clone()
     }
 
     /// Waits until at least `count` datagrams have been answered, or `within` has passed,
     /// and returns all answered so far. The wait ends as soon as the count is reached.
-    pub fn wait_for(&self, count: usize, within: Duration) -> Vec<Heard> {
+    fn wait_for(&self, count: usize, within: Duration) -> Vec<Heard> {
         let until = Instant::now() + within;
         let mut heard = self.heard.lock();
         while heard.len() < count {
