@@ -10,24 +10,17 @@
 //! each packet is seen twice, once outgoing and once incoming.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::ops::Deref;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use mcast_vocab::frame;
+pub use mcast_vocab::frame::Direction;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use crate::error::Context;
 use crate::unmet::Unmet;
-
-/// Which way a frame crossed the interface.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Direction {
-    /// Received by this interface (`PACKET_HOST`, `PACKET_MULTICAST`, ...).
-    Incoming,
-    /// Sent out of this interface (`PACKET_OUTGOING`).
-    Outgoing,
-}
 
 /// One captured frame, Ethernet header included.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,65 +31,34 @@ pub struct Frame {
     pub bytes: Vec<u8>,
 }
 
-/// A UDP datagram read out of a captured frame.
+/// A UDP datagram read out of a captured frame, and which way the frame crossed.
+///
+/// The datagram's fields (`source`, `destination`, `ttl`, `payload`, `truncated`) are
+/// `mcast_vocab`'s [`frame::UdpFrame`], reached through `Deref`: `udp.payload`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UdpFrame {
     /// Which way the frame crossed the interface.
     pub direction: Direction,
-    /// Sender address and port.
-    pub source: SocketAddr,
-    /// Destination address (the group) and port.
-    pub destination: SocketAddr,
-    /// TTL or hop limit in the IP header as it crossed.
-    pub ttl: u8,
-    /// The UDP payload.
-    pub payload: Vec<u8>,
+    /// What the frame carried, as `mcast_vocab::frame::udp` decoded it.
+    pub datagram: frame::UdpFrame,
+}
+
+impl Deref for UdpFrame {
+    type Target = frame::UdpFrame;
+
+    fn deref(&self) -> &frame::UdpFrame {
+        &self.datagram
+    }
 }
 
 impl Frame {
-    /// The UDP datagram inside, if this is an IPv4 or IPv6 frame carrying one directly.
+    /// The UDP datagram inside, if this is an IPv4 or IPv6 frame carrying one directly
+    /// (`mcast_vocab::frame::udp` says why any other frame is not).
     pub fn udp(&self) -> Option<UdpFrame> {
-        let b = &self.bytes;
-        let ethertype = u16::from_be_bytes([*b.get(12)?, *b.get(13)?]);
-        let ip = b.get(14..)?;
-        let (source, destination, ttl, udp) = match ethertype {
-            0x0800 => {
-                let header = usize::from(ip.first()? & 0x0f) * 4;
-                if *ip.get(9)? != 17 {
-                    return None;
-                }
-                let s: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
-                let d: [u8; 4] = ip.get(16..20)?.try_into().ok()?;
-                (
-                    IpAddr::V4(Ipv4Addr::from(s)),
-                    IpAddr::V4(Ipv4Addr::from(d)),
-                    ip[8],
-                    ip.get(header..)?,
-                )
-            }
-            0x86dd => {
-                if *ip.get(6)? != 17 {
-                    return None;
-                }
-                let s: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
-                let d: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
-                (
-                    IpAddr::V6(Ipv6Addr::from(s)),
-                    IpAddr::V6(Ipv6Addr::from(d)),
-                    ip[7],
-                    ip.get(40..)?,
-                )
-            }
-            _ => return None,
-        };
-        let port = |at: usize| Some(u16::from_be_bytes([*udp.get(at)?, *udp.get(at + 1)?]));
-        let length = usize::from(port(4)?);
+        let datagram = frame::udp(&self.bytes).ok()?;
         Some(UdpFrame {
             direction: self.direction,
-            source: SocketAddr::new(source, port(0)?),
-            destination: SocketAddr::new(destination, port(2)?),
-            ttl,
-            payload: udp.get(8..length.max(8).min(udp.len()))?.to_vec(),
+            datagram,
         })
     }
 }
@@ -214,13 +176,8 @@ impl Capture {
             if n < 0 {
                 return;
             }
-            let direction = if from.sll_pkttype == libc::PACKET_OUTGOING {
-                Direction::Outgoing
-            } else {
-                Direction::Incoming
-            };
             frames.push(Frame {
-                direction,
+                direction: Direction::from_packet_type(from.sll_pkttype),
                 bytes: buffer[..n as usize].to_vec(),
             });
         }

@@ -4,7 +4,8 @@
 //! test can send right after it: no sleep, no retry. (The Rust diary in this workspace uses a
 //! `Barrier` for the same purpose; here the thread reports "ready or failed" over a channel.)
 //!
-//! The socket asks the kernel for evidence with each datagram:
+//! The socket asks the kernel for evidence with each datagram (`mcast_vocab` sets the options
+//! and decodes the control messages, for every listener in the workspace alike):
 //! - `IP_PKTINFO` / `IPV6_RECVPKTINFO`: the interface it arrived on and its destination address;
 //! - `IP_RECVTTL` / `IPV6_RECVHOPLIMIT`: the TTL or hop limit it arrived with;
 //! - `MSG_TRUNC` in the flags: the datagram was longer than the buffer.
@@ -17,17 +18,14 @@
 //! Dropping the listener shuts the socket down, which wakes the blocked `recvmsg`, and joins
 //! the thread; that also happens while a failed test unwinds.
 
-use std::io::IoSliceMut;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use nix::sys::socket::{
-    ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg, setsockopt, sockopt,
-};
+use mcast_vocab::{Interface, recv_with_arrival, request_arrival_info};
+use nix::sys::socket::MsgFlags;
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 
 use crate::datagram::Datagram;
@@ -35,7 +33,6 @@ use crate::error::{Context, Error};
 use crate::namespace::Namespace;
 use crate::unmet::Unmet;
 use crate::{Group, diagnostics};
-use mcast_vocab::Interface;
 
 /// Options for [`crate::Host::listen_with`]. The default joins on every interface that can
 /// carry the group's family and binds the wildcard address.
@@ -299,28 +296,21 @@ fn open(group: Group, options: &Listen) -> crate::Result<(Socket, Vec<String>)> 
             .set_recv_buffer_size(bytes)
             .doing(|| doing("SO_RCVBUF"))?;
     }
-    match group.ip() {
-        IpAddr::V4(_) => {
-            socket
-                .set_multicast_all_v4(false)
-                .doing(|| doing("IP_MULTICAST_ALL off"))?;
-            setsockopt(&socket, sockopt::Ipv4PacketInfo, &true).doing(|| doing("IP_PKTINFO"))?;
-            setsockopt(&socket, sockopt::Ipv4RecvTtl, &true).doing(|| doing("IP_RECVTTL"))?;
-        }
-        IpAddr::V6(_) => {
-            socket.set_only_v6(true).doing(|| doing("IPV6_V6ONLY"))?;
-            socket
-                .set_multicast_all_v6(false)
-                .doing(|| doing("IPV6_MULTICAST_ALL off"))?;
-            setsockopt(&socket, sockopt::Ipv6RecvPacketInfo, &true)
-                .doing(|| doing("IPV6_RECVPKTINFO"))?;
-            setsockopt(&socket, sockopt::Ipv6RecvHopLimit, &true)
-                .doing(|| doing("IPV6_RECVHOPLIMIT"))?;
-        }
+    if group.is_ipv6() {
+        socket.set_only_v6(true).doing(|| doing("IPV6_V6ONLY"))?;
+        socket
+            .set_multicast_all_v6(false)
+            .doing(|| doing("IPV6_MULTICAST_ALL off"))?;
+    } else {
+        socket
+            .set_multicast_all_v4(false)
+            .doing(|| doing("IP_MULTICAST_ALL off"))?;
     }
+    request_arrival_info(&socket, group.is_ipv6(), true)
+        .doing(|| doing("asking for each datagram's interface, destination and TTL"))?;
     let interfaces = match &options.interface {
         Some(name) => {
-            vec![crate::interfaces::by_name(name).doing(|| doing(&format!("interface {name:?}")))?]
+            vec![crate::interfaces::named(name).doing(|| doing(&format!("interface {name:?}")))?]
         }
         None => {
             crate::interfaces::carrying(group.is_ipv6()).doing(|| doing("listing interfaces"))?
@@ -329,19 +319,14 @@ fn open(group: Group, options: &Listen) -> crate::Result<(Socket, Vec<String>)> 
     // An IPv6 group of interface- or link-local scope (ff01::, ff02::) is only an address
     // together with an interface: binding it needs a scope id, so it binds on the first
     // (or the named) interface.
-    let bind_to = match (options.bind_to_group, group.ip()) {
-        (true, IpAddr::V6(ip)) => {
-            let scoped = ip.segments()[0] & 0x000f <= 2;
-            let scope = if scoped {
-                interfaces.first().map_or(0, |i| i.index)
-            } else {
-                0
-            };
-            SocketAddr::V6(std::net::SocketAddrV6::new(ip, group.port(), 0, scope))
-        }
-        (true, ip) => SocketAddr::new(ip, group.port()),
-        (false, IpAddr::V4(_)) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), group.port()),
-        (false, IpAddr::V6(_)) => SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), group.port()),
+    let bind_to = if options.bind_to_group {
+        group.socket_addr_on(interfaces.first())
+    } else {
+        let wildcard = match group.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        };
+        SocketAddr::new(wildcard, group.port())
     };
     socket
         .bind(&SockAddr::from(bind_to))
@@ -374,9 +359,7 @@ fn join(
             socket.join_multicast_v4_n(&g, &InterfaceIndexOrAddress::Index(interface.index))
         }
         (IpAddr::V6(g), None) => socket.join_multicast_v6(&g, interface.index),
-        (g, Some(s)) => {
-            crate::interfaces::join_source_specific(socket.as_raw_fd(), g, s, interface.index)
-        }
+        (g, Some(s)) => mcast_vocab::sockopt::join_source_specific(socket, g, s, interface.index),
     }
 }
 
@@ -385,20 +368,9 @@ fn receive_loop(socket: &Socket, shared: &Shared, stopping: &AtomicBool) {
     let mut buffer = vec![0u8; BUFFER];
     let mut names = crate::interfaces::NameCache::default();
     loop {
-        let mut control = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
-        let received = {
-            let mut iov = [IoSliceMut::new(&mut buffer)];
-            recvmsg::<SockaddrStorage>(
-                socket.as_raw_fd(),
-                &mut iov,
-                Some(&mut control),
-                MsgFlags::MSG_TRUNC,
-            )
-            .map(|message| Evidence::of(&message))
-        };
-        let evidence = match received {
-            Ok(evidence) => evidence,
-            Err(nix::errno::Errno::EINTR) => continue,
+        let arrival = match recv_with_arrival(socket, &mut buffer, MsgFlags::empty()) {
+            Ok(arrival) => arrival,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 if !stopping.load(Ordering::SeqCst) {
                     let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -408,81 +380,25 @@ fn receive_loop(socket: &Socket, shared: &Shared, stopping: &AtomicBool) {
                 return;
             }
         };
-        let Some(source) = evidence.source else {
-            // No sender address: the socket was shut down (the listener is being dropped).
-            if stopping.load(Ordering::SeqCst) {
-                return;
-            }
+        if stopping.load(Ordering::SeqCst) {
+            // The listener is being dropped: this read is the end-of-file its shutdown
+            // caused. (Do not tell it by a missing sender: nix 0.31 hands back whatever the
+            // address buffer held when the kernel wrote no address, here the last sender.)
+            return;
+        }
+        let Some(source) = arrival.source else {
             continue;
         };
         let datagram = Datagram {
-            payload: buffer[..evidence.length.min(BUFFER)].to_vec(),
+            payload: buffer[..arrival.length.min(BUFFER)].to_vec(),
             source,
-            destination: evidence.destination.unwrap_or(source.ip()),
-            interface: Interface {
-                index: evidence.index,
-                name: names.name(evidence.index),
-            },
-            ttl: evidence.ttl,
-            truncated: evidence.truncated,
+            destination: arrival.destination.unwrap_or(source.ip()),
+            interface: names.interface(arrival.interface_index.unwrap_or(0)),
+            ttl: arrival.ttl,
+            truncated: arrival.truncated,
         };
         let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
         state.datagrams.push(datagram);
         shared.arrived.notify_all();
     }
-}
-
-/// What one `recvmsg` reported, copied out so the buffer can be read afterwards.
-struct Evidence {
-    source: Option<SocketAddr>,
-    destination: Option<IpAddr>,
-    index: u32,
-    ttl: Option<u8>,
-    length: usize,
-    truncated: bool,
-}
-
-impl Evidence {
-    fn of(message: &nix::sys::socket::RecvMsg<'_, '_, SockaddrStorage>) -> Evidence {
-        let mut evidence = Evidence {
-            source: message.address.as_ref().and_then(to_socket_addr),
-            destination: None,
-            index: 0,
-            ttl: None,
-            length: message.bytes,
-            truncated: message.flags.contains(MsgFlags::MSG_TRUNC),
-        };
-        for cmsg in message.cmsgs().into_iter().flatten() {
-            match cmsg {
-                ControlMessageOwned::Ipv4PacketInfo(info) => {
-                    evidence.index = info.ipi_ifindex as u32;
-                    evidence.destination = Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
-                        info.ipi_addr.s_addr,
-                    ))));
-                }
-                ControlMessageOwned::Ipv6PacketInfo(info) => {
-                    evidence.index = info.ipi6_ifindex;
-                    evidence.destination = Some(IpAddr::V6(Ipv6Addr::from(info.ipi6_addr.s6_addr)));
-                }
-                ControlMessageOwned::Ipv4Ttl(t) => evidence.ttl = u8::try_from(t).ok(),
-                ControlMessageOwned::Ipv6HopLimit(h) => evidence.ttl = u8::try_from(h).ok(),
-                _ => {}
-            }
-        }
-        evidence
-    }
-}
-
-fn to_socket_addr(address: &SockaddrStorage) -> Option<SocketAddr> {
-    if let Some(v4) = address.as_sockaddr_in() {
-        return Some(SocketAddr::from((v4.ip(), v4.port())));
-    }
-    address.as_sockaddr_in6().map(|v6| {
-        SocketAddr::V6(std::net::SocketAddrV6::new(
-            v6.ip(),
-            v6.port(),
-            v6.flowinfo(),
-            v6.scope_id(),
-        ))
-    })
 }

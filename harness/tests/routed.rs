@@ -5,15 +5,10 @@ use std::time::Duration;
 
 use harness::{Group, Routed};
 
-const DEADLINE: Duration = Duration::from_secs(5);
+mod common;
+use common::{receive, send};
 
-fn send_with_ttl(group: Group, payload: &str, ttl: u32) {
-    let socket = UdpSocket::bind("0.0.0.0:0").unwrap();
-    socket.set_multicast_ttl_v4(ttl).unwrap();
-    socket
-        .send_to(payload.as_bytes(), group.socket_addr())
-        .unwrap();
-}
+const DEADLINE: Duration = Duration::from_secs(5);
 
 /// Hosts are numbered per segment; the router is .254 on both.
 #[test]
@@ -44,8 +39,8 @@ fn ttl_1_stays_on_the_segment_and_ttl_2_crosses_the_router() {
     net.forward(net.host("a1").ipv4(), Ipv4Addr::new(239, 7, 7, 7))
         .unwrap();
     net.host("a1").run(|| {
-        send_with_ttl(group, "ttl 1", 1);
-        send_with_ttl(group, "ttl 2", 2);
+        send(group, b"ttl 1", 1);
+        send(group, b"ttl 2", 2);
     });
     let near: Vec<(String, Option<u8>)> = neighbour
         .expect(2)
@@ -73,18 +68,15 @@ fn without_a_forwarding_entry_nothing_crosses_but_unicast_does() {
         .host("b1")
         .run(|| UdpSocket::bind("0.0.0.0:7002").unwrap());
     net.host("a1").run(|| {
-        send_with_ttl(group, "ttl 32", 32);
+        send(group, b"ttl 32", 32);
         UdpSocket::bind("0.0.0.0:0")
             .unwrap()
             .send_to(b"direct", "10.0.2.1:7002")
             .unwrap();
     });
-    unicast.set_read_timeout(Some(DEADLINE)).unwrap();
-    let mut buffer = [0u8; 16];
-    let (n, from) = unicast.recv_from(&mut buffer).unwrap();
     assert_eq!(
-        (&buffer[..n], from.ip()),
-        (&b"direct"[..], IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1)))
+        receive(&unicast, DEADLINE),
+        (b"direct".to_vec(), IpAddr::V4(Ipv4Addr::new(10, 0, 1, 1)))
     );
     beyond.expect_none(Duration::from_millis(200)).unwrap();
 }

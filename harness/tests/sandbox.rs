@@ -5,9 +5,9 @@ use std::net::{IpAddr, UdpSocket};
 use std::process::Command;
 use std::time::Duration;
 
-use harness::{Group, Listen, SANDBOX_IPV4, Sandbox};
+use harness::{Datagram, Group, Listen, Listener, SANDBOX_IPV4, Sandbox};
 mod common;
-use common::send;
+use common::{receive, send};
 
 const DEADLINE: Duration = Duration::from_secs(5);
 
@@ -62,16 +62,13 @@ fn a_reply_to_the_multicast_source_reaches_the_sender() {
     let rx = host.listen(g).unwrap();
     let reply = host.run(|| {
         let sender = UdpSocket::bind("0.0.0.0:0").unwrap();
-        sender.set_read_timeout(Some(DEADLINE)).unwrap();
         sender
             .send_to(b"very important data", g.socket_addr())
             .unwrap();
         let got = rx.expect(1).within(DEADLINE).unwrap();
         let answer = UdpSocket::bind("0.0.0.0:0").unwrap();
         answer.send_to(b"ack", got[0].source).unwrap();
-        let mut buffer = [0u8; 16];
-        let (n, from) = sender.recv_from(&mut buffer).unwrap();
-        (buffer[..n].to_vec(), from.ip())
+        receive(&sender, DEADLINE)
     });
     assert_eq!(reply, (b"ack".to_vec(), IpAddr::V4(SANDBOX_IPV4)));
 }
@@ -118,27 +115,50 @@ fn a_listener_joined_on_one_interface_ignores_the_others() {
     on_eth0.expect_none(Duration::from_millis(200)).unwrap();
 }
 
+/// With a member of `other` on `host` (so datagrams to `other` do reach the host), sends one
+/// to `other` and then `payload` to `wanted`; checks that each of `listeners` hears only
+/// `payload` and returns what the first heard.
+fn only_the_wanted_group_is_heard(
+    host: &Sandbox,
+    listeners: &[&Listener],
+    wanted: Group,
+    other: Group,
+    payload: &[u8],
+) -> Datagram {
+    let _other_member = host.listen(other).unwrap();
+    host.run(|| {
+        send(other, b"for the other group", 1);
+        send(wanted, payload, 1);
+    });
+    let heard: Vec<Datagram> = listeners
+        .iter()
+        .map(|rx| {
+            let got = rx.expect(1).within(DEADLINE).unwrap();
+            assert_eq!(got[0].payload, payload);
+            rx.expect_none(Duration::from_millis(100)).unwrap();
+            got[0].clone()
+        })
+        .collect();
+    heard[0].clone()
+}
+
 /// A group-bound listener hears its group only; the wildcard listener with
 /// IP_MULTICAST_ALL off hears only the groups it joined as well.
 #[test]
 fn listeners_hear_only_their_own_group() {
     let host = harness::or_skip!(Sandbox::new());
     let wanted = group("239.1.1.1:4100");
-    let other = group("239.1.1.2:4100");
     let bound = host
         .listen_with(wanted, Listen::default().bind_to_group())
         .unwrap();
     let wildcard = host.listen(wanted).unwrap();
-    let _other_member = host.listen(other).unwrap();
-    host.run(|| {
-        send(other, b"not for you", 1);
-        send(wanted, b"for you", 1);
-    });
-    for rx in [&bound, &wildcard] {
-        let got = rx.expect(1).within(DEADLINE).unwrap();
-        assert_eq!(got[0].text(), "for you");
-        rx.expect_none(Duration::from_millis(100)).unwrap();
-    }
+    only_the_wanted_group_is_heard(
+        &host,
+        &[&bound, &wildcard],
+        wanted,
+        group("239.1.1.2:4100"),
+        b"for you",
+    );
 }
 
 /// Binding a link-local IPv6 group needs a scope: the listener binds it on its interface.
@@ -146,21 +166,12 @@ fn listeners_hear_only_their_own_group() {
 fn a_link_local_ipv6_group_can_be_bound_on_its_interface() {
     let host = harness::or_skip!(Sandbox::new());
     let g = group("[ff02::1:7]:4500");
-    let other = group("[ff02::1:8]:4500");
     let bound = host
         .listen_with(g, Listen::default().interface("eth0").bind_to_group())
         .unwrap();
-    let _member_of_other = host.listen(other).unwrap();
-    host.run(|| {
-        send(other, b"other group", 1);
-        send(g, b"scoped", 1);
-    });
-    let got = bound.expect(1).within(DEADLINE).unwrap();
-    assert_eq!(
-        (got[0].text(), got[0].interface.name.as_str()),
-        ("scoped".into(), "eth0")
-    );
-    bound.expect_none(Duration::from_millis(100)).unwrap();
+    let got =
+        only_the_wanted_group_is_heard(&host, &[&bound], g, group("[ff02::1:8]:4500"), b"scoped");
+    assert_eq!(got.interface.name, "eth0");
 }
 
 /// An unmet expectation says what was expected, what did arrive and where, and shows the

@@ -1,4 +1,7 @@
-//! What the harness's own tests share: a plain multicast sender.
+//! What the harness's own tests share: a plain multicast sender and a unicast receive.
+
+use std::net::{IpAddr, UdpSocket};
+use std::time::Duration;
 
 use harness::Group;
 use socket2::{Domain, Socket, Type};
@@ -20,4 +23,13 @@ pub fn send(group: Group, payload: &[u8], ttl: u32) {
     socket
         .send_to(payload, &group.socket_addr().into())
         .unwrap();
+}
+
+/// The next datagram on `socket` (waiting at most `deadline`): its bytes and its sender's
+/// address.
+pub fn receive(socket: &UdpSocket, deadline: Duration) -> (Vec<u8>, IpAddr) {
+    socket.set_read_timeout(Some(deadline)).unwrap();
+    let mut buffer = [0u8; 1500];
+    let (n, from) = socket.recv_from(&mut buffer).unwrap();
+    (buffer[..n].to_vec(), from.ip())
 }
