@@ -1,28 +1,132 @@
-//! Finding the workspace's programs from a test: build them once, get their paths.
+//! Finding the workspace's programs from a test: take the ones cargo built, build the rest.
 //!
-//! An integration test only knows its own package's binaries (`CARGO_BIN_EXE_<name>`). The
-//! book runs programs of every port, so its tests ask cargo, the one running the tests
-//! (`$CARGO`), to build the ones they need and read the executables' paths from cargo's
-//! JSON messages. Nothing is run through `cargo run`, and never inside a sandbox.
+//! This is the one place where the book's tests build anything, and here is why they must
+//! look for programs at all: cargo gives an integration test the paths of its *own*
+//! package's binaries only (`CARGO_BIN_EXE_<name>`), and the book runs programs of every
+//! port. There is no way to declare a dependency on another package's binary.
+//!
+//! `cargo test --workspace` builds every package's binaries anyway (for that package's
+//! integration tests) and leaves each in the profile directory, `target/debug/<name>`, next
+//! to the `deps/` folder the test itself runs from, with a `<name>.d` file listing every
+//! source file it was built from. [`locate`] takes a binary from there when it is newer than
+//! all of those files and than the manifests and `Cargo.lock`. Only a missing or stale one
+//! (under `cargo test -p docs` after editing a port, say) is built, by `cargo build` run
+//! with the cargo that runs the tests, outside any sandbox; its path comes from cargo's JSON
+//! messages. Nothing is ever run through `cargo run`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::SystemTime;
 
-/// Built executables by (package, binary name).
+/// Executables by (package, binary name).
 pub type Binaries = BTreeMap<(String, String), PathBuf>;
 
-/// Builds the binaries `wanted` (package name to binary names) of the workspace at
-/// `workspace` in the dev profile, and returns where they are.
-pub fn build(
-    workspace: &Path,
-    wanted: &BTreeMap<String, BTreeSet<String>>,
-) -> Result<Binaries, String> {
+/// The paths of the binaries `wanted` (package name to binary names), built in the dev
+/// profile of this workspace: up-to-date ones as found, the others built first.
+pub fn locate(wanted: &BTreeMap<String, BTreeSet<String>>) -> Result<Binaries, String> {
+    let mut found = Binaries::new();
+    let mut to_build: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (package, bins) in wanted {
+        for bin in bins {
+            match up_to_date(bin) {
+                Some(path) => {
+                    found.insert((package.clone(), bin.clone()), path);
+                }
+                None => {
+                    to_build
+                        .entry(package.clone())
+                        .or_default()
+                        .insert(bin.clone());
+                }
+            }
+        }
+    }
+    found.extend(build(&to_build)?);
+    Ok(found)
+}
+
+/// The workspace this crate lives in.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("docs lives in the workspace")
+        .to_path_buf()
+}
+
+/// The profile directory (`target/debug`) the running test executable was built into:
+/// tests run from its `deps/` folder.
+fn profile_dir() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let deps = exe.parent()?;
+    (deps.file_name()? == "deps").then(|| deps.parent().map(Path::to_path_buf))?
+}
+
+/// `target/debug/<bin>` if it is newer than everything it was built from.
+fn up_to_date(bin: &str) -> Option<PathBuf> {
+    let dir = profile_dir()?;
+    let binary = dir.join(bin);
+    is_fresh(&binary, &dir.join(format!("{bin}.d")), &workspace()).then_some(binary)
+}
+
+/// Whether `binary` exists and is newer than every source its dependency file `dep_info`
+/// lists, than `root`'s `Cargo.toml` and `Cargo.lock`, and than the `Cargo.toml` of every
+/// package of `root` those sources belong to (a changed dependency or feature shows there).
+fn is_fresh(binary: &Path, dep_info: &Path, root: &Path) -> bool {
+    let Some(built) = modified(binary) else {
+        return false;
+    };
+    let Some(sources) = std::fs::read_to_string(dep_info)
+        .ok()
+        .and_then(|text| dep_info_sources(&text))
+    else {
+        return false;
+    };
+    let mut inputs = vec![root.join("Cargo.lock"), root.join("Cargo.toml")];
+    for source in &sources {
+        if let Ok(inside) = source.strip_prefix(root)
+            && let Some(package) = inside.components().next()
+        {
+            inputs.push(root.join(package).join("Cargo.toml"));
+        }
+    }
+    inputs.extend(sources);
+    inputs
+        .iter()
+        .all(|input| modified(input).is_some_and(|changed| changed <= built))
+}
+
+/// The files after the colon of a make-style dependency line (`target: a.rs b\ c.rs`),
+/// as cargo writes them next to a binary; `None` if the text is not one.
+fn dep_info_sources(text: &str) -> Option<Vec<PathBuf>> {
+    let line = text.lines().next()?;
+    let (_, sources) = line.split_once(": ")?;
+    let mut paths = Vec::new();
+    let mut current = String::new();
+    let mut chars = sources.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => current.extend(chars.next()),
+            ' ' => paths
+                .extend((!current.is_empty()).then(|| PathBuf::from(std::mem::take(&mut current)))),
+            other => current.push(other),
+        }
+    }
+    paths.extend((!current.is_empty()).then(|| PathBuf::from(current)));
+    (!paths.is_empty()).then_some(paths)
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).ok()?.modified().ok()
+}
+
+/// Builds `wanted` with `cargo build --message-format=json` and reads where they are.
+fn build(wanted: &BTreeMap<String, BTreeSet<String>>) -> Result<Binaries, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
     let mut built = Binaries::new();
     for (package, bins) in wanted {
         let mut build = Command::new(&cargo);
-        build.current_dir(workspace).args([
+        build.current_dir(workspace()).args([
             "build",
             "--quiet",
             "--message-format=json",
@@ -69,7 +173,69 @@ pub fn build(
     Ok(built)
 }
 
-/// The workspace this crate lives in.
-pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cargo's dependency lines escape spaces in paths; each source comes out whole.
+    #[test]
+    fn dep_info_lists_every_source() {
+        let text = "/t/debug/send: /w/ruby-port/src/lib.rs /w/my\\ crate/src/a.rs\n\n/w/x.rs:\n";
+        assert_eq!(
+            dep_info_sources(text),
+            Some(vec![
+                PathBuf::from("/w/ruby-port/src/lib.rs"),
+                PathBuf::from("/w/my crate/src/a.rs"),
+            ])
+        );
+        assert_eq!(dep_info_sources("no dependency line"), None);
+    }
+
+    /// A binary is taken only while it is newer than its sources and manifests; one that
+    /// is missing or has no dependency file is built.
+    #[test]
+    fn a_binary_older_than_a_source_or_a_manifest_is_stale() {
+        let root = std::env::temp_dir().join(format!("docs-binaries-{}", std::process::id()));
+        let (source, manifest) = (root.join("port/src/main.rs"), root.join("port/Cargo.toml"));
+        let (binary, dep_info) = (root.join("target/program"), root.join("target/program.d"));
+        std::fs::create_dir_all(root.join("port/src")).unwrap();
+        std::fs::create_dir_all(root.join("target")).unwrap();
+        assert!(!is_fresh(&binary, &dep_info, &root), "no binary yet");
+        for file in [&source, &manifest, &binary] {
+            std::fs::write(file, "").unwrap();
+        }
+        for file in ["Cargo.toml", "Cargo.lock"] {
+            std::fs::write(root.join(file), "").unwrap();
+        }
+        assert!(
+            !is_fresh(&binary, &dep_info, &root),
+            "no dependency file yet"
+        );
+        std::fs::write(
+            &dep_info,
+            format!("{}: {}\n", binary.display(), source.display()),
+        )
+        .unwrap();
+        let at = |path: &Path, seconds: u64| {
+            let time = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+            let file = std::fs::File::options().write(true).open(path).unwrap();
+            file.set_modified(time).unwrap();
+        };
+        for file in [
+            &source,
+            &manifest,
+            &root.join("Cargo.toml"),
+            &root.join("Cargo.lock"),
+        ] {
+            at(file, 1_000);
+        }
+        at(&binary, 2_000);
+        assert!(is_fresh(&binary, &dep_info, &root));
+        at(&source, 3_000);
+        assert!(!is_fresh(&binary, &dep_info, &root), "source edited");
+        at(&source, 1_000);
+        at(&manifest, 3_000);
+        assert!(!is_fresh(&binary, &dep_info, &root), "manifest edited");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }

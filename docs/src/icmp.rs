@@ -6,15 +6,14 @@
 //! is installed. Raw sockets need `CAP_NET_RAW`, which root and the harness's user
 //! namespaces have.
 
-use std::io;
-use std::mem::MaybeUninit;
+use std::io::{self, Read};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// The identifier our echo requests carry, so replies to other pings are ignored.
-pub const IDENTIFIER: u16 = 0x5eed;
+const IDENTIFIER: u16 = 0x5eed;
 
 /// One echo reply: who answered, with which sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -26,7 +25,7 @@ pub struct EchoReply {
 }
 
 /// An ICMP echo request (type 8) with [`IDENTIFIER`], `sequence` and a short payload.
-pub fn echo_request(sequence: u16) -> Vec<u8> {
+fn echo_request(sequence: u16) -> Vec<u8> {
     let mut packet = vec![8, 0, 0, 0];
     packet.extend_from_slice(&IDENTIFIER.to_be_bytes());
     packet.extend_from_slice(&sequence.to_be_bytes());
@@ -67,8 +66,8 @@ pub fn ping_group(group: Ipv4Addr, sequence: u16, window: Duration) -> io::Resul
             return Ok(replies);
         }
         socket.set_read_timeout(Some(left))?;
-        let mut buffer = [MaybeUninit::<u8>::uninit(); 1500];
-        let n = match socket.recv(&mut buffer) {
+        let mut buffer = [0u8; 1500];
+        let n = match (&socket).read(&mut buffer) {
             Ok(n) => n,
             Err(e)
                 if matches!(
@@ -80,11 +79,7 @@ pub fn ping_group(group: Ipv4Addr, sequence: u16, window: Duration) -> io::Resul
             }
             Err(e) => return Err(e),
         };
-        // SAFETY: recv initialised the first n bytes.
-        let packet: Vec<u8> = buffer[..n]
-            .iter()
-            .map(|b| unsafe { b.assume_init() })
-            .collect();
+        let packet = &buffer[..n];
         // A raw IPv4 socket hands over the IP header too: skip it (IHL words of 4 bytes).
         let header = usize::from(packet[0] & 0x0f) * 4;
         let Some(icmp) = packet.get(header..header + 8) else {

@@ -7,15 +7,18 @@
 //! documentation true: every `console` block in the book is a test, every
 //! claim in the appendix names the test that decides it.
 //!
-//! Deliberately left out: any multicast code of its own. The ports own the
-//! code; the book includes it from their crates.
+//! Deliberately left out: the articles' code. The ports own it, and the book
+//! includes it from their crates; the tour drives it through their libraries.
+//! Its only socket code of its own is [`icmp`], a test tool that sends the Ruby
+//! article's `ping` to a group where no `ping` program is installed.
 //!
 //! ## Layout
 //!
 //! - `src/*.md`: the book (mdBook layout; `SUMMARY.md` is its table of contents).
 //! - [`walkthrough`]: reads the book's `console` blocks as steps to run and
 //!   matches program output against what the book shows.
-//! - [`binaries`]: the workspace's programs, built once, for tests that run them.
+//! - [`binaries`]: where the workspace's programs are, for tests that run them
+//!   (and why a test has to look: the one place that builds them).
 //! - [`icmp`]: `ping` to a group from a raw socket (no `ping` program needed).
 //! - [`tour`]: all four articles on one sandboxed LAN, with a verdict per claim
 //!   (`src/bin/tour.rs` prints it: `cargo run -p docs --bin tour`).

@@ -252,6 +252,39 @@ fn parse_step(
     Ok(step)
 }
 
+/// Code blocks that show shell commands but are not `console` blocks, so the suite would
+/// not run them: every `sh`, `bash` or `shell` block, and every `text` block whose first
+/// line is a `$ ` command. One error per block, at its opening fence.
+pub fn unrun_command_blocks(markdown: &str) -> Vec<SyntaxError> {
+    let lines: Vec<&str> = markdown.lines().collect();
+    let mut found = Vec::new();
+    let mut inside = false;
+    for (index, line) in lines.iter().enumerate() {
+        let Some(info) = line.trim_start().strip_prefix("```") else {
+            continue;
+        };
+        if inside {
+            // Only a bare fence closes a block; a fence with a language is the block's text.
+            inside = !info.trim().is_empty();
+            continue;
+        }
+        inside = true;
+        let language = info.split(',').next().unwrap_or("").trim();
+        let first = lines.get(index + 1).copied().unwrap_or("");
+        let shows_commands = matches!(language, "sh" | "bash" | "shell")
+            || (language == "text" && first.starts_with("$ "));
+        if shows_commands {
+            found.push(SyntaxError {
+                line: index + 1,
+                message: format!(
+                    "a `{language}` block with commands: make it a `console` block so the suite runs it"
+                ),
+            });
+        }
+    }
+    found
+}
+
 /// A program the book runs through cargo: `cargo run -q -p PACKAGE --bin BIN -- ARGS`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CargoRun {
@@ -360,7 +393,7 @@ fn lines_match(expected: &[&str], actual: &[&str]) -> bool {
 }
 
 /// One line against a pattern where `[..]` matches any run of characters.
-pub fn line_matches(pattern: &str, line: &str) -> bool {
+fn line_matches(pattern: &str, line: &str) -> bool {
     let parts: Vec<&str> = pattern.split("[..]").collect();
     if parts.len() == 1 {
         return pattern == line;
@@ -470,6 +503,39 @@ x
     fn only_console_blocks_are_steps() {
         let chapter = "```sh\n$ rm -rf /\n```\n\n```rust\nfn main() {}\n```\n";
         assert!(parse(chapter).unwrap().is_empty());
+    }
+
+    /// Commands in `sh`, `bash`, `shell` and `text` blocks are found; a `text` block of
+    /// plain output, a `console` block and a fence inside another block's text are not.
+    #[test]
+    fn commands_outside_console_blocks_are_found() {
+        let chapter = "\
+```text
+$ ip maddr
+```
+
+```text
+1: lo
+```
+
+```console
+$ ip maddr
+```
+
+```bash
+ip link
+```
+
+```shell,ignore
+ip route
+```
+";
+        let lines: Vec<usize> = unrun_command_blocks(chapter)
+            .iter()
+            .map(|e| e.line)
+            .collect();
+        assert_eq!(lines, [1, 13, 17]);
+        assert!(unrun_command_blocks("```md\n```sh\n```\n").is_empty());
     }
 
     /// `cargo run` maps to a package's binary; forgetting `-q` is reported.

@@ -4,7 +4,7 @@
 //! (`docs/src/claims.md`) names the test next to the claim and its verdict. Where an article
 //! is wrong or only partly right, the test asserts the real behaviour.
 
-use std::io;
+use std::io::{self, Read};
 use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
 use std::process::Command;
@@ -187,14 +187,11 @@ fn bound_receiver(port: u16, group: Ipv4Addr, reuse: Option<&str>) -> io::Result
     Ok(socket)
 }
 
-fn receive_text(socket: &Socket) -> io::Result<String> {
-    let mut buffer = [MaybeUninit::<u8>::uninit(); 1500];
-    let n = socket.recv(&mut buffer)?;
-    // SAFETY: recv initialised the first n bytes.
-    Ok(buffer[..n]
-        .iter()
-        .map(|b| unsafe { b.assume_init() } as char)
-        .collect())
+/// The next datagram on `socket` as text (`recv(2)` through socket2's `Read`).
+fn receive_text(mut socket: &Socket) -> io::Result<String> {
+    let mut buffer = [0u8; 1500];
+    let n = socket.read(&mut buffer)?;
+    Ok(String::from_utf8_lossy(&buffer[..n]).into_owned())
 }
 
 /// Two receivers on one host can bind the same port only with address reuse, and then
@@ -249,16 +246,12 @@ fn short_receive_buffer_truncates_silently() {
             "next",
             "the other 6 are gone"
         );
-        // SAFETY: a plain recv(2) into a 4-byte buffer we own.
-        let real = unsafe {
-            libc::recv(
-                std::os::fd::AsRawFd::as_raw_fd(&receiver),
-                small.as_mut_ptr().cast(),
-                small.len(),
-                libc::MSG_TRUNC,
-            )
-        };
-        assert_eq!(real, 10, "MSG_TRUNC returns the datagram's real length");
+        let real = receiver.recv_with_flags(&mut small, libc::MSG_TRUNC);
+        assert_eq!(
+            real.unwrap(),
+            10,
+            "MSG_TRUNC returns the datagram's real length"
+        );
     });
 }
 
@@ -417,25 +410,15 @@ fn member_bound_to(bind: SocketAddr, join: Ipv4Addr) -> Socket {
     socket
 }
 
-/// Sets IP_MULTICAST_ALL, which socket2 does not wrap.
-fn set_multicast_all(socket: &Socket, on: bool) {
-    let value: libc::c_int = on.into();
-    // SAFETY: setsockopt(2) with a pointer to a live c_int and its size.
-    let result = unsafe {
-        libc::setsockopt(
-            std::os::fd::AsRawFd::as_raw_fd(socket),
-            libc::IPPROTO_IP,
-            libc::IP_MULTICAST_ALL,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(
-        result,
-        0,
-        "setsockopt(IP_MULTICAST_ALL): {}",
-        io::Error::last_os_error()
-    );
+/// Sends `for THEIRS` to group `theirs`, then `for MINE` to group `mine`, both to `port`.
+/// From one thread over `lo` they arrive in that order, so a socket whose next datagram is
+/// `for MINE` was not given `for THEIRS`.
+fn send_theirs_then_mine(theirs: Ipv4Addr, mine: Ipv4Addr, port: u16) {
+    for group in [theirs, mine] {
+        sender_v4()
+            .send_to(format!("for {group}").as_bytes(), (group, port))
+            .unwrap();
+    }
 }
 
 /// On Linux a socket bound to `0.0.0.0:port` also receives datagrams for groups that only
@@ -454,13 +437,8 @@ fn wildcard_socket_hears_groups_it_never_joined_until_multicast_all_is_off() {
             .unwrap();
         assert_eq!(receive_text(&ours).unwrap(), "for 224.1.1.10", "cross-talk");
 
-        set_multicast_all(&ours, false);
-        sender_v4()
-            .send_to(b"again for 224.1.1.10", (theirs, 7000))
-            .unwrap();
-        sender_v4()
-            .send_to(b"for 224.1.1.20", (mine, 7000))
-            .unwrap();
+        ours.set_multicast_all_v4(false).unwrap();
+        send_theirs_then_mine(theirs, mine, 7000);
         assert_eq!(
             receive_text(&ours).unwrap(),
             "for 224.1.1.20",
@@ -480,12 +458,7 @@ fn binding_to_the_group_filters_out_other_groups() {
         let ours = member_bound_to(SocketAddr::from((mine, 7001)), mine);
         let _other_program =
             member_bound_to(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 7001)), theirs);
-        sender_v4()
-            .send_to(b"for 224.1.1.11", (theirs, 7001))
-            .unwrap();
-        sender_v4()
-            .send_to(b"for 224.1.1.21", (mine, 7001))
-            .unwrap();
+        send_theirs_then_mine(theirs, mine, 7001);
         assert_eq!(receive_text(&ours).unwrap(), "for 224.1.1.21");
         assert_eq!(
             receive_text(&ours).unwrap_err().kind(),
@@ -495,7 +468,7 @@ fn binding_to_the_group_filters_out_other_groups() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Fan-out cost (the C article's recommendation), from the loopback crate's measurements
+// Fan-out cost (the C article's recommendation), from the fanout crate's measurements
 // ---------------------------------------------------------------------------------------
 
 /// Sender CPU per delivered copy, in ns, of one `fanout run` in `mode` with 4 receivers,
@@ -542,9 +515,9 @@ fn median(mut values: Vec<f64>) -> f64 {
 #[test]
 fn multicast_fan_out_costs_the_sender_less_than_unicast() {
     let host = harness::or_skip!(Sandbox::new());
-    let wanted = [("loopback".to_owned(), ["fanout".to_owned()].into())].into();
-    let built = docs::binaries::build(&docs::binaries::workspace(), &wanted).unwrap();
-    let fanout = &built[&("loopback".to_owned(), "fanout".to_owned())];
+    let wanted = [("fanout".to_owned(), ["fanout".to_owned()].into())].into();
+    let binaries = docs::binaries::locate(&wanted).unwrap();
+    let fanout = &binaries[&("fanout".to_owned(), "fanout".to_owned())];
     let (mut multicast, mut unicast) = (Vec::new(), Vec::new());
     for _ in 0..5 {
         multicast.push(fanout_cpu_per_delivery(&host, fanout, "multicast"));

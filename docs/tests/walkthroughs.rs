@@ -8,9 +8,9 @@
 //! once its output matches the book, or after a deadline. A line of output the book does not
 //! show is a failure.
 //!
-//! `cargo run -q -p PACKAGE --bin NAME -- ARGS` runs the already-built binary: the test
-//! builds every binary the book names once, with the same cargo that runs the tests, and
-//! never runs cargo inside a sandbox.
+//! `cargo run -q -p PACKAGE --bin NAME -- ARGS` runs that package's binary directly, found
+//! (or, if missing or stale, built) once per test process by `docs::binaries`, which says
+//! why it must be looked for; cargo never runs inside a sandbox.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read};
@@ -32,10 +32,6 @@ const OUTPUT_DEADLINE: Duration = Duration::from_secs(5);
 
 fn book_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
-}
-
-fn workspace_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// The chapters, as the book's `src/` holds them.
@@ -94,16 +90,16 @@ fn commands_elsewhere_are_console_blocks() {
             continue;
         }
         let text = std::fs::read_to_string(book_dir().join(&chapter)).unwrap();
-        for (number, line) in text.lines().enumerate() {
-            let fence = line.trim_start();
-            for shell in ["```sh", "```bash", "```shell", "```text\n$"] {
-                assert!(
-                    !fence.starts_with(shell),
-                    "{chapter}:{}: `{shell}` block: use a `console` block so the suite runs it",
-                    number + 1
-                );
-            }
-        }
+        let unrun = walkthrough::unrun_command_blocks(&text);
+        assert!(
+            unrun.is_empty(),
+            "{chapter}: {}",
+            unrun
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
     }
 }
 
@@ -412,7 +408,7 @@ fn spawn_shell(host: &Host, script: &str, stdin: Stdio) -> io::Result<(Child, io
         process
             .arg("-c")
             .arg(script)
-            .current_dir(workspace_dir())
+            .current_dir(docs::binaries::workspace())
             .env("NO_COLOR", "1")
             .env("TERM", "dumb")
             .env("RUST_BACKTRACE", "0")
@@ -450,23 +446,23 @@ fn translate(command: &str) -> io::Result<String> {
     Ok(stages.join(" | "))
 }
 
-/// The path of a workspace binary, built once per test process for all binaries the book
-/// names. The build uses the cargo running the tests, outside any sandbox.
+/// The path of a workspace binary; all the binaries the book names are located once per
+/// test process.
 fn binary(package: &str, bin: &str) -> io::Result<PathBuf> {
-    static BUILT: OnceLock<Result<docs::binaries::Binaries, String>> = OnceLock::new();
-    let built = BUILT.get_or_init(build_book_binaries);
-    let built = built.as_ref().map_err(|e| io::Error::other(e.clone()))?;
-    built
+    static LOCATED: OnceLock<Result<docs::binaries::Binaries, String>> = OnceLock::new();
+    let located = LOCATED.get_or_init(locate_book_binaries);
+    let located = located.as_ref().map_err(|e| io::Error::other(e.clone()))?;
+    located
         .get(&(package.to_owned(), bin.to_owned()))
         .cloned()
         .ok_or_else(|| {
             io::Error::other(format!(
-                "no binary `{bin}` in package `{package}` was built"
+                "no binary `{bin}` in package `{package}` was located"
             ))
         })
 }
 
-fn build_book_binaries() -> Result<docs::binaries::Binaries, String> {
+fn locate_book_binaries() -> Result<docs::binaries::Binaries, String> {
     let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for chapter in chapters() {
         let text = std::fs::read_to_string(book_dir().join(&chapter)).unwrap();
@@ -482,7 +478,7 @@ fn build_book_binaries() -> Result<docs::binaries::Binaries, String> {
             }
         }
     }
-    docs::binaries::build(&workspace_dir(), &wanted)
+    docs::binaries::locate(&wanted)
 }
 
 /// Whether `pid` looks like a receiver that finished its setup.

@@ -74,6 +74,6 @@ pub use listener::{Expect, Listen, Listener};
 pub use mcast_vocab::{Group, GroupError, Interface, Scope, Ttl};
 pub use privilege::{sandbox_required, skip_unless_available};
 pub use routed::Routed;
-pub use sandbox::{SANDBOX_IPV4, SANDBOX_IPV6, Sandbox};
+pub use sandbox::{SANDBOX_IPV4, Sandbox};
 pub use tools::tool;
 pub use unmet::Unmet;

@@ -185,11 +185,6 @@ impl Listener {
         self.lock().datagrams.clone()
     }
 
-    /// The local port the listener is bound to (the group's port).
-    pub fn port(&self) -> u16 {
-        self.group.port()
-    }
-
     /// The interfaces the listener joined on, by name.
     pub fn joined_on(&self) -> &[String] {
         &self.joined

@@ -4,10 +4,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use harness::Lan;
+use mcast_vocab::Interface;
 use rust_diary::diary::{CLIENT_MESSAGE, NotifyServer};
-use rust_diary::{Group, Interface, ListenOptions, Responder, ask};
+use rust_diary::{GROUP_V4, ListenOptions, Responder, ask, group_v6};
 
-use super::{Chapter, DEADLINE, Spec, Verdict, who};
+use super::{Chapter, DEADLINE, Spec, Verdict, verdict, who};
 
 /// The claims this part checks, as the appendix states them.
 pub const CLAIMS: &[Spec] = &[
@@ -31,20 +32,20 @@ pub fn tour(lan: &Lan) -> Result<Chapter, String> {
     let mut chapter = Chapter::new("A Rust diary: one test for IPv4 and IPv6");
     let (a, b) = (lan.host("a"), lan.host("b"));
 
-    for (name, group) in [("ipv4", Group::diary_v4()), ("ipv6", Group::diary_v6())] {
+    for (name, group) in [("ipv4", GROUP_V4), ("ipv6", group_v6())] {
         let responder = b
             .run(|| -> Result<Responder, String> {
                 let mut options = ListenOptions::default();
                 if group.is_ipv6() {
                     options =
-                        options.interface(Interface::by_name("eth0").map_err(|e| e.to_string())?);
+                        options.interface(Interface::named("eth0").map_err(|e| e.to_string())?);
                 }
                 Responder::start(name, &group, &options).map_err(|e| e.to_string())
             })
             .map_err(|e| format!("listener on b for {group}: {e}"))?;
         let reply = a
             .run(|| -> Result<rust_diary::Reply, String> {
-                let eth0 = Interface::by_name("eth0").map_err(|e| e.to_string())?;
+                let eth0 = Interface::named("eth0").map_err(|e| e.to_string())?;
                 let via = group.is_ipv6().then_some(&eth0);
                 ask(&group, via, CLIENT_MESSAGE, DEADLINE).map_err(|e| e.to_string())
             })
@@ -61,11 +62,8 @@ pub fn tour(lan: &Lan) -> Result<Chapter, String> {
         ));
     }
 
-    let as_written = b.run(|| rust_diary::diary::join_multicast(Group::diary_v6().socket_addr()));
-    let observed = match &as_written {
-        Ok(_) => Verdict::Holds,
-        Err(_) => Verdict::Wrong,
-    };
+    let as_written = b.run(|| rust_diary::diary::join_multicast(group_v6().socket_addr()));
+    let observed = verdict(as_written.is_ok(), Verdict::Wrong);
     let evidence = match as_written {
         Ok(socket) => format!("bound {:?}", socket.local_addr()),
         Err(e) => format!("bind failed on b: {e}"),
@@ -78,11 +76,7 @@ pub fn tour(lan: &Lan) -> Result<Chapter, String> {
     let stopped_at_once = flag.load(Ordering::Relaxed);
     chapter.check(
         &CLAIMS[1],
-        if stopped_at_once {
-            Verdict::Wrong
-        } else {
-            Verdict::Holds
-        },
+        verdict(!stopped_at_once, Verdict::Wrong),
         if stopped_at_once {
             "the stop flag was already set on the next line: the guard was dropped at once"
         } else {

@@ -3,7 +3,7 @@
 use harness::Lan;
 use loopback::{Experiment, Fix, SendMethod, Verdict as Where};
 
-use super::{Chapter, Spec, Verdict, who};
+use super::{Chapter, Spec, Verdict, verdict, who};
 
 /// The claims this part checks, as the appendix states them.
 pub const CLAIMS: &[Spec] = &[
@@ -26,13 +26,12 @@ pub fn tour(lan: &Lan) -> Result<Chapter, String> {
     let mut chapter = Chapter::new("C: multicast over loopback, sendto() against send()");
     let a = lan.host("a");
     let group =
-        loopback::Group::article(loopback::group::random_port()).map_err(|e| e.to_string())?;
-    a.add_route(&group.host_route(), "lo")
-        .map_err(|e| e.to_string())?;
+        loopback::group::article(loopback::group::random_port()).map_err(|e| e.to_string())?;
+    let route = loopback::group::host_route(&group);
+    a.add_route(&route, "lo").map_err(|e| e.to_string())?;
     chapter.say(format!(
-        "{}: default route via eth0, route {} dev lo, a listener joined on lo",
+        "{}: default route via eth0, route {route} dev lo, a listener joined on lo",
         who(a),
-        group.host_route()
     ));
     let outcome = a
         .run(|| Experiment::article(group).run())
@@ -40,34 +39,18 @@ pub fn tour(lan: &Lan) -> Result<Chapter, String> {
     for send in &outcome.sends {
         chapter.say(format!("{:<18} {}", send.method.calls(), send.verdict));
     }
-    let verdict_of = |method| outcome.send(method, Fix::None).map(|s| s.verdict.clone());
-    let on = |verdict: &Option<Where>, name: &str| {
-        verdict
-            .as_ref()
-            .and_then(Where::interface)
-            .is_some_and(|i| i.name == name)
-    };
-    let sendto = verdict_of(SendMethod::SendTo);
-    let followed = matches!(sendto, Some(Where::FollowedRoute { .. })) && on(&sendto, "lo");
+    let seen = |method| outcome.send(method, Fix::None).map(|s| &s.verdict);
+    let evidence = |seen: Option<&Where>| seen.map_or("not tried".into(), ToString::to_string);
+    let sendto = seen(SendMethod::SendTo);
+    let followed =
+        matches!(sendto, Some(Where::FollowedRoute { interface }) if interface.name == "lo");
     chapter.check(
         &CLAIMS[0],
-        if followed {
-            Verdict::Holds
-        } else {
-            Verdict::Wrong
-        },
-        sendto.map_or("not tried".into(), |v| v.to_string()),
+        verdict(followed, Verdict::Wrong),
+        evidence(sendto),
     );
-    let send = verdict_of(SendMethod::ConnectThenSend);
-    let leaked = matches!(send, Some(Where::LeftThrough { .. })) && on(&send, "eth0");
-    chapter.check(
-        &CLAIMS[1],
-        if leaked {
-            Verdict::Holds
-        } else {
-            Verdict::Wrong
-        },
-        send.map_or("not tried".into(), |v| v.to_string()),
-    );
+    let send = seen(SendMethod::ConnectThenSend);
+    let leaked = matches!(send, Some(Where::LeftThrough { interface }) if interface.name == "eth0");
+    chapter.check(&CLAIMS[1], verdict(leaked, Verdict::Wrong), evidence(send));
     Ok(chapter)
 }

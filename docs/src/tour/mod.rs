@@ -1,8 +1,8 @@
 //! The tour: all four articles, end to end, on one sandboxed LAN, with a verdict per claim.
 //!
 //! [`run`] builds a LAN of three hosts (`a` 10.0.0.1, `b` 10.0.0.2, `c` 10.0.0.3), runs
-//! each article's programs through the port crates' libraries, and returns one
-//! [`Chapter`] per article: what was sent, who received it and on which interface, and
+//! each article's programs through the port crates' libraries, and returns a [`Report`]
+//! with one [`Chapter`] per article: what was sent, who received it and on which interface, and
 //! the claims it checked. Each [`Claim`] carries the verdict the book gives
 //! (`docs/src/claims.md`) and the verdict observed now; a difference means the kernel, a
 //! port or the book changed. The test `tour_verdicts_match_the_appendix` keeps the
@@ -16,7 +16,7 @@ pub mod python;
 pub mod ruby;
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use harness::{Host, Lan};
 
@@ -164,21 +164,69 @@ impl fmt::Display for TourError {
 impl std::error::Error for TourError {}
 
 /// The hosts of the tour's LAN, in order.
-pub const HOSTS: [&str; 3] = ["a", "b", "c"];
+const HOSTS: [&str; 3] = ["a", "b", "c"];
 
 /// Builds the LAN and runs the four articles on it, in book order. An article that could
 /// not run at all is an `Err` naming what failed; the others still run.
-pub fn run() -> Result<Vec<Result<Chapter, String>>, TourError> {
+pub fn run() -> Result<Report, TourError> {
+    let started = Instant::now();
     let lan = Lan::new(HOSTS).map_err(|error| match error {
         harness::Error::Unavailable(why) => TourError::NoSandbox(why),
         other => TourError::Lan(other.to_string()),
     })?;
-    Ok(vec![
+    let chapters = vec![
         ruby::tour(&lan).map_err(|e| format!("Ruby article: {e}")),
         python::tour(&lan).map_err(|e| format!("Python article: {e}")),
         diary::tour(&lan).map_err(|e| format!("Rust diary: {e}")),
         loopback::tour(&lan).map_err(|e| format!("C loopback article: {e}")),
-    ])
+    ];
+    Ok(Report {
+        chapters,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// A whole tour: each article's chapter, or why it could not run, and how long it all took.
+/// Its `Display` is what the `tour` program prints.
+#[derive(Debug)]
+pub struct Report {
+    /// One per article, in book order.
+    pub chapters: Vec<Result<Chapter, String>>,
+    /// From building the LAN to the end of the last article.
+    pub elapsed: Duration,
+}
+
+impl Report {
+    /// Whether every article ran and every verdict is the book's.
+    pub fn agrees(&self) -> bool {
+        self.chapters
+            .iter()
+            .all(|chapter| chapter.as_ref().is_ok_and(Chapter::agrees))
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (mut claims, mut differing, mut failed) = (0, 0, 0);
+        for chapter in &self.chapters {
+            match chapter {
+                Ok(chapter) => {
+                    writeln!(f, "{chapter}")?;
+                    claims += chapter.claims.len();
+                    differing += chapter.claims.iter().filter(|c| !c.agrees()).count();
+                }
+                Err(error) => {
+                    writeln!(f, "== FAILED: {error} ==\n")?;
+                    failed += 1;
+                }
+            }
+        }
+        writeln!(
+            f,
+            "{claims} claims checked, {differing} differ from the book, {failed} article(s) failed, in {:.1} s",
+            self.elapsed.as_secs_f64()
+        )
+    }
 }
 
 /// A claim as the book states it: its words, its test, its verdict.

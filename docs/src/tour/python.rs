@@ -1,11 +1,12 @@
 //! The Python article on the tour: the sender on a, receivers on a and b, acks counted.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use harness::{Host, Lan};
-use python_echo::{Receiver, ReceiverConfig, SenderConfig};
+use mcast_vocab::{Group, Ttl};
+use python_echo::{DEFAULT_GROUP, Receiver, ReceiverConfig, SenderConfig};
 
-use super::{Chapter, Spec, Verdict, who};
+use super::{Chapter, Spec, Verdict, verdict, who};
 
 /// The claims this part checks, as the appendix states them.
 pub const CLAIMS: &[Spec] = &[
@@ -47,13 +48,21 @@ fn start_receiver(
     }))
 }
 
+/// The first `received ...` line a receiver printed, for narration.
+fn first_received(output: &str) -> &str {
+    output
+        .lines()
+        .find(|l| l.starts_with("received"))
+        .unwrap_or("(nothing received)")
+}
+
 /// Runs one exchange: receivers on `receivers`, the sender on `sender`; returns the
 /// hosts that acknowledged, in the order the sender printed them.
 fn exchange(
     chapter: &mut Chapter,
     sender: &Host,
     receivers: &[&Host],
-    group: python_echo::Group,
+    group: Group,
 ) -> Result<Vec<IpAddr>, String> {
     let receiving = ReceiverConfig {
         group,
@@ -72,11 +81,11 @@ fn exchange(
     let hosts = send_and_print(chapter, sender, &sending)?;
     for (host, thread) in receivers.iter().zip(threads) {
         let output = thread.join().map_err(|_| "a receiver thread panicked")?;
-        let first = output
-            .lines()
-            .find(|l| l.starts_with("received"))
-            .unwrap_or("(nothing received)");
-        chapter.say(format!("{}'s receiver: {first}", who(host)));
+        chapter.say(format!(
+            "{}'s receiver: {}",
+            who(host),
+            first_received(&output)
+        ));
     }
     Ok(hosts)
 }
@@ -107,30 +116,28 @@ pub fn tour(lan: &Lan) -> Result<Chapter, String> {
     let mut chapter = Chapter::new("Python: a sender that counts acknowledgements");
     let (a, b) = (lan.host("a"), lan.host("b"));
 
-    let hosts = exchange(&mut chapter, a, &[a, b], python_echo::Group::default())?;
+    let hosts = exchange(&mut chapter, a, &[a, b], DEFAULT_GROUP)?;
     let mut sorted = hosts.clone();
     sorted.sort();
     let both = sorted == [IpAddr::V4(a.ipv4()), IpAddr::V4(b.ipv4())];
     chapter.check(
         &CLAIMS[0],
-        if both { Verdict::Holds } else { Verdict::Wrong },
+        verdict(both, Verdict::Wrong),
         format!("acknowledged by {hosts:?}"),
     );
 
     ttl_across_a_router(&mut chapter)?;
 
-    let above: python_echo::Group = "239.255.255.250"
-        .parse()
-        .map_err(|e| format!("239.255.255.250: {e}"))?;
+    let above = Group::new(
+        Ipv4Addr::new(239, 255, 255, 250).into(),
+        DEFAULT_GROUP.port(),
+    )
+    .map_err(|e| e.to_string())?;
     let hosts = exchange(&mut chapter, a, &[b], above)?;
     let delivered = hosts == [IpAddr::V4(b.ipv4())];
     chapter.check(
         &CLAIMS[2],
-        if delivered {
-            Verdict::Wrong
-        } else {
-            Verdict::Holds
-        },
+        verdict(!delivered, Verdict::Wrong),
         format!("239.255.255.250 was joined and acknowledged by {hosts:?}"),
     );
     Ok(chapter)
@@ -141,7 +148,7 @@ pub fn tour(lan: &Lan) -> Result<Chapter, String> {
 fn ttl_across_a_router(chapter: &mut Chapter) -> Result<(), String> {
     let net = harness::Routed::new(["a1"], ["b1"]).map_err(|e| format!("routed topology: {e}"))?;
     let (a1, b1) = (net.host("a1"), net.host("b1"));
-    let group = python_echo::Group::default();
+    let group = DEFAULT_GROUP;
     let IpAddr::V4(group_v4) = group.ip() else {
         return Err("the article's group is IPv4".into());
     };
@@ -161,7 +168,7 @@ fn ttl_across_a_router(chapter: &mut Chapter) -> Result<(), String> {
     let mut acks = Vec::new();
     for ttl in [1, 2] {
         let sending = SenderConfig {
-            ttl: python_echo::Ttl(ttl),
+            ttl: Ttl(ttl),
             ..SenderConfig::default()
         };
         let mut printed = Vec::new();
@@ -177,19 +184,15 @@ fn ttl_across_a_router(chapter: &mut Chapter) -> Result<(), String> {
     let output = receiver
         .join()
         .map_err(|_| "the receiver thread panicked")?;
-    let received = output
-        .lines()
-        .find(|l| l.starts_with("received"))
-        .unwrap_or("(nothing received)");
-    chapter.say(format!("{}'s receiver: {received}", who(b1)));
+    chapter.say(format!(
+        "{}'s receiver: {}",
+        who(b1),
+        first_received(&output)
+    ));
     let holds = acks[0].is_empty() && acks[1] == [IpAddr::V4(b1.ipv4())];
     chapter.check(
         &CLAIMS[1],
-        if holds {
-            Verdict::Holds
-        } else {
-            Verdict::Wrong
-        },
+        verdict(holds, Verdict::Wrong),
         format!(
             "TTL 1: {} ack(s) from b1's segment, TTL 2: {}",
             acks[0].len(),
