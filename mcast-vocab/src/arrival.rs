@@ -18,8 +18,10 @@ use nix::sys::socket::{
 /// One received datagram's evidence (its bytes are in the caller's buffer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Arrival {
-    /// The sender's address and port, with flow info and scope id for IPv6. `None` when
-    /// `recvmsg` returned without a datagram (a UDP socket that was shut down).
+    /// The sender's address and port, with flow info and scope id for IPv6, when the kernel
+    /// reported one. After `shutdown(2)` a blocked `recvmsg` returns 0 bytes and, through
+    /// nix 0.31, may still show the previous sender here: a reader that shuts its own socket
+    /// down must stop on its own flag, not on this field.
     pub source: Option<SocketAddr>,
     /// The destination address of the IP header (`ipi_addr` / `ipi6_addr`): the group.
     pub destination: Option<IpAddr>,
