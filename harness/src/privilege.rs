@@ -25,13 +25,31 @@ const STAGE_MAPS: i32 = 2;
 
 /// Runs before `main` in every binary that links the harness. Only libc calls here: the
 /// standard library is not set up yet.
+///
+/// Two exceptions to the move: a process started as a lab's `init` (see `lab/init.rs`) never
+/// returns from here, and the `lab` front end manages user namespaces itself: creating a lab
+/// moves into a new one from `main`, while attaching to a running lab must *join the lab's*,
+/// which a process that already made one of its own can no longer do.
 #[ctor::ctor(unsafe)]
 fn enter_user_namespace_if_unprivileged() {
     // SAFETY: plain libc calls on a single-threaded process before main.
     unsafe {
-        if libc::geteuid() == 0 || !libc::getenv(c"HARNESS_NO_USERNS".as_ptr()).is_null() {
+        crate::lab::init::run_if_asked();
+        if libc::geteuid() == 0
+            || !libc::getenv(c"HARNESS_NO_USERNS".as_ptr()).is_null()
+            || is_lab_front_end()
+        {
             return;
         }
+        enter_user_namespace();
+    }
+}
+
+/// Moves the calling process into a new user namespace where its user is root, recording
+/// how that failed for [`check`]. The process must have one thread.
+pub(crate) unsafe fn enter_user_namespace() {
+    // SAFETY: plain libc calls; the caller guarantees a single thread.
+    unsafe {
         let uid = libc::geteuid();
         let gid = libc::getegid();
         if libc::unshare(libc::CLONE_NEWUSER) != 0 {
@@ -47,6 +65,20 @@ fn enter_user_namespace_if_unprivileged() {
             USERNS_STAGE.store(STAGE_MAPS, Ordering::Relaxed);
         }
     }
+}
+
+/// Whether this executable is the `lab` front end (`/proc/self/exe` ends in `/lab`).
+unsafe fn is_lab_front_end() -> bool {
+    let mut buffer = [0u8; 4096];
+    // SAFETY: buffer is valid for its length.
+    let n = unsafe {
+        libc::readlink(
+            c"/proc/self/exe".as_ptr(),
+            buffer.as_mut_ptr().cast(),
+            buffer.len(),
+        )
+    };
+    n > 0 && buffer[..n as usize].ends_with(b"/lab")
 }
 
 /// Writes "0 <id> 1": the caller's id becomes root inside the new user namespace.
