@@ -247,21 +247,9 @@ fn start(start: Start) -> Result<i32, String> {
         build_programs()?;
     }
     lab::become_root_in_user_namespace();
-    // Signals are handled by one thread (sigwait): block them before any thread exists, so
-    // every thread inherits the mask. (Children get a clean mask from std.)
-    let signals = block_signals();
-
-    let mut lab = Lab::new(network).map_err(|e| format!("cannot start the lab: {e}"))?;
     let (events, happened) = mpsc::channel();
-    {
-        let events = events.clone();
-        std::thread::spawn(move || {
-            let mut signal = 0;
-            // SAFETY: sigwait on a set built by block_signals.
-            unsafe { libc::sigwait(&signals, &mut signal) };
-            let _ = (signal, events.send(Event::Signal));
-        });
-    }
+    watch_signals(events.clone())?;
+    let mut lab = Lab::new(network).map_err(|e| format!("cannot start the lab: {e}"))?;
     let executable = std::env::current_exe().map_err(|e| format!("finding lab itself: {e}"))?;
     let tmux = Tmux::find().filter(|_| {
         !start.no_tmux && start.run.is_none() && std::io::stdin().is_terminal()
@@ -305,17 +293,44 @@ fn start(start: Start) -> Result<i32, String> {
     std::process::exit(code)
 }
 
-fn block_signals() -> libc::sigset_t {
-    // SAFETY: building and installing a signal mask.
+/// The write end of the pipe that signal handlers write the signal's number to.
+static SIGNAL_PIPE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+extern "C" fn on_signal(signal: libc::c_int) {
+    let byte = signal as u8;
+    // SAFETY: write(2) is async-signal-safe; the descriptor stays open for the process's life.
     unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
+        libc::write(
+            SIGNAL_PIPE.load(std::sync::atomic::Ordering::Relaxed),
+            (&byte as *const u8).cast(),
+            1,
+        )
+    };
+}
+
+/// Turns SIGINT, SIGTERM and SIGHUP into an [`Event::Signal`]. Handlers rather than a blocked
+/// mask: a blocked mask would be inherited by every program the lab starts (tmux included),
+/// while handlers are reset by `exec`.
+fn watch_signals(events: mpsc::Sender<Event>) -> Result<(), String> {
+    let (read, write) = nix::unistd::pipe().map_err(|e| format!("creating a pipe: {e}"))?;
+    SIGNAL_PIPE.store(
+        std::os::fd::IntoRawFd::into_raw_fd(write),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    // SAFETY: installing an async-signal-safe handler.
+    unsafe {
         for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-            libc::sigaddset(&mut set, signal);
+            libc::signal(signal, on_signal as *const () as libc::sighandler_t);
         }
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        set
     }
+    std::thread::spawn(move || {
+        let mut byte = [0u8];
+        let mut file = std::fs::File::from(read);
+        if std::io::Read::read_exact(&mut file, &mut byte).is_ok() {
+            let _ = events.send(Event::Signal);
+        }
+    });
+    Ok(())
 }
 
 fn print_hosts(lab: &Lab) {

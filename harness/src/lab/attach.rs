@@ -207,6 +207,7 @@ pub fn capture(
     .map_err(|_| "the capture thread panicked".to_string())?
     .map_err(|e| format!("host {host}: {e}"))?;
     drop(user);
+    eprintln!("capturing on {interface} of host {host} into {}", path.display());
 
     let mut written = 0;
     while count.is_none_or(|c| written < c) {

@@ -118,7 +118,8 @@ impl Keeper {
 
 fn spawn_init() -> io::Result<Child> {
     // Named after the lab in `ps`; the executable is this one, wherever it was moved since.
-    let mut command = Command::new("/proc/self/exe");
+    let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
+    let mut command = Command::new(exe);
     command.arg0("lab-init");
     command
         .env("HARNESS_LAB_INIT", std::process::id().to_string())

@@ -80,15 +80,25 @@ impl Lab {
     /// (or of `target/debug` when the executable is a test in `target/debug/deps`) come first
     /// on the lab's `PATH`; [`Lab::with_bin`] changes that.
     pub fn new(network: Network) -> crate::Result<Lab> {
+        // A lab is entered with `lab shell` already: it never pauses on a failure.
         let built = match network {
-            Network::Lan(names) => Built::Lan(Lan::new(names)?),
-            Network::Sandbox => Built::Sandbox(Sandbox::new()?),
+            Network::Lan(names) => {
+                let mut lan = Lan::new(names)?;
+                lan.pause = None;
+                Built::Lan(lan)
+            }
+            Network::Sandbox => {
+                let mut sandbox = Sandbox::new()?;
+                sandbox.pause = None;
+                Built::Sandbox(sandbox)
+            }
             Network::Routed {
                 first,
                 second,
                 forward,
             } => {
-                let routed = Routed::new(first, second)?;
+                let mut routed = Routed::new(first, second)?;
+                routed.pause = None;
                 for (source, group) in forward {
                     routed.forward(source, group)?;
                 }
@@ -286,7 +296,7 @@ pub(crate) fn kill_processes_in(inodes: &[u64]) {
 }
 
 /// The directory of the running executable, or `target/debug` for a test in `target/debug/deps`.
-fn default_bin() -> PathBuf {
+pub(crate) fn default_bin() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     let dir = exe.parent().unwrap_or(Path::new("/")).to_owned();
     if dir.file_name().is_some_and(|n| n == "deps") {
