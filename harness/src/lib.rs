@@ -69,13 +69,13 @@ mod topology;
 mod unmet;
 
 pub use capture::{Capture, Direction, Frame, UdpFrame};
-pub use pcap::PcapWriter;
 pub use datagram::{Datagram, Interface};
 pub use error::{Error, Result};
 pub use group::Group;
 pub use host::Host;
 pub use lan::Lan;
 pub use listener::{Expect, Listen, Listener};
+pub use pcap::PcapWriter;
 pub use privilege::{sandbox_required, skip_unless_available};
 pub use routed::Routed;
 pub use sandbox::{SANDBOX_IPV4, SANDBOX_IPV6, Sandbox};

@@ -86,7 +86,11 @@ pub(crate) fn if_failed(hosts: &[&Host], mark: u64) {
     // Straight to the file descriptor: the test harness captures `eprintln!`.
     let mut stderr = std::io::stderr().lock();
     let mut line = String::new();
-    match std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty") {
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+    {
         Ok(tty) => {
             message.push_str("Press Enter (in this terminal) to tear it down.\n");
             let _ = (&tty).write_all(message.as_bytes());

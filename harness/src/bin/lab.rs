@@ -22,7 +22,11 @@ use harness::lab::{self, Lab, Network, Program, Tmux, registry};
 /// Leaving the first host's shell, Ctrl-C, SIGTERM or SIGKILL of the lab ends everything it
 /// made: every process in every host, every namespace, its tmux session.
 #[derive(Parser)]
-#[command(name = "lab", args_conflicts_with_subcommands = true, subcommand_precedence_over_arg = true)]
+#[command(
+    name = "lab",
+    args_conflicts_with_subcommands = true,
+    subcommand_precedence_over_arg = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Sub>,
@@ -176,12 +180,17 @@ fn network(start: &Start) -> Result<Network, String> {
     }
     if start.routed {
         if !start.hosts.is_empty() {
-            return Err("--routed takes no host names (its hosts are a1 a2, b1 b2 and router)".into());
+            return Err(
+                "--routed takes no host names (its hosts are a1 a2, b1 b2 and router)".into(),
+            );
         }
         let mut forward = Vec::new();
         for pair in &start.forward {
             let parsed = pair.split_once(',').and_then(|(s, g)| {
-                Some((s.trim().parse::<Ipv4Addr>().ok()?, g.trim().parse::<Ipv4Addr>().ok()?))
+                Some((
+                    s.trim().parse::<Ipv4Addr>().ok()?,
+                    g.trim().parse::<Ipv4Addr>().ok()?,
+                ))
             });
             forward.push(parsed.ok_or_else(|| {
                 format!("--forward {pair:?}: expected SOURCE,GROUP, e.g. 10.0.1.1,224.3.29.71")
@@ -202,12 +211,17 @@ fn network(start: &Start) -> Result<Network, String> {
         start.hosts.clone()
     };
     if hosts.len() > 254 {
-        return Err(format!("{} hosts: a lab has at most 254 (10.0.0.1 to 10.0.0.254)", hosts.len()));
+        return Err(format!(
+            "{} hosts: a lab has at most 254 (10.0.0.1 to 10.0.0.254)",
+            hosts.len()
+        ));
     }
     for (i, name) in hosts.iter().enumerate() {
         let valid = !name.is_empty()
             && name.len() <= 32
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             && !name.starts_with('-');
         if !valid {
             return Err(format!(
@@ -224,9 +238,10 @@ fn network(start: &Start) -> Result<Network, String> {
 /// Builds the workspace's programs when run by cargo (`cargo lab`), so a lab shell finds
 /// current ones on PATH.
 fn build_programs() -> Result<(), String> {
-    let (Some(cargo), Some(manifest)) =
-        (std::env::var_os("CARGO"), std::env::var_os("CARGO_MANIFEST_DIR"))
-    else {
+    let (Some(cargo), Some(manifest)) = (
+        std::env::var_os("CARGO"),
+        std::env::var_os("CARGO_MANIFEST_DIR"),
+    ) else {
         return Ok(());
     };
     let status = Command::new(&cargo)
@@ -251,9 +266,8 @@ fn start(start: Start) -> Result<i32, String> {
     watch_signals(events.clone())?;
     let mut lab = Lab::new(network).map_err(|e| format!("cannot start the lab: {e}"))?;
     let executable = std::env::current_exe().map_err(|e| format!("finding lab itself: {e}"))?;
-    let tmux = Tmux::find().filter(|_| {
-        !start.no_tmux && start.run.is_none() && std::io::stdin().is_terminal()
-    });
+    let tmux = Tmux::find()
+        .filter(|_| !start.no_tmux && start.run.is_none() && std::io::stdin().is_terminal());
     if let Some(program) = tmux {
         let (_session, mut client) = Tmux::start(&mut lab, &program, &executable)
             .map_err(|e| format!("starting tmux: {e}"))?;
@@ -341,7 +355,12 @@ fn print_hosts(lab: &Lab) {
         String::new()
     };
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "lab {} is ready (pid {}):", lab.id(), std::process::id());
+    let _ = writeln!(
+        out,
+        "lab {} is ready (pid {}):",
+        lab.id(),
+        std::process::id()
+    );
     for host in lab.hosts() {
         let _ = writeln!(
             out,

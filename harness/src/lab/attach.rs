@@ -48,6 +48,23 @@ pub(crate) fn set_environment(command: &mut Command, entry: &Entry, host: &HostE
         .env_remove("TMUX_PANE");
 }
 
+/// A pidfd for `pid` (`pidfd_open(2)`), which becomes readable when the process ends.
+fn pidfd(pid: u32) -> Option<std::os::fd::OwnedFd> {
+    // SAFETY: pidfd_open(2); the descriptor is owned right after.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, 0) };
+    // SAFETY: a fresh descriptor.
+    (fd >= 0).then(|| unsafe { std::os::fd::FromRawFd::from_raw_fd(fd as i32) })
+}
+
+/// Whether the process behind `pidfd` ends within a second.
+fn ends_soon(pidfd: Option<&std::os::fd::OwnedFd>) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let Some(pidfd) = pidfd else { return false };
+    let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+    poll(&mut fds, PollTimeout::from(1000u16)).is_ok_and(|n| n > 0)
+}
+
 fn inode(path: &str) -> Option<u64> {
     nix::sys::stat::stat(path).ok().map(|s| s.st_ino)
 }
@@ -75,7 +92,10 @@ pub fn attach(entry: &Entry, host: &str, program: Program) -> Result<i32, String
     let link = std::fs::read_link(format!("/proc/{}/fd/{}", entry.pid, target.fd))
         .map_err(|e| format!("reading host {host}'s namespace: {e}"))?;
     if !link.to_string_lossy().starts_with("net:[") {
-        return Err(format!("lab {}: host {host} is not a network namespace", entry.id));
+        return Err(format!(
+            "lab {}: host {host} is not a network namespace",
+            entry.id
+        ));
     }
 
     if file_inode(&user) != inode("/proc/self/ns/user") {
@@ -95,9 +115,12 @@ pub fn attach(entry: &Entry, host: &str, program: Program) -> Result<i32, String
             .map_err(|e| format!("entering lab {}'s PID namespace: {e}", entry.id))?;
         fork = true;
     }
-    setns(&net, CloneFlags::CLONE_NEWNET)
-        .map_err(|e| format!("entering host {host}'s network namespace: {e}"))?;
-    drop((user, net, pid));
+    drop((user, pid));
+    if !fork {
+        // We become the program: enter the host ourselves.
+        setns(&net, CloneFlags::CLONE_NEWNET)
+            .map_err(|e| format!("entering host {host}'s network namespace: {e}"))?;
+    }
 
     let mut command = match &program {
         Program::Shell => {
@@ -115,9 +138,15 @@ pub fn attach(entry: &Entry, host: &str, program: Program) -> Result<i32, String
         }
     };
     set_environment(&mut command, entry, &target);
+    // Only the child enters the host: the lab's clean-up kills whatever it finds in its
+    // network namespaces, and this process must live to say that the lab ended.
+    let net_fd = std::os::fd::AsRawFd::as_raw_fd(&net);
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
-        command.pre_exec(|| {
+        command.pre_exec(move || {
+            if fork && libc::setns(net_fd, libc::CLONE_NEWNET) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
             for signal in [libc::SIGINT, libc::SIGQUIT, libc::SIGTTOU] {
                 libc::signal(signal, libc::SIG_DFL);
             }
@@ -133,6 +162,11 @@ pub fn attach(entry: &Entry, host: &str, program: Program) -> Result<i32, String
         let error = command.exec();
         return Err(format!("running {name} in host {host}: {error}"));
     }
+    let watched = pidfd(if entry.init != 0 {
+        entry.init
+    } else {
+        entry.pid
+    });
     // While the child runs, the terminal's signals are for it.
     // SAFETY: setting signal dispositions to ignore; restored in the child by std.
     unsafe {
@@ -151,7 +185,9 @@ pub fn attach(entry: &Entry, host: &str, program: Program) -> Result<i32, String
             libc::tcsetpgrp(0, libc::getpgrp());
         }
     }
-    if status.signal() == Some(libc::SIGKILL) && !entry.alive() {
+    // The lab ends by killing its init, which kills everything in its PID namespace: a
+    // SIGKILL followed at once by init's end means the lab ended.
+    if status.signal() == Some(libc::SIGKILL) && ends_soon(watched.as_ref()) {
         eprintln!("{}", lab_ended());
         return Ok(1);
     }
@@ -207,7 +243,10 @@ pub fn capture(
     .map_err(|_| "the capture thread panicked".to_string())?
     .map_err(|e| format!("host {host}: {e}"))?;
     drop(user);
-    eprintln!("capturing on {interface} of host {host} into {}", path.display());
+    eprintln!(
+        "capturing on {interface} of host {host} into {}",
+        path.display()
+    );
 
     let mut written = 0;
     while count.is_none_or(|c| written < c) {

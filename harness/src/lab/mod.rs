@@ -33,10 +33,10 @@ use crate::error::{Context, Error};
 use crate::host::Host;
 use crate::{Lan, Routed, Sandbox};
 
+pub use attach::capture;
 pub use attach::{Program, attach};
 pub use registry::{Entry, HostEntry};
 pub use tmux::Tmux;
-pub use attach::capture;
 
 /// Which network a lab is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -255,7 +255,11 @@ impl Lab {
         // Anyone who entered a host without joining the PID namespace (`nsenter`) goes too.
         let inodes: Vec<u64> = self.hosts().iter().map(|h| h.namespace_inode()).collect();
         kill_processes_in(&inodes);
-        let registered = self.registered.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let registered = self
+            .registered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if let Some(path) = registered {
             let dir = path.parent().unwrap_or(Path::new("/"));
             registry::remove_files(dir, &self.entry.id);
@@ -273,7 +277,11 @@ impl Drop for Lab {
 pub(crate) fn kill_processes_in(inodes: &[u64]) {
     let me = std::process::id();
     for process in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = process.file_name().to_str().and_then(|p| p.parse::<i32>().ok()) else {
+        let Some(pid) = process
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
             continue;
         };
         if pid as u32 == me {

@@ -134,7 +134,11 @@ pub fn directory() -> io::Result<PathBuf> {
             _ => PathBuf::from(format!("/tmp/multicast-lab-{}", outer_uid())),
         },
     };
-    match fs::DirBuilder::new().mode(0o700).recursive(true).create(&dir) {
+    match fs::DirBuilder::new()
+        .mode(0o700)
+        .recursive(true)
+        .create(&dir)
+    {
         Ok(()) => {}
         Err(e) => {
             return Err(io::Error::new(
@@ -185,7 +189,10 @@ pub fn running_in(dir: &Path) -> io::Result<Vec<Entry>> {
         if path.extension().is_none_or(|e| e != "lab") {
             continue;
         }
-        let Some(entry) = fs::read_to_string(&path).ok().and_then(|t| Entry::parse(&t)) else {
+        let Some(entry) = fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| Entry::parse(&t))
+        else {
             continue;
         };
         if entry.alive() {
@@ -269,7 +276,8 @@ pub(crate) fn outer_uid() -> u32 {
                 let mut n = line.split_whitespace().map(|w| w.parse::<u64>().ok());
                 let (first, outside, count) = (n.next()??, n.next()??, n.next()??);
                 let inside = u64::from(inside);
-                (first <= inside && inside < first + count).then(|| (outside + inside - first) as u32)
+                (first <= inside && inside < first + count)
+                    .then(|| (outside + inside - first) as u32)
             })
         })
         .unwrap_or(inside)
