@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 use harness::lab::registry::{self, Entry};
 
+#[path = "common/pcap.rs"]
+mod pcap;
+
 const LAB: &str = env!("CARGO_BIN_EXE_lab");
 /// Bounds a failure; never waited on the happy path.
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -343,7 +346,8 @@ fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     let until = Instant::now() + DEADLINE;
     while !condition() {
         assert!(Instant::now() < until, "timed out waiting until {what}");
-        std::thread::yield_now();
+        // Polling what another process shows; the deadline above only bounds a failure.
+        std::thread::sleep(Duration::from_millis(2));
     }
 }
 
@@ -478,4 +482,271 @@ fn bad_input_gets_one_line_and_a_non_zero_exit() {
             "{args:?}: {said}"
         );
     }
+}
+
+/// `lab capture b eth0 -w FILE` records what crosses b's eth0 into a pcap file: the datagram
+/// host a sent is in it with a's address as source, the group as destination, and its TTL.
+#[test]
+fn capture_writes_what_crosses_an_interface_to_a_pcap_file() {
+    if !have("python3") {
+        return;
+    }
+    let registry = Registry::new();
+    let lab = lab_or_skip!(&registry, &["a", "b"]);
+    let path = registry.0.join("b.pcap");
+    let mut capture = registry
+        .lab()
+        .args(["capture", "b", "eth0", "-w"])
+        .arg(&path)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = BufReader::new(capture.stderr.take().unwrap());
+    let mut line = String::new();
+    said.read_line(&mut line).unwrap();
+    assert!(line.starts_with("capturing on eth0 of host b"), "{line}");
+    let sent = registry.exec(
+        Some(lab.id()),
+        "a",
+        &[
+            "python3",
+            "-c",
+            SEND,
+            "239.1.2.5",
+            "5000",
+            "3",
+            "into-the-pcap",
+        ],
+    );
+    assert!(sent.status.success(), "{}", text(&sent.stderr));
+    let expected = (
+        std::net::Ipv4Addr::new(10, 0, 0, 1),
+        std::net::Ipv4Addr::new(239, 1, 2, 5),
+        3,
+        b"into-the-pcap".to_vec(),
+    );
+    // Each frame is flushed as it is written.
+    wait_until("the datagram is in the pcap file", || {
+        pcap::udp_records(&std::fs::read(&path).unwrap_or_default()).contains(&expected)
+    });
+    capture.kill().unwrap();
+    capture.wait().unwrap();
+    if let Some(lines) = pcap::tshark_udp(&path) {
+        assert!(
+            lines.contains(&"10.0.0.1 239.1.2.5 3".to_string()),
+            "{lines:?}"
+        );
+    }
+}
+
+/// A tmux server of the test's own, killed (by its socket) when the test ends.
+struct OuterTmux(PathBuf);
+
+impl OuterTmux {
+    fn command(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command.arg("-S").arg(&self.0);
+        command
+    }
+}
+
+impl Drop for OuterTmux {
+    fn drop(&mut self) {
+        let _ = self
+            .command()
+            .arg("kill-server")
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// What a tmux window (`session:window`) of the server at `socket` shows.
+fn pane(socket: &Path, target: &str) -> String {
+    let out = Command::new("tmux")
+        .arg("-S")
+        .arg(socket)
+        .args(["capture-pane", "-p", "-J", "-t", target])
+        .output()
+        .unwrap();
+    text(&out.stdout)
+}
+
+/// In a real terminal the lab opens a tmux window per host whose prompt names the host and
+/// its address; a receive typed in b's window prints what a send typed in a's window sent;
+/// leaving a's shell ends the lab and its tmux server.
+#[test]
+fn tmux_windows_are_shells_in_their_hosts() {
+    if !have("tmux") || !have("python3") {
+        return;
+    }
+    let registry = Registry::new();
+    std::fs::write(registry.0.join("receive.py"), RECEIVE).unwrap();
+    std::fs::write(registry.0.join("send.py"), SEND).unwrap();
+    // The lab needs a terminal: it gets one from a tmux server of the test's own.
+    let outer = OuterTmux(registry.0.join("outer.tmux"));
+    let started = outer
+        .command()
+        .args([
+            "new-session",
+            "-d",
+            "-x",
+            "160",
+            "-y",
+            "40",
+            "-s",
+            "outer",
+            "-e",
+        ])
+        .arg(format!("HARNESS_LAB_DIR={}", registry.0.display()))
+        .arg(format!("{LAB} --no-build a b c; sleep 100"))
+        .status()
+        .unwrap();
+    assert!(started.success());
+    let until = Instant::now() + DEADLINE;
+    let entry = loop {
+        let labs = registry::running_in(&registry.0).unwrap();
+        if let Some(entry) = labs.into_iter().find(|e| e.tmux.is_some()) {
+            break entry;
+        }
+        let shown = pane(&outer.0, "outer");
+        if shown.contains("lab: ") || Instant::now() > until {
+            if shown.contains("no network namespace") && !harness::sandbox_required() {
+                eprintln!("skipped: {}", shown.trim());
+                return;
+            }
+            panic!("the lab did not start in tmux: {shown}");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let inner = entry.tmux.clone().unwrap();
+    let window = |host: &str| format!("lab-{}:{host}", entry.id);
+    for (host, prompt) in [
+        ("a", "a 10.0.0.1 $"),
+        ("b", "b 10.0.0.2 $"),
+        ("c", "c 10.0.0.3 $"),
+    ] {
+        wait_until(&format!("{host}'s window shows `{prompt}`"), || {
+            pane(&inner, &window(host)).contains(prompt)
+        });
+    }
+    let type_in = |host: &str, line: &str| {
+        let typed = Command::new("tmux")
+            .arg("-S")
+            .arg(&inner)
+            .args(["send-keys", "-t", &window(host), line, "Enter"])
+            .status()
+            .unwrap();
+        assert!(typed.success());
+    };
+    let dir = registry.0.display();
+    type_in("b", &format!("python3 {dir}/receive.py 239.1.2.6 5000"));
+    wait_until("the receiver in b is ready", || {
+        pane(&inner, &window("b"))
+            .lines()
+            .any(|l| l.trim() == "ready")
+    });
+    type_in(
+        "a",
+        &format!("python3 {dir}/send.py 239.1.2.6 5000 1 typed-in-a"),
+    );
+    wait_until("b's window shows what a sent", || {
+        pane(&inner, &window("b")).contains("typed-in-a 10.0.0.1")
+    });
+    // Leaving the first shell ends everything.
+    type_in("a", "exit");
+    wait_until("the lab ended", || !entry.alive());
+    let inner_server = Command::new("tmux")
+        .arg("-S")
+        .arg(&inner)
+        .arg("has-session")
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!inner_server.success(), "the lab's tmux server outlived it");
+    assert!(registry::running_in(&registry.0).unwrap().is_empty());
+}
+
+/// With `HARNESS_PAUSE=1` a failing test prints, for each host, a line that enters it
+/// (`cargo lab shell --pid PID HOST`), keeps the network until Enter, and that door works:
+/// `lab exec --pid PID b` runs in the failed test's host b.
+#[test]
+fn a_paused_failing_test_can_be_entered() {
+    if std::env::var_os("LAB_TEST_PAUSED_CHILD").is_some() {
+        // The child: a test whose expectation fails.
+        let lan = harness::or_skip!(harness::Lan::new(["a", "b"]));
+        let on_b = lan
+            .host("b")
+            .listen(harness::Group::parse("239.1.2.7:5000").unwrap())
+            .unwrap();
+        on_b.expect(1).within(Duration::from_millis(10)).unwrap();
+        return;
+    }
+    let registry = Registry::new();
+    let mut child = Command::new(std::env::current_exe().unwrap());
+    child
+        .args([
+            "a_paused_failing_test_can_be_entered",
+            "--exact",
+            "--nocapture",
+        ])
+        .env("LAB_TEST_PAUSED_CHILD", "1")
+        .env("HARNESS_PAUSE", "1")
+        .env("HARNESS_LAB_DIR", &registry.0)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // No controlling terminal, so the pause reads its Enter from standard input.
+    // SAFETY: setsid(2) between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut child, || {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut child = child.spawn().unwrap();
+    let mut said = BufReader::new(child.stderr.take().unwrap());
+    let mut door = None;
+    let mut everything = String::new();
+    let mut line = String::new();
+    while said.read_line(&mut line).unwrap() > 0 {
+        everything.push_str(&line);
+        if line.contains("skipped:") && !harness::sandbox_required() {
+            eprint!("{line}");
+            let _ = child.wait();
+            return;
+        }
+        if line.trim_start().starts_with("host b") {
+            door = line
+                .split_whitespace()
+                .skip(2)
+                .take(6)
+                .map(str::to_owned)
+                .reduce(|a, b| a + " " + &b);
+        }
+        if line.contains("standard input") {
+            break;
+        }
+        line.clear();
+    }
+    let door = door.unwrap_or_else(|| panic!("no line for host b in:\n{everything}"));
+    // `cargo lab shell --pid PID b`: the same door, with `exec` for one command.
+    let words: Vec<&str> = door.split_whitespace().collect();
+    assert_eq!(&words[..4], ["cargo", "lab", "shell", "--pid"], "{door}");
+    assert_eq!(words[5], "b", "{door}");
+    let out = registry
+        .lab()
+        .args(["exec", "--pid", words[4], "b", "--", "ip", "-4", "addr"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stdout).contains("inet 10.0.0.2/24"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    // Enter tears the network down, and the test fails as it should.
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert!(registry::running_in(&registry.0).unwrap().is_empty());
 }
