@@ -65,7 +65,7 @@ pub(crate) fn if_failed(hosts: &[&Host], mark: u64) {
     let in_user_namespace = std::fs::read_to_string("/proc/self/uid_map")
         .is_ok_and(|map| map.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"]);
     let user = if in_user_namespace {
-        format!("--user=/proc/{pid}/ns/user ")
+        format!("--preserve-credentials --user=/proc/{pid}/ns/user ")
     } else {
         String::new()
     };

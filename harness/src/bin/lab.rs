@@ -265,7 +265,7 @@ fn start(start: Start) -> Result<i32, String> {
     let (events, happened) = mpsc::channel();
     watch_signals(events.clone())?;
     let mut lab = Lab::new(network).map_err(|e| format!("cannot start the lab: {e}"))?;
-    let executable = std::env::current_exe().map_err(|e| format!("finding lab itself: {e}"))?;
+    let executable = executable()?;
     let tmux = Tmux::find()
         .filter(|_| !start.no_tmux && start.run.is_none() && std::io::stdin().is_terminal());
     if let Some(program) = tmux {
@@ -305,6 +305,17 @@ fn start(start: Start) -> Result<i32, String> {
     eprintln!("lab {id} ended");
     // The command thread may still hold the lab; everything it made is gone already.
     std::process::exit(code)
+}
+
+/// This program's path. When `cargo lab`'s build re-linked it while it ran, `/proc/self/exe`
+/// says `PATH (deleted)`: the file now at PATH is the same program, freshly linked.
+fn executable() -> Result<PathBuf, String> {
+    let path = std::env::current_exe().map_err(|e| format!("finding lab itself: {e}"))?;
+    let text = path.to_string_lossy();
+    Ok(match text.strip_suffix(" (deleted)") {
+        Some(original) => PathBuf::from(original),
+        None => path,
+    })
 }
 
 /// The write end of the pipe that signal handlers write the signal's number to.
@@ -429,7 +440,7 @@ fn command_loop(lab: &Lab, run: Option<PathBuf>) -> i32 {
 /// `lab bench`: medians of starting `lab a b c` in tmux until three prompts show, and of one
 /// `lab exec` into a running lab.
 fn bench(runs: usize) -> Result<i32, String> {
-    let executable = std::env::current_exe().map_err(|e| e.to_string())?;
+    let executable = executable()?;
     let program = Tmux::find().ok_or("lab bench needs tmux")?;
     let dir = std::env::temp_dir().join(format!("lab-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;

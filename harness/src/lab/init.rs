@@ -6,7 +6,7 @@
 //! session it moved to (`sleep 100 | cat &`, `nohup`, a daemonised tmux server). Orphans in
 //! the namespace are reparented to init, which reaps them, so it is also the subreaper.
 //!
-//! The init is this same executable, started with `HARNESS_LAB_INIT=<lab pid>` in its
+//! The init is this same executable (`/proc/self/exe`, shown as `exe` by `ps`), started with `HARNESS_LAB_INIT=<lab pid>` in its
 //! environment: the harness's constructor (see `privilege.rs`) sees the variable before
 //! `main` and runs [`run_if_asked`], a reaping loop that never returns. It is started from a
 //! *keeper* thread that called `unshare(CLONE_NEWPID)` (which acts on the calling thread's
@@ -118,8 +118,9 @@ impl Keeper {
 
 fn spawn_init() -> io::Result<Child> {
     // Named after the lab in `ps`; the executable is this one, wherever it was moved since.
-    let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
-    let mut command = Command::new(exe);
+    // `/proc/self/exe` even when the file was replaced since we started (a `cargo build`
+    // run by `cargo lab` re-links `target/debug/lab`): it names the running inode.
+    let mut command = Command::new("/proc/self/exe");
     command.arg0("lab-init");
     command
         .env("HARNESS_LAB_INIT", std::process::id().to_string())
