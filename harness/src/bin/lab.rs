@@ -110,6 +110,10 @@ enum Sub {
         /// How many runs of each
         #[arg(long, default_value_t = 10)]
         runs: usize,
+        /// Start the labs with `cargo lab a b c` (cargo's start-up and its up-to-date check
+        /// included) instead of this binary with --no-build
+        #[arg(long)]
+        cargo: bool,
     },
 }
 
@@ -137,7 +141,7 @@ fn main() -> ExitCode {
             Ok(0)
         }),
         Some(Sub::List) => list(),
-        Some(Sub::Bench { runs }) => bench(runs),
+        Some(Sub::Bench { runs, cargo }) => bench(runs, cargo),
     };
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
@@ -235,21 +239,32 @@ fn network(start: &Start) -> Result<Network, String> {
     Ok(Network::Lan(hosts))
 }
 
-/// Builds the workspace's programs when run by cargo (`cargo lab`), so a lab shell finds
-/// current ones on PATH.
-fn build_programs() -> Result<(), String> {
+/// Starts building the workspace's programs when run by cargo (`cargo lab`), so that a lab
+/// shell finds current ones on PATH. It runs while the network is built; [`finish_build`]
+/// waits for it before any shell opens.
+fn start_build() -> Result<Option<std::process::Child>, String> {
     let (Some(cargo), Some(manifest)) = (
         std::env::var_os("CARGO"),
         std::env::var_os("CARGO_MANIFEST_DIR"),
     ) else {
-        return Ok(());
+        return Ok(None);
     };
-    let status = Command::new(&cargo)
+    Command::new(&cargo)
         .args(["build", "--quiet", "--workspace", "--bins"])
         .current_dir(manifest)
         .stdin(Stdio::null())
-        .status()
-        .map_err(|e| format!("running cargo build: {e}"))?;
+        .spawn()
+        .map(Some)
+        .map_err(|e| format!("running cargo build: {e}"))
+}
+
+fn finish_build(build: Option<std::process::Child>) -> Result<(), String> {
+    let Some(mut build) = build else {
+        return Ok(());
+    };
+    let status = build
+        .wait()
+        .map_err(|e| format!("waiting for cargo build: {e}"))?;
     if !status.success() {
         return Err("cargo build --workspace --bins failed (its errors are above)".into());
     }
@@ -258,13 +273,13 @@ fn build_programs() -> Result<(), String> {
 
 fn start(start: Start) -> Result<i32, String> {
     let network = network(&start)?;
-    if !start.no_build {
-        build_programs()?;
-    }
+    // The build runs outside the lab's user namespace: what it writes is plainly the user's.
+    let build = if start.no_build { None } else { start_build()? };
     lab::become_root_in_user_namespace();
     let (events, happened) = mpsc::channel();
     watch_signals(events.clone())?;
     let mut lab = Lab::new(network).map_err(|e| format!("cannot start the lab: {e}"))?;
+    finish_build(build)?;
     let executable = executable()?;
     let tmux = Tmux::find()
         .filter(|_| !start.no_tmux && start.run.is_none() && std::io::stdin().is_terminal());
@@ -439,17 +454,29 @@ fn command_loop(lab: &Lab, run: Option<PathBuf>) -> i32 {
 
 /// `lab bench`: medians of starting `lab a b c` in tmux until three prompts show, and of one
 /// `lab exec` into a running lab.
-fn bench(runs: usize) -> Result<i32, String> {
+/// How often the bench looks at the windows: each look is a `tmux capture-pane` process,
+/// which competes with the lab for the CPUs, so not too often.
+const POLL: Duration = Duration::from_millis(5);
+
+fn bench(runs: usize, via_cargo: bool) -> Result<i32, String> {
     let executable = executable()?;
     let program = Tmux::find().ok_or("lab bench needs tmux")?;
     let dir = std::env::temp_dir().join(format!("lab-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let outer = dir.join("outer.tmux");
+    let start_command = if via_cargo {
+        let cargo = std::env::var("CARGO").map_err(|_| "--cargo: run me with `cargo lab bench`")?;
+        let workspace = std::env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?;
+        format!("cd {workspace}/.. && {cargo} lab a b c")
+    } else {
+        format!("{} --no-build a b c", executable.display())
+    };
     let mut start_times = Vec::new();
     let mut attach_times = Vec::new();
     let result = (|| -> Result<(), String> {
         for run in 0..runs {
             let registry_dir = dir.join(format!("run{run}"));
+            // A terminal for the lab: a tmux server of the bench's own, one per run.
+            let outer = dir.join(format!("outer{run}.tmux"));
             std::fs::create_dir_all(&registry_dir).map_err(|e| e.to_string())?;
             let began = Instant::now();
             let status = Command::new(&program)
@@ -458,7 +485,7 @@ fn bench(runs: usize) -> Result<i32, String> {
                 .args(["new-session", "-d", "-x", "120", "-y", "40", "-s", "bench"])
                 .arg("-e")
                 .arg(format!("HARNESS_LAB_DIR={}", registry_dir.display()))
-                .arg(format!("{} --no-build a b c", executable.display()))
+                .arg(&start_command)
                 .status()
                 .map_err(|e| e.to_string())?;
             if !status.success() {
@@ -474,7 +501,7 @@ fn bench(runs: usize) -> Result<i32, String> {
                 if Instant::now() > until {
                     return Err("the lab did not start within 20 s".into());
                 }
-                std::thread::sleep(Duration::from_millis(1));
+                std::thread::sleep(POLL);
             };
             let socket = entry.tmux.clone().expect("found with tmux");
             for (k, host) in ["a", "b", "c"].iter().enumerate() {
@@ -494,7 +521,7 @@ fn bench(runs: usize) -> Result<i32, String> {
                     if Instant::now() > until {
                         return Err(format!("no prompt in {host}'s window within 20 s"));
                     }
-                    std::thread::sleep(Duration::from_millis(1));
+                    std::thread::sleep(POLL);
                 }
             }
             start_times.push(began.elapsed());
@@ -522,18 +549,32 @@ fn bench(runs: usize) -> Result<i32, String> {
             while entry.alive() && Instant::now() < until {
                 std::thread::sleep(Duration::from_millis(5));
             }
+            let _ = Command::new(&program)
+                .arg("-S")
+                .arg(&outer)
+                .arg("kill-server")
+                .stderr(Stdio::null())
+                .status();
         }
         Ok(())
     })();
-    let _ = Command::new(&program)
-        .arg("-S")
-        .arg(&outer)
-        .arg("kill-server")
-        .stderr(Stdio::null())
-        .status();
+    // Whatever a failed run left: every outer server, by its socket.
+    for run in 0..runs {
+        let _ = Command::new(&program)
+            .arg("-S")
+            .arg(dir.join(format!("outer{run}.tmux")))
+            .arg("kill-server")
+            .stderr(Stdio::null())
+            .status();
+    }
     let _ = std::fs::remove_dir_all(&dir);
     result?;
-    report("lab a b c to three prompts (tmux)", start_times);
+    let what = if via_cargo {
+        "cargo lab a b c to three prompts"
+    } else {
+        "lab a b c to three prompts (tmux)"
+    };
+    report(what, start_times);
     report("lab exec b -- true (attach)", attach_times);
     Ok(0)
 }
