@@ -19,8 +19,12 @@ use harness::lab::{self, Lab, Network, Program, Tmux, registry};
 /// (or with --no-tmux) it prints how to reach each host and reads `HOST COMMAND...` lines from
 /// its input (or --run FILE), running each command line in that host.
 ///
-/// Leaving the first host's shell, Ctrl-C, SIGTERM or SIGKILL of the lab ends everything it
-/// made: every process in every host, every namespace, its tmux session.
+/// Leaving the first host's shell (in tmux, detaching too), Ctrl-C or the end of input
+/// without tmux, SIGTERM or SIGKILL of the lab ends everything it made: every process in
+/// every host, every namespace, its tmux session.
+///
+/// When run by cargo (`cargo lab`), it first builds the workspace's programs (`cargo build
+/// --workspace --bins`), so the ones a lab shell finds on PATH are current.
 #[derive(Parser)]
 #[command(
     name = "lab",
