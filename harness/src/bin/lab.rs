@@ -394,7 +394,7 @@ fn print_hosts(lab: &Lab) {
     for host in lab.hosts() {
         let _ = writeln!(
             out,
-            "  {:<8} {:<12} {:<10}  cargo lab shell{flag} {}",
+            "  {:<8} {:<12} {:<15} cargo lab shell{flag} {}",
             host.name(),
             host.ipv4(),
             host.ipv6(),
