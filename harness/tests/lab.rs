@@ -750,3 +750,36 @@ fn a_paused_failing_test_can_be_entered() {
     assert!(!status.success());
     assert!(registry::running_in(&registry.0).unwrap().is_empty());
 }
+
+/// `harness::lab::Lab` is the same lab for code (the book's walkthrough tests): `exec` runs a
+/// command line in a host with a lab shell's environment, and ending the lab kills what was
+/// started in it.
+#[test]
+fn the_lab_library_runs_command_lines_in_hosts() {
+    use harness::lab::{Lab, Network};
+    let lab = harness::or_skip!(Lab::new(Network::Lan(vec!["a".into(), "b".into()])));
+    let out = lab
+        .exec(
+            "b",
+            "echo \"$LAB_HOST|${PATH%%:*}\"; ip -4 -o addr show eth0",
+        )
+        .unwrap();
+    let shown = text(&out.stdout);
+    // The workspace's programs (target/debug, where this test's `lab` binary is) come first.
+    let bin = Path::new(LAB).parent().unwrap().display().to_string();
+    assert!(shown.starts_with(&format!("b|{bin}\n")), "{shown}");
+    assert!(shown.contains("10.0.0.2/24"), "{shown}");
+    let failed = lab.exec("a", "exit 3").unwrap();
+    assert_eq!(failed.status.code(), Some(3));
+    assert!(lab.exec("zz", "true").is_err());
+
+    let mut sleeper = lab.command("a", "sleep");
+    sleeper.arg("100");
+    let mut sleeper = lab.spawn("a", &mut sleeper).unwrap();
+    lab.end();
+    let status = sleeper.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGKILL)
+    );
+}

@@ -18,7 +18,6 @@ use std::io;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::thread::JoinHandle;
 
 use nix::sched::{CloneFlags, unshare};
 
@@ -69,8 +68,8 @@ pub(crate) unsafe fn run_if_asked() {
 /// The keeper thread and the init it started; dropping it kills every process of the lab.
 pub(crate) struct Keeper {
     init_pid: u32,
+    namespace: u64,
     stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl Keeper {
@@ -78,7 +77,7 @@ impl Keeper {
     pub(crate) fn start() -> crate::Result<Keeper> {
         let (started_tx, started_rx) = mpsc::sync_channel::<io::Result<u32>>(1);
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
-        let thread = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("lab keeper".into())
             .spawn(move || {
                 let child = unshare(CloneFlags::CLONE_NEWPID)
@@ -92,9 +91,12 @@ impl Keeper {
                     }
                 };
                 let _ = started_tx.send(Ok(child.id()));
-                // Wait until the lab ends (or is dropped while unwinding).
+                // Until the lab ends (or the process dies, which kills init: PDEATHSIG).
                 let _ = stop_rx.recv();
                 let _ = child.kill();
+                // Reaped whenever the kernel lets init go: only once every process of its
+                // namespace has been reaped by its parent, which may be outside (a `lab exec`,
+                // or a `Child` the caller of `Lab::spawn` has not waited for yet).
                 let _ = child.wait();
             })
             .doing(|| "starting the lab's keeper thread".into())?;
@@ -103,10 +105,11 @@ impl Keeper {
             .map_err(|_| io::Error::other("the keeper thread died"))
             .and_then(|r| r)
             .doing(|| "starting the lab's PID namespace and its init".into())?;
+        let namespace = pid_namespace(init_pid).unwrap_or(0);
         Ok(Keeper {
             init_pid,
+            namespace,
             stop: Some(stop_tx),
-            thread: Some(thread),
         })
     }
 
@@ -114,6 +117,34 @@ impl Keeper {
     pub(crate) fn init_pid(&self) -> u32 {
         self.init_pid
     }
+}
+
+/// The inode of `pid`'s PID namespace (`pid:[INODE]`).
+fn pid_namespace(pid: u32) -> Option<u64> {
+    std::fs::read_link(format!("/proc/{pid}/ns/pid"))
+        .ok()?
+        .to_str()?
+        .strip_prefix("pid:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
+}
+
+/// Whether a process other than `init` that is neither a zombie nor gone lives in PID
+/// namespace `namespace`. (A dying init stays until the others are reaped.)
+fn anyone_alive_in(namespace: u64, init: u32) -> bool {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|p| {
+            let Some(pid) = p.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                return false;
+            };
+            pid != init
+                && pid_namespace(pid) == Some(namespace)
+                && super::registry::start_time(pid).is_some()
+        })
 }
 
 fn spawn_init() -> io::Result<Child> {
@@ -141,9 +172,19 @@ fn spawn_init() -> io::Result<Child> {
 
 impl Drop for Keeper {
     fn drop(&mut self) {
+        // The keeper kills init; the kernel then kills everything in the namespace. We wait
+        // until nothing there runs any more (zombies left for their parents to reap), with a
+        // deadline that only bounds a failure.
+        // Init is our unreaped child, so its pid cannot have been reused.
+        // SAFETY: kill(2).
+        unsafe { libc::kill(self.init_pid as i32, libc::SIGKILL) };
         drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while self.namespace != 0
+            && anyone_alive_in(self.namespace, self.init_pid)
+            && std::time::Instant::now() < until
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
     }
 }
