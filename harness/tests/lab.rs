@@ -783,3 +783,32 @@ fn the_lab_library_runs_command_lines_in_hosts() {
         Some(libc::SIGKILL)
     );
 }
+
+/// Without a terminal the lab is scriptable: `--run FILE` runs its `HOST COMMAND` lines in
+/// their hosts, in order, then ends the lab with the last command's exit status.
+#[test]
+fn run_file_runs_each_line_in_its_host() {
+    let registry = Registry::new();
+    let script = registry.0.join("script");
+    std::fs::write(
+        &script,
+        "# a comment\na ip -4 -o addr show eth0 | grep -o '10[.0-9]*/24'\n\nb echo \"$LAB_HOST\"; exit 4\n",
+    )
+    .unwrap();
+    let out = registry
+        .lab()
+        .args(["--no-tmux", "--no-build", "--run"])
+        .arg(&script)
+        .args(["a", "b"])
+        .output()
+        .unwrap();
+    let said = text(&out.stderr);
+    if said.contains("no network namespace") && !harness::sandbox_required() {
+        eprintln!("skipped: {}", said.trim());
+        return;
+    }
+    let shown = text(&out.stdout);
+    assert!(shown.ends_with("10.0.0.1/24\nb\n"), "{shown}{said}");
+    assert_eq!(out.status.code(), Some(4), "{said}");
+    assert!(registry::running_in(&registry.0).unwrap().is_empty());
+}
