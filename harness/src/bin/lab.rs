@@ -288,17 +288,24 @@ fn start(start: Start) -> Result<i32, String> {
     let tmux = Tmux::find()
         .filter(|_| !start.no_tmux && start.run.is_none() && std::io::stdin().is_terminal());
     if let Some(program) = tmux {
-        let (_session, mut client) = Tmux::start(&mut lab, &program, &executable)
+        let (session, mut client) = Tmux::start(&mut lab, &program, &executable)
             .map_err(|e| format!("starting tmux: {e}"))?;
         let events = events.clone();
         std::thread::spawn(move || {
             let code = client.wait().ok().and_then(|s| s.code()).unwrap_or(1);
             let _ = events.send(Event::Done(code));
         });
-        let code = match happened.recv() {
-            Ok(Event::Done(_)) | Err(_) => 0,
-            Ok(Event::Signal) => 0,
-        };
+        if let Ok(Event::Signal) = happened.recv() {
+            // Let tmux end first, so that its client puts the terminal back as it was
+            // (killed outright, it would leave the terminal in tmux's modes).
+            let _ = session
+                .command()
+                .arg("kill-server")
+                .stderr(Stdio::null())
+                .status();
+            let _ = happened.recv_timeout(Duration::from_secs(2));
+        }
+        let code = 0;
         let id = lab.id().to_owned();
         lab.end();
         eprintln!("lab {id} ended");
