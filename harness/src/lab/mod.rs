@@ -14,6 +14,11 @@
 //! [`Lab::exec`] runs one command line in a host through the same environment, and is what
 //! tests (and the book's walkthrough tests) drive a lab with. The `lab` binary
 //! (`src/bin/lab.rs`) is the front end: tmux windows (`tmux.rs`), or a plain command loop.
+//!
+//! Deliberately left out: a mount namespace. `/proc` is the machine's, so `ps` in a lab shell
+//! lists every process of the machine, with the machine's pids, while `$$` and `jobs` show
+//! the lab's own (init is 1). Files keep their owners: a non-root user is root inside the
+//! lab's user namespace, and what a lab shell writes belongs to that user on disk.
 
 pub(crate) mod attach;
 pub(crate) mod init;

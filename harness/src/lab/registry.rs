@@ -282,3 +282,29 @@ pub(crate) fn outer_uid() -> u32 {
         })
         .unwrap_or(inside)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An entry reads back as it was written; a file of another format is not an entry.
+    #[test]
+    fn entries_read_back_as_written() {
+        let entry = Entry {
+            id: "42".into(),
+            pid: 42,
+            start: 1234,
+            init: 43,
+            bin: PathBuf::from("/work/target/debug"),
+            tmux: Some(PathBuf::from("/tmp/multicast-lab-1000/42.tmux")),
+            hosts: vec![HostEntry {
+                name: "b".into(),
+                ipv4: Ipv4Addr::new(10, 0, 0, 2),
+                ipv6: "fd00::2".parse().unwrap(),
+                fd: 9,
+            }],
+        };
+        assert_eq!(Entry::parse(&entry.to_text()), Some(entry));
+        assert_eq!(Entry::parse("something else\nid 1\n"), None);
+    }
+}
