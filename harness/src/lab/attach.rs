@@ -147,6 +147,10 @@ pub fn attach(entry: &Entry, host: &str, program: Program) -> Result<i32, String
             if fork && libc::setns(net_fd, libc::CLONE_NEWNET) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            // Killed with us: `lab exec` killed means its command is too.
+            if fork && libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
             for signal in [libc::SIGINT, libc::SIGQUIT, libc::SIGTTOU] {
                 libc::signal(signal, libc::SIG_DFL);
             }
