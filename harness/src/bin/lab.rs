@@ -305,11 +305,10 @@ fn start(start: Start) -> Result<i32, String> {
                 .status();
             let _ = happened.recv_timeout(Duration::from_secs(2));
         }
-        let code = 0;
         let id = lab.id().to_owned();
         lab.end();
         eprintln!("lab {id} ended");
-        return Ok(code);
+        return Ok(0);
     }
 
     print_hosts(&lab);
