@@ -11,9 +11,9 @@
 
 use std::io;
 use std::ops::Deref;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mcast_vocab::frame;
 pub use mcast_vocab::frame::Direction;
@@ -29,6 +29,8 @@ pub struct Frame {
     pub direction: Direction,
     /// The frame's bytes, from the destination MAC on.
     pub bytes: Vec<u8>,
+    /// When the kernel received or sent it (`SIOCGSTAMP`).
+    pub time: SystemTime,
 }
 
 /// A UDP datagram read out of a captured frame, and which way the frame crossed.
@@ -120,6 +122,30 @@ impl Capture {
         self.lock().clone()
     }
 
+    /// Writes every frame captured so far to `path` as a pcap file (tcpdump, tshark and
+    /// Wireshark read it); returns how many frames it holds.
+    pub fn write_pcap(&self, path: impl AsRef<std::path::Path>) -> io::Result<usize> {
+        let frames = self.frames();
+        let file = std::fs::File::create(path)?;
+        let mut pcap = crate::pcap::PcapWriter::new(io::BufWriter::new(file))?;
+        for frame in &frames {
+            pcap.write(frame.time, &frame.bytes)?;
+        }
+        pcap.flush()?;
+        Ok(frames.len())
+    }
+
+    /// Frames captured since the last call, removed from the capture (for streaming them).
+    pub(crate) fn take_frames(&self) -> Vec<Frame> {
+        self.drain();
+        std::mem::take(&mut *self.lock())
+    }
+
+    /// The packet socket, for waiting on it.
+    pub(crate) fn socket(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+
     /// The UDP datagrams among the frames captured so far.
     pub fn udp(&self) -> Vec<UdpFrame> {
         self.frames().iter().filter_map(Frame::udp).collect()
@@ -179,8 +205,24 @@ impl Capture {
             frames.push(Frame {
                 direction: Direction::from_packet_type(from.sll_pkttype),
                 bytes: buffer[..n as usize].to_vec(),
+                time: self.timestamp(),
             });
         }
+    }
+
+    /// The kernel's timestamp of the frame just read (`SIOCGSTAMP`), or now.
+    fn timestamp(&self) -> SystemTime {
+        const SIOCGSTAMP: libc::c_ulong = 0x8906;
+        let mut time = libc::timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        };
+        // SAFETY: SIOCGSTAMP writes one timeval.
+        let done = unsafe { libc::ioctl(self.socket.as_raw_fd(), SIOCGSTAMP, &mut time) };
+        if done != 0 {
+            return SystemTime::now();
+        }
+        UNIX_EPOCH + Duration::new(time.tv_sec as u64, time.tv_usec as u32 * 1000)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Frame>> {

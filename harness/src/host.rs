@@ -125,6 +125,12 @@ impl Host {
         self.namespace.inode()
     }
 
+    /// The descriptor through which this process holds the host's namespace.
+    pub(crate) fn namespace_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.namespace.as_fd()
+    }
+
     /// Moves the calling thread into this host's namespace.
     pub(crate) fn enter(&self) -> crate::Result<()> {
         self.namespace.enter()

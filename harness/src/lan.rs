@@ -25,6 +25,8 @@ use crate::topology::{self, Segment};
 /// Hosts on one bridged segment. See the module docs for names and addresses.
 pub struct Lan {
     hosts: Vec<Host>,
+    /// `HARNESS_PAUSE` bookkeeping: the unmet count at creation, and whether to pause at all.
+    pub(crate) pause: Option<u64>,
     // Dropped last: the switch holds the far ends of every host's eth0.
     _switch: Vec<Namespace>,
 }
@@ -37,6 +39,7 @@ impl Lan {
         let built = topology::build(&[Segment { number: 0, names }], false)?;
         Ok(Lan {
             hosts: built.hosts,
+            pause: Some(crate::pause::mark()),
             _switch: built.switches,
         })
     }
@@ -49,6 +52,14 @@ impl Lan {
     /// All hosts, in the order they were named (host k is `hosts()[k - 1]`).
     pub fn hosts(&self) -> &[Host] {
         &self.hosts
+    }
+}
+
+impl Drop for Lan {
+    fn drop(&mut self) {
+        if let Some(mark) = self.pause {
+            crate::pause::if_failed(&self.hosts.iter().collect::<Vec<_>>(), mark);
+        }
     }
 }
 

@@ -31,6 +31,12 @@
 //! - [`Listener`] (`listener.rs`): a joined socket on a thread, recording [`Datagram`]s with
 //!   their arrival interface, destination, source and TTL; expectations with deadlines.
 //! - [`Capture`] (`capture.rs`): frames crossing one interface, with their direction.
+//! - [`PcapWriter`] (`pcap.rs`): frames as a classic pcap file ([`Capture::write_pcap`]).
+//! - [`lab`] (`lab/`): a network a person can step into: a PID namespace that takes every
+//!   process with it when the lab ends (`init.rs`), a registry of running labs
+//!   (`registry.rs`), entering a host from another process (`attach.rs`), tmux windows
+//!   (`tmux.rs`). `src/bin/lab.rs` is its front end, `cargo lab`.
+//! - `pause.rs`: `HARNESS_PAUSE=1` keeps a failed test's network and prints how to enter it.
 //! - `namespace.rs`, `netlink.rs`: namespaces held by file descriptor, configured over rtnetlink.
 //! - `privilege.rs`: root, unprivileged user namespaces, and [`or_skip!`].
 //!
@@ -41,6 +47,14 @@
 //! - **Ready means ready**: `Sandbox::new`, `Lan::new` and `Routed::new` return when every link
 //!   carries traffic; `listen` and `capture` return when the kernel will deliver to them.
 //! - **Parallel-safe**: each test has its own namespaces, so any number may use one group and port.
+//!
+//! ## Stepping inside
+//! `cargo lab` (from the workspace root) builds the same LAN for a person, with a shell in
+//! every host: `cargo lab shell b` and `cargo lab exec b -- COMMAND` from any terminal,
+//! `cargo lab capture b eth0 -w b.pcap` for Wireshark. [`lab::Lab`] is the same thing for
+//! code: [`lab::Lab::exec`] runs a command line in a host as a lab shell would. A test run
+//! with `HARNESS_PAUSE=1` that fails prints, for each host, the `cargo lab shell --pid PID
+//! HOST` line that enters it, and waits for Enter before its network goes.
 //!
 //! ## Deliberately left out
 //! IGMP/MLD snooping switches, multicast routing protocols (the router forwards only the
@@ -53,10 +67,13 @@ mod diagnostics;
 mod error;
 mod host;
 mod interfaces;
+pub mod lab;
 mod lan;
 mod listener;
 mod namespace;
 mod netlink;
+mod pause;
+mod pcap;
 mod privilege;
 mod ready;
 mod routed;
@@ -72,6 +89,7 @@ pub use host::Host;
 pub use lan::Lan;
 pub use listener::{Expect, Listen, Listener};
 pub use mcast_vocab::{Group, GroupError, Interface, Scope, Ttl};
+pub use pcap::PcapWriter;
 pub use privilege::{sandbox_required, skip_unless_available};
 pub use routed::Routed;
 pub use sandbox::{SANDBOX_IPV4, Sandbox};

@@ -36,14 +36,33 @@ const STAGE_PROBE: i32 = 4;
 /// half-done move would be worse than none: where `unshare(CLONE_NEWUSER)` is allowed but
 /// writing the maps is not (Ubuntu 24.04's AppArmor restriction), the process would run on
 /// as the overflow user `nobody`, unable to read its own files.
+///
+/// Two exceptions to the move: a process started as a lab's `init` (see `lab/init.rs`) never
+/// returns from here, and the `lab` front end manages user namespaces itself: creating a lab
+/// moves into a new one from `main`, while attaching to a running lab must *join the lab's*,
+/// which a process that already made one of its own can no longer do.
 #[ctor::ctor(unsafe)]
 fn enter_user_namespace_if_unprivileged() {
-    // SAFETY: plain libc calls on a single-threaded process before main; the forked child
-    // calls only async-signal-safe functions and `_exit`s.
+    // SAFETY: plain libc calls on a single-threaded process before main.
     unsafe {
-        if libc::geteuid() == 0 || !libc::getenv(c"HARNESS_NO_USERNS".as_ptr()).is_null() {
+        crate::lab::init::run_if_asked();
+        if libc::geteuid() == 0
+            || !libc::getenv(c"HARNESS_NO_USERNS".as_ptr()).is_null()
+            || is_lab_front_end()
+        {
             return;
         }
+        enter_user_namespace();
+    }
+}
+
+/// Moves the calling process into a new user namespace where its user is root, after a
+/// forked child showed the whole move works; records how it failed for [`check`]. The
+/// process must have one thread.
+pub(crate) unsafe fn enter_user_namespace() {
+    // SAFETY: plain libc calls; the caller guarantees a single thread. The forked child
+    // calls only async-signal-safe functions and `_exit`s.
+    unsafe {
         let (stage, errno) = probe_move_in_child();
         if stage != 0 {
             USERNS_STAGE.store(stage, Ordering::Relaxed);
@@ -120,6 +139,20 @@ unsafe fn move_into_user_namespace(fail_maps: bool) -> (i32, i32) {
             (STAGE_MAPS, *libc::__errno_location())
         }
     }
+}
+
+/// Whether this executable is the `lab` front end (`/proc/self/exe` ends in `/lab`).
+unsafe fn is_lab_front_end() -> bool {
+    let mut buffer = [0u8; 4096];
+    // SAFETY: buffer is valid for its length.
+    let n = unsafe {
+        libc::readlink(
+            c"/proc/self/exe".as_ptr(),
+            buffer.as_mut_ptr().cast(),
+            buffer.len(),
+        )
+    };
+    n > 0 && buffer[..n as usize].ends_with(b"/lab")
 }
 
 /// Writes "0 <id> 1": the caller's id becomes root inside the new user namespace.

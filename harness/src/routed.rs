@@ -34,6 +34,8 @@ pub struct Routed {
     router: Host,
     segments: Vec<u8>,
     routing: OwnedFd,
+    /// `HARNESS_PAUSE` bookkeeping (see `pause.rs`).
+    pub(crate) pause: Option<u64>,
     _switches: Vec<Namespace>,
 }
 
@@ -96,6 +98,7 @@ impl Routed {
             router,
             segments: segments.iter().map(|s| s.number).collect(),
             routing,
+            pause: Some(crate::pause::mark()),
             _switches: built.switches,
         })
     }
@@ -148,6 +151,15 @@ impl Routed {
                     "{source} is on none of the segments 10.0.1.0/24, 10.0.2.0/24"
                 ))
             })
+    }
+}
+
+impl Drop for Routed {
+    fn drop(&mut self) {
+        if let Some(mark) = self.pause {
+            let hosts: Vec<&Host> = self.hosts.iter().chain([&self.router]).collect();
+            crate::pause::if_failed(&hosts, mark);
+        }
     }
 }
 

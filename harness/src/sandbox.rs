@@ -43,6 +43,8 @@ use crate::ready::{self, READY_DEADLINE};
 /// ```
 pub struct Sandbox {
     host: Host,
+    /// `HARNESS_PAUSE` bookkeeping (see `pause.rs`).
+    pub(crate) pause: Option<u64>,
 }
 
 /// The sandbox's IPv4 address (on `eth0`, and the source of its IPv4 multicast).
@@ -78,7 +80,16 @@ impl Sandbox {
         .expect("one namespace");
         Ok(Sandbox {
             host: Host::new("sandbox", namespace, rtnl, SANDBOX_IPV4, SANDBOX_IPV6),
+            pause: Some(crate::pause::mark()),
         })
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(mark) = self.pause {
+            crate::pause::if_failed(&[&self.host], mark);
+        }
     }
 }
 

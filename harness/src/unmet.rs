@@ -21,6 +21,7 @@ impl Unmet {
             }
         }
         message.push_str(&diagnostics);
+        crate::pause::count_unmet();
         Unmet { message }
     }
 }

@@ -1,4 +1,6 @@
 //! What the harness's own tests share: a plain multicast sender and a unicast receive.
+// Each test binary includes this module and uses part of it.
+#![allow(dead_code)]
 
 use std::net::{IpAddr, UdpSocket};
 use std::time::Duration;

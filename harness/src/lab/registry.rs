@@ -1,0 +1,310 @@
+//! Where running labs are listed, so that `lab shell` in another terminal can find them.
+//!
+//! One small text file per lab, `<id>.lab`, in a directory only its user can read:
+//! `$HARNESS_LAB_DIR` if set (tests use their own), else `$XDG_RUNTIME_DIR/multicast-lab`, else
+//! `/tmp/multicast-lab-<uid>` (mode 0700). `<uid>` is the user's id outside any user namespace,
+//! so a lab started by a test (running as root in a user namespace of its own) is listed with
+//! the user's other labs and not with the real root's.
+//!
+//! An entry names the lab's pid and that process's start time (so a recycled pid is not
+//! mistaken for the lab), the pid of its init (see `init.rs`), and for each host the file
+//! descriptor through which the lab holds the host's network namespace: another process of
+//! the same user opens `/proc/<pid>/fd/<fd>` to enter it. An entry whose process is gone is
+//! stale: it is ignored and deleted by whoever lists the labs.
+
+use std::fs;
+use std::io::{self, Write};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// One host of a registered lab.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostEntry {
+    /// Its name.
+    pub name: String,
+    /// Its IPv4 address.
+    pub ipv4: Ipv4Addr,
+    /// Its IPv6 address.
+    pub ipv6: Ipv6Addr,
+    /// The descriptor, in the lab's process, of the host's network namespace.
+    pub fd: i32,
+}
+
+/// A running lab (or a test paused under `HARNESS_PAUSE`), as the registry lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The lab's id (the lab process's pid, as text).
+    pub id: String,
+    /// The process holding the namespaces.
+    pub pid: u32,
+    /// That process's start time (field 22 of `/proc/<pid>/stat`).
+    pub start: u64,
+    /// The lab's init, whose PID namespace shells join; 0 when there is none (a paused test).
+    pub init: u32,
+    /// The directory whose programs come first on a lab shell's `PATH`.
+    pub bin: PathBuf,
+    /// The lab's tmux server socket, when it has one.
+    pub tmux: Option<PathBuf>,
+    /// The hosts, in order.
+    pub hosts: Vec<HostEntry>,
+}
+
+impl Entry {
+    /// The host called `name`, or a one-line error listing the hosts there are.
+    pub fn host(&self, name: &str) -> Result<&HostEntry, String> {
+        self.hosts.iter().find(|h| h.name == name).ok_or_else(|| {
+            let names: Vec<&str> = self.hosts.iter().map(|h| h.name.as_str()).collect();
+            format!(
+                "lab {} has no host {name:?} (its hosts: {})",
+                self.id,
+                names.join(", ")
+            )
+        })
+    }
+
+    /// Whether the process that registered this entry is still the one running.
+    pub fn alive(&self) -> bool {
+        start_time(self.pid) == Some(self.start)
+    }
+
+    fn to_text(&self) -> String {
+        let mut text = format!(
+            "multicast-lab 1\nid {}\npid {}\nstart {}\ninit {}\nbin {}\n",
+            self.id,
+            self.pid,
+            self.start,
+            self.init,
+            self.bin.display()
+        );
+        if let Some(tmux) = &self.tmux {
+            text.push_str(&format!("tmux {}\n", tmux.display()));
+        }
+        for h in &self.hosts {
+            text.push_str(&format!("host {} {} {} {}\n", h.name, h.ipv4, h.ipv6, h.fd));
+        }
+        text
+    }
+
+    fn parse(text: &str) -> Option<Entry> {
+        let mut lines = text.lines();
+        if lines.next()? != "multicast-lab 1" {
+            return None;
+        }
+        let mut entry = Entry {
+            id: String::new(),
+            pid: 0,
+            start: 0,
+            init: 0,
+            bin: PathBuf::new(),
+            tmux: None,
+            hosts: Vec::new(),
+        };
+        for line in lines {
+            let (key, value) = line.split_once(' ')?;
+            match key {
+                "id" => entry.id = value.to_owned(),
+                "pid" => entry.pid = value.parse().ok()?,
+                "start" => entry.start = value.parse().ok()?,
+                "init" => entry.init = value.parse().ok()?,
+                "bin" => entry.bin = PathBuf::from(value),
+                "tmux" => entry.tmux = Some(PathBuf::from(value)),
+                "host" => {
+                    let mut words = value.split(' ');
+                    entry.hosts.push(HostEntry {
+                        name: words.next()?.to_owned(),
+                        ipv4: words.next()?.parse().ok()?,
+                        ipv6: words.next()?.parse().ok()?,
+                        fd: words.next()?.parse().ok()?,
+                    });
+                }
+                _ => {}
+            }
+        }
+        Some(entry)
+    }
+}
+
+/// The registry directory, created (mode 0700) if missing.
+pub fn directory() -> io::Result<PathBuf> {
+    let dir = match std::env::var_os("HARNESS_LAB_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => match std::env::var_os("XDG_RUNTIME_DIR") {
+            Some(run) if !run.is_empty() => PathBuf::from(run).join("multicast-lab"),
+            _ => PathBuf::from(format!("/tmp/multicast-lab-{}", outer_uid())),
+        },
+    };
+    match fs::DirBuilder::new()
+        .mode(0o700)
+        .recursive(true)
+        .create(&dir)
+    {
+        Ok(()) => {}
+        Err(e) => {
+            return Err(io::Error::new(
+                e.kind(),
+                format!("creating {}: {e}", dir.display()),
+            ));
+        }
+    }
+    let meta = fs::metadata(&dir)?;
+    // SAFETY: geteuid cannot fail.
+    if meta.uid() != unsafe { libc::geteuid() } {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} belongs to another user; set HARNESS_LAB_DIR to a directory of yours",
+                dir.display()
+            ),
+        ));
+    }
+    if meta.permissions().mode() & 0o077 != 0 {
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(dir)
+}
+
+/// Writes (or replaces) `entry`; returns its path.
+pub(crate) fn register(entry: &Entry) -> io::Result<PathBuf> {
+    let dir = directory()?;
+    let path = dir.join(format!("{}.lab", entry.id));
+    let temporary = dir.join(format!(".{}.lab.tmp", entry.id));
+    let mut file = fs::File::create(&temporary)?;
+    file.write_all(entry.to_text().as_bytes())?;
+    drop(file);
+    fs::rename(&temporary, &path)?;
+    Ok(path)
+}
+
+/// The labs running now, oldest first; stale entries are deleted on the way.
+pub fn running() -> io::Result<Vec<Entry>> {
+    running_in(&directory()?)
+}
+
+/// The labs registered in `dir` and running now, oldest first (stale entries are deleted).
+pub fn running_in(dir: &Path) -> io::Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    for file in fs::read_dir(dir)?.flatten() {
+        let path = file.path();
+        if path.extension().is_none_or(|e| e != "lab") {
+            continue;
+        }
+        let Some(entry) = fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| Entry::parse(&t))
+        else {
+            continue;
+        };
+        if entry.alive() {
+            entries.push(entry);
+        } else {
+            remove_files(dir, &entry.id);
+        }
+    }
+    entries.sort_by_key(|e| e.start);
+    Ok(entries)
+}
+
+/// Picks the lab to attach to: by id, by pid, or the only one running.
+pub fn choose(id: Option<&str>, pid: Option<u32>) -> Result<Entry, String> {
+    let labs = running().map_err(|e| format!("reading the lab registry: {e}"))?;
+    let wanted: Vec<&Entry> = labs
+        .iter()
+        .filter(|e| id.is_none_or(|id| e.id == id) && pid.is_none_or(|pid| e.pid == pid))
+        .collect();
+    match (wanted.as_slice(), id, pid) {
+        ([one], _, _) => Ok((*one).clone()),
+        ([], None, None) => Err("no lab is running (start one with `cargo lab`)".into()),
+        ([], Some(id), _) => Err(format!("no lab {id} is running ({})", listing(&labs))),
+        ([], None, Some(pid)) => Err(format!(
+            "process {pid} has no lab or paused test registered ({})",
+            listing(&labs)
+        )),
+        (_, _, _) => Err(format!(
+            "{} labs are running: pick one with --lab ID ({})",
+            wanted.len(),
+            listing(&labs)
+        )),
+    }
+}
+
+fn listing(labs: &[Entry]) -> String {
+    if labs.is_empty() {
+        return "none is running".into();
+    }
+    let ids: Vec<String> = labs
+        .iter()
+        .map(|e| {
+            let hosts: Vec<&str> = e.hosts.iter().map(|h| h.name.as_str()).collect();
+            format!("{}: {}", e.id, hosts.join(" "))
+        })
+        .collect();
+    format!("running: {}", ids.join("; "))
+}
+
+/// Deletes a lab's entry and the files it made next to it (tmux socket, shell rc files).
+pub(crate) fn remove_files(dir: &Path, id: &str) {
+    let Ok(files) = fs::read_dir(dir) else { return };
+    for file in files.flatten() {
+        let name = file.file_name();
+        let name = name.to_string_lossy();
+        if name == format!("{id}.lab") || name.starts_with(&format!("{id}.")) {
+            let _ = fs::remove_file(file.path());
+        }
+    }
+}
+
+/// Field 22 of `/proc/<pid>/stat`: when the process started, in clock ticks since boot.
+pub(crate) fn start_time(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = stat.rsplit_once(')')?.1;
+    let state = after_name.split_whitespace().next()?;
+    if state == "Z" || state == "X" {
+        return None;
+    }
+    after_name.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Our user id outside any user namespace we are in (the first line of `uid_map`).
+pub(crate) fn outer_uid() -> u32 {
+    // SAFETY: geteuid cannot fail.
+    let inside = unsafe { libc::geteuid() };
+    fs::read_to_string("/proc/self/uid_map")
+        .ok()
+        .and_then(|map| {
+            map.lines().find_map(|line| {
+                let mut n = line.split_whitespace().map(|w| w.parse::<u64>().ok());
+                let (first, outside, count) = (n.next()??, n.next()??, n.next()??);
+                let inside = u64::from(inside);
+                (first <= inside && inside < first + count)
+                    .then(|| (outside + inside - first) as u32)
+            })
+        })
+        .unwrap_or(inside)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An entry reads back as it was written; a file of another format is not an entry.
+    #[test]
+    fn entries_read_back_as_written() {
+        let entry = Entry {
+            id: "42".into(),
+            pid: 42,
+            start: 1234,
+            init: 43,
+            bin: PathBuf::from("/work/target/debug"),
+            tmux: Some(PathBuf::from("/tmp/multicast-lab-1000/42.tmux")),
+            hosts: vec![HostEntry {
+                name: "b".into(),
+                ipv4: Ipv4Addr::new(10, 0, 0, 2),
+                ipv6: "fd00::2".parse().unwrap(),
+                fd: 9,
+            }],
+        };
+        assert_eq!(Entry::parse(&entry.to_text()), Some(entry));
+        assert_eq!(Entry::parse("something else\nid 1\n"), None);
+    }
+}

@@ -1,0 +1,94 @@
+//! The lab in tmux: one window per host, each a shell in that host.
+//!
+//! The lab runs its own tmux server (`tmux -S <registry dir>/<id>.tmux`), never the user's,
+//! and starts it from inside the lab: the server and every pane are in the lab's PID
+//! namespace, so they end with the lab. Each window runs `lab shell --lab ID HOST`, the very
+//! command a person would type in another terminal; the first window's command ends the tmux
+//! server when its shell exits, which ends the lab ("leaving the first shell ends everything").
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+
+use super::Lab;
+
+/// A lab's tmux session.
+pub struct Tmux {
+    /// The tmux program.
+    pub program: PathBuf,
+    /// The server's socket.
+    pub socket: PathBuf,
+    /// The session's name.
+    pub session: String,
+}
+
+impl Tmux {
+    /// `tmux` from `PATH`, if installed.
+    pub fn find() -> Option<PathBuf> {
+        let path = std::env::var_os("PATH")?;
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("tmux"))
+            .find(|candidate| candidate.is_file())
+    }
+
+    /// Starts the session with a window per host and attaches this terminal to it; `lab` is the
+    /// `lab` executable the windows run. Returns the tmux client, which exits when the session
+    /// ends or the user detaches.
+    pub fn start(lab: &mut Lab, program: &Path, executable: &Path) -> crate::Result<(Tmux, Child)> {
+        let dir = super::registry::directory()
+            .map_err(|e| crate::Error::Invalid(format!("the lab registry: {e}")))?;
+        let tmux = Tmux {
+            program: program.to_owned(),
+            socket: dir.join(format!("{}.tmux", lab.id())),
+            session: format!("lab-{}", lab.id()),
+        };
+        lab.set_tmux(&tmux.socket)?;
+        let hosts: Vec<String> = lab.hosts().iter().map(|h| h.name().to_owned()).collect();
+        let shell = |host: &str| {
+            format!(
+                "{} shell --lab {} {}",
+                quote(&executable.to_string_lossy()),
+                lab.id(),
+                quote(host)
+            )
+        };
+        let first = format!(
+            "{}; {} -S {} kill-server",
+            shell(&hosts[0]),
+            quote(&program.to_string_lossy()),
+            quote(&tmux.socket.to_string_lossy())
+        );
+        let mut command = lab.command(&hosts[0], program);
+        command.arg("-S").arg(&tmux.socket).args([
+            "new-session",
+            "-s",
+            &tmux.session,
+            "-n",
+            &hosts[0],
+            &first,
+        ]);
+        for host in &hosts[1..] {
+            command.args([";", "new-window", "-d", "-n", host, &shell(host)]);
+        }
+        let child = lab.spawn(&hosts[0], &mut command)?;
+        Ok((tmux, child))
+    }
+
+    /// A tmux command for this session's server.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(&self.program);
+        command.arg("-S").arg(&self.socket);
+        command
+    }
+}
+
+/// Quotes `text` for `sh`.
+pub(crate) fn quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+".contains(c))
+    {
+        return text.to_owned();
+    }
+    format!("'{}'", text.replace('\'', r"'\''"))
+}

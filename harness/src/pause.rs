@@ -1,0 +1,112 @@
+//! `HARNESS_PAUSE=1`: when a test fails, keep its network and say how to step into it.
+//!
+//! A developer whose test fails wants to look inside the failing network: run `ip maddr`, a
+//! `tcpdump`, the program by hand. With `HARNESS_PAUSE` set, a [`crate::Lan`],
+//! [`crate::Routed`] or [`crate::Sandbox`] dropped while its test panics (or after an
+//! expectation returned [`crate::Unmet`] on the test's thread) registers itself like a running
+//! lab, prints for each host the command that enters it (`cargo lab shell --pid PID b`, the
+//! same door as the lab's, and the equivalent `nsenter` line), and waits for Enter before the
+//! network is torn down. It reads Enter from the terminal (`/dev/tty`) when there is one, so
+//! it works under `cargo test`'s output capture; otherwise from standard input.
+
+use std::cell::Cell;
+use std::io::{BufRead, Write};
+use std::os::fd::AsRawFd;
+
+use crate::host::Host;
+use crate::lab::registry::{self, Entry, HostEntry};
+
+thread_local! {
+    /// How many `Unmet`s were made on this thread.
+    static UNMET: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts an unmet expectation (called by `Unmet::new`).
+pub(crate) fn count_unmet() {
+    UNMET.with(|c| c.set(c.get() + 1));
+}
+
+/// The current count, taken when a network is built.
+pub(crate) fn mark() -> u64 {
+    UNMET.with(Cell::get)
+}
+
+/// Whether `HARNESS_PAUSE` asks for pausing.
+fn requested() -> bool {
+    std::env::var("HARNESS_PAUSE").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Called as a network is dropped: pauses if asked and the test failed since `mark`.
+pub(crate) fn if_failed(hosts: &[&Host], mark: u64) {
+    if !requested() || !(std::thread::panicking() || self::mark() > mark) || hosts.is_empty() {
+        return;
+    }
+    let pid = std::process::id();
+    static PAUSES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = PAUSES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let entry = Entry {
+        id: format!("{pid}-{n}"),
+        pid,
+        start: registry::start_time(pid).unwrap_or(0),
+        init: 0,
+        bin: crate::lab::default_bin(),
+        tmux: None,
+        hosts: hosts
+            .iter()
+            .map(|h| HostEntry {
+                name: h.name().to_owned(),
+                ipv4: h.ipv4(),
+                ipv6: h.ipv6(),
+                fd: h.namespace_fd().as_raw_fd(),
+            })
+            .collect(),
+    };
+    let registered = registry::register(&entry);
+    let in_user_namespace = std::fs::read_to_string("/proc/self/uid_map")
+        .is_ok_and(|map| map.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"]);
+    let user = if in_user_namespace {
+        format!("--preserve-credentials --user=/proc/{pid}/ns/user ")
+    } else {
+        String::new()
+    };
+    let mut message = String::from(
+        "HARNESS_PAUSE: the test failed; its network stays up until you press Enter.\n",
+    );
+    if let Err(e) = &registered {
+        message.push_str(&format!("  (could not register it for `cargo lab`: {e})\n"));
+    }
+    for (host, h) in hosts.iter().zip(&entry.hosts) {
+        message.push_str(&format!(
+            "  host {:<8} cargo lab shell --pid {pid} {}    or: nsenter {user}--net=/proc/{pid}/fd/{} bash\n",
+            host.name(),
+            host.name(),
+            h.fd
+        ));
+    }
+    // Straight to the file descriptor: the test harness captures `eprintln!`.
+    let mut stderr = std::io::stderr().lock();
+    let mut line = String::new();
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+    {
+        Ok(tty) => {
+            message.push_str("Press Enter (in this terminal) to tear it down.\n");
+            let _ = (&tty).write_all(message.as_bytes());
+            let _ = std::io::BufReader::new(tty).read_line(&mut line);
+        }
+        Err(_) => {
+            message.push_str("No terminal: waiting for a line (or the end) on standard input.\n");
+            let _ = stderr.write_all(message.as_bytes());
+            let _ = stderr.flush();
+            let _ = std::io::stdin().lock().read_line(&mut line);
+        }
+    }
+    // Shells entered through the lines above would keep the namespaces alive.
+    let inodes: Vec<u64> = hosts.iter().map(|h| h.namespace_inode()).collect();
+    crate::lab::kill_processes_in(&inodes);
+    if let Ok(path) = registered {
+        let _ = std::fs::remove_file(path);
+    }
+}

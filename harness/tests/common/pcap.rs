@@ -1,0 +1,69 @@
+//! Reading pcap files in tests: an independent parser, and tshark where it is installed.
+
+use std::net::Ipv4Addr;
+use std::process::Command;
+
+/// One IPv4/UDP record of a pcap file: source, destination, TTL, payload.
+pub type Record = (Ipv4Addr, Ipv4Addr, u8, Vec<u8>);
+
+/// Reads a classic little-endian, microsecond pcap file of Ethernet frames, written from the
+/// format's description (`pcap-savefile(5)`), not with the harness's writer.
+pub fn udp_records(file: &[u8]) -> Vec<Record> {
+    assert!(file.len() >= 24, "no pcap header");
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    assert_eq!(u32_at(file, 0), 0xa1b2_c3d4, "magic");
+    assert_eq!(u32_at(file, 20), 1, "link type: Ethernet");
+    let mut records = Vec::new();
+    let mut at = 24;
+    while at + 16 <= file.len() {
+        let length = u32_at(file, at + 8) as usize;
+        let Some(frame) = file.get(at + 16..at + 16 + length) else {
+            break;
+        };
+        at += 16 + length;
+        if frame.len() < 14 + 20 + 8 || frame[12..14] != [0x08, 0x00] || frame[14 + 9] != 17 {
+            continue;
+        }
+        let ip = &frame[14..];
+        let header = usize::from(ip[0] & 0x0f) * 4;
+        let source = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
+        let destination = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+        let udp = &ip[header..];
+        let udp_length = usize::from(u16::from_be_bytes([udp[4], udp[5]]));
+        records.push((source, destination, ip[8], udp[8..udp_length].to_vec()));
+    }
+    records
+}
+
+/// What tshark reads from `path`: `source destination ttl` per UDP datagram, or `None`
+/// (after a `skipped:` line) where tshark is not installed.
+pub fn tshark_udp(path: &std::path::Path) -> Option<Vec<String>> {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(path)
+        .args([
+            "-Y", "udp", "-T", "fields", "-e", "ip.src", "-e", "ip.dst", "-e", "ip.ttl",
+        ])
+        .output();
+    match out {
+        Ok(out) if out.status.success() => Some(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect(),
+        ),
+        Ok(out) => panic!(
+            "tshark could not read {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) => {
+            assert!(
+                !harness::sandbox_required(),
+                "HARNESS_REQUIRE_SANDBOX is set but tshark is not installed"
+            );
+            eprintln!("skipped: tshark is not installed");
+            None
+        }
+    }
+}

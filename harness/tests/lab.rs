@@ -1,0 +1,814 @@
+//! The `lab` front end, driven the way a person drives it: one `lab` process holds the
+//! network, and separate `lab exec`, `lab shell` and `lab capture` processes step into it.
+//!
+//! Every test gives its labs a registry of their own (`HARNESS_LAB_DIR`), so tests running
+//! at once never see each other's labs, and a test with one lab needs no `--lab` flag, as a
+//! person with one lab does not.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use harness::lab::registry::{self, Entry};
+
+#[path = "common/pcap.rs"]
+mod pcap;
+
+const LAB: &str = env!("CARGO_BIN_EXE_lab");
+/// Bounds a failure; never waited on the happy path.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// A registry directory of the test's own, removed at the end.
+struct Registry(PathBuf);
+
+impl Registry {
+    fn new() -> Registry {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "lab-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Registry(dir)
+    }
+
+    fn lab(&self) -> Command {
+        let mut command = Command::new(LAB);
+        command.env("HARNESS_LAB_DIR", &self.0).env_remove("CARGO");
+        command
+    }
+
+    /// `lab exec [--lab ID] HOST -- ARGS...` to completion.
+    fn exec(&self, id: Option<&str>, host: &str, args: &[&str]) -> Output {
+        let mut command = self.lab();
+        command.arg("exec");
+        if let Some(id) = id {
+            command.args(["--lab", id]);
+        }
+        command.arg(host).arg("--").args(args);
+        command.output().unwrap()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A `lab --no-tmux` process, fed commands on its standard input.
+struct RunningLab {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    entry: Entry,
+}
+
+impl RunningLab {
+    /// Starts `lab --no-tmux --no-build ARGS` and returns once it says it is ready.
+    fn start(registry: &Registry, args: &[&str]) -> Option<RunningLab> {
+        let mut child = registry
+            .lab()
+            .args(["--no-tmux", "--no-build"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        if !first.contains("is ready") {
+            let mut stderr = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
+            let _ = child.wait();
+            if stderr.contains("no network namespace") && !harness::sandbox_required() {
+                eprintln!("skipped: {}", stderr.trim());
+                return None;
+            }
+            panic!("lab did not start: {first}{stderr}");
+        }
+        // Keep draining stdout so the lab never blocks writing to it.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let pid = child.id();
+        let entry = registry::running_in(&registry.0)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.pid == pid)
+            .expect("the lab is registered when it says it is ready");
+        let stdin = child.stdin.take();
+        Some(RunningLab {
+            child,
+            stdin,
+            entry,
+        })
+    }
+
+    fn id(&self) -> &str {
+        &self.entry.id
+    }
+}
+
+impl Drop for RunningLab {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+macro_rules! lab_or_skip {
+    ($registry:expr, $args:expr) => {
+        match RunningLab::start($registry, $args) {
+            Some(lab) => lab,
+            None => return,
+        }
+    };
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `python3`, or a `skipped:` line (a failure under `HARNESS_REQUIRE_SANDBOX=1`).
+fn have(program: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            !harness::sandbox_required(),
+            "HARNESS_REQUIRE_SANDBOX is set but {program} is not installed"
+        );
+        eprintln!("skipped: {program} is not installed");
+    }
+    found
+}
+
+/// A receiver that joins `group` on every interface, says `ready`, and prints the first
+/// datagram's payload, source and TTL.
+const RECEIVE: &str = r#"
+import socket, struct, sys
+group, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", port))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+             struct.pack("4s4s", socket.inet_aton(group), socket.inet_aton("0.0.0.0")))
+print("ready", flush=True)
+data, source = s.recvfrom(1500)
+print(data.decode(), source[0], flush=True)
+"#;
+
+/// Sends one datagram: group, port, TTL, payload.
+const SEND: &str = r#"
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, int(sys.argv[3]))
+s.sendto(sys.argv[4].encode(), (sys.argv[1], int(sys.argv[2])))
+"#;
+
+/// Starts the receiver in `host` through its own `lab exec` and returns once it has joined.
+fn start_receiver(
+    registry: &Registry,
+    id: &str,
+    host: &str,
+    group: &str,
+) -> (Child, BufReader<std::process::ChildStdout>) {
+    let mut child = registry
+        .lab()
+        .args([
+            "exec", "--lab", id, host, "--", "python3", "-c", RECEIVE, group, "5000",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready", "the receiver in {host} did not start");
+    (child, out)
+}
+
+/// `lab exec b -- ip -4 addr` runs in host b: it shows b's address, 10.0.0.2, and with one lab
+/// running no `--lab` flag is needed.
+#[test]
+fn exec_runs_in_the_named_host() {
+    let registry = Registry::new();
+    let _lab = lab_or_skip!(&registry, &["a", "b", "c"]);
+    let out = registry.exec(None, "b", &["ip", "-4", "addr"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("inet 10.0.0.2/24"), "{shown}");
+    assert!(!shown.contains("10.0.0.1/"), "{shown}");
+}
+
+/// `lab exec` passes the command's exit status through, and a name that is no host gets one
+/// line that lists the hosts.
+#[test]
+fn exec_passes_the_exit_status_through() {
+    let registry = Registry::new();
+    let _lab = lab_or_skip!(&registry, &["a", "b"]);
+    let out = registry.exec(None, "a", &["sh", "-c", "exit 7"]);
+    assert_eq!(out.status.code(), Some(7));
+    let out = registry.exec(None, "zz", &["true"]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = text(&out.stderr);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(said.contains("no host \"zz\" (its hosts: a, b)"), "{said}");
+}
+
+/// A datagram sent by one `lab exec` process in host a reaches a receiver started by another
+/// `lab exec` process in host b: both entered the same running lab.
+#[test]
+fn send_in_one_exec_reaches_receive_in_another() {
+    if !have("python3") {
+        return;
+    }
+    let registry = Registry::new();
+    let lab = lab_or_skip!(&registry, &["a", "b"]);
+    let (mut receiver, mut out) = start_receiver(&registry, lab.id(), "b", "239.1.2.3");
+    let sent = registry.exec(
+        Some(lab.id()),
+        "a",
+        &[
+            "python3",
+            "-c",
+            SEND,
+            "239.1.2.3",
+            "5000",
+            "1",
+            "hello-from-a",
+        ],
+    );
+    assert!(sent.status.success(), "{}", text(&sent.stderr));
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "hello-from-a 10.0.0.1");
+    assert!(receiver.wait().unwrap().success());
+}
+
+/// Two labs at once are two separate networks: the same group and port in the other lab is
+/// never heard.
+#[test]
+fn two_labs_do_not_hear_each_other() {
+    if !have("python3") {
+        return;
+    }
+    let registry = Registry::new();
+    let one = lab_or_skip!(&registry, &["a", "b"]);
+    let two = lab_or_skip!(&registry, &["a", "b"]);
+    let (mut receiver, mut out) = start_receiver(&registry, one.id(), "b", "239.1.2.4");
+    for (lab, payload) in [(&two, "from-the-other-lab"), (&one, "from-this-lab")] {
+        let sent = registry.exec(
+            Some(lab.id()),
+            "a",
+            &["python3", "-c", SEND, "239.1.2.4", "5000", "1", payload],
+        );
+        assert!(sent.status.success(), "{}", text(&sent.stderr));
+    }
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "from-this-lab 10.0.0.1");
+    receiver.wait().unwrap();
+    // With two labs, a command must say which.
+    let out = registry.exec(None, "a", &["true"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("pick one with --lab ID"));
+}
+
+/// Network namespaces referred to by any process, as `net:[INODE]` in `/proc/*/ns/net` and
+/// `/proc/*/fd/*`.
+fn referenced_network_namespaces() -> Vec<u64> {
+    let mut found = Vec::new();
+    for process in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let path = process.path();
+        let mut links = vec![path.join("ns/net")];
+        if let Ok(fds) = std::fs::read_dir(path.join("fd")) {
+            links.extend(fds.flatten().map(|fd| fd.path()));
+        }
+        for link in links {
+            if let Some(inode) = namespace_inode(&link, "net") {
+                found.push(inode);
+            }
+        }
+    }
+    found
+}
+
+fn namespace_inode(link: &Path, kind: &str) -> Option<u64> {
+    let target = std::fs::read_link(link).ok()?;
+    target
+        .to_str()?
+        .strip_prefix(&format!("{kind}:["))?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
+}
+
+/// Live (not zombie) processes whose PID namespace is `inode`.
+fn processes_in_pid_namespace(inode: u64) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|p| {
+            let pid: u32 = p.file_name().to_str()?.parse().ok()?;
+            let alive = registry_start_time(pid).is_some();
+            (alive && namespace_inode(&p.path().join("ns/pid"), "pid") == Some(inode))
+                .then_some(pid)
+        })
+        .collect()
+}
+
+fn registry_start_time(pid: u32) -> Option<()> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let state = stat
+        .rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .next()?
+        .to_owned();
+    (state != "Z" && state != "X").then_some(())
+}
+
+fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let until = Instant::now() + DEADLINE;
+    while !condition() {
+        assert!(Instant::now() < until, "timed out waiting until {what}");
+        // Polling what another process shows; the deadline above only bounds a failure.
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// SIGKILL of the lab process ends, within a second, every process started in it (a
+/// `sleep 100 | cat` pipeline and a background job included) and all of its namespaces.
+#[test]
+fn sigkill_of_the_lab_ends_every_process_and_namespace() {
+    let registry = Registry::new();
+    let mut lab = lab_or_skip!(&registry, &["a", "b", "c"]);
+    let started = registry.exec(
+        Some(lab.id()),
+        "c",
+        &[
+            "bash",
+            "-c",
+            "{ sleep 100 | cat; } >/dev/null 2>&1 & (sleep 100 >/dev/null 2>&1 &); echo started",
+        ],
+    );
+    assert_eq!(text(&started.stdout).trim(), "started");
+    let pid_namespace = namespace_inode(
+        Path::new(&format!("/proc/{}/ns/pid", lab.entry.init)),
+        "pid",
+    )
+    .unwrap();
+    let networks: Vec<u64> = lab
+        .entry
+        .hosts
+        .iter()
+        .map(|h| {
+            namespace_inode(
+                Path::new(&format!("/proc/{}/fd/{}", lab.entry.pid, h.fd)),
+                "net",
+            )
+            .unwrap()
+        })
+        .collect();
+    // init, the pipeline's two processes and the background sleep.
+    let inside = processes_in_pid_namespace(pid_namespace);
+    assert!(inside.len() >= 4, "processes in the lab: {inside:?}");
+
+    lab.child.kill().unwrap();
+    lab.child.wait().unwrap();
+    let killed = Instant::now();
+    wait_until("the lab's processes and namespaces are gone", || {
+        processes_in_pid_namespace(pid_namespace).is_empty()
+            && !referenced_network_namespaces()
+                .iter()
+                .any(|n| networks.contains(n))
+    });
+    assert!(
+        killed.elapsed() < Duration::from_secs(1),
+        "clean-up took {:?}",
+        killed.elapsed()
+    );
+    assert!(registry::running_in(&registry.0).unwrap().is_empty());
+}
+
+/// A shell attached with `lab shell` from another terminal says that the lab ended, and
+/// exits, when the lab is stopped with SIGTERM.
+#[test]
+fn attached_shell_says_the_lab_ended() {
+    let registry = Registry::new();
+    let lab = lab_or_skip!(&registry, &["a", "b"]);
+    let mut shell = registry
+        .lab()
+        .args(["shell", "b"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = shell.stdin.take().unwrap();
+    writeln!(
+        stdin,
+        "echo inside $LAB_HOST $(ip -4 -o addr show eth0 | grep -o '10[.0-9]*/')"
+    )
+    .unwrap();
+    let mut out = BufReader::new(shell.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "inside b 10.0.0.2/");
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(lab.child.id() as i32, libc::SIGTERM) };
+    let status = shell.wait().unwrap();
+    let mut said = String::new();
+    shell
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    assert!(
+        said.contains(&format!("lab {} ended", lab.id())),
+        "the shell said: {said}"
+    );
+    assert!(!status.success());
+    drop(stdin);
+}
+
+/// Bad input gets one clear line on stderr and a non-zero exit, no panic.
+#[test]
+fn bad_input_gets_one_line_and_a_non_zero_exit() {
+    let registry = Registry::new();
+    let many: Vec<String> = (0..255).map(|i| format!("h{i}")).collect();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["exec".into(), "b".into(), "--".into(), "true".into()],
+            "no lab is running",
+        ),
+        (vec!["shell".into(), "b".into()], "no lab is running"),
+        (
+            vec!["a".into(), "b".into(), "a".into()],
+            "host name \"a\" is given twice",
+        ),
+        (
+            [&["--no-tmux".to_string()][..], &many].concat(),
+            "a lab has at most 254",
+        ),
+        (
+            vec!["--sandbox".into(), "a".into()],
+            "--sandbox takes no host names",
+        ),
+        (vec!["a b".into()], "use up to 32 letters"),
+    ];
+    for (args, expected) in cases {
+        let out = registry.lab().args(&args).output().unwrap();
+        let said = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {said}");
+        assert_eq!(said.lines().count(), 1, "{args:?}: {said}");
+        assert!(
+            said.starts_with("lab: ") && said.contains(expected),
+            "{args:?}: {said}"
+        );
+    }
+}
+
+/// `lab capture b eth0 -w FILE` records what crosses b's eth0 into a pcap file: the datagram
+/// host a sent is in it with a's address as source, the group as destination, and its TTL.
+#[test]
+fn capture_writes_what_crosses_an_interface_to_a_pcap_file() {
+    if !have("python3") {
+        return;
+    }
+    let registry = Registry::new();
+    let lab = lab_or_skip!(&registry, &["a", "b"]);
+    let path = registry.0.join("b.pcap");
+    let mut capture = registry
+        .lab()
+        .args(["capture", "b", "eth0", "-w"])
+        .arg(&path)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = BufReader::new(capture.stderr.take().unwrap());
+    let mut line = String::new();
+    said.read_line(&mut line).unwrap();
+    assert!(line.starts_with("capturing on eth0 of host b"), "{line}");
+    let sent = registry.exec(
+        Some(lab.id()),
+        "a",
+        &[
+            "python3",
+            "-c",
+            SEND,
+            "239.1.2.5",
+            "5000",
+            "3",
+            "into-the-pcap",
+        ],
+    );
+    assert!(sent.status.success(), "{}", text(&sent.stderr));
+    let expected = (
+        std::net::Ipv4Addr::new(10, 0, 0, 1),
+        std::net::Ipv4Addr::new(239, 1, 2, 5),
+        3,
+        b"into-the-pcap".to_vec(),
+    );
+    // Each frame is flushed as it is written.
+    wait_until("the datagram is in the pcap file", || {
+        pcap::udp_records(&std::fs::read(&path).unwrap_or_default()).contains(&expected)
+    });
+    capture.kill().unwrap();
+    capture.wait().unwrap();
+    if let Some(lines) = pcap::tshark_udp(&path) {
+        assert!(
+            lines.contains(&"10.0.0.1 239.1.2.5 3".to_string()),
+            "{lines:?}"
+        );
+    }
+}
+
+/// A tmux server of the test's own, killed (by its socket) when the test ends.
+struct OuterTmux(PathBuf);
+
+impl OuterTmux {
+    fn command(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command.arg("-S").arg(&self.0);
+        command
+    }
+}
+
+impl Drop for OuterTmux {
+    fn drop(&mut self) {
+        let _ = self
+            .command()
+            .arg("kill-server")
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// What a tmux window (`session:window`) of the server at `socket` shows.
+fn pane(socket: &Path, target: &str) -> String {
+    let out = Command::new("tmux")
+        .arg("-S")
+        .arg(socket)
+        .args(["capture-pane", "-p", "-J", "-t", target])
+        .output()
+        .unwrap();
+    text(&out.stdout)
+}
+
+/// In a real terminal the lab opens a tmux window per host whose prompt names the host and
+/// its address; a receive typed in b's window prints what a send typed in a's window sent;
+/// leaving a's shell ends the lab and its tmux server.
+#[test]
+fn tmux_windows_are_shells_in_their_hosts() {
+    if !have("tmux") || !have("python3") {
+        return;
+    }
+    let registry = Registry::new();
+    std::fs::write(registry.0.join("receive.py"), RECEIVE).unwrap();
+    std::fs::write(registry.0.join("send.py"), SEND).unwrap();
+    // The lab needs a terminal: it gets one from a tmux server of the test's own.
+    let outer = OuterTmux(registry.0.join("outer.tmux"));
+    let started = outer
+        .command()
+        .args([
+            "new-session",
+            "-d",
+            "-x",
+            "160",
+            "-y",
+            "40",
+            "-s",
+            "outer",
+            "-e",
+        ])
+        .arg(format!("HARNESS_LAB_DIR={}", registry.0.display()))
+        .arg(format!("{LAB} --no-build a b c; sleep 100"))
+        .status()
+        .unwrap();
+    assert!(started.success());
+    let until = Instant::now() + DEADLINE;
+    let entry = loop {
+        let labs = registry::running_in(&registry.0).unwrap();
+        if let Some(entry) = labs.into_iter().find(|e| e.tmux.is_some()) {
+            break entry;
+        }
+        let shown = pane(&outer.0, "outer");
+        if shown.contains("lab: ") || Instant::now() > until {
+            if shown.contains("no network namespace") && !harness::sandbox_required() {
+                eprintln!("skipped: {}", shown.trim());
+                return;
+            }
+            panic!("the lab did not start in tmux: {shown}");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let inner = entry.tmux.clone().unwrap();
+    let window = |host: &str| format!("lab-{}:{host}", entry.id);
+    for (host, prompt) in [
+        ("a", "a 10.0.0.1 $"),
+        ("b", "b 10.0.0.2 $"),
+        ("c", "c 10.0.0.3 $"),
+    ] {
+        wait_until(&format!("{host}'s window shows `{prompt}`"), || {
+            pane(&inner, &window(host)).contains(prompt)
+        });
+    }
+    let type_in = |host: &str, line: &str| {
+        let typed = Command::new("tmux")
+            .arg("-S")
+            .arg(&inner)
+            .args(["send-keys", "-t", &window(host), line, "Enter"])
+            .status()
+            .unwrap();
+        assert!(typed.success());
+    };
+    let dir = registry.0.display();
+    type_in("b", &format!("python3 {dir}/receive.py 239.1.2.6 5000"));
+    wait_until("the receiver in b is ready", || {
+        pane(&inner, &window("b"))
+            .lines()
+            .any(|l| l.trim() == "ready")
+    });
+    type_in(
+        "a",
+        &format!("python3 {dir}/send.py 239.1.2.6 5000 1 typed-in-a"),
+    );
+    wait_until("b's window shows what a sent", || {
+        pane(&inner, &window("b")).contains("typed-in-a 10.0.0.1")
+    });
+    // Leaving the first shell ends everything.
+    type_in("a", "exit");
+    wait_until("the lab ended", || !entry.alive());
+    let inner_server = Command::new("tmux")
+        .arg("-S")
+        .arg(&inner)
+        .arg("has-session")
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!inner_server.success(), "the lab's tmux server outlived it");
+    assert!(registry::running_in(&registry.0).unwrap().is_empty());
+}
+
+/// With `HARNESS_PAUSE=1` a failing test prints, for each host, a line that enters it
+/// (`cargo lab shell --pid PID HOST`), keeps the network until Enter, and that door works:
+/// `lab exec --pid PID b` runs in the failed test's host b.
+#[test]
+fn a_paused_failing_test_can_be_entered() {
+    if std::env::var_os("LAB_TEST_PAUSED_CHILD").is_some() {
+        // The child: a test whose expectation fails.
+        let lan = harness::or_skip!(harness::Lan::new(["a", "b"]));
+        let on_b = lan
+            .host("b")
+            .listen(harness::Group::parse("239.1.2.7:5000").unwrap())
+            .unwrap();
+        on_b.expect(1).within(Duration::from_millis(10)).unwrap();
+        return;
+    }
+    let registry = Registry::new();
+    let mut child = Command::new(std::env::current_exe().unwrap());
+    child
+        .args([
+            "a_paused_failing_test_can_be_entered",
+            "--exact",
+            "--nocapture",
+        ])
+        .env("LAB_TEST_PAUSED_CHILD", "1")
+        .env("HARNESS_PAUSE", "1")
+        .env("HARNESS_LAB_DIR", &registry.0)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // No controlling terminal, so the pause reads its Enter from standard input.
+    // SAFETY: setsid(2) between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut child, || {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut child = child.spawn().unwrap();
+    let mut said = BufReader::new(child.stderr.take().unwrap());
+    let mut door = None;
+    let mut everything = String::new();
+    let mut line = String::new();
+    while said.read_line(&mut line).unwrap() > 0 {
+        everything.push_str(&line);
+        if line.contains("skipped:") && !harness::sandbox_required() {
+            eprint!("{line}");
+            let _ = child.wait();
+            return;
+        }
+        if line.trim_start().starts_with("host b") {
+            door = line
+                .split_whitespace()
+                .skip(2)
+                .take(6)
+                .map(str::to_owned)
+                .reduce(|a, b| a + " " + &b);
+        }
+        if line.contains("standard input") {
+            break;
+        }
+        line.clear();
+    }
+    let door = door.unwrap_or_else(|| panic!("no line for host b in:\n{everything}"));
+    // `cargo lab shell --pid PID b`: the same door, with `exec` for one command.
+    let words: Vec<&str> = door.split_whitespace().collect();
+    assert_eq!(&words[..4], ["cargo", "lab", "shell", "--pid"], "{door}");
+    assert_eq!(words[5], "b", "{door}");
+    let out = registry
+        .lab()
+        .args(["exec", "--pid", words[4], "b", "--", "ip", "-4", "addr"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stdout).contains("inet 10.0.0.2/24"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    // Enter tears the network down, and the test fails as it should.
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert!(registry::running_in(&registry.0).unwrap().is_empty());
+}
+
+/// `harness::lab::Lab` is the same lab for code (the book's walkthrough tests): `exec` runs a
+/// command line in a host with a lab shell's environment, and ending the lab kills what was
+/// started in it.
+#[test]
+fn the_lab_library_runs_command_lines_in_hosts() {
+    use harness::lab::{Lab, Network};
+    let lab = harness::or_skip!(Lab::new(Network::Lan(vec!["a".into(), "b".into()])));
+    let out = lab
+        .exec(
+            "b",
+            "echo \"$LAB_HOST|${PATH%%:*}\"; ip -4 -o addr show eth0",
+        )
+        .unwrap();
+    let shown = text(&out.stdout);
+    // The workspace's programs (target/debug, where this test's `lab` binary is) come first.
+    let bin = Path::new(LAB).parent().unwrap().display().to_string();
+    assert!(shown.starts_with(&format!("b|{bin}\n")), "{shown}");
+    assert!(shown.contains("10.0.0.2/24"), "{shown}");
+    let failed = lab.exec("a", "exit 3").unwrap();
+    assert_eq!(failed.status.code(), Some(3));
+    assert!(lab.exec("zz", "true").is_err());
+
+    let mut sleeper = lab.command("a", "sleep");
+    sleeper.arg("100");
+    let mut sleeper = lab.spawn("a", &mut sleeper).unwrap();
+    lab.end();
+    let status = sleeper.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGKILL)
+    );
+}
+
+/// Without a terminal the lab is scriptable: `--run FILE` runs its `HOST COMMAND` lines in
+/// their hosts, in order, then ends the lab with the last command's exit status.
+#[test]
+fn run_file_runs_each_line_in_its_host() {
+    let registry = Registry::new();
+    let script = registry.0.join("script");
+    std::fs::write(
+        &script,
+        "# a comment\na ip -4 -o addr show eth0 | grep -o '10[.0-9]*/24'\n\nb echo \"$LAB_HOST\"; exit 4\n",
+    )
+    .unwrap();
+    let out = registry
+        .lab()
+        .args(["--no-tmux", "--no-build", "--run"])
+        .arg(&script)
+        .args(["a", "b"])
+        .output()
+        .unwrap();
+    let said = text(&out.stderr);
+    if said.contains("no network namespace") && !harness::sandbox_required() {
+        eprintln!("skipped: {}", said.trim());
+        return;
+    }
+    let shown = text(&out.stdout);
+    assert!(shown.ends_with("10.0.0.1/24\nb\n"), "{shown}{said}");
+    assert_eq!(out.status.code(), Some(4), "{said}");
+    assert!(registry::running_in(&registry.0).unwrap().is_empty());
+}
