@@ -11,7 +11,6 @@
 
 use std::cell::Cell;
 use std::io::{BufRead, Write};
-use std::os::fd::AsRawFd;
 
 use crate::host::Host;
 use crate::lab::registry::{self, Entry, HostEntry};
@@ -51,15 +50,7 @@ pub(crate) fn if_failed(hosts: &[&Host], mark: u64) {
         init: 0,
         bin: crate::lab::default_bin(),
         tmux: None,
-        hosts: hosts
-            .iter()
-            .map(|h| HostEntry {
-                name: h.name().to_owned(),
-                ipv4: h.ipv4(),
-                ipv6: h.ipv6(),
-                fd: h.namespace_fd().as_raw_fd(),
-            })
-            .collect(),
+        hosts: hosts.iter().map(|h| HostEntry::of(h)).collect(),
     };
     let registered = registry::register(&entry);
     let in_user_namespace = std::fs::read_to_string("/proc/self/uid_map")

@@ -20,7 +20,7 @@
 
 use std::io;
 use std::net::Ipv4Addr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{FromRawFd, OwnedFd};
 
 use crate::error::{Context, Error};
 use crate::host::Host;
@@ -49,6 +49,7 @@ const MAXVIFS: usize = 32;
 const THRESHOLD: u8 = 1;
 
 /// `struct vifctl`: one virtual interface of the multicast router.
+#[derive(Clone, Copy)]
 #[repr(C)]
 struct VifCtl {
     vifi: u16,
@@ -60,6 +61,7 @@ struct VifCtl {
 }
 
 /// `struct mfcctl`: one (source, group) entry of the forwarding cache.
+#[derive(Clone, Copy)]
 #[repr(C)]
 struct MfcCtl {
     origin: u32,
@@ -194,20 +196,6 @@ fn start_routing(interfaces: usize) -> crate::Result<OwnedFd> {
     Ok(socket)
 }
 
-fn set<T>(socket: &OwnedFd, option: libc::c_int, value: &T) -> io::Result<()> {
-    // SAFETY: value points to a T of the size we pass.
-    let result = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_IP,
-            option,
-            (value as *const T).cast(),
-            size_of::<T>() as libc::socklen_t,
-        )
-    };
-    if result == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+fn set<T: Copy>(socket: &OwnedFd, option: libc::c_int, value: &T) -> io::Result<()> {
+    mcast_vocab::sockopt::set_option(socket, libc::IPPROTO_IP, option, value)
 }

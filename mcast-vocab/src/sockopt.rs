@@ -21,10 +21,11 @@ pub fn set_multicast_if_v4_index(socket: &impl AsFd, index: u32) -> io::Result<(
             io::Error::new(io::ErrorKind::InvalidInput, "interface index too large")
         })?,
     };
-    setsockopt_raw(socket, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &request)
+    set_option(socket, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &request)
 }
 
 /// `struct group_source_req` from `<netinet/in.h>` (RFC 3678).
+#[derive(Clone, Copy)]
 #[repr(C)]
 struct GroupSourceRequest {
     interface: u32,
@@ -57,7 +58,7 @@ pub fn join_source_specific(
     } else {
         libc::IPPROTO_IPV6
     };
-    setsockopt_raw(socket, level, libc::MCAST_JOIN_SOURCE_GROUP, &request)
+    set_option(socket, level, libc::MCAST_JOIN_SOURCE_GROUP, &request)
 }
 
 fn storage(address: IpAddr) -> libc::sockaddr_storage {
@@ -66,7 +67,10 @@ fn storage(address: IpAddr) -> libc::sockaddr_storage {
     unsafe { *address.as_ptr().cast::<libc::sockaddr_storage>() }
 }
 
-fn setsockopt_raw<T>(socket: &impl AsFd, level: i32, name: i32, value: &T) -> io::Result<()> {
+/// `setsockopt(2)` with a plain C struct or integer as the value, for the options no crate
+/// wraps (the two above, the multicast routing API's `MRT_*`). `T` must be a `#[repr(C)]`
+/// type (or integer) laid out as the kernel expects for `name`.
+pub fn set_option<T: Copy>(socket: &impl AsFd, level: i32, name: i32, value: &T) -> io::Result<()> {
     // SAFETY: `value` is a live, initialised T and we pass exactly its size; the descriptor
     // is borrowed for the duration of the call.
     let result = unsafe {

@@ -27,7 +27,6 @@ pub(crate) mod tmux;
 
 use std::fs::File;
 use std::net::Ipv4Addr;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::sync::Mutex;
@@ -130,16 +129,7 @@ impl Lab {
             },
             built,
         };
-        lab.entry.hosts = lab
-            .hosts()
-            .iter()
-            .map(|h| HostEntry {
-                name: h.name().to_owned(),
-                ipv4: h.ipv4(),
-                ipv6: h.ipv6(),
-                fd: h.namespace_fd().as_raw_fd(),
-            })
-            .collect();
+        lab.entry.hosts = lab.hosts().iter().map(|h| HostEntry::of(h)).collect();
         lab.register()?;
         Ok(lab)
     }
