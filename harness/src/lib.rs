@@ -36,6 +36,8 @@
 //!   process with it when the lab ends (`init.rs`), a registry of running labs
 //!   (`registry.rs`), entering a host from another process (`attach.rs`), tmux windows
 //!   (`tmux.rs`). `src/bin/lab.rs` is its front end, `cargo lab`.
+//! - [`flood`] (`flood.rs`): hostile input for listeners (a mixed flood of datagrams) and the
+//!   checks after it: resident memory, control characters in what a program printed.
 //! - `pause.rs`: `HARNESS_PAUSE=1` keeps a failed test's network and prints how to enter it.
 //! - `namespace.rs`, `netlink.rs`: namespaces held by file descriptor, configured over rtnetlink.
 //! - `privilege.rs`: root, unprivileged user namespaces, and [`or_skip!`].
@@ -65,6 +67,7 @@ mod capture;
 mod datagram;
 mod diagnostics;
 mod error;
+pub mod flood;
 mod host;
 mod interfaces;
 pub mod lab;

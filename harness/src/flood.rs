@@ -1,0 +1,273 @@
+//! Hostile input for programs that listen to a group: a flood of mixed datagrams sent from a
+//! host, and the checks a test makes afterwards (resident memory, control sequences in what
+//! the program printed).
+//!
+//! A group is open to anyone on the segment, so a listener must survive whatever arrives.
+//! [`Flood`] sends `count` datagrams in a fixed rotation of five kinds ([`Kind`]): valid
+//! messages, malformed bytes, oversized datagrams, valid messages whose text carries terminal
+//! escape sequences, and valid messages cut short. The valid ones come from a closure the test
+//! gives, because only the program's own protocol knows what valid is.
+//!
+//! ```no_run
+//! use harness::{Group, Lan, flood::Flood};
+//!
+//! let lan = harness::or_skip!(Lan::new(["a", "b"]));
+//! let group = Group::parse("239.1.2.3:5000").unwrap();
+//! let sent = Flood::new(100_000, |n, text| format!("{n} {text}").into_bytes())
+//!     .send(lan.host("a"), group)
+//!     .unwrap();
+//! assert_eq!(sent.datagrams, 100_000);
+//! ```
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::error::Context;
+use crate::{Group, Host};
+
+/// Escape sequences a peer might send to take over a terminal: clear the screen, set the
+/// window title, ask the terminal to answer (device status report), an 8-bit CSI, a bell.
+/// [`injected_sequences`] looks for exactly these in a program's output.
+pub const ESCAPES: &str = "\u{1b}[2J\u{1b}]0;FLOOD\u{7}\u{1b}[6n\u{9b}31m\u{7}";
+
+/// The kinds of datagram in a flood, in the order they rotate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A valid message, as the closure made it.
+    Valid,
+    /// Bytes that follow no protocol (0 to 255 of them, including invalid UTF-8).
+    Malformed,
+    /// A valid message padded to [`Flood::oversized`] bytes with more text.
+    Oversized,
+    /// A valid message whose text is [`ESCAPES`].
+    Escapes,
+    /// The first half of a valid message.
+    Truncated,
+}
+
+impl Kind {
+    /// The kind of the `n`-th datagram of a flood.
+    pub fn of(n: u64) -> Kind {
+        match n % 5 {
+            0 => Kind::Valid,
+            1 => Kind::Malformed,
+            2 => Kind::Oversized,
+            3 => Kind::Escapes,
+            _ => Kind::Truncated,
+        }
+    }
+}
+
+/// What a flood sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sent {
+    /// Datagrams handed to the kernel.
+    pub datagrams: u64,
+    /// Their bytes (UDP payload).
+    pub bytes: u64,
+}
+
+/// A flood of `count` datagrams; see the module docs.
+pub struct Flood<F> {
+    count: u64,
+    valid: F,
+    oversized: usize,
+}
+
+impl<F: Fn(u64, &str) -> Vec<u8> + Sync> Flood<F> {
+    /// `count` datagrams whose valid ones are `valid(n, text)`: message number `n` carrying
+    /// `text`.
+    pub fn new(count: u64, valid: F) -> Flood<F> {
+        Flood {
+            count,
+            valid,
+            oversized: 8192,
+        }
+    }
+
+    /// The size of the oversized datagrams (default 8192 bytes; at most 65,507).
+    pub fn oversized(mut self, bytes: usize) -> Flood<F> {
+        self.oversized = bytes.min(65_507);
+        self
+    }
+
+    /// The `n`-th datagram.
+    pub fn datagram(&self, n: u64) -> Vec<u8> {
+        match Kind::of(n) {
+            Kind::Valid => (self.valid)(n, &format!("flood message {n}")),
+            Kind::Malformed => malformed(n),
+            Kind::Oversized => {
+                // The text fills the datagram up to the size, whatever frame the protocol
+                // puts around it.
+                let frame = (self.valid)(n, "").len();
+                let wanted = self.oversized.saturating_sub(frame);
+                let mut text = format!("oversized message {n} ");
+                while text.len() < wanted {
+                    text.push_str("0123456789abcdef");
+                }
+                text.truncate(wanted);
+                (self.valid)(n, &text)
+            }
+            Kind::Escapes => (self.valid)(n, ESCAPES),
+            Kind::Truncated => {
+                let mut datagram = (self.valid)(n, &format!("truncated message {n}"));
+                datagram.truncate(datagram.len() / 2);
+                datagram
+            }
+        }
+    }
+
+    /// Sends the flood from `host` to `group` (TTL 1, blocking sends, as fast as the host's
+    /// kernel takes them) and returns what was sent.
+    pub fn send(&self, host: &Host, group: Group) -> crate::Result<Sent> {
+        let to = group.socket_addr();
+        host.run(|| self.send_from_here(to))
+            .doing(|| format!("flooding {to} from host {}", host.name()))
+    }
+
+    fn send_from_here(&self, to: SocketAddr) -> io::Result<Sent> {
+        let socket = Socket::new(Domain::for_address(to), Type::DGRAM, Some(Protocol::UDP))?;
+        if to.is_ipv4() {
+            socket.set_multicast_ttl_v4(1)?;
+        } else {
+            socket.set_multicast_hops_v6(1)?;
+        }
+        let socket: UdpSocket = socket.into();
+        let mut sent = Sent::default();
+        for n in 0..self.count {
+            let datagram = self.datagram(n);
+            socket.send_to(&datagram, to)?;
+            sent.datagrams += 1;
+            sent.bytes += datagram.len() as u64;
+        }
+        Ok(sent)
+    }
+}
+
+/// Bytes of no protocol: a length and content that vary with `n`, invalid UTF-8 included.
+fn malformed(n: u64) -> Vec<u8> {
+    let mut state = n.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let len = (state >> 56) as usize;
+    (0..len)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as u8
+        })
+        .collect()
+}
+
+/// Resident memory of a process, from `/proc/PID/status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Memory {
+    /// Resident now (`VmRSS`), in KiB.
+    pub resident_kib: u64,
+    /// The most it was ever resident (`VmHWM`), in KiB.
+    pub peak_kib: u64,
+}
+
+/// The resident memory of process `pid`.
+pub fn memory(pid: u32) -> io::Result<Memory> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or_else(|| io::Error::other(format!("no {name} in /proc/{pid}/status")))
+    };
+    Ok(Memory {
+        resident_kib: field("VmRSS:")?,
+        peak_kib: field("VmHWM:")?,
+    })
+}
+
+/// Control characters in `output` that a line-mode program must never print: every C0
+/// control but newline, tab and carriage return, DEL, and the C1 controls (U+0080-U+009F).
+/// Returns each as its byte offset and the character.
+pub fn control_characters(output: &str) -> Vec<(usize, char)> {
+    output
+        .char_indices()
+        .filter(|&(_, c)| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+        .collect()
+}
+
+/// The sequences of [`ESCAPES`] that reached `output` raw (for full-screen programs, which
+/// print escape sequences of their own): the title change, the status request and the 8-bit
+/// CSI.
+pub fn injected_sequences(output: &[u8]) -> Vec<&'static str> {
+    let raw = ["\u{1b}]0;FLOOD", "\u{1b}[6n", "\u{9b}31m"];
+    raw.into_iter()
+        .filter(|needle| {
+            output
+                .windows(needle.len())
+                .any(|window| window == needle.as_bytes())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flood() -> Flood<impl Fn(u64, &str) -> Vec<u8> + Sync> {
+        Flood::new(10, |n, text| format!("{{\"n\":{n},\"text\":{text:?}}}").into_bytes())
+    }
+
+    #[test]
+    fn the_kinds_rotate_in_a_fixed_order() {
+        let kinds: Vec<Kind> = (0..6).map(Kind::of).collect();
+        assert_eq!(
+            kinds,
+            [
+                Kind::Valid,
+                Kind::Malformed,
+                Kind::Oversized,
+                Kind::Escapes,
+                Kind::Truncated,
+                Kind::Valid
+            ]
+        );
+    }
+
+    #[test]
+    fn oversized_datagrams_are_whole_valid_messages_of_the_stated_size() {
+        let flood = flood().oversized(2000);
+        let datagram = flood.datagram(2);
+        assert!(datagram.len() <= 2000 && datagram.len() > 1900, "{}", datagram.len());
+        assert!(datagram.ends_with(b"\"}"), "still a whole message");
+    }
+
+    #[test]
+    fn escape_datagrams_carry_the_escapes_and_truncated_ones_are_cut() {
+        let flood = flood();
+        let escapes = String::from_utf8(flood.datagram(3)).unwrap();
+        assert!(escapes.contains("]0;FLOOD"), "{escapes}");
+        let truncated = flood.datagram(4);
+        assert!(!truncated.ends_with(b"}"));
+    }
+
+    #[test]
+    fn control_characters_are_found_but_newlines_and_tabs_pass() {
+        assert_eq!(control_characters("a\tb\nc\r\n"), []);
+        assert_eq!(
+            control_characters("x\u{1b}[2Jy\u{9b}"),
+            [(1, '\u{1b}'), (6, '\u{9b}')]
+        );
+    }
+
+    #[test]
+    fn injected_sequences_are_found_raw_not_when_shown_escaped() {
+        assert_eq!(injected_sequences(ESCAPES.as_bytes()).len(), 3);
+        assert!(injected_sequences(b"\\u{1b}]0;FLOOD ^[]0;FLOOD").is_empty());
+    }
+
+    #[test]
+    fn memory_of_this_process_is_read() {
+        let memory = memory(std::process::id()).unwrap();
+        assert!(memory.resident_kib > 0 && memory.peak_kib >= memory.resident_kib);
+    }
+}
