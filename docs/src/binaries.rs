@@ -46,6 +46,42 @@ pub fn locate(wanted: &BTreeMap<String, BTreeSet<String>>) -> Result<Binaries, S
     Ok(found)
 }
 
+/// Every program of the workspace, by package: each package's `src/bin/*.rs` (the
+/// workspace's packages live in folders named after them and declare no other binaries).
+pub fn programs() -> BTreeMap<String, BTreeSet<String>> {
+    let mut programs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let root = workspace();
+    for package in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+        let bin = package.path().join("src/bin");
+        for file in std::fs::read_dir(&bin).into_iter().flatten().flatten() {
+            let path = file.path();
+            if path.extension().is_some_and(|e| e == "rs")
+                && let Some(stem) = path.file_stem()
+            {
+                programs
+                    .entry(package.file_name().to_string_lossy().into_owned())
+                    .or_default()
+                    .insert(stem.to_string_lossy().into_owned());
+            }
+        }
+    }
+    programs
+}
+
+/// The directory of the workspace's programs (`target/debug`), with every one of them
+/// current: [`locate`]d once per process, so the missing or stale ones are built first.
+/// What a lab's `PATH` starts with in the book's tests.
+pub fn current_programs() -> Result<&'static Path, String> {
+    static CURRENT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    CURRENT
+        .get_or_init(|| {
+            locate(&programs())?;
+            profile_dir().ok_or_else(|| "the test does not run from a target directory".into())
+        })
+        .as_deref()
+        .map_err(Clone::clone)
+}
+
 /// The workspace this crate lives in.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -55,8 +91,8 @@ pub fn workspace() -> PathBuf {
 }
 
 /// The profile directory (`target/debug`) the running test executable was built into:
-/// tests run from its `deps/` folder.
-fn profile_dir() -> Option<PathBuf> {
+/// tests run from its `deps/` folder. It holds the workspace's programs.
+pub fn profile_dir() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let deps = exe.parent()?;
     (deps.file_name()? == "deps").then(|| deps.parent().map(Path::to_path_buf))?
@@ -237,5 +273,15 @@ mod tests {
         at(&manifest, 3_000);
         assert!(!is_fresh(&binary, &dep_info, &root), "manifest edited");
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// The programs found are the workspace's, with their packages.
+    #[test]
+    fn programs_are_found_by_package() {
+        let programs = programs();
+        let names = |package: &str| programs[package].iter().cloned().collect::<Vec<_>>();
+        assert_eq!(names("ruby-port"), ["chat", "receive", "send"]);
+        assert_eq!(names("python-echo"), ["receiver", "sender"]);
+        assert_eq!(names("harness"), ["lab"]);
     }
 }

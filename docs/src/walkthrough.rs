@@ -1,12 +1,14 @@
 //! Reading the book's `console` blocks as steps of a walkthrough.
 //!
-//! A chapter is a sequence of *scenarios*; each scenario runs in its own fresh
-//! network (one sandbox, or a LAN of named hosts) and is a sequence of *steps*,
-//! one per `console` block. The markdown conventions:
+//! A chapter is a sequence of *scenarios*; each scenario names the lab the reader has open
+//! (`cargo lab --sandbox`, `cargo lab a b`, ...) and is a sequence of *steps*, one per
+//! `console` block. The markdown conventions:
 //!
-//! - `<!-- walkthrough: sandbox -->` or `<!-- walkthrough: lan a b c -->` starts
-//!   a new scenario with that network. Blocks before any such comment run in a
-//!   one-host sandbox.
+//! - `<!-- walkthrough: sandbox -->` or `<!-- walkthrough: lan a b c -->` starts a scenario
+//!   in that lab. The prose before its first block must name the command that opens it
+//!   ([`Topology::lab_command`]) when the lab differs from the previous scenario's. Blocks
+//!   before any such comment run in the reader's own shell at the workspace root
+//!   ([`Topology::Workspace`]) and may only run `cargo`.
 //! - A block opens with ```` ```console ```` plus optional comma-separated
 //!   attributes: `terminal=2` (runs in the background, started before the next
 //!   foreground step and stopped with Ctrl-C at the end of the scenario),
@@ -15,19 +17,35 @@
 //! - Inside a block, a line starting with `$ ` is a command; the lines up to the
 //!   next command are its expected output (stdout and stderr together). In the
 //!   expected output `[..]` stands for any text within a line and a line that is
-//!   exactly `...` for any number of lines.
+//!   exactly `...` for any number of lines. In a lab, programs are typed by name
+//!   (`receive --verbose`): the lab puts the workspace's programs on `PATH`.
 //!
-//! This module only parses and matches; `tests/walkthroughs.rs` runs the steps.
+//! This module only parses and matches; `tests/walkthroughs.rs` runs the steps in a
+//! `harness::lab::Lab`, through the same door as `cargo lab exec`.
 
 use std::fmt;
 
-/// The network a scenario runs in.
+/// The lab a scenario runs in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Topology {
-    /// One host (the harness's `Sandbox`).
+    /// The reader's own shell at the workspace root, before any lab: only `cargo` commands
+    /// (the suite still runs them in a sandbox).
+    Workspace,
+    /// A one-host lab (`cargo lab --sandbox`, the harness's `Sandbox`).
     Sandbox,
-    /// Hosts on one bridged segment, by name, in order (the harness's `Lan`).
+    /// Hosts on one bridged segment, by name, in order (`cargo lab a b`, the harness's `Lan`).
     Lan(Vec<String>),
+}
+
+impl Topology {
+    /// What the reader types to open this lab (`None` for the workspace shell).
+    pub fn lab_command(&self) -> Option<String> {
+        match self {
+            Topology::Workspace => None,
+            Topology::Sandbox => Some("cargo lab --sandbox".into()),
+            Topology::Lan(hosts) => Some(format!("cargo lab {}", hosts.join(" "))),
+        }
+    }
 }
 
 /// One scenario: a fresh network and the steps run in it, in book order.
@@ -35,8 +53,11 @@ pub enum Topology {
 pub struct Scenario {
     /// Line (1-based) of the marker that started it, or 1 for the implicit one.
     pub line: usize,
-    /// The network it needs.
+    /// The lab it needs.
     pub topology: Topology,
+    /// The prose between the previous code block and this scenario's first block, where
+    /// the reader is told which lab to open.
+    pub opening: String,
     /// The `console` blocks, in order.
     pub steps: Vec<Step>,
 }
@@ -91,12 +112,15 @@ impl std::error::Error for SyntaxError {}
 pub fn parse(markdown: &str) -> Result<Vec<Scenario>, SyntaxError> {
     let mut scenarios = vec![Scenario {
         line: 1,
-        topology: Topology::Sandbox,
+        topology: Topology::Workspace,
+        opening: String::new(),
         steps: Vec::new(),
     }];
     let lines: Vec<&str> = markdown.lines().collect();
     let mut i = 0;
     let mut caption_lines: Vec<&str> = Vec::new();
+    // Every prose line since the last code block, for a scenario's opening.
+    let mut prose: Vec<&str> = Vec::new();
     while i < lines.len() {
         let line = lines[i];
         let trimmed = line.trim();
@@ -105,6 +129,7 @@ pub fn parse(markdown: &str) -> Result<Vec<Scenario>, SyntaxError> {
             scenarios.push(Scenario {
                 line: i + 1,
                 topology: parse_topology(spec, i + 1)?,
+                opening: String::new(),
                 steps: Vec::new(),
             });
             i += 1;
@@ -138,10 +163,19 @@ pub fn parse(markdown: &str) -> Result<Vec<Scenario>, SyntaxError> {
                     .collect::<Vec<_>>()
                     .join(" ");
                 let step = parse_step(fence_line, attributes, &body, caption)?;
-                scenarios.last_mut().expect("never empty").steps.push(step);
+                let scenario = scenarios.last_mut().expect("never empty");
+                check_commands(&scenario.topology, &step)?;
+                if scenario.steps.is_empty() {
+                    scenario.opening = prose.join(" ");
+                }
+                scenario.steps.push(step);
             }
             caption_lines.clear();
+            prose.clear();
             continue;
+        }
+        if !trimmed.is_empty() {
+            prose.push(trimmed);
         }
         if trimmed.is_empty() {
             if !caption_lines.is_empty() {
@@ -180,6 +214,38 @@ fn parse_topology(spec: &str, line: usize) -> Result<Topology, SyntaxError> {
             ),
         }),
     }
+}
+
+/// The commands a block may hold where it runs: in a lab, the workspace's programs by name
+/// (a `cargo run` there would build inside the lab, slowly, and is not what the book
+/// teaches); in the reader's own shell, nothing but `cargo`, so that nothing the book shows
+/// sends multicast outside a lab.
+fn check_commands(topology: &Topology, step: &Step) -> Result<(), SyntaxError> {
+    for command in &step.commands {
+        let cargo = command.text.starts_with("cargo ");
+        let runs_cargo = command
+            .text
+            .split(" | ")
+            .any(|stage| stage.trim().starts_with("cargo run"));
+        let message = match topology {
+            Topology::Workspace if !cargo => format!(
+                "`{}` runs in the reader's own shell: only `cargo` commands may (open a lab \
+                 with `<!-- walkthrough: sandbox -->` or `<!-- walkthrough: lan a b -->`)",
+                command.text
+            ),
+            Topology::Sandbox | Topology::Lan(_) if runs_cargo => format!(
+                "`{}`: in a lab shell, type the program's name (the lab puts the workspace's \
+                 programs on PATH)",
+                command.text
+            ),
+            _ => continue,
+        };
+        return Err(SyntaxError {
+            line: command.line,
+            message,
+        });
+    }
+    Ok(())
 }
 
 fn parse_step(
@@ -456,23 +522,25 @@ mod tests {
         assert!(!is_prefix_of_match(&expected, "one\ntwo\nthree\n"));
     }
 
-    /// Markers, attributes and captions end up in the right scenario and step.
+    /// Markers, attributes, captions and openings end up in the right scenario and step.
     #[test]
     fn chapter_splits_into_scenarios_and_steps() {
         let chapter = "\
 # Title
 
 ```console
-$ echo one
+$ cargo run -q -p docs --bin tour
 one
 ```
+
+Open a lab with two hosts, `cargo lab a b`.
 
 <!-- walkthrough: lan a b -->
 
 In terminal 2, on host b:
 
 ```console,terminal=2,host=b
-$ cargo run -q -p ruby-port --bin receive
+$ receive
 hello
 ```
 
@@ -485,17 +553,33 @@ x
 ";
         let scenarios = parse(chapter).unwrap();
         assert_eq!(scenarios.len(), 2);
-        assert_eq!(scenarios[0].topology, Topology::Sandbox);
-        assert_eq!(scenarios[0].steps[0].commands[0].text, "echo one");
+        assert_eq!(scenarios[0].topology, Topology::Workspace);
         assert_eq!(scenarios[0].steps[0].commands[0].expected, ["one"]);
         let lan = &scenarios[1];
         assert_eq!(lan.topology, Topology::Lan(vec!["a".into(), "b".into()]));
+        assert_eq!(
+            lan.opening,
+            "Open a lab with two hosts, `cargo lab a b`. In terminal 2, on host b:"
+        );
+        assert_eq!(lan.topology.lab_command().unwrap(), "cargo lab a b");
         assert_eq!(lan.steps[0].terminal, 2);
         assert_eq!(lan.steps[0].host.as_deref(), Some("b"));
         assert_eq!(lan.steps[0].caption, "In terminal 2, on host b:");
         assert_eq!(lan.steps[1].status, 1);
         assert_eq!(lan.steps[1].commands.len(), 2);
         assert_eq!(lan.steps[1].commands[1].expected, ["x"]);
+    }
+
+    /// Outside a lab only `cargo` runs; inside one, programs are typed by name.
+    #[test]
+    fn commands_must_suit_where_they_run() {
+        let outside = parse("```console\n$ receive\n```\n").unwrap_err();
+        assert!(outside.message.contains("only `cargo`"), "{outside}");
+        let inside = "<!-- walkthrough: sandbox -->\n\n```console\n\
+                      $ echo hi | cargo run -q -p ruby-port --bin chat\n```\n";
+        let error = parse(inside).unwrap_err();
+        assert_eq!(error.line, 4);
+        assert!(error.message.contains("program's name"), "{error}");
     }
 
     /// Other code blocks are not steps, and a non-console block hides no commands.

@@ -1,27 +1,31 @@
-//! Every `console` block of the book, run in a sandbox, its output compared with the book.
+//! Every `console` block of the book, run in a lab, its output compared with the book.
 //!
-//! One test per chapter. Each scenario of a chapter (see `docs::walkthrough`) gets a fresh
-//! `Sandbox` or `Lan`; its blocks run in book order, in the host they name. A block marked
-//! `terminal=N` is started in the background, the next step waits until it is *ready* (it
-//! has a bound UDP socket and one of its threads is blocked waiting for input, the state of a
-//! receiver that finished its setup), and at the end of the scenario it gets Ctrl-C (SIGINT)
-//! once its output matches the book, or after a deadline. A line of output the book does not
-//! show is a failure.
+//! One test per chapter. Each scenario of a chapter (see `docs::walkthrough`) runs in the lab
+//! it names (`harness::lab::Lab`, what `cargo lab` opens); consecutive scenarios that name
+//! the same lab share it, as a reader keeps one lab open. Each block runs as `bash -c` in the
+//! host it names, with the environment a lab shell has (`Lab::command`: the workspace's
+//! programs first on `PATH`), in the lab's PID namespace: the door `cargo lab exec` uses. A
+//! block marked `terminal=N` is started in the background, the next step waits until it is
+//! *ready* (it has a bound UDP socket and one of its threads is blocked waiting for input,
+//! the state of a receiver that finished its setup), and at the end of the scenario it gets
+//! Ctrl-C (SIGINT) once its output matches the book, or after a deadline. A line of output the
+//! book does not show is a failure.
 //!
-//! `cargo run -q -p PACKAGE --bin NAME -- ARGS` runs that package's binary directly, found
-//! (or, if missing or stale, built) once per test process by `docs::binaries`, which says
-//! why it must be looked for; cargo never runs inside a sandbox.
+//! The programs on the lab's `PATH` are current: `docs::binaries` takes the ones cargo built
+//! and builds the missing or stale ones, once per test process. The blocks before any lab
+//! (the reader's own shell, only `cargo run -q -p PACKAGE --bin NAME`) run that binary in a
+//! one-host lab; cargo never runs inside a lab.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use docs::walkthrough::{self, CargoRun, Scenario, Topology};
-use harness::{Host, Lan, Sandbox};
+use harness::lab::{Lab, Network};
 
 /// How long a foreground command may run before it counts as hung.
 const COMMAND_DEADLINE: Duration = Duration::from_secs(30);
@@ -108,14 +112,47 @@ fn walk(file: &str) {
     let text = std::fs::read_to_string(&path).expect("chapter is readable");
     let scenarios =
         walkthrough::parse(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    let mut open: Option<(Topology, Lab)> = None;
     for scenario in &scenarios {
-        check_captions(file, scenario);
-        run_scenario(file, scenario);
+        let same_lab = open.as_ref().is_some_and(|(t, _)| *t == scenario.topology);
+        check_captions(file, scenario, same_lab);
+        if !same_lab {
+            // The reader leaves the previous lab before opening the next.
+            drop(open.take());
+            let lab = harness::or_skip!(open_lab(&scenario.topology));
+            open = Some((scenario.topology.clone(), lab));
+        }
+        let (_, lab) = open.as_ref().expect("opened above");
+        run_scenario(file, scenario, lab);
     }
 }
 
-/// A reader must be told where a block runs: its caption names the terminal and the host.
-fn check_captions(file: &str, scenario: &Scenario) {
+/// The lab a scenario names, with the workspace's current programs first on `PATH`.
+fn open_lab(topology: &Topology) -> harness::Result<Lab> {
+    let network = match topology {
+        Topology::Workspace | Topology::Sandbox => Network::Sandbox,
+        Topology::Lan(names) => Network::Lan(names.clone()),
+    };
+    let lab = Lab::new(network)?;
+    match docs::binaries::current_programs() {
+        Ok(bin) => lab.with_bin(bin),
+        Err(why) => panic!("the workspace's programs: {why}"),
+    }
+}
+
+/// A reader must be told which lab to open and where each block runs: the prose before a
+/// new lab's first block names the command that opens it, and a block's caption names its
+/// terminal and, on a LAN, its host.
+fn check_captions(file: &str, scenario: &Scenario, same_lab: bool) {
+    if let Some(command) = scenario.topology.lab_command()
+        && !same_lab
+    {
+        assert!(
+            scenario.opening.contains(&format!("`{command}`")),
+            "{file}:{}: the text before this lab's first block must say `{command}`",
+            scenario.line
+        );
+    }
     for step in &scenario.steps {
         let caption = step.caption.replace(['`', '*'], "").to_lowercase();
         if step.terminal != 1 {
@@ -126,56 +163,42 @@ fn check_captions(file: &str, scenario: &Scenario) {
                 step.line
             );
         }
-        if let Some(host) = &step.host {
-            let wanted = format!("host {host}");
-            assert!(
-                caption.contains(&wanted),
-                "{file}:{}: the text before this block must say `{wanted}`",
-                step.line
-            );
-        }
+        let host = match (&scenario.topology, &step.host) {
+            (_, Some(host)) => host,
+            (Topology::Lan(hosts), None) => &hosts[0],
+            _ => continue,
+        };
+        let wanted = format!("host {host}");
+        assert!(
+            caption.contains(&wanted),
+            "{file}:{}: the text before this block must say `{wanted}`",
+            step.line
+        );
     }
 }
 
-/// The network of one scenario.
-enum Network {
-    Sandbox(Sandbox),
-    Lan(Lan),
+/// The host a step runs in: the one it names, or the lab's first.
+fn host_of<'a>(lab: &'a Lab, name: Option<&'a str>) -> &'a str {
+    name.unwrap_or_else(|| lab.entry().hosts[0].name.as_str())
 }
 
-impl Network {
-    fn host(&self, name: Option<&str>) -> &Host {
-        match (self, name) {
-            (Network::Sandbox(sandbox), None) => sandbox,
-            (Network::Sandbox(_), Some(name)) => {
-                panic!("host={name} needs a `<!-- walkthrough: lan ... -->` scenario")
-            }
-            (Network::Lan(lan), None) => &lan.hosts()[0],
-            (Network::Lan(lan), Some(name)) => lan.host(name),
-        }
-    }
-}
-
-fn run_scenario(file: &str, scenario: &Scenario) {
-    let network = match &scenario.topology {
-        Topology::Sandbox => Network::Sandbox(harness::or_skip!(Sandbox::new())),
-        Topology::Lan(names) => Network::Lan(harness::or_skip!(Lan::new(names))),
-    };
+fn run_scenario(file: &str, scenario: &Scenario, lab: &Lab) {
     let mut background = Background::default();
     for step in &scenario.steps {
-        let host = network.host(step.host.as_deref());
-        let at = |line: usize| format!("{file}:{line} (host {})", host.name());
+        let host = host_of(lab, step.host.as_deref());
+        let at = |line: usize| format!("{file}:{line} (host {host})");
+        let diagnostics = || lab.host(host).map(|h| h.diagnostics()).unwrap_or_default();
         if step.terminal != 1 {
             background.finish(step.terminal, file);
             let command = &step.commands[0];
-            let running = Running::start(host, &command.text)
+            let running = Running::start(lab, host, &command.text)
                 .unwrap_or_else(|e| panic!("{}: `{}`: {e}", at(command.line), command.text));
             running.wait_until_ready().unwrap_or_else(|why| {
                 panic!(
                     "{}: `{}` never became ready: {why}\n{}",
                     at(command.line),
                     command.text,
-                    host.diagnostics()
+                    diagnostics()
                 )
             });
             background
@@ -184,7 +207,7 @@ fn run_scenario(file: &str, scenario: &Scenario) {
             continue;
         }
         for (index, command) in step.commands.iter().enumerate() {
-            let (status, output) = run_to_end(host, &command.text)
+            let (status, output) = run_to_end(lab, host, &command.text)
                 .unwrap_or_else(|e| panic!("{}: `{}`: {e}", at(command.line), command.text));
             if let Err(mismatch) = walkthrough::check_output(&command.expected, &output) {
                 background.stop_all();
@@ -192,7 +215,7 @@ fn run_scenario(file: &str, scenario: &Scenario) {
                     "{}: `{}`\n{mismatch}\n{}",
                     at(command.line),
                     command.text,
-                    host.diagnostics()
+                    diagnostics()
                 );
             }
             let wanted = if index + 1 == step.commands.len() {
@@ -270,8 +293,9 @@ struct Running {
 }
 
 impl Running {
-    fn start(host: &Host, command: &str) -> io::Result<Running> {
+    fn start(lab: &Lab, host: &str, command: &str) -> io::Result<Running> {
         let (mut child, reader) = spawn_shell(
+            lab,
             host,
             &format!("exec {}", translate(command)?),
             Stdio::piped(),
@@ -379,8 +403,8 @@ fn signal(pid: u32, signal: libc::c_int) {
 }
 
 /// Runs a foreground command to completion: its exit status and its output.
-fn run_to_end(host: &Host, command: &str) -> io::Result<(i32, String)> {
-    let (mut child, mut reader) = spawn_shell(host, &translate(command)?, Stdio::null())?;
+fn run_to_end(lab: &Lab, host: &str, command: &str) -> io::Result<(i32, String)> {
+    let (mut child, mut reader) = spawn_shell(lab, host, &translate(command)?, Stdio::null())?;
     let pid = child.id();
     let (done, finished) = std::sync::mpsc::channel::<()>();
     let watchdog = thread::spawn(move || {
@@ -400,11 +424,17 @@ fn run_to_end(host: &Host, command: &str) -> io::Result<(i32, String)> {
     Ok((code, String::from_utf8_lossy(&output).into_owned()))
 }
 
-/// Starts `sh -c SCRIPT` inside the host, stdout and stderr into one pipe.
-fn spawn_shell(host: &Host, script: &str, stdin: Stdio) -> io::Result<(Child, io::PipeReader)> {
+/// Starts `bash -c SCRIPT` in `host` as a lab shell would run it, stdout and stderr into
+/// one pipe.
+fn spawn_shell(
+    lab: &Lab,
+    host: &str,
+    script: &str,
+    stdin: Stdio,
+) -> io::Result<(Child, io::PipeReader)> {
     let (reader, writer) = io::pipe()?;
     let child = {
-        let mut process = Process::new("sh");
+        let mut process = lab.command(host, "bash");
         process
             .arg("-c")
             .arg(script)
@@ -415,15 +445,16 @@ fn spawn_shell(host: &Host, script: &str, stdin: Stdio) -> io::Result<(Child, io
             .stdin(stdin)
             .stdout(writer.try_clone()?)
             .stderr(writer);
-        host.spawn(&mut process)?
+        lab.spawn(host, &mut process).map_err(io::Error::other)?
         // `process` (and with it our copy of the pipe's write end) is dropped here, so the
         // reader sees end-of-file when the child exits.
     };
     Ok((child, reader))
 }
 
-/// The command as the shell in the sandbox runs it: each `cargo run` (also one stage of a
-/// pipeline, `printf 'hi\n' | cargo run ...`) becomes the built binary.
+/// The command as the lab's shell runs it: a `cargo run` of the reader's own shell (also one
+/// stage of a pipeline, `printf 'hi\n' | cargo run ...`) becomes the program it runs, which
+/// is on the lab's `PATH` and current.
 fn translate(command: &str) -> io::Result<String> {
     let stages: Vec<String> = command
         .split(" | ")
@@ -431,54 +462,12 @@ fn translate(command: &str) -> io::Result<String> {
             Ok(
                 match walkthrough::cargo_run(stage.trim()).map_err(io::Error::other)? {
                     None => stage.to_owned(),
-                    Some(CargoRun {
-                        package,
-                        bin,
-                        arguments,
-                    }) => {
-                        let binary = binary(&package, &bin)?;
-                        format!("'{}' {arguments}", binary.display())
-                    }
+                    Some(CargoRun { bin, arguments, .. }) => format!("{bin} {arguments}"),
                 },
             )
         })
         .collect::<io::Result<_>>()?;
     Ok(stages.join(" | "))
-}
-
-/// The path of a workspace binary; all the binaries the book names are located once per
-/// test process.
-fn binary(package: &str, bin: &str) -> io::Result<PathBuf> {
-    static LOCATED: OnceLock<Result<docs::binaries::Binaries, String>> = OnceLock::new();
-    let located = LOCATED.get_or_init(locate_book_binaries);
-    let located = located.as_ref().map_err(|e| io::Error::other(e.clone()))?;
-    located
-        .get(&(package.to_owned(), bin.to_owned()))
-        .cloned()
-        .ok_or_else(|| {
-            io::Error::other(format!(
-                "no binary `{bin}` in package `{package}` was located"
-            ))
-        })
-}
-
-fn locate_book_binaries() -> Result<docs::binaries::Binaries, String> {
-    let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for chapter in chapters() {
-        let text = std::fs::read_to_string(book_dir().join(&chapter)).unwrap();
-        for scenario in walkthrough::parse(&text).map_err(|e| format!("{chapter}: {e}"))? {
-            for step in scenario.steps {
-                for command in step.commands {
-                    for stage in command.text.split(" | ") {
-                        if let Ok(Some(run)) = walkthrough::cargo_run(stage.trim()) {
-                            wanted.entry(run.package).or_default().insert(run.bin);
-                        }
-                    }
-                }
-            }
-        }
-    }
-    docs::binaries::locate(&wanted)
 }
 
 /// Whether `pid` looks like a receiver that finished its setup.

@@ -1,0 +1,162 @@
+//! The lab chapter's by-hand recipes ("What the lab does for you" in `sandbox.md`) build what
+//! the chapter says they build.
+//!
+//! Each recipe runs as written, with `sudo` taken out (this test is root, or root in a user
+//! namespace of its own), inside namespaces this test creates with `unshare`: a fresh network
+//! namespace, and for the named-namespace recipe a fresh mount namespace with its own `/run`,
+//! so that `ip netns add` leaves nothing on the machine. Then a datagram is sent where the
+//! chapter says it goes, with the workspace's programs, and the receiver's output is checked.
+
+use std::path::Path;
+use std::process::Command;
+
+/// The chapter's `sh` blocks, in order, with `sudo ` taken out.
+fn recipes() -> Vec<Vec<String>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sandbox.md");
+    let text = std::fs::read_to_string(path).expect("sandbox.md is readable");
+    let mut blocks = Vec::new();
+    let mut current: Option<Vec<String>> = None;
+    for line in text.lines() {
+        match (&mut current, line.trim()) {
+            (None, "```sh") => current = Some(Vec::new()),
+            (Some(_), "```") => blocks.extend(current.take()),
+            (Some(block), _) => block.push(line.replace("sudo ", "")),
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
+/// Runs `script` with `bash` under `unshare ARGS`, the workspace's programs first on `PATH`,
+/// and returns its output (stdout then stderr). A step that fails fails the script.
+fn run(unshare: &[&str], script: &str) -> String {
+    let programs = docs::binaries::current_programs().expect("the workspace's programs");
+    let path = format!(
+        "{}:{}",
+        programs.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let output = Command::new("timeout")
+        .args(["20", "unshare"])
+        .args(unshare)
+        .args(["bash", "-euc", script])
+        .env("PATH", path)
+        .output()
+        .expect("timeout, unshare and bash are installed");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "{}\n--- the script:\n{script}\n--- printed:\n{text}",
+        output.status
+    );
+    text
+}
+
+/// Waits (polling, bounded by the script's `timeout`) until `/proc/net/igmp` of the current
+/// namespace lists `hex`, the group as the kernel writes it: then a receiver has joined.
+fn until_joined(hex: &str) -> String {
+    format!("until grep -q {hex} /proc/net/igmp; do sleep 0.01; done\n")
+}
+
+/// No network namespace, no test: the same one-line skip as every sandboxed test.
+fn namespaces_available() -> bool {
+    harness::skip_unless_available(harness::Sandbox::new()).is_some()
+}
+
+/// The one-host recipe routes IPv4 multicast over `lo`, from the address it adds.
+#[test]
+fn one_host_recipe_delivers_over_lo_from_its_address() {
+    if !namespaces_available() {
+        return;
+    }
+    let recipes = recipes();
+    let (opening, steps) = recipes[0].split_first().expect("the one-host recipe");
+    assert!(opening.starts_with("unshare -n bash"), "{opening}");
+    let script = format!(
+        "{}\nreceive --verbose --count 1 --group 224.1.2.3 &\n{}send --group 224.1.2.3 recipe\nwait\n",
+        steps.join("\n"),
+        until_joined("030201E0")
+    );
+    let output = run(&["-n"], &script);
+    assert!(
+        output.contains("to 224.1.2.3 on lo: recipe") && output.contains("from 10.0.0.1:"),
+        "{output}"
+    );
+}
+
+/// Without the recipe's address, what is sent over `lo` carries the source 0.0.0.0, and a
+/// receiver that answers its sender (the Python article's) sends to 0.0.0.0, which Linux
+/// delivers to this host itself: the sender hears the answer from 127.0.0.1.
+#[test]
+fn without_the_address_an_answer_to_the_sender_comes_from_127_0_0_1() {
+    if !namespaces_available() {
+        return;
+    }
+    let script = format!(
+        "ip link set lo up\nip route add 224.0.0.0/4 dev lo\nreceiver &\n{}\
+         sender --expect 1 --timeout 2\nkill %1\n",
+        until_joined("471D03E0")
+    );
+    let output = run(&["-n"], &script);
+    assert!(
+        output.contains("received 19 bytes from ('0.0.0.0', "),
+        "{output}"
+    );
+    assert!(
+        output.contains("received b'ack' from ('127.0.0.1', 10000)"),
+        "{output}"
+    );
+}
+
+/// The `ifb` recipe gives IPv6 multicast a link: a member on the same host gets a copy of
+/// what leaves through `eth0`.
+#[test]
+fn ifb_recipe_loops_ipv6_multicast_back_to_the_host() {
+    if !namespaces_available() {
+        return;
+    }
+    let recipes = recipes();
+    let script = format!(
+        "{}\n{}\nreceive --verbose --count 1 --group ff02::123 --interface eth0 &\n\
+         until grep -q ff020000000000000000000000000123 /proc/net/igmp6; do sleep 0.01; done\n\
+         send --group ff02::123 --interface eth0 over-ifb\nwait\n",
+        recipes[0][1..].join("\n"),
+        recipes[1].join("\n")
+    );
+    let output = run(&["-n"], &script);
+    assert!(
+        output.contains("to ff02::123 on eth0: over-ifb"),
+        "{output}"
+    );
+}
+
+/// The named-namespace recipe builds a LAN on which host a's datagram reaches host b on
+/// `eth0`; its clean-up line removes the namespaces again.
+#[test]
+fn named_namespace_recipe_carries_a_datagram_from_a_to_b() {
+    if !namespaces_available() {
+        return;
+    }
+    let recipes = recipes();
+    let lan = &recipes[2];
+    let (last, building) = lan.split_last().expect("the LAN recipe");
+    assert!(last.starts_with("ip netns exec b bash"), "{last}");
+    let script = format!(
+        "mount -t tmpfs tmpfs /run\n{}\n\
+         ip netns exec b receive --verbose --count 1 --group 224.1.2.3 &\n\
+         until ip netns exec b grep -q 030201E0 /proc/net/igmp; do sleep 0.01; done\n\
+         ip netns exec a send --group 224.1.2.3 across-the-bridge\nwait\n\
+         ip netns del a; ip netns del b; ip netns del lan\necho \"namespaces left: $(ip netns list | wc -l)\"\n",
+        building.join("\n")
+    );
+    let output = run(&["-n", "-m"], &script);
+    assert!(
+        output.contains("from 10.0.0.1:") && output.contains("on eth0: across-the-bridge"),
+        "{output}"
+    );
+    assert!(output.contains("namespaces left: 0"), "{output}");
+}
