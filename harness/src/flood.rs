@@ -148,7 +148,9 @@ impl<F: Fn(u64, &str) -> Vec<u8> + Sync> Flood<F> {
 
 /// Bytes of no protocol: a length and content that vary with `n`, invalid UTF-8 included.
 fn malformed(n: u64) -> Vec<u8> {
-    let mut state = n.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = n
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let len = (state >> 56) as usize;
     (0..len)
         .map(|_| {
@@ -214,7 +216,9 @@ mod tests {
     use super::*;
 
     fn flood() -> Flood<impl Fn(u64, &str) -> Vec<u8> + Sync> {
-        Flood::new(10, |n, text| format!("{{\"n\":{n},\"text\":{text:?}}}").into_bytes())
+        Flood::new(10, |n, text| {
+            format!("{{\"n\":{n},\"text\":{text:?}}}").into_bytes()
+        })
     }
 
     #[test]
@@ -237,7 +241,11 @@ mod tests {
     fn oversized_datagrams_are_whole_valid_messages_of_the_stated_size() {
         let flood = flood().oversized(2000);
         let datagram = flood.datagram(2);
-        assert!(datagram.len() <= 2000 && datagram.len() > 1900, "{}", datagram.len());
+        assert!(
+            datagram.len() <= 2000 && datagram.len() > 1900,
+            "{}",
+            datagram.len()
+        );
         assert!(datagram.ends_with(b"\"}"), "still a whole message");
     }
 

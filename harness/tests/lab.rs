@@ -138,21 +138,10 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// `python3`, or a `skipped:` line (a failure under `HARNESS_REQUIRE_SANDBOX=1`).
+/// Whether `program` is installed; if not, a `skipped:` line (a failure under
+/// `HARNESS_REQUIRE_SANDBOX=1`), as `harness::or_skip!` does.
 fn have(program: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {program}"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            !harness::sandbox_required(),
-            "HARNESS_REQUIRE_SANDBOX is set but {program} is not installed"
-        );
-        eprintln!("skipped: {program} is not installed");
-    }
-    found
+    harness::skip_unless_available(harness::tool(program)).is_some()
 }
 
 /// A receiver that joins `group` on every interface, says `ready`, and prints the first
@@ -537,6 +526,26 @@ fn capture_writes_what_crosses_an_interface_to_a_pcap_file() {
             "{lines:?}"
         );
     }
+}
+
+/// A capture that cannot start (no such interface) says why in one line, exits non-zero,
+/// and leaves no empty file behind.
+#[test]
+fn a_capture_that_cannot_start_leaves_no_file() {
+    let registry = Registry::new();
+    let lab = lab_or_skip!(&registry, &["a", "b"]);
+    let path = registry.0.join("never.pcap");
+    let out = registry
+        .lab()
+        .args(["capture", "--lab", lab.id(), "b", "eth9", "-w"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let said = text(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(said.contains("eth9"), "{said}");
+    assert!(!path.exists(), "{} was left behind", path.display());
 }
 
 /// A tmux server of the test's own, killed (by its socket) when the test ends.

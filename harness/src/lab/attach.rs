@@ -203,13 +203,31 @@ pub fn attach(entry: &Entry, host: &str, program: Program) -> Result<i32, String
 /// Records what crosses `interface` of `host` into the pcap file `path`, until `count` frames
 /// were written, the lab ends, or the process is interrupted (every frame is flushed as it
 /// is written, so the file is always complete). Returns how many frames it wrote. Call it
-/// while the process has one thread.
+/// while the process has one thread. When the capture cannot start (no such host or
+/// interface, the lab ended), a file it created is removed again.
 pub fn capture(
     entry: &Entry,
     host: &str,
     interface: &str,
     path: &std::path::Path,
     count: Option<usize>,
+) -> Result<usize, String> {
+    let existed = path.exists();
+    let mut started = false;
+    let result = record(entry, host, interface, path, count, &mut started);
+    if result.is_err() && !started && !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    result
+}
+
+fn record(
+    entry: &Entry,
+    host: &str,
+    interface: &str,
+    path: &std::path::Path,
+    count: Option<usize>,
+    started: &mut bool,
 ) -> Result<usize, String> {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     use std::os::fd::{AsFd, FromRawFd, OwnedFd};
@@ -247,6 +265,7 @@ pub fn capture(
     .map_err(|_| "the capture thread panicked".to_string())?
     .map_err(|e| format!("host {host}: {e}"))?;
     drop(user);
+    *started = true;
     eprintln!(
         "capturing on {interface} of host {host} into {}",
         path.display()
