@@ -41,10 +41,8 @@ pub(crate) fn if_failed(hosts: &[&Host], mark: u64) {
         return;
     }
     let pid = std::process::id();
-    static PAUSES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = PAUSES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let entry = Entry {
-        id: format!("{pid}-{n}"),
+        id: registry::new_id(),
         pid,
         start: registry::start_time(pid).unwrap_or(0),
         init: 0,

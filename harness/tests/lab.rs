@@ -528,6 +528,31 @@ fn capture_writes_what_crosses_an_interface_to_a_pcap_file() {
     }
 }
 
+/// Two labs of one process (as the book's tests run them) get ids of their own: each stays
+/// registered, with its own hosts, until it ends, and ending one leaves the other reachable.
+#[test]
+fn labs_of_one_process_are_registered_apart() {
+    use harness::lab::{Lab, Network};
+    let first = harness::or_skip!(Lab::new(Network::Sandbox));
+    let second = harness::or_skip!(Lab::new(Network::Lan(vec!["x".into()])));
+    assert_ne!(first.id(), second.id());
+    let running = |id: &str| {
+        harness::lab::registry::choose(Some(id), None).map(|entry| {
+            entry
+                .hosts
+                .iter()
+                .map(|h| h.name.clone())
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(running(first.id()).unwrap(), ["sandbox"]);
+    assert_eq!(running(second.id()).unwrap(), ["x"]);
+    let gone = first.id().to_owned();
+    first.end();
+    assert!(running(&gone).is_err());
+    assert_eq!(running(second.id()).unwrap(), ["x"]);
+}
+
 /// A capture that cannot start (no such interface) says why in one line, exits non-zero,
 /// and leaves no empty file behind.
 #[test]

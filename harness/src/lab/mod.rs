@@ -119,7 +119,7 @@ impl Lab {
             pid_namespace,
             registered: Mutex::new(None),
             entry: Entry {
-                id: pid.to_string(),
+                id: registry::new_id(),
                 pid,
                 start: registry::start_time(pid).unwrap_or(0),
                 init: init_pid,

@@ -47,7 +47,8 @@ impl HostEntry {
 /// A running lab (or a test paused under `HARNESS_PAUSE`), as the registry lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
-    /// The lab's id (the lab process's pid, as text).
+    /// The lab's id: the lab process's pid, as text, for the first lab (or paused test) a
+    /// process registers, `PID-N` for the N-th after it ([`new_id`]).
     pub id: String,
     /// The process holding the namespaces.
     pub pid: u32,
@@ -178,6 +179,17 @@ pub fn directory() -> io::Result<PathBuf> {
 }
 
 /// Writes (or replaces) `entry`; returns its path.
+/// A registry id no other entry of this process has: the pid for the first, then `PID-1`,
+/// `PID-2`, ... (a test process may run several labs at once).
+pub(crate) fn new_id() -> String {
+    static ISSUED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let pid = std::process::id();
+    match ISSUED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+        0 => pid.to_string(),
+        n => format!("{pid}-{n}"),
+    }
+}
+
 pub(crate) fn register(entry: &Entry) -> io::Result<PathBuf> {
     let dir = directory()?;
     let path = dir.join(format!("{}.lab", entry.id));
