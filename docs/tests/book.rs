@@ -65,15 +65,22 @@ fn resolve_include(target: &str) -> Result<String, String> {
         ));
     }
     let lines: Vec<&str> = text.lines().collect();
+    // An anchor is a comment line: `// ANCHOR: name` in code, `<!-- ANCHOR: name -->` in
+    // markdown.
+    let marker = |line: &str| {
+        let line = line.trim();
+        let line = line.strip_prefix("<!--").map_or(line, |l| l.trim_end_matches("-->"));
+        line.trim_start_matches("//").trim().to_owned()
+    };
     let start = format!("ANCHOR: {selector}");
     let end = format!("ANCHOR_END: {selector}");
     let begin = lines
         .iter()
-        .position(|l| l.trim_start().trim_start_matches("//").trim() == start)
+        .position(|l| marker(l) == start)
         .ok_or_else(|| format!("no `// {start}` in {}", path.display()))?;
     let finish = lines
         .iter()
-        .position(|l| l.trim_start().trim_start_matches("//").trim() == end)
+        .position(|l| marker(l) == end)
         .ok_or_else(|| format!("no `// {end}` in {}", path.display()))?;
     if finish <= begin + 1 {
         return Err(format!(

@@ -75,6 +75,7 @@ macro_rules! walkthroughs {
 walkthroughs! {
     summary => "SUMMARY.md",
     introduction => "introduction.md",
+    where_things_are => "where-things-are.md",
     sandbox => "sandbox.md",
     ruby_port => "ruby-port.md",
     python_echo => "python-echo.md",
