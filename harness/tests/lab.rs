@@ -528,6 +528,42 @@ fn capture_writes_what_crosses_an_interface_to_a_pcap_file() {
     }
 }
 
+/// `lab check` tries the whole path once (a two-host LAN, one datagram from a to b) and says
+/// so in one line; where user namespaces are blocked it names the setting, non-zero.
+#[test]
+fn check_says_whether_this_machine_can_run_the_lab() {
+    if harness::skip_unless_available(harness::Sandbox::new()).is_none() {
+        return;
+    }
+    let out = Command::new(LAB).arg("check").output().unwrap();
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", text(&out.stderr));
+    assert!(
+        said.starts_with("ok: this machine can run the lab (")
+            && said.contains("reached host b on eth0 from 10.0.0.1:"),
+        "{said}"
+    );
+    // As an ordinary user on a machine where the id maps cannot be written (forced here, as
+    // Ubuntu 24.04's AppArmor restriction does it), the one line names the setting.
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 || !have("setpriv") {
+        return;
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", LAB, "check"])
+        .env("HARNESS_TEST_USERNS_MAPS_FAIL", "1")
+        .output()
+        .unwrap();
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(
+        said.starts_with("lab: this machine cannot run the lab")
+            && said.contains("kernel.apparmor_restrict_unprivileged_userns"),
+        "{said}"
+    );
+}
+
 /// Two labs of one process (as the book's tests run them) get ids of their own: each stays
 /// registered, with its own hosts, until it ends, and ending one leaves the other reachable.
 #[test]

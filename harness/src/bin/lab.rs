@@ -107,6 +107,9 @@ enum Sub {
         #[arg(short = 'c', long, value_name = "N")]
         count: Option<usize>,
     },
+    /// Check that this machine can run the lab: build a two-host LAN, send one datagram from a
+    /// to b, and say what was used (root or a user namespace) or what blocks it
+    Check,
     /// List the running labs
     List,
     /// Measure: from `lab a b c` to three ready prompts, and one attach (`lab exec`)
@@ -144,6 +147,7 @@ fn main() -> ExitCode {
             eprintln!("{n} frame(s) written to {}", write.display());
             Ok(0)
         }),
+        Some(Sub::Check) => check(),
         Some(Sub::List) => list(),
         Some(Sub::Bench { runs, cargo }) => bench(runs, cargo),
     };
@@ -154,6 +158,43 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `lab check`: the whole path a workshop needs (namespaces, a bridge, multicast from one host
+/// to another, the lab's process namespace), tried once, in a throwaway lab.
+fn check() -> Result<i32, String> {
+    // SAFETY: geteuid cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    lab::become_root_in_user_namespace();
+    let how = if root {
+        "as root".to_owned()
+    } else {
+        "as an ordinary user, in a user namespace of its own".to_owned()
+    };
+    let lab = Lab::new(Network::Lan(vec!["a".into(), "b".into()]))
+        .map_err(|e| format!("this machine cannot run the lab: {e}"))?;
+    let group = harness::Group::ipv4(Ipv4Addr::new(239, 1, 2, 3), 5000);
+    let on_b = lab
+        .host("b")
+        .and_then(|b| b.listen(group))
+        .map_err(|e| format!("joining a group in host b failed: {e}"))?;
+    lab.host("a")
+        .map_err(|e| e.to_string())?
+        .run(|| {
+            let socket = std::net::UdpSocket::bind("0.0.0.0:0")?;
+            socket.send_to(b"check", group.socket_addr())
+        })
+        .map_err(|e| format!("sending from host a failed: {e}"))?;
+    let got = on_b
+        .expect(1)
+        .within(Duration::from_secs(2))
+        .map_err(|e| format!("host b did not receive host a's datagram: {e}"))?;
+    println!(
+        "ok: this machine can run the lab ({how}): host a's datagram to {group} reached host b \
+         on {} from {}",
+        got[0].interface.name, got[0].source
+    );
+    Ok(0)
 }
 
 fn choose(which: &Which) -> Result<registry::Entry, String> {
