@@ -362,11 +362,20 @@ pub struct CargoRun {
     pub arguments: String,
 }
 
-/// Recognises a `cargo run` command. `Ok(None)` for any other command.
+/// Recognises a `cargo run` command, or the `cargo lab` alias. `Ok(None)` for any other
+/// command.
 ///
 /// The book must use `-q`: without it cargo prints its own progress lines,
 /// and the output shown would not be what the reader sees.
 pub fn cargo_run(command: &str) -> Result<Option<CargoRun>, String> {
+    // `cargo lab` is the workspace's alias (`.cargo/config.toml`) for running harness's `lab`.
+    if let Some(arguments) = command.strip_prefix("cargo lab") {
+        return Ok(Some(CargoRun {
+            package: "harness".into(),
+            bin: "lab".into(),
+            arguments: arguments.trim().to_owned(),
+        }));
+    }
     let Some(rest) = command.strip_prefix("cargo run") else {
         return Ok(None);
     };
@@ -641,5 +650,7 @@ ip route
                 .contains("-q")
         );
         assert_eq!(cargo_run("ip maddr").unwrap(), None);
+        let lab = cargo_run("cargo lab check").unwrap().unwrap();
+        assert_eq!((lab.bin.as_str(), lab.arguments.as_str()), ("lab", "check"));
     }
 }

@@ -69,7 +69,9 @@ fn resolve_include(target: &str) -> Result<String, String> {
     // markdown.
     let marker = |line: &str| {
         let line = line.trim();
-        let line = line.strip_prefix("<!--").map_or(line, |l| l.trim_end_matches("-->"));
+        let line = line
+            .strip_prefix("<!--")
+            .map_or(line, |l| l.trim_end_matches("-->"));
         line.trim_start_matches("//").trim().to_owned()
     };
     let start = format!("ANCHOR: {selector}");

@@ -74,6 +74,7 @@ macro_rules! walkthroughs {
 
 walkthroughs! {
     summary => "SUMMARY.md",
+    before_you_start => "before-you-start.md",
     introduction => "introduction.md",
     where_things_are => "where-things-are.md",
     sandbox => "sandbox.md",
@@ -84,6 +85,7 @@ walkthroughs! {
     harness_chapter => "harness.md",
     troubleshooting => "troubleshooting.md",
     claims => "claims.md",
+    glossary => "glossary.md",
 }
 
 /// Only the sandbox chapter may show shell commands that the suite does not run: anywhere

@@ -550,7 +550,13 @@ fn check_says_whether_this_machine_can_run_the_lab() {
         return;
     }
     let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", LAB, "check"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            LAB,
+            "check",
+        ])
         .env("HARNESS_TEST_USERNS_MAPS_FAIL", "1")
         .output()
         .unwrap();

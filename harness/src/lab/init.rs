@@ -105,7 +105,13 @@ impl Keeper {
             .map_err(|_| io::Error::other("the keeper thread died"))
             .and_then(|r| r)
             .doing(|| "starting the lab's PID namespace and its init".into())?;
-        let namespace = pid_namespace(init_pid).unwrap_or(0);
+        // Without a /proc of our own PID namespace (a lab started inside a lab shell, whose
+        // /proc is the machine's), /proc cannot tell about init's namespace: 0 skips the wait.
+        let namespace = if super::proc_is_ours() {
+            pid_namespace(init_pid).unwrap_or(0)
+        } else {
+            0
+        };
         Ok(Keeper {
             init_pid,
             namespace,

@@ -268,8 +268,23 @@ impl Drop for Lab {
     }
 }
 
+/// Whether `/proc` shows this process's own PID namespace: `/proc/self` is our pid. It is not
+/// in a lab shell (the lab has a PID namespace of its own but no mount namespace, so `/proc`
+/// is the machine's): there the pids `/proc` lists are not the ones `kill(2)` takes.
+pub(crate) fn proc_is_ours() -> bool {
+    std::fs::read_link("/proc/self")
+        .ok()
+        .and_then(|p| p.to_str()?.parse::<u32>().ok())
+        == Some(std::process::id())
+}
+
 /// Sends SIGKILL to every process (but this one) whose network namespace is one of `inodes`.
+/// Does nothing where `/proc` is not of this PID namespace ([`proc_is_ours`]): a pid read
+/// there would name another process, and the lab's own processes die with its init anyway.
 pub(crate) fn kill_processes_in(inodes: &[u64]) {
+    if !proc_is_ours() {
+        return;
+    }
     let me = std::process::id();
     for process in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Some(pid) = process
