@@ -96,6 +96,7 @@ fn udp_socket(group: Group) -> Result<Socket, Error> {
     )
 }
 
+// ANCHOR: outgoing
 /// IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS, and IP_MULTICAST_IF /
 /// IPV6_MULTICAST_IF when an interface was chosen.
 fn set_outgoing(socket: &Socket, config: &Config) -> Result<(), Error> {
@@ -128,6 +129,7 @@ fn set_outgoing(socket: &Socket, config: &Config) -> Result<(), Error> {
     }
     Ok(())
 }
+// ANCHOR_END: outgoing
 
 /// IP_ADD_MEMBERSHIP / IPV6_JOIN_GROUP on the chosen interface, or on "any"
 /// (INADDR_ANY / index 0), which lets the kernel pick the interface the route
