@@ -94,7 +94,7 @@ pub use config::Config;
 pub use defaults::{BACKCHANNEL_GROUP, SEND_RECEIVE_GROUP};
 pub use error::Error;
 pub use mcast_vocab::{Group, Interface, Ttl};
-pub use message::{ClientId, MAX_DATAGRAM, Message, Rejection};
+pub use message::{CUT_MARKER, ClientId, MAX_DATAGRAM, Message, Rejection};
 pub use receive::{DatagramLine, Received, Receiver};
 pub use report::Sent;
 pub use reuse::Reuse;

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use common::{DEADLINE, start};
 use harness::{Host, Lan, Sandbox};
-use ruby_port::{Client, Config, Event, Group, Interface, MAX_DATAGRAM, Message, Rejection, send};
+use ruby_port::{
+    CUT_MARKER, Client, Config, Event, Group, Interface, MAX_DATAGRAM, Message, Rejection, send,
+};
 
 const CHAT: &str = env!("CARGO_BIN_EXE_chat");
 
@@ -164,6 +166,24 @@ fn hostile_datagrams_are_counted_and_the_client_keeps_running() {
     let (friend, _) = client(&host, "friend");
     friend.transmit("still there?").unwrap();
     assert_eq!(next_message(&inbox).0.content, "still there?");
+}
+
+/// A valid message longer than a peer reads is shown cut, with a marker that
+/// says so, instead of vanishing; it is counted as cut.
+#[test]
+fn oversized_valid_messages_arrive_cut_with_a_marker() {
+    let host = harness::or_skip!(Sandbox::new());
+    let (reader, inbox) = client(&host, "reader");
+    let long = Message::new("abcdef0123".into(), "bigmouth", "blah ".repeat(1600));
+    host.run(|| send(&Config::backchannel(), long.to_json().as_bytes()))
+        .unwrap();
+    let (got, _) = next_message(&inbox);
+    assert_eq!(got.handle, "bigmouth");
+    assert!(got.content.ends_with(CUT_MARKER), "{}", got.content);
+    let kept = got.content.strip_suffix(CUT_MARKER).unwrap();
+    assert!(long.content.starts_with(kept));
+    assert!(kept.len() <= MAX_DATAGRAM && kept.len() > MAX_DATAGRAM / 2);
+    assert_eq!((reader.stats().messages, reader.stats().cut), (1, 1));
 }
 
 /// A message that would not fit the 1024 bytes Ruby peers read is refused
