@@ -71,8 +71,8 @@
 //! - Reliability: a datagram that is lost is lost, as in the original.
 //! - Authentication: anyone on the network can claim any handle or client id;
 //!   showing the source address is the only help offered.
-//! - Wrapping long chat lines, scrolling back, and Unicode width subtleties in the
-//!   window: each message takes one line, cut at the screen's edge.
+//! - Unicode width subtleties in the window: long messages wrap every so many
+//!   characters, so a row of wide characters (CJK, emoji) is cut at the edge.
 
 pub mod cli;
 mod client;
