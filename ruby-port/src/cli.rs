@@ -54,6 +54,19 @@ fn multicast_address(text: &str) -> Result<IpAddr, GroupError> {
     Group::parse_address(text, 1).map(|group| group.ip())
 }
 
+/// `chat --scrollback`: a number of messages from 1 to
+/// [`Window::MAX_SCROLLBACK`](crate::Window::MAX_SCROLLBACK); 0 would show
+/// nothing and more would let a flood take gigabytes.
+pub fn scrollback(text: &str) -> Result<usize, String> {
+    let max = crate::Window::MAX_SCROLLBACK;
+    match text.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a scrollback size (expected a number of messages from 1 to {max})"
+        )),
+    }
+}
+
 /// Prints `error: {error}` to stderr on one line and exits with `code` (2 for
 /// bad usage, 1 for failures at run time), the way clap reports its own errors.
 /// The library's errors already carry their cause in their message (the step
@@ -121,5 +134,22 @@ mod tests {
             port_zero.config(SEND_RECEIVE_GROUP),
             Err(GroupError::PortZero)
         );
+    }
+
+    /// `--scrollback` takes 1 to 100000 messages; 0 and absurd sizes are
+    /// refused naming the value and the range.
+    #[test]
+    fn scrollback_is_refused_when_zero_or_absurd() {
+        assert_eq!(scrollback("1"), Ok(1));
+        assert_eq!(scrollback("100000"), Ok(100_000));
+        for bad in ["0", "100001", "99999999999999999999", "-1", "lots"] {
+            let error = scrollback(bad).unwrap_err();
+            assert_eq!(
+                error,
+                format!(
+                    "`{bad}` is not a scrollback size (expected a number of messages from 1 to 100000)"
+                )
+            );
+        }
     }
 }

@@ -100,5 +100,5 @@ pub use report::Sent;
 pub use reuse::Reuse;
 pub use sanitize::sanitize;
 pub use send::send;
-pub use terminal::{run_plain, run_window};
+pub use terminal::{FRAME_INTERVAL, run_plain, run_window};
 pub use window::{Action, Entry, Window};
