@@ -161,7 +161,8 @@ impl Receiver {
     /// one-socket design: the source port is then the group's port).
     pub(crate) fn send_to(&self, config: &Config, payload: &[u8]) -> Result<usize, Error> {
         let to = config.destination();
-        Error::step(
+        Error::step_on(
+            config.interface(),
             || format!("sending {} bytes to {to}", payload.len()),
             self.socket.send_to(payload, &to.into()),
         )

@@ -312,3 +312,18 @@ fn chat_falls_back_to_line_mode_when_stdin_is_not_a_terminal() {
     assert_eq!(scripted.stdout_line(), "<listener> and back");
     assert_eq!(scripted.finish(), Some(0));
 }
+
+/// `chat --plain | head -1` ends quietly once head has its line, instead of
+/// running on and writing into a closed pipe.
+#[test]
+fn plain_mode_piped_into_head_ends_quietly() {
+    let host = harness::or_skip!(Sandbox::new());
+    let command = format!("{CHAT} --plain bob");
+    let line = Message::new("abcdef0123".into(), "alice", "one line");
+    let (status, stderr) = common::piped_into_head(&host, &command, "joined", || {
+        host.run(|| send(&Config::backchannel(), line.to_json().as_bytes()))
+            .unwrap();
+    });
+    assert_eq!(status, "0", "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
