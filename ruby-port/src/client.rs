@@ -20,8 +20,9 @@
 //!   message.
 //! - Listeners also get the observed source address, since a handle is only a
 //!   claim.
-//! - Dropping the client stops and joins the thread (it wakes up every
-//!   200 ms to check).
+//! - Dropping the client stops and joins the thread: `shutdown(2)` wakes it
+//!   from its `recvmsg` at once (it also wakes up every 200 ms to check, in
+//!   case a kernel does not), so a program ends as soon as its user quits.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -193,6 +194,7 @@ impl fmt::Display for Client {
 impl Drop for Client {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
+        self.shared.receiver.wake();
         if let Some(thread) = self.thread.lock().ok().and_then(|mut t| t.take()) {
             let _ = thread.join();
         }
@@ -203,6 +205,8 @@ fn receive_loop(shared: &Shared) {
     let mut scratch = Vec::new();
     while !shared.stop.load(Ordering::Relaxed) {
         let datagram = match shared.receiver.recv_reusing(&mut scratch) {
+            // Woken by `Drop`: what came is no datagram.
+            Ok(_) if shared.stop.load(Ordering::Relaxed) => return,
             Ok(datagram) => datagram,
             Err(e)
                 if matches!(

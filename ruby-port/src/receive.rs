@@ -157,6 +157,14 @@ impl Receiver {
         })
     }
 
+    /// Wakes a thread blocked in [`Receiver::recv`]: `shutdown(SHUT_RD)`
+    /// makes a waiting `recvmsg` return 0 bytes at once, and every later one
+    /// too. (For an unconnected UDP socket Linux reports `ENOTCONN` but
+    /// shuts down and wakes all the same, so the result is not checked.)
+    pub(crate) fn wake(&self) {
+        let _ = self.socket.shutdown(std::net::Shutdown::Read);
+    }
+
     /// Sends `payload` to `config`'s group from this socket (the chat's
     /// one-socket design: the source port is then the group's port).
     pub(crate) fn send_to(&self, config: &Config, payload: &[u8]) -> Result<usize, Error> {
