@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod hostile;
 pub mod tmux;
 
 use std::io::{BufRead, BufReader, Write};
