@@ -200,7 +200,7 @@ fn watch(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
     std::thread::spawn(move || {
         let mut reader = std::io::BufReader::new(stdout);
         let mut line = Vec::new();
-        while reader.read_until(b'\n', &mut line).map_or(false, |n| n > 0) {
+        while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
             let text = String::from_utf8_lossy(&line);
             if text.contains("mark:") && tx.send(text.into_owned()).is_err() {
                 break;
