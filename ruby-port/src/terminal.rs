@@ -78,21 +78,20 @@ pub fn run_window(client: &Client, window: Window) -> io::Result<()> {
             // Every key already typed is handled before anything is drawn.
             loop {
                 if let TermEvent::Key(key) = crossterm::event::read()? {
-                    let action = screen.window().handle_key(key);
-                    match action {
+                    let mut window = screen.window();
+                    match window.handle_key(key) {
                         Action::None => {}
                         Action::Quit => return Ok(()),
-                        Action::Send(line) => {
-                            let entry = match client.transmit(&line) {
-                                Ok(message) => Entry::sent(&message),
-                                Err(e) => Entry {
-                                    handle: "!".into(),
-                                    content: e.to_string(),
-                                    source: None,
-                                },
-                            };
-                            screen.window().push(entry);
-                        }
+                        // Sent and shown under one lock, so a reply cannot
+                        // be shown above the line it answers.
+                        Action::Send(line) => window.push(match client.transmit(&line) {
+                            Ok(message) => Entry::sent(&message),
+                            Err(e) => Entry {
+                                handle: "!".into(),
+                                content: e.to_string(),
+                                source: None,
+                            },
+                        }),
                     }
                 }
                 // A key changed the input; a resize needs a full redraw.

@@ -209,13 +209,24 @@ fn receive_survives_a_flood_bounded_and_clean() {
     check_line_mode(&lan, child, &watched, SEND_RECEIVE_GROUP);
 }
 
-/// Where a test's recorded terminal output goes.
-fn output_file(lan: &Lan, name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!(
-        "ruby-port-flood-{name}-{}-{}.out",
-        std::process::id(),
-        lan.host("b").namespace_inode()
-    ))
+/// A file for a test's recorded terminal output, removed when the test ends
+/// however it ends.
+struct OutputFile(std::path::PathBuf);
+
+impl OutputFile {
+    fn new(lan: &Lan, name: &str) -> OutputFile {
+        OutputFile(std::env::temp_dir().join(format!(
+            "ruby-port-flood-{name}-{}-{}.out",
+            std::process::id(),
+            lan.host("b").namespace_inode()
+        )))
+    }
+}
+
+impl Drop for OutputFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// The chat window under a flood: still running and showing a friend's
@@ -229,9 +240,9 @@ fn chat_window_survives_a_flood_bounded_and_clean() {
     let tmux = Tmux::start(lan.host("b"), tmux_program, &format!("{CHAT} bob"));
     tmux.until_screen_shows(" [backchannel]");
     let pid = tmux.program_pid();
-    let recorded = output_file(&lan, "window");
+    let recorded = OutputFile::new(&lan, "window");
     let started = Instant::now();
-    tmux.record_output(&recorded);
+    tmux.record_output(&recorded.0);
     send_message(lan.host("a"), BACKCHANNEL_GROUP, READY);
     tmux.until_screen_shows(READY);
     let idle = memory(pid);
@@ -255,8 +266,7 @@ fn chat_window_survives_a_flood_bounded_and_clean() {
         after.peak_kib,
         idle.resident_kib
     );
-    let output = std::fs::read(&recorded).unwrap_or_default();
-    let _ = std::fs::remove_file(&recorded);
+    let output = std::fs::read(&recorded.0).unwrap_or_default();
     assert_eq!(
         flood::injected_sequences(&output),
         Vec::<&str>::new(),
