@@ -19,15 +19,16 @@ pub struct NetworkArgs {
     /// [default: the program's group, see above]
     #[arg(long, short, value_name = "ADDRESS", value_parser = multicast_address)]
     pub group: Option<IpAddr>,
-    /// UDP port [default: the program's port, see above]
-    #[arg(long, short, value_name = "PORT")]
+    /// UDP port, 1 to 65535 [default: the program's port, see above]
+    #[arg(long, short, value_name = "PORT", value_parser = group_port)]
     pub port: Option<u16>,
     /// Multicast TTL (IPv4) or hop limit (IPv6): 1 keeps datagrams on the local network
     #[arg(long, value_name = "HOPS", default_value = "1")]
     pub ttl: Ttl,
-    /// Network interface to send from and join on, by name (e.g. eth0); required for
-    /// link-local IPv6 groups such as ff02::1 [default: whatever the routes say]
-    #[arg(long, short, value_name = "NAME", value_parser = Interface::named)]
+    /// Network interface to send from and join on, by name (e.g. eth0) or by the index
+    /// `ip link` shows; required for link-local IPv6 groups such as ff02::1
+    /// [default: whatever the routes say]
+    #[arg(long, short, value_name = "NAME", value_parser = interface)]
     pub interface: Option<Interface>,
 }
 
@@ -52,6 +53,59 @@ impl NetworkArgs {
 /// Its port comes from `--port` later; any valid port serves for the check.
 fn multicast_address(text: &str) -> Result<IpAddr, GroupError> {
     Group::parse_address(text, 1).map(|group| group.ip())
+}
+
+/// `chat --scrollback`: a number of messages from 1 to
+/// [`Window::MAX_SCROLLBACK`](crate::Window::MAX_SCROLLBACK); 0 would show
+/// nothing and more would let a flood take gigabytes.
+pub fn scrollback(text: &str) -> Result<usize, String> {
+    let max = crate::Window::MAX_SCROLLBACK;
+    match text.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a scrollback size (expected a number of messages from 1 to {max})"
+        )),
+    }
+}
+
+/// Checks a write to stdout: when the reader has gone (`receive | head -1`,
+/// `EPIPE`) the program exits quietly with status 0, as `cat` and `yes` do
+/// from a shell's point of view; any other failure is one error line and
+/// status 1. (Rust ignores `SIGPIPE`, so without this `println!` panics.)
+pub fn written_or_exit(result: std::io::Result<()>) {
+    match result {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => exit_with(1, format!("writing to stdout: {e}")),
+    }
+}
+
+/// `--port`: a group needs a fixed port, so 0 ("any free port" to `bind`) is
+/// refused here, with the option named, instead of after the other checks.
+fn group_port(text: &str) -> Result<u16, String> {
+    match text.parse::<u16>() {
+        Ok(0) => Err("port 0 cannot be a group's port (expected 1 to 65535)".to_string()),
+        Ok(port) => Ok(port),
+        Err(_) => Err(format!(
+            "`{text}` is not a port (expected a number from 1 to 65535)"
+        )),
+    }
+}
+
+/// `--interface`: a name, or an index as `ip link` numbers them (`1: lo`).
+fn interface(text: &str) -> Result<Interface, String> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse::<u32>()
+            .ok()
+            .and_then(Interface::with_index)
+            .ok_or_else(|| {
+                format!(
+                    "no network interface has index {text} here (expected a name or an index that `ip link` lists, e.g. lo or 1)"
+                )
+            });
+    }
+    Interface::named(text).map_err(|e| e.to_string())
 }
 
 /// Prints `error: {error}` to stderr on one line and exits with `code` (2 for
@@ -108,6 +162,39 @@ mod tests {
         assert!(error.contains("`eht0`"), "{error}");
     }
 
+    /// Port 0 is refused while parsing `--port`, naming the option, the value
+    /// and the range; so is a port that is not a number.
+    #[test]
+    fn port_zero_is_refused_naming_the_option() {
+        let error = parse(&["--port", "0"]).unwrap_err().to_string();
+        assert!(error.contains("'0' for '--port <PORT>'"), "{error}");
+        assert!(
+            error.contains("port 0 cannot be a group's port (expected 1 to 65535)"),
+            "{error}"
+        );
+        let error = parse(&["--port", "70000"]).unwrap_err().to_string();
+        assert!(
+            error.contains("`70000` is not a port (expected a number from 1 to 65535)"),
+            "{error}"
+        );
+        assert_eq!(parse(&["--port", "6811"]).unwrap().port, Some(6811));
+    }
+
+    /// A number given to `--interface` is taken as the index `ip link` shows;
+    /// an index no interface has is refused as an index, not as a name.
+    #[test]
+    fn numeric_interfaces_are_indexes() {
+        let lo = Interface::named("lo").unwrap();
+        let parsed = parse(&["--interface", &lo.index.to_string()]).unwrap();
+        assert_eq!(parsed.interface, Some(lo));
+        let error = parse(&["--interface", "4000000"]).unwrap_err().to_string();
+        assert!(
+            error.contains("no network interface has index 4000000"),
+            "{error}"
+        );
+        assert!(!error.contains("named"), "{error}");
+    }
+
     /// What only the combination gets wrong is refused when the config is made.
     #[test]
     fn combinations_are_checked_when_the_config_is_made() {
@@ -116,10 +203,30 @@ mod tests {
             link_local.config(SEND_RECEIVE_GROUP),
             Err(GroupError::NeedsInterface(_))
         ));
-        let port_zero = parse(&["--port", "0"]).unwrap();
+        let port_zero = NetworkArgs {
+            port: Some(0),
+            ..parse(&[]).unwrap()
+        };
         assert_eq!(
             port_zero.config(SEND_RECEIVE_GROUP),
             Err(GroupError::PortZero)
         );
+    }
+
+    /// `--scrollback` takes 1 to 100000 messages; 0 and absurd sizes are
+    /// refused naming the value and the range.
+    #[test]
+    fn scrollback_is_refused_when_zero_or_absurd() {
+        assert_eq!(scrollback("1"), Ok(1));
+        assert_eq!(scrollback("100000"), Ok(100_000));
+        for bad in ["0", "100001", "99999999999999999999", "-1", "lots"] {
+            let error = scrollback(bad).unwrap_err();
+            assert_eq!(
+                error,
+                format!(
+                    "`{bad}` is not a scrollback size (expected a number of messages from 1 to 100000)"
+                )
+            );
+        }
     }
 }

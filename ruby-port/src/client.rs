@@ -11,12 +11,18 @@
 //!   the socket's queue.
 //! - Bad input never stops the thread. Each datagram that is not a message is
 //!   counted ([`Stats::rejected`]) and reported to listeners as
-//!   [`Event::Rejected`], then the loop goes on. Datagrams longer than
-//!   [`MAX_DATAGRAM`] are detected with `MSG_TRUNC` and rejected whole.
+//!   [`Event::Rejected`], then the loop goes on.
+//! - A datagram longer than [`MAX_DATAGRAM`] is read whole (the gem would read
+//!   its first 1024 bytes): if it is a valid message, listeners get it cut to
+//!   size with a visible marker ([`Message::cut`], counted in [`Stats::cut`]);
+//!   if not, it is rejected as [`Rejection::Truncated`]. Either way a peer
+//!   cannot make a listener hold more than about [`MAX_DATAGRAM`] bytes per
+//!   message.
 //! - Listeners also get the observed source address, since a handle is only a
 //!   claim.
-//! - Dropping the client stops and joins the thread (it wakes up every
-//!   200 ms to check).
+//! - Dropping the client stops and joins the thread: `shutdown(2)` wakes it
+//!   from its `recvmsg` at once (it also wakes up every 200 ms to check, in
+//!   case a kernel does not), so a program ends as soon as its user quits.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -58,7 +64,15 @@ pub struct Stats {
     pub own: u64,
     /// Datagrams that were not messages (see [`Rejection`]).
     pub rejected: u64,
+    /// Messages longer than [`MAX_DATAGRAM`], handed on cut ([`Message::cut`]);
+    /// also counted in `messages`.
+    pub cut: u64,
 }
+
+/// How much of a datagram the receive thread reads: all of any UDP payload
+/// (65,507 bytes over IPv4, 65,527 over IPv6), so an oversized message can be
+/// parsed and shown cut rather than rejected as cut-off JSON.
+const READ_BUFFER: usize = 65_536;
 
 type Listener = Box<dyn Fn(&Event) + Send + Sync>;
 
@@ -69,6 +83,7 @@ struct Shared {
     messages: AtomicU64,
     own: AtomicU64,
     rejected: AtomicU64,
+    cut: AtomicU64,
     stop: AtomicBool,
 }
 
@@ -88,7 +103,7 @@ impl Client {
     /// bound to the wildcard address and the group's port, as the original
     /// does) and picks a fresh random [`ClientId`].
     pub fn new(handle: impl Into<String>, config: &Config) -> Result<Client, Error> {
-        let receiver = Receiver::join(config)?.with_buffer_size(MAX_DATAGRAM);
+        let receiver = Receiver::join(config)?.with_buffer_size(READ_BUFFER);
         receiver.set_timeout(Some(Self::POLL))?;
         Ok(Client {
             config: config.clone(),
@@ -100,6 +115,7 @@ impl Client {
                 messages: AtomicU64::new(0),
                 own: AtomicU64::new(0),
                 rejected: AtomicU64::new(0),
+                cut: AtomicU64::new(0),
                 stop: AtomicBool::new(false),
             }),
             thread: Mutex::new(None),
@@ -163,6 +179,7 @@ impl Client {
             messages: self.shared.messages.load(Ordering::Relaxed),
             own: self.shared.own.load(Ordering::Relaxed),
             rejected: self.shared.rejected.load(Ordering::Relaxed),
+            cut: self.shared.cut.load(Ordering::Relaxed),
         }
     }
 }
@@ -177,6 +194,7 @@ impl fmt::Display for Client {
 impl Drop for Client {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
+        self.shared.receiver.wake();
         if let Some(thread) = self.thread.lock().ok().and_then(|mut t| t.take()) {
             let _ = thread.join();
         }
@@ -184,8 +202,11 @@ impl Drop for Client {
 }
 
 fn receive_loop(shared: &Shared) {
+    let mut scratch = Vec::new();
     while !shared.stop.load(Ordering::Relaxed) {
-        let datagram = match shared.receiver.recv() {
+        let datagram = match shared.receiver.recv_reusing(&mut scratch) {
+            // Woken by `Drop`: what came is no datagram.
+            Ok(_) if shared.stop.load(Ordering::Relaxed) => return,
             Ok(datagram) => datagram,
             Err(e)
                 if matches!(
@@ -203,20 +224,28 @@ fn receive_loop(shared: &Shared) {
             }
         };
         let source = datagram.source;
+        let truncated = Rejection::Truncated {
+            length: datagram.length,
+        };
         let parsed = if datagram.truncated() {
-            Err(Rejection::Truncated {
-                length: datagram.length,
-            })
+            Err(truncated)
         } else {
-            Message::from_datagram(&datagram.payload)
+            match Message::from_datagram(&datagram.payload) {
+                // Too long for a peer and not a message either: say the length.
+                Err(_) if datagram.length > MAX_DATAGRAM => Err(truncated),
+                parsed => parsed,
+            }
         };
         let event = match parsed {
             Ok(message) if message.client_id == shared.id => {
                 shared.own.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            Ok(message) => {
+            Ok(mut message) => {
                 shared.messages.fetch_add(1, Ordering::Relaxed);
+                if message.cut() {
+                    shared.cut.fetch_add(1, Ordering::Relaxed);
+                }
                 Event::Message { message, source }
             }
             Err(rejection) => {

@@ -71,8 +71,8 @@
 //! - Reliability: a datagram that is lost is lost, as in the original.
 //! - Authentication: anyone on the network can claim any handle or client id;
 //!   showing the source address is the only help offered.
-//! - Wrapping long chat lines, scrolling back, and Unicode width subtleties in the
-//!   window: each message takes one line, cut at the screen's edge.
+//! - Unicode width subtleties in the window: long messages wrap every so many
+//!   characters, so a row of wide characters (CJK, emoji) is cut at the edge.
 
 pub mod cli;
 mod client;
@@ -94,11 +94,11 @@ pub use config::Config;
 pub use defaults::{BACKCHANNEL_GROUP, SEND_RECEIVE_GROUP};
 pub use error::Error;
 pub use mcast_vocab::{Group, Interface, Ttl};
-pub use message::{ClientId, MAX_DATAGRAM, Message, Rejection};
+pub use message::{CUT_MARKER, ClientId, MAX_DATAGRAM, Message, Rejection};
 pub use receive::{DatagramLine, Received, Receiver};
 pub use report::Sent;
 pub use reuse::Reuse;
 pub use sanitize::sanitize;
 pub use send::send;
-pub use terminal::{run_plain, run_window};
+pub use terminal::{FRAME_INTERVAL, run_plain, run_window};
 pub use window::{Action, Entry, Window};

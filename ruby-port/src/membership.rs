@@ -108,7 +108,8 @@ fn set_outgoing(socket: &Socket, config: &Config) -> Result<(), Error> {
                 socket.set_multicast_ttl_v4(u32::from(ttl.0)),
             )?;
             if let Some(interface) = config.interface() {
-                Error::step(
+                Error::step_on(
+                    Some(interface),
                     || format!("sending through {interface} (IP_MULTICAST_IF)"),
                     sockopt::set_multicast_if_v4_index(socket, interface.index),
                 )?;
@@ -120,7 +121,8 @@ fn set_outgoing(socket: &Socket, config: &Config) -> Result<(), Error> {
                 socket.set_multicast_hops_v6(u32::from(ttl.0)),
             )?;
             if let Some(interface) = config.interface() {
-                Error::step(
+                Error::step_on(
+                    Some(interface),
                     || format!("sending through {interface} (IPV6_MULTICAST_IF)"),
                     socket.set_multicast_if_v6(interface.index),
                 )?;
@@ -142,12 +144,14 @@ fn join(socket: &Socket, group: IpAddr, interface: Option<&Interface>) -> Result
                 Some(i) => InterfaceIndexOrAddress::Index(i.index),
                 None => InterfaceIndexOrAddress::Address(Ipv4Addr::UNSPECIFIED),
             };
-            Error::step(
+            Error::step_on(
+                interface,
                 || format!("joining {v4} on {on} (IP_ADD_MEMBERSHIP)"),
                 socket.join_multicast_v4_n(&v4, &which),
             )
         }
-        IpAddr::V6(v6) => Error::step(
+        IpAddr::V6(v6) => Error::step_on(
+            interface,
             || format!("joining {v6} on {on} (IPV6_JOIN_GROUP)"),
             socket.join_multicast_v6(&v6, interface.map_or(0, |i| i.index)),
         ),

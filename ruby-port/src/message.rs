@@ -16,6 +16,12 @@
 //! thread, which then dies silently. [`Message::from_datagram`] instead says
 //! why a datagram is not a message ([`Rejection`]) so the caller can count it
 //! and carry on.
+//!
+//! A valid message longer than [`MAX_DATAGRAM`] (a Ruby peer would read only
+//! its start) is not dropped: [`Message::cut`] keeps its start and marks the
+//! cut with [`CUT_MARKER`], so a reader sees that something was left out and
+//! no peer can make a listener hold more than about [`MAX_DATAGRAM`] bytes per
+//! message.
 
 use std::fmt;
 
@@ -23,8 +29,15 @@ use serde::{Deserialize, Serialize};
 
 /// The most bytes a backchannel peer reads per datagram (`recvfrom(1024)` in
 /// the gem). Longer messages reach Ruby peers cut off, so [`crate::Client`]
-/// refuses to send them and treats longer datagrams as [`Rejection::Truncated`].
+/// refuses to send them; it shows longer valid ones cut ([`Message::cut`]) and
+/// rejects longer others as [`Rejection::Truncated`].
 pub const MAX_DATAGRAM: usize = 1024;
+
+/// What [`Message::cut`] puts at the end of a handle or content it shortened.
+pub const CUT_MARKER: &str = "…[cut]";
+
+/// The longest handle, in bytes, that [`Message::cut`] keeps.
+const CUT_HANDLE: usize = 64;
 
 /// Who sent a message: 10 lowercase hex characters chosen at random per client.
 ///
@@ -84,7 +97,8 @@ pub struct Message {
 /// Why a datagram on the chat port is not a chat message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
-    /// Longer than [`MAX_DATAGRAM`] bytes; only the start was read.
+    /// Longer than [`MAX_DATAGRAM`] bytes (so a Ruby peer reads only its
+    /// start) and not a message either, or longer than the reader's buffer.
     #[error("{length} bytes, more than the {MAX_DATAGRAM} a peer reads")]
     Truncated {
         /// The datagram's real length.
@@ -150,6 +164,31 @@ impl Message {
         }
         Ok(message)
     }
+
+    /// The message cut to fit what a peer reads: a handle longer than 64 bytes
+    /// and a content longer than [`MAX_DATAGRAM`] bytes minus the handle keep
+    /// their start (at a character boundary) followed by [`CUT_MARKER`].
+    /// Returns whether anything was cut.
+    pub fn cut(&mut self) -> bool {
+        let handle = cut_at(&mut self.handle, CUT_HANDLE);
+        let room = MAX_DATAGRAM.saturating_sub(self.handle.len());
+        let content = cut_at(&mut self.content, room);
+        handle || content
+    }
+}
+
+/// Shortens `text` to at most `limit` bytes plus [`CUT_MARKER`]; false if it fit.
+fn cut_at(text: &mut String, limit: usize) -> bool {
+    if text.len() <= limit {
+        return false;
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str(CUT_MARKER);
+    true
 }
 
 #[cfg(test)]
@@ -218,6 +257,27 @@ mod tests {
         ));
     }
 
+    /// A message too long for a peer keeps its start, cut at a character
+    /// boundary, with the marker after it; a short one is left alone.
+    #[test]
+    fn long_messages_are_cut_with_a_visible_marker() {
+        let mut short = Message::new(ClientId::from("0000000000"), "jules", "hi");
+        assert!(!short.cut());
+        assert_eq!(short.content, "hi");
+        let mut long = Message::new(
+            ClientId::from("0000000000"),
+            "é".repeat(100),
+            "ü".repeat(4000),
+        );
+        assert!(long.cut());
+        assert_eq!(long.handle, format!("{}{CUT_MARKER}", "é".repeat(32)));
+        assert!(long.content.ends_with(CUT_MARKER));
+        assert!(long.content.starts_with("üü"));
+        let kept = long.content.len() - CUT_MARKER.len();
+        assert!(kept <= MAX_DATAGRAM - long.handle.len(), "{kept}");
+        assert!(kept + 2 > MAX_DATAGRAM - long.handle.len(), "{kept}");
+    }
+
     /// Ids are 10 lowercase hex characters and differ between clients.
     #[test]
     fn client_ids_are_ten_lowercase_hex_characters() {
@@ -227,5 +287,47 @@ mod tests {
         assert_eq!(text.len(), 10);
         assert!(text.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')));
         assert_ne!(a, b);
+    }
+}
+
+/// Properties of the parser over arbitrary input: the network sends anything.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// No bytes make the parser panic; it answers a message or a reason.
+        #[test]
+        fn any_bytes_parse_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let _ = Message::from_datagram(&bytes);
+        }
+
+        /// Text that looks almost like a message (JSON-ish characters) never panics either.
+        #[test]
+        fn json_like_text_parses_without_panic(text in r#"[{}\[\]":,a-z0-9 \\]{0,200}"#) {
+            let _ = Message::from_datagram(text.as_bytes());
+        }
+
+        /// Every message with non-empty content survives the wire unchanged,
+        /// whatever characters (controls, quotes, non-ASCII) it holds.
+        #[test]
+        fn valid_messages_round_trip(id in "[0-9a-f]{10}", handle in any::<String>(), content in any::<String>().prop_filter("non-empty", |c| !c.is_empty())) {
+            let message = Message::new(ClientId::from(id.as_str()), handle, content);
+            prop_assert_eq!(Message::from_datagram(message.to_json().as_bytes()), Ok(message));
+        }
+
+        /// Cutting keeps a message's start and bounds its size, for any text.
+        #[test]
+        fn cut_messages_are_bounded_prefixes(handle in any::<String>(), content in any::<String>()) {
+            let original = Message::new(ClientId::from("0000000000"), handle, content);
+            let mut cut = original.clone();
+            cut.cut();
+            let kept = |s: &str| s.strip_suffix(CUT_MARKER).unwrap_or(s).to_string();
+            prop_assert!(original.handle.starts_with(&kept(&cut.handle)));
+            prop_assert!(original.content.starts_with(&kept(&cut.content)));
+            prop_assert!(cut.handle.len() + cut.content.len() <= MAX_DATAGRAM + 2 * CUT_MARKER.len());
+        }
     }
 }

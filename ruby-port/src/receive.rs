@@ -135,9 +135,16 @@ impl Receiver {
     /// Waits for the next datagram. `EINTR` is returned as `Interrupted`, for
     /// the caller to retry.
     pub fn recv(&self) -> std::io::Result<Received> {
-        let mut payload = vec![0u8; self.buffer_size];
-        let arrival = recv_with_arrival(&self.socket, &mut payload, MsgFlags::empty())?;
-        payload.truncate(arrival.length.min(self.buffer_size));
+        self.recv_reusing(&mut Vec::new())
+    }
+
+    /// [`Receiver::recv`] reading into `scratch` (grown to the buffer size
+    /// once, then reused), so a loop does not allocate a full buffer per
+    /// datagram; the payload is a copy of just the bytes that came.
+    pub(crate) fn recv_reusing(&self, scratch: &mut Vec<u8>) -> std::io::Result<Received> {
+        scratch.resize(self.buffer_size, 0);
+        let arrival = recv_with_arrival(&self.socket, scratch, MsgFlags::empty())?;
+        let payload = scratch[..arrival.length.min(self.buffer_size)].to_vec();
         Ok(Received {
             payload,
             length: arrival.length,
@@ -150,11 +157,20 @@ impl Receiver {
         })
     }
 
+    /// Wakes a thread blocked in [`Receiver::recv`]: `shutdown(SHUT_RD)`
+    /// makes a waiting `recvmsg` return 0 bytes at once, and every later one
+    /// too. (For an unconnected UDP socket Linux reports `ENOTCONN` but
+    /// shuts down and wakes all the same, so the result is not checked.)
+    pub(crate) fn wake(&self) {
+        let _ = self.socket.shutdown(std::net::Shutdown::Read);
+    }
+
     /// Sends `payload` to `config`'s group from this socket (the chat's
     /// one-socket design: the source port is then the group's port).
     pub(crate) fn send_to(&self, config: &Config, payload: &[u8]) -> Result<usize, Error> {
         let to = config.destination();
-        Error::step(
+        Error::step_on(
+            config.interface(),
             || format!("sending {} bytes to {to}", payload.len()),
             self.socket.send_to(payload, &to.into()),
         )

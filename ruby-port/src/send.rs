@@ -13,7 +13,8 @@ use crate::membership;
 pub fn send(config: &Config, payload: &[u8]) -> Result<usize, Error> {
     let socket = membership::sender(config)?;
     let to = config.destination();
-    Error::step(
+    Error::step_on(
+        config.interface(),
         || format!("sending {} bytes to {to}", payload.len()),
         socket.send_to(payload, &to.into()),
     )

@@ -15,7 +15,15 @@
 //! [`crate::sanitize()`] before it is stored, `Ctrl-T` toggles each message's
 //! observed source address (a handle is only a claim), and the right end of
 //! the divider counts datagrams that were not messages.
+//!
+//! Also added, because a group is open to anyone: the history keeps only the
+//! newest [`Window::DEFAULT_SCROLLBACK`] messages (or as many as
+//! [`Window::with_scrollback`] says), so a flood cannot grow it without end; a
+//! message longer than the screen is wrapped onto as many rows as it needs;
+//! PageUp and PageDown scroll through the history a screen at a time.
 
+use std::cell::Cell;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -88,26 +96,95 @@ pub enum Action {
 }
 
 /// The chat screen's state: history, input line, display options.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Window {
-    history: Vec<Entry>,
+    history: VecDeque<Entry>,
+    scrollback: usize,
+    /// How many rows of history are hidden below the screen (0: at the bottom).
+    scrolled: usize,
     input: String,
     show_source: bool,
     ignored: u64,
+    /// The width and number of history rows of the last render, so paging and
+    /// keeping the view still while scrolled know how lines wrap.
+    last_width: Cell<usize>,
+    last_rows: Cell<usize>,
 }
 
 impl Window {
-    /// An empty window; `show_source` starts with source addresses shown.
+    /// How many messages the history keeps unless told otherwise.
+    pub const DEFAULT_SCROLLBACK: usize = 2000;
+
+    /// The most messages a history may be asked to keep: at about 1 KiB per
+    /// message at most ([`crate::MAX_DATAGRAM`], [`crate::Message::cut`]),
+    /// some 100 MiB.
+    pub const MAX_SCROLLBACK: usize = 100_000;
+
+    /// An empty window keeping [`Window::DEFAULT_SCROLLBACK`] messages;
+    /// `show_source` starts with source addresses shown.
     pub fn new(show_source: bool) -> Window {
         Window {
+            history: VecDeque::new(),
+            scrollback: Self::DEFAULT_SCROLLBACK,
+            scrolled: 0,
+            input: String::new(),
             show_source,
-            ..Window::default()
+            ignored: 0,
+            last_width: Cell::new(80),
+            last_rows: Cell::new(22),
         }
     }
 
-    /// Adds a line at the bottom of the history (the original's `new_message`).
+    /// The same window keeping at most `messages` messages (at least one):
+    /// older ones are forgotten as new ones arrive.
+    pub fn with_scrollback(mut self, messages: usize) -> Window {
+        self.scrollback = messages.max(1);
+        self.trim();
+        self
+    }
+
+    /// How many messages the history holds now.
+    pub fn len(&self) -> usize {
+        self.history.len()
+    }
+
+    /// Whether the history is empty.
+    pub fn is_empty(&self) -> bool {
+        self.history.is_empty()
+    }
+
+    /// Adds a line at the bottom of the history (the original's `new_message`),
+    /// forgetting the oldest beyond the scrollback. While scrolled up, the
+    /// view stays on the lines it shows.
     pub fn push(&mut self, entry: Entry) {
-        self.history.push(entry);
+        if self.scrolled > 0 {
+            self.scrolled += self.rows_of(&entry, self.last_width.get());
+        }
+        self.history.push_back(entry);
+        self.trim();
+    }
+
+    fn trim(&mut self) {
+        while self.history.len() > self.scrollback {
+            self.history.pop_front();
+        }
+    }
+
+    /// How many screen rows `entry` takes at `width` columns.
+    fn rows_of(&self, entry: &Entry, width: usize) -> usize {
+        wrap(&entry.line(self.show_source), width).len()
+    }
+
+    /// The most rows the view can be scrolled up: all rows but one screenful.
+    fn max_scroll(&self) -> usize {
+        let width = self.last_width.get();
+        let total: usize = self.history.iter().map(|e| self.rows_of(e, width)).sum();
+        total.saturating_sub(self.last_rows.get())
+    }
+
+    /// One screenful of rows, less one row kept for context.
+    fn page(&self) -> usize {
+        self.last_rows.get().saturating_sub(1).max(1)
     }
 
     /// Takes an event from the client: a message joins the history, a rejected
@@ -129,9 +206,16 @@ impl Window {
         self.show_source
     }
 
+    /// How many rows of history are hidden below the screen (0 when the
+    /// newest message is in view).
+    pub fn scrolled(&self) -> usize {
+        self.scrolled
+    }
+
     /// Edits the input line; Enter hands the line back as [`Action::Send`]
     /// (empty lines are not sent, as in the original), Esc and Ctrl-C quit,
-    /// Ctrl-T toggles source addresses, Ctrl-U clears the line.
+    /// Ctrl-T toggles source addresses, Ctrl-U clears the line, PageUp and
+    /// PageDown scroll the history by a screenful.
     pub fn handle_key(&mut self, key: KeyEvent) -> Action {
         if key.kind == KeyEventKind::Release {
             return Action::None;
@@ -150,6 +234,17 @@ impl Window {
             }
             KeyCode::Char(c) if !ctrl => {
                 self.input.push(c);
+                Action::None
+            }
+            KeyCode::PageUp => {
+                self.scrolled = (self.scrolled + self.page()).min(self.max_scroll());
+                Action::None
+            }
+            KeyCode::PageDown => {
+                self.scrolled = self
+                    .scrolled
+                    .min(self.max_scroll())
+                    .saturating_sub(self.page());
                 Action::None
             }
             KeyCode::Backspace => {
@@ -172,11 +267,31 @@ impl Window {
         let input_y = area.bottom() - 1;
         let rows = area.height.saturating_sub(2);
 
-        // History: the newest `rows` lines, drawn from the top down.
-        let first = self.history.len().saturating_sub(usize::from(rows));
-        let lines: Vec<Line> = self.history[first..]
-            .iter()
-            .map(|e| Line::raw(e.line(self.show_source)))
+        // History: wrapped rows, newest at the bottom once the screen is
+        // full; only the newest messages that reach the screen are wrapped.
+        let width = usize::from(area.width);
+        let wanted = self.scrolled + usize::from(rows);
+        self.last_width.set(width);
+        self.last_rows.set(usize::from(rows));
+        let mut newest_first: Vec<String> = Vec::new();
+        for entry in self.history.iter().rev() {
+            if newest_first.len() >= wanted {
+                break;
+            }
+            let mut entry_rows = wrap(&entry.line(self.show_source), width);
+            entry_rows.reverse();
+            newest_first.extend(entry_rows);
+        }
+        // Scrolled past the oldest row: show the oldest screenful.
+        let skip = self
+            .scrolled
+            .min(newest_first.len().saturating_sub(usize::from(rows)));
+        let lines: Vec<Line> = newest_first
+            .into_iter()
+            .skip(skip)
+            .take(usize::from(rows))
+            .rev()
+            .map(Line::raw)
             .collect();
         frame.render_widget(
             Paragraph::new(lines),
@@ -207,6 +322,9 @@ impl Window {
 
     fn divider_text(&self, width: usize) -> String {
         let mut status = Vec::new();
+        if self.scrolled > 0 {
+            status.push("scrolled up".to_string());
+        }
         if self.show_source {
             status.push("sources shown".to_string());
         }
@@ -228,4 +346,20 @@ impl Window {
             " ".repeat(width - left_len - right_len)
         )
     }
+}
+
+/// `line` cut into rows of `width` characters (one empty row for an empty line).
+///
+/// Counts characters, not display columns: wide (CJK, emoji) characters make a
+/// row longer than the screen, and ratatui cuts it at the edge.
+fn wrap(line: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let chars: Vec<char> = line.chars().collect();
+    if chars.is_empty() {
+        return vec![String::new()];
+    }
+    chars
+        .chunks(width)
+        .map(|row| row.iter().collect())
+        .collect()
 }

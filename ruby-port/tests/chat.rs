@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use common::{DEADLINE, start};
 use harness::{Host, Lan, Sandbox};
-use ruby_port::{Client, Config, Event, Group, Interface, MAX_DATAGRAM, Message, Rejection, send};
+use ruby_port::{
+    CUT_MARKER, Client, Config, Event, Group, Interface, MAX_DATAGRAM, Message, Rejection, send,
+};
 
 const CHAT: &str = env!("CARGO_BIN_EXE_chat");
 
@@ -166,6 +168,24 @@ fn hostile_datagrams_are_counted_and_the_client_keeps_running() {
     assert_eq!(next_message(&inbox).0.content, "still there?");
 }
 
+/// A valid message longer than a peer reads is shown cut, with a marker that
+/// says so, instead of vanishing; it is counted as cut.
+#[test]
+fn oversized_valid_messages_arrive_cut_with_a_marker() {
+    let host = harness::or_skip!(Sandbox::new());
+    let (reader, inbox) = client(&host, "reader");
+    let long = Message::new("abcdef0123".into(), "bigmouth", "blah ".repeat(1600));
+    host.run(|| send(&Config::backchannel(), long.to_json().as_bytes()))
+        .unwrap();
+    let (got, _) = next_message(&inbox);
+    assert_eq!(got.handle, "bigmouth");
+    assert!(got.content.ends_with(CUT_MARKER), "{}", got.content);
+    let kept = got.content.strip_suffix(CUT_MARKER).unwrap();
+    assert!(long.content.starts_with(kept));
+    assert!(kept.len() <= MAX_DATAGRAM && kept.len() > MAX_DATAGRAM / 2);
+    assert_eq!((reader.stats().messages, reader.stats().cut), (1, 1));
+}
+
 /// A message that would not fit the 1024 bytes Ruby peers read is refused
 /// before it is sent.
 #[test]
@@ -291,4 +311,19 @@ fn chat_falls_back_to_line_mode_when_stdin_is_not_a_terminal() {
     listener.transmit("and back").unwrap();
     assert_eq!(scripted.stdout_line(), "<listener> and back");
     assert_eq!(scripted.finish(), Some(0));
+}
+
+/// `chat --plain | head -1` ends quietly once head has its line, instead of
+/// running on and writing into a closed pipe.
+#[test]
+fn plain_mode_piped_into_head_ends_quietly() {
+    let host = harness::or_skip!(Sandbox::new());
+    let command = format!("{CHAT} --plain bob");
+    let line = Message::new("abcdef0123".into(), "alice", "one line");
+    let (status, stderr) = common::piped_into_head(&host, &command, "joined", || {
+        host.run(|| send(&Config::backchannel(), line.to_json().as_bytes()))
+            .unwrap();
+    });
+    assert_eq!(status, "0", "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -264,3 +264,16 @@ fn wildcard_bound_receivers_also_get_groups_joined_by_others_on_the_port() {
         assert_eq!(got.destination.unwrap().to_string(), "239.2.2.2");
     });
 }
+
+/// `receive | head -1` ends quietly once head has its line: the next write
+/// finds the pipe closed and the program exits with status 0, no panic.
+#[test]
+fn receive_piped_into_head_ends_quietly() {
+    let host = harness::or_skip!(Sandbox::new());
+    let command = format!("{RECEIVE} --verbose");
+    let (status, stderr) = common::piped_into_head(&host, &command, "waiting", || {
+        host.run(|| send(&Config::send_receive(), b"line")).unwrap();
+    });
+    assert_eq!(status, "0", "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -188,3 +188,93 @@ fn long_input_scrolls_to_keep_the_cursor_visible() {
     "#);
     terminal.backend_mut().assert_cursor_position((15, 2));
 }
+
+/// The history is bounded: beyond its scrollback the oldest messages are
+/// forgotten, so a flood of messages cannot grow the window without end.
+#[test]
+fn history_keeps_only_the_newest_scrollback_messages() {
+    let mut window = Window::new(false).with_scrollback(100);
+    for n in 1..=10_000 {
+        window.on_event(&from_peer("flood", &n.to_string(), "10.0.0.66:6811"));
+    }
+    assert_eq!(window.len(), 100);
+    insta::assert_snapshot!(draw(&window, 20, 4).backend(), @r#"
+    "<flood> 9999        "
+    "<flood> 10000       "
+    " [backchannel]      "
+    "                    "
+    "#);
+    assert_eq!(Window::new(false).len(), 0);
+    let mut default = Window::new(false);
+    for n in 0..Window::DEFAULT_SCROLLBACK + 5 {
+        default.on_event(&from_peer("flood", &n.to_string(), "10.0.0.66:6811"));
+    }
+    assert_eq!(default.len(), Window::DEFAULT_SCROLLBACK);
+}
+
+/// A message longer than the screen is wrapped onto the rows it needs,
+/// instead of being cut at the edge.
+#[test]
+fn long_messages_wrap_onto_several_rows() {
+    let mut window = Window::new(false);
+    window.on_event(&from_peer(
+        "jules",
+        "the path of the righteous man is beset on all sides",
+        "10.0.0.2:6811",
+    ));
+    window.on_event(&from_peer("vincent", "ok", "10.0.0.3:6811"));
+    insta::assert_snapshot!(draw(&window, 20, 7).backend(), @r#"
+    "<jules> the path of "
+    "the righteous man is"
+    " beset on all sides "
+    "<vincent> ok        "
+    "                    "
+    " [backchannel]      "
+    "                    "
+    "#);
+}
+
+/// PageUp scrolls back a screenful (less one row) and says so on the divider,
+/// new arrivals do not move a scrolled view, PageDown returns to the newest.
+#[test]
+fn page_up_and_page_down_scroll_through_the_history() {
+    let mut window = Window::new(false);
+    for n in 1..=20 {
+        window.on_event(&from_peer("count", &n.to_string(), "10.0.0.2:6811"));
+    }
+    let mut terminal = draw(&window, 30, 6);
+    window.handle_key(key(KeyCode::PageUp));
+    terminal.draw(|frame| window.render(frame)).unwrap();
+    insta::assert_snapshot!(terminal.backend(), @r#"
+    "<count> 14                    "
+    "<count> 15                    "
+    "<count> 16                    "
+    "<count> 17                    "
+    " [backchannel]    scrolled up "
+    "                              "
+    "#);
+    window.on_event(&from_peer("count", "21", "10.0.0.2:6811"));
+    terminal.draw(|frame| window.render(frame)).unwrap();
+    assert!(
+        format!("{:?}", terminal.backend()).contains("<count> 14"),
+        "the view stays where it was"
+    );
+    for _ in 0..10 {
+        window.handle_key(key(KeyCode::PageUp));
+    }
+    terminal.draw(|frame| window.render(frame)).unwrap();
+    assert!(format!("{:?}", terminal.backend()).contains("<count> 1 "));
+    for _ in 0..10 {
+        window.handle_key(key(KeyCode::PageDown));
+    }
+    assert_eq!(window.scrolled(), 0);
+    terminal.draw(|frame| window.render(frame)).unwrap();
+    insta::assert_snapshot!(terminal.backend(), @r#"
+    "<count> 18                    "
+    "<count> 19                    "
+    "<count> 20                    "
+    "<count> 21                    "
+    " [backchannel]                "
+    "                              "
+    "#);
+}

@@ -3,14 +3,15 @@
 use std::io::IsTerminal;
 
 use clap::Parser;
-use ruby_port::{BACKCHANNEL_GROUP, Client, cli};
+use ruby_port::{BACKCHANNEL_GROUP, Client, Window, cli};
 
 /// Chat with everyone on the local network through one multicast group, as the
 /// article's backchannel gem does (224.6.8.11 port 6811; it talks to the gem).
 ///
 /// On a terminal it opens a full-screen window: messages at the top, your input
 /// on the last line. Enter sends, Ctrl-T shows or hides each message's source
-/// address, Esc or Ctrl-C quits. With --plain, or when stdin is not a terminal,
+/// address, PageUp and PageDown scroll back through the last --scrollback
+/// messages, Esc or Ctrl-C quits. With --plain, or when stdin is not a terminal,
 /// it reads lines to send from stdin and prints each received message as one
 /// line, which works in scripts and pipes; it exits at the end of stdin.
 #[derive(Parser)]
@@ -26,6 +27,9 @@ struct Args {
     /// Show each message's source address (the handle is only what the peer claims)
     #[arg(long, short)]
     show_source: bool,
+    /// How many messages the window keeps for scrolling back (1 to 100000)
+    #[arg(long, value_name = "MESSAGES", default_value_t = Window::DEFAULT_SCROLLBACK, value_parser = cli::scrollback)]
+    scrollback: usize,
 }
 
 fn main() {
@@ -38,13 +42,14 @@ fn main() {
         eprintln!("joined {config} as {client}; lines you type are sent");
         ruby_port::run_plain(
             &client,
-            std::io::stdin().lock(),
+            std::io::BufReader::new(std::io::stdin()),
             std::io::stdout(),
             std::io::stderr(),
             args.show_source,
         )
     } else {
-        ruby_port::run_window(&client, args.show_source)
+        let window = Window::new(args.show_source).with_scrollback(args.scrollback);
+        ruby_port::run_window(&client, window)
     };
     if let Err(e) = result {
         cli::exit_with(1, e);

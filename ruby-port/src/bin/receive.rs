@@ -1,5 +1,7 @@
 //! `receive`: join a multicast group and print what arrives (the article's `receive.rb`).
 
+use std::io::Write;
+
 use clap::Parser;
 use ruby_port::{Receiver, SEND_RECEIVE_GROUP, cli};
 
@@ -31,13 +33,15 @@ fn main() {
     if args.verbose {
         eprintln!("joined {config}; waiting");
     }
+    let mut stdout = std::io::stdout().lock();
     let mut seen = 0;
     while args.count.is_none_or(|n| seen < n) {
-        match receiver.recv() {
-            Ok(datagram) => println!("{}", datagram.display(args.verbose)),
+        let line = match receiver.recv() {
+            Ok(datagram) => writeln!(stdout, "{}", datagram.display(args.verbose)),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => cli::exit_with(1, format!("receiving: {e}")),
-        }
+        };
+        cli::written_or_exit(line);
         seen += 1;
     }
 }

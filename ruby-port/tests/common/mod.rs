@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod hostile;
+pub mod tmux;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
@@ -159,4 +162,54 @@ impl Drop for Program {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs `command | head -1` in bash inside `host`, waits for `ready` on the
+/// command's stderr, then calls `poke` (which should make the command print a
+/// line) until the pipeline ends. Returns the command's exit status as bash's
+/// `PIPESTATUS` saw it and everything the command wrote to stderr.
+pub fn piped_into_head(
+    host: &Host,
+    command: &str,
+    ready: &str,
+    poke: impl Fn(),
+) -> (String, String) {
+    let script = format!("{command} | head -1 >/dev/null; echo \"status ${{PIPESTATUS[0]}}\" >&2");
+    let mut program = {
+        let mut child = host
+            .spawn(
+                Command::new("bash")
+                    .args(["-c", &script])
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped()),
+            )
+            .expect("starting bash");
+        let stderr = lines(child.stderr.take().unwrap());
+        Program {
+            stdin: child.stdin.take(),
+            child,
+            stdout: channel().1,
+            stderr,
+            seen_stdout: Vec::new(),
+            seen_stderr: Vec::new(),
+        }
+    };
+    program.wait_stderr(ready);
+    let end = Instant::now() + DEADLINE;
+    while program.child.try_wait().unwrap().is_none() {
+        if Instant::now() > end {
+            panic!("{}\n`{command} | head -1` did not end", program.report());
+        }
+        poke();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    program.seen_stderr.extend(program.stderr.try_iter());
+    let stderr = program.seen_stderr.join("\n");
+    let status = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("status "))
+        .unwrap_or("?")
+        .to_string();
+    (status, stderr)
 }

@@ -1,0 +1,54 @@
+//! The flood the tests and `examples/flood_figures.rs` send: `harness::flood`'s
+//! hostile mix, whose valid datagrams are chat messages of about 900 bytes.
+
+use harness::flood::{self, Flood};
+use ruby_port::{ClientId, Message};
+
+/// A valid flood message as a real peer writes it: about 900 bytes of JSON,
+/// the size of the messages in issue 11's report.
+///
+/// It is [`Message::to_json`]'s output (`tests/flood.rs`,
+/// `flood_messages_are_the_crates_own_json`, checks every kind), made from a template per handle: in the unoptimised
+/// test build, serialising 100,000 messages afresh took 9 of the flood's 10
+/// seconds. The flood's texts are printable ASCII without quotes or
+/// backslashes, so they go into the template as they are, except
+/// [`flood::ESCAPES`], which needs JSON escapes and is serialised once.
+pub fn chat_message(n: u64, text: &str) -> Vec<u8> {
+    const HOLE: &str = "@@TEXT@@";
+    thread_local! {
+        static TEMPLATES: Vec<(String, String, Vec<u8>)> = (0..7)
+            .map(|k| {
+                let json = slow_chat_message(k, HOLE);
+                let json = String::from_utf8(json).expect("JSON is UTF-8");
+                let (before, after) = json.split_once(HOLE).expect("the hole is in the JSON");
+                (before.to_string(), after.to_string(), slow_chat_message(k, flood::ESCAPES))
+            })
+            .collect();
+    }
+    TEMPLATES.with(|templates| {
+        let (before, after, escapes) = &templates[(n % 7) as usize];
+        if text == flood::ESCAPES {
+            escapes.clone()
+        } else {
+            [before.as_bytes(), text.as_bytes(), after.as_bytes()].concat()
+        }
+    })
+}
+
+/// [`chat_message`] the straightforward way.
+pub fn slow_chat_message(n: u64, text: &str) -> Vec<u8> {
+    Message::new(
+        ClientId::from("f100dde5f1"),
+        format!("flooder{}", n % 7),
+        format!("{text} {}", "-".repeat(820)),
+    )
+    .to_json()
+    .into_bytes()
+}
+
+/// A flood of `count` datagrams whose valid ones are [`chat_message`]s and
+/// whose oversized ones are 2 KiB: twice what a peer reads, and cheap enough
+/// to make 20,000 of in an unoptimised build.
+pub fn hostile(count: u64) -> Flood<fn(u64, &str) -> Vec<u8>> {
+    Flood::new(count, chat_message as fn(u64, &str) -> Vec<u8>).oversized(2048)
+}
