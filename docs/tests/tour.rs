@@ -38,3 +38,21 @@ fn tour_verdicts_match_the_appendix() {
         );
     }
 }
+
+/// Each section of the tour names the book's chapter it belongs to, by file, and that
+/// chapter's title is the section's.
+#[test]
+fn every_tour_section_names_its_chapter() {
+    let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let sections = tour::sections();
+    assert_eq!(sections.len(), 4, "one section per article");
+    for (title, file) in sections {
+        let chapter = std::fs::read_to_string(book.join(file))
+            .unwrap_or_else(|e| panic!("the tour names {file}: {e}"));
+        assert_eq!(
+            chapter.lines().next(),
+            Some(format!("# {title}").as_str()),
+            "{file}"
+        );
+    }
+}

@@ -10,6 +10,9 @@ use rust_diary::{GROUP_V4, ListenOptions, Responder, ask, group_v6};
 
 use super::{Chapter, DEADLINE, Spec, Verdict, verdict, who};
 
+/// This section's title and the book's chapter it belongs to.
+pub const SECTION: (&str, &str) = ("A Rust diary: one test for IPv4 and IPv6", "rust-diary.md");
+
 /// The claims this part checks, as the appendix states them.
 pub const CLAIMS: &[Spec] = &[
     Spec {
@@ -29,7 +32,7 @@ pub const CLAIMS: &[Spec] = &[
 /// Runs the diary's round trip (listener answers with its name) across the LAN, over IPv4
 /// and over IPv6 with the interface resolved by name, then tries the diary's own IPv6 join.
 pub fn tour(lan: &Lan) -> Result<Chapter, String> {
-    let mut chapter = Chapter::new("A Rust diary: one test for IPv4 and IPv6");
+    let mut chapter = Chapter::new(SECTION);
     let (a, b) = (lan.host("a"), lan.host("b"));
 
     for (name, group) in [("ipv4", GROUP_V4), ("ipv6", group_v6())] {

@@ -5,6 +5,12 @@ use loopback::{Experiment, Fix, SendMethod, Verdict as Where};
 
 use super::{Chapter, Spec, Verdict, verdict, who};
 
+/// This section's title and the book's chapter it belongs to.
+pub const SECTION: (&str, &str) = (
+    "C: multicast over loopback, sendto() against send()",
+    "loopback.md",
+);
+
 /// The claims this part checks, as the appendix states them.
 pub const CLAIMS: &[Spec] = &[
     Spec {
@@ -23,7 +29,7 @@ pub const CLAIMS: &[Spec] = &[
 
 /// Adds the article's route on host a (its default route is eth0) and runs the experiment.
 pub fn tour(lan: &Lan) -> Result<Chapter, String> {
-    let mut chapter = Chapter::new("C: multicast over loopback, sendto() against send()");
+    let mut chapter = Chapter::new(SECTION);
     let a = lan.host("a");
     let group =
         loopback::group::article(loopback::group::random_port()).map_err(|e| e.to_string())?;

@@ -75,6 +75,8 @@ impl Claim {
 pub struct Chapter {
     /// The article, as the book's chapter title names it.
     pub title: &'static str,
+    /// The book's chapter about it (a file of `docs/src`).
+    pub file: &'static str,
     /// What happened, one line per event, in order.
     pub narration: Vec<String>,
     /// The claims checked.
@@ -82,9 +84,10 @@ pub struct Chapter {
 }
 
 impl Chapter {
-    fn new(title: &'static str) -> Chapter {
+    fn new((title, file): (&'static str, &'static str)) -> Chapter {
         Chapter {
             title,
+            file,
             narration: Vec::new(),
             claims: Vec::new(),
         }
@@ -112,7 +115,7 @@ impl Chapter {
 
 impl fmt::Display for Chapter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "== {} ==", self.title)?;
+        writeln!(f, "== {} (the book's {}) ==", self.title, self.file)?;
         for line in &self.narration {
             writeln!(f, "  {line}")?;
         }
@@ -252,6 +255,16 @@ pub fn expected_claims() -> Vec<Spec> {
         loopback::CLAIMS,
     ]
     .concat()
+}
+
+/// Each section's title and the book's chapter it belongs to, in the tour's order.
+pub fn sections() -> [(&'static str, &'static str); 4] {
+    [
+        ruby::SECTION,
+        python::SECTION,
+        diary::SECTION,
+        loopback::SECTION,
+    ]
 }
 
 /// `host`'s name and address, for narration: `b (10.0.0.2)`.

@@ -8,6 +8,12 @@ use python_echo::{DEFAULT_GROUP, Receiver, ReceiverConfig, SenderConfig};
 
 use super::{Chapter, Spec, Verdict, verdict, who};
 
+/// This section's title and the book's chapter it belongs to.
+pub const SECTION: (&str, &str) = (
+    "Python: a sender that counts acknowledgements",
+    "python-echo.md",
+);
+
 /// The claims this part checks, as the appendix states them.
 pub const CLAIMS: &[Spec] = &[
     Spec {
@@ -113,7 +119,7 @@ fn send_and_print(
 
 /// Runs the Python article's example on the LAN, then the same to a group above 230/8.
 pub fn tour(lan: &Lan) -> Result<Chapter, String> {
-    let mut chapter = Chapter::new("Python: a sender that counts acknowledgements");
+    let mut chapter = Chapter::new(SECTION);
     let (a, b) = (lan.host("a"), lan.host("b"));
 
     let hosts = exchange(&mut chapter, a, &[a, b], DEFAULT_GROUP)?;

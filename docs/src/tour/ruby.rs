@@ -1,12 +1,19 @@
 //! The Ruby article on the tour: `send` to all hosts, receivers everywhere, and a ping.
 
 use std::net::Ipv4Addr;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use harness::Lan;
-use ruby_port::{Config, Receiver};
+use ruby_port::{Client, Config, Event, Receiver, sanitize};
 
 use super::{Chapter, DEADLINE, Spec, Verdict, verdict, who};
+
+/// This section's title and the book's chapter it belongs to.
+pub const SECTION: (&str, &str) = (
+    "Ruby: send, receive and a chat without a server",
+    "ruby-port.md",
+);
 
 /// The claims this part checks, as the appendix states them.
 pub const CLAIMS: &[Spec] = &[
@@ -38,7 +45,7 @@ pub const CLAIMS: &[Spec] = &[
 
 /// Runs the Ruby article's `send` and `receive` on the LAN and pings the all-hosts group.
 pub fn tour(lan: &Lan) -> Result<Chapter, String> {
-    let mut chapter = Chapter::new("Ruby: send, receive and a chat without a server");
+    let mut chapter = Chapter::new(SECTION);
     let config = Config::send_receive();
     let (a, b, c) = (lan.host("a"), lan.host("b"), lan.host("c"));
 
@@ -158,5 +165,42 @@ pub fn tour(lan: &Lan) -> Result<Chapter, String> {
             after.len()
         ),
     );
+
+    chat(lan, &mut chapter)?;
     Ok(chapter)
+}
+
+/// The chat, as `chat --plain` runs it: alice on a and bob on b join the backchannel group;
+/// alice says one line, bob's client hands it on with the source its kernel saw.
+fn chat(lan: &Lan, chapter: &mut Chapter) -> Result<(), String> {
+    let config = Config::backchannel();
+    let join = |host: &str, handle: &str| {
+        lan.host(host)
+            .run(|| Client::new(handle, &config))
+            .map_err(|e| format!("{handle} joining on {host}: {e}"))
+    };
+    let alice = join("a", "alice")?;
+    let bob = join("b", "bob")?;
+    let (heard, arrived) = mpsc::channel();
+    bob.add_listener(move |event| {
+        if let Event::Message { message, source } = event {
+            let _ = heard.send((sanitize(&message.handle), message.content.clone(), *source));
+        }
+    });
+    let line = "hi bob, no server needed";
+    alice
+        .transmit(line)
+        .map_err(|e| format!("alice sending: {e}"))?;
+    chapter.say(format!(
+        "alice (a) and bob (b) joined the chat group {}; alice said {line:?}",
+        config.group()
+    ));
+    match arrived.recv_timeout(DEADLINE) {
+        Ok((handle, content, source)) => chapter.say(format!(
+            "bob (b) got <{handle}> {content:?} from {source}: the handle is what the datagram \
+             claims, the source what b's kernel saw"
+        )),
+        Err(_) => chapter.say(format!("bob (b) got nothing within {DEADLINE:?}")),
+    }
+    Ok(())
 }
