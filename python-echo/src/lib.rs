@@ -86,8 +86,8 @@ mod sender;
 mod summary;
 mod transcript;
 
-pub use defaults::DEFAULT_GROUP;
+pub use defaults::{DEFAULT_GROUP, MIN_TIMEOUT};
 pub use error::Error;
-pub use receiver::{Handled, Receiver, ReceiverConfig, ReceiverReport, receive};
+pub use receiver::{Handled, RECENT_DATAGRAMS, Receiver, ReceiverConfig, ReceiverReport, receive};
 pub use sender::{SenderConfig, SenderReport, Shortfall, send};
-pub use summary::{AckSummary, Reply, Verdict};
+pub use summary::{AckSummary, RECENT_REPLIES, Reply, Verdict};

@@ -76,7 +76,7 @@ fn second_receiver_on_a_host_is_refused_with_a_reason() {
 #[test]
 fn bad_options_are_refused_naming_the_value() {
     let host = harness::or_skip!(Sandbox::new());
-    let cases: [(&str, &[&str], &str); 8] = [
+    let cases: [(&str, &[&str], &str); 11] = [
         (
             SENDER,
             &["--group", "10.0.0.1"],
@@ -89,6 +89,14 @@ fn bad_options_are_refused_naming_the_value() {
         ),
         (SENDER, &["--ttl", "256"], "`256` is not a TTL"),
         (SENDER, &["--timeout", "0"], "`0` is not a timeout"),
+        // 500 ns would round to a zero SO_RCVTIMEO, which the kernel reads as "for ever".
+        (
+            SENDER,
+            &["--timeout", "0.0000005"],
+            "`0.0000005` is not a timeout (expected a number of seconds from 0.001",
+        ),
+        (SENDER, &["--max-wait", "0.0005"], "`0.0005` is not a timeout"),
+        (RECEIVER, &["--idle", "0.0000005"], "`0.0000005` is not a timeout"),
         (SENDER, &["--port", "0"], "0 is not in 1..=65535"),
         (
             SENDER,

@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -26,12 +26,13 @@ pub const READY: &str = "waiting to receive message";
 /// ack late, short enough to keep the suite quick. (The article's 0.2 s is the default.)
 pub const TEST_TIMEOUT: &str = "1";
 
-/// A Python fixture under `tests/fixtures/`, run unbuffered.
-pub fn python(fixture: &str) -> Command {
+/// A Python fixture under `tests/fixtures/`, run unbuffered by `python3`, the interpreter
+/// `harness::tool("python3")` found (tests skip without one).
+pub fn python(python3: &Path, fixture: &str) -> Command {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(fixture);
-    let mut command = Command::new("python3");
+    let mut command = Command::new(python3);
     command.arg("-u").arg(path);
     command
 }
