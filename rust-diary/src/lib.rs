@@ -105,5 +105,5 @@ pub mod sender;
 
 pub use addresses::{GROUP_V4, IPV4, IPV6, PORT, group_v6};
 pub use listener::{Bind, ListenOptions, join};
-pub use responder::{Heard, Responder};
+pub use responder::{Heard, Responder, Tally};
 pub use sender::{Reply, ask, sender};
