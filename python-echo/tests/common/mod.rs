@@ -204,3 +204,55 @@ pub fn in_address_order(output: &str) -> String {
 pub fn port_filters() -> Vec<(&'static str, &'static str)> {
     vec![(r"(\('[0-9a-f.:]+', )\d{4,5}(\)|, )", "${1}[port]${2}")]
 }
+
+/// Starts `command` in `host` with stdout piped, reads lines until one satisfies `until`,
+/// then closes its stdout, as `| head -1` does once it has its line. Returns the child
+/// (stderr piped) and the lines read.
+pub fn start_then_close_stdout(
+    host: &Host,
+    command: &mut Command,
+    until: impl Fn(&str) -> bool,
+) -> (Child, Vec<String>) {
+    let mut child = host
+        .spawn(
+            command
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+    let mut read = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("read a line");
+        let done = until(&line);
+        read.push(line);
+        if done {
+            break;
+        }
+    }
+    drop(lines);
+    (child, read)
+}
+
+/// Waits for `child` to end (bounded by [`DEADLINE`], which only a failure reaches):
+/// its exit code and stderr.
+pub fn wait_with_deadline(mut child: Child) -> (i32, String) {
+    let end = Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll the child") {
+            break status;
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the program did not end within {DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut stderr = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut stderr);
+    }
+    (status.code().unwrap_or(-1), stderr)
+}
