@@ -90,4 +90,4 @@ pub use defaults::{DEFAULT_GROUP, MIN_TIMEOUT};
 pub use error::Error;
 pub use receiver::{Handled, RECENT_DATAGRAMS, Receiver, ReceiverConfig, ReceiverReport, receive};
 pub use sender::{SenderConfig, SenderReport, Shortfall, send};
-pub use summary::{AckSummary, RECENT_REPLIES, Reply, Verdict};
+pub use summary::{ACK, AckSummary, RECENT_REPLIES, Reply, Verdict};

@@ -15,7 +15,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 /// The payload a receiver sends back: the three bytes `ack`.
-pub(crate) const ACK: &[u8] = b"ack";
+pub const ACK: &[u8] = b"ack";
 
 /// What one reply to the sender turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
