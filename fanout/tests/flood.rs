@@ -87,7 +87,12 @@ fn receiver_stays_bounded_and_counts_after_a_flood() {
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();
     let mut stderr = String::new();
-    receiver.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    receiver
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert!(status.success(), "{stderr}");
     assert_eq!(flood::control_characters(&rest), []);
     let report: ReceiverReport = serde_json::from_str(rest.trim()).expect("a JSON report");
@@ -96,7 +101,10 @@ fn receiver_stays_bounded_and_counts_after_a_flood() {
         (1, 1, 0),
         "message 0 counted: {report:?}"
     );
-    assert!(report.tally.arrivals > 1_000, "the flood reached it: {report:?}");
+    assert!(
+        report.tally.arrivals > 1_000,
+        "the flood reached it: {report:?}"
+    );
     eprintln!(
         "fanout receive: idle {} KiB, after the flood {} KiB (peak {} KiB)",
         idle.resident_kib, flooded.resident_kib, flooded.peak_kib

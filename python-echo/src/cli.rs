@@ -107,7 +107,16 @@ mod tests {
         assert_eq!(parse_timeout("0.2"), Ok(Duration::from_millis(200)));
         assert_eq!(parse_timeout("3"), Ok(Duration::from_secs(3)));
         assert_eq!(parse_timeout("0.001"), Ok(MIN_TIMEOUT));
-        for bad in ["0", "-1", "soon", "NaN", "inf", "1e-12", "0.0000005", "0.000999"] {
+        for bad in [
+            "0",
+            "-1",
+            "soon",
+            "NaN",
+            "inf",
+            "1e-12",
+            "0.0000005",
+            "0.000999",
+        ] {
             let error = parse_timeout(bad).unwrap_err().to_string();
             assert!(error.contains(&format!("`{bad}`")), "{error}");
         }

@@ -308,7 +308,11 @@ mod tests {
             report.record(Handled {
                 from: "10.0.0.1:4000".parse().unwrap(),
                 payload: n.to_string().into_bytes(),
-                length: if n % 2 == 0 { 2000 } else { n.to_string().len() },
+                length: if n % 2 == 0 {
+                    2000
+                } else {
+                    n.to_string().len()
+                },
                 acknowledged: n % 4 != 0,
             });
         }

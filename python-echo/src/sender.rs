@@ -26,7 +26,9 @@ use mcast_vocab::{Group, Interface, Ttl};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::datagram;
-use crate::defaults::{DEFAULT_GROUP, DEFAULT_MAX_WAIT, DEFAULT_MESSAGE, DEFAULT_TIMEOUT, MIN_TIMEOUT};
+use crate::defaults::{
+    DEFAULT_GROUP, DEFAULT_MAX_WAIT, DEFAULT_MESSAGE, DEFAULT_TIMEOUT, MIN_TIMEOUT,
+};
 use crate::error::Error;
 use crate::summary::{AckSummary, Verdict};
 use crate::transcript::{address_tuple, bytes_repr};
@@ -342,8 +344,16 @@ mod tests {
     #[test]
     fn timeouts_under_a_millisecond_are_refused() {
         for (timeout, max_wait, named) in [
-            (Duration::from_nanos(500), Duration::from_secs(1), "timeout 500ns"),
-            (Duration::from_secs(1), Duration::from_micros(999), "max-wait 999µs"),
+            (
+                Duration::from_nanos(500),
+                Duration::from_secs(1),
+                "timeout 500ns",
+            ),
+            (
+                Duration::from_secs(1),
+                Duration::from_micros(999),
+                "max-wait 999µs",
+            ),
         ] {
             let config = SenderConfig {
                 timeout,

@@ -256,7 +256,10 @@ mod tests {
         assert_eq!(summary.count(Verdict::NewAck), 1);
         assert_eq!(summary.count(Verdict::DuplicateAck), 9_999);
         assert_eq!(summary.replies().len(), RECENT_REPLIES);
-        assert_eq!(summary.replies().back().unwrap().verdict, Verdict::DuplicateAck);
+        assert_eq!(
+            summary.replies().back().unwrap().verdict,
+            Verdict::DuplicateAck
+        );
     }
 
     /// With no replies at all the summary still says so plainly.
@@ -266,5 +269,32 @@ mod tests {
             AckSummary::new().to_string(),
             "summary: acknowledged by 0 hosts"
         );
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any reply (bytes, claimed length, source) is counted without a panic, and only
+        /// exactly `ack`, whole, is an acknowledgement.
+        #[test]
+        fn any_reply_is_classified(
+            payload in proptest::collection::vec(any::<u8>(), 0..64),
+            extra in 0usize..70_000,
+            port in any::<u16>(),
+            host in any::<[u8; 4]>(),
+        ) {
+            let mut summary = AckSummary::new();
+            let source = SocketAddr::from((host, port));
+            let length = payload.len() + extra;
+            let verdict = summary.record(source, &payload, length);
+            let is_ack = payload == ACK && extra == 0;
+            prop_assert_eq!(verdict == Verdict::NewAck, is_ack);
+            prop_assert_eq!(summary.total(), 1);
+            prop_assert!(!summary.to_string().is_empty());
+        }
     }
 }

@@ -171,7 +171,9 @@ fn a_peer_that_keeps_replying_cannot_keep_the_sender_running() {
         let stop = Arc::clone(&stop);
         move || {
             let mut buffer = [0u8; 64];
-            let (_, from) = socket.recv_from(&mut buffer).expect("the sender's datagram");
+            let (_, from) = socket
+                .recv_from(&mut buffer)
+                .expect("the sender's datagram");
             while !stop.load(Ordering::Relaxed) {
                 let _ = socket.send_to(b"still here", from);
                 std::thread::sleep(std::time::Duration::from_millis(20));

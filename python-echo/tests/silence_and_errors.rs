@@ -95,8 +95,16 @@ fn bad_options_are_refused_naming_the_value() {
             &["--timeout", "0.0000005"],
             "`0.0000005` is not a timeout (expected a number of seconds from 0.001",
         ),
-        (SENDER, &["--max-wait", "0.0005"], "`0.0005` is not a timeout"),
-        (RECEIVER, &["--idle", "0.0000005"], "`0.0000005` is not a timeout"),
+        (
+            SENDER,
+            &["--max-wait", "0.0005"],
+            "`0.0005` is not a timeout",
+        ),
+        (
+            RECEIVER,
+            &["--idle", "0.0000005"],
+            "`0.0000005` is not a timeout",
+        ),
         (SENDER, &["--port", "0"], "0 is not in 1..=65535"),
         (
             SENDER,
@@ -149,9 +157,8 @@ fn without_a_route_both_programs_explain_the_failure() {
 #[test]
 fn receiver_piped_into_head_ends_quietly() {
     let host = harness::or_skip!(Sandbox::new());
-    let (child, read) = common::start_then_close_stdout(&host, &mut Command::new(RECEIVER), |l| {
-        l == common::READY
-    });
+    let (child, read) =
+        common::start_then_close_stdout(&host, &mut Command::new(RECEIVER), |l| l == common::READY);
     assert_eq!(read, ["", common::READY]);
     host.run(|| {
         let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();

@@ -141,7 +141,10 @@ fn without_python3_the_tests_skip_or_fail_under_ci() {
     let skipped = rerun("0");
     let stderr = String::from_utf8_lossy(&skipped.stderr);
     assert!(skipped.status.success(), "{stderr}");
-    let skips: Vec<&str> = stderr.lines().filter(|l| l.starts_with("skipped:")).collect();
+    let skips: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("skipped:"))
+        .collect();
     assert_eq!(skips, ["skipped: python3 is not installed"], "{stderr}");
 
     let required = rerun("1");

@@ -161,3 +161,31 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever bytes a peer sends, the line `diary respond` prints for them (read the
+        /// way the responder reads them, as lossy UTF-8) is one line with no control
+        /// character: the text is escaped, never printed raw. So is `diary ask`'s reply.
+        #[test]
+        fn any_datagram_prints_as_one_safe_line(
+            bytes in proptest::collection::vec(any::<u8>(), 0..1024),
+            failed in any::<bool>(),
+        ) {
+            let heard = Heard {
+                from: "10.0.0.1:0".parse().unwrap(),
+                text: String::from_utf8_lossy(&bytes).into_owned(),
+                failure: failed.then(|| "Invalid argument (os error 22)".to_string()),
+            };
+            let line = Answered { heard: &heard, response: "ipv4" }.to_string();
+            prop_assert!(!line.chars().any(char::is_control), "{:?}", line);
+            // `diary ask` prints a reply's text the same way.
+            let reply = crate::Reply { text: heard.text, from: heard.from }.to_string();
+            prop_assert!(!reply.chars().any(char::is_control), "{:?}", reply);
+        }
+    }
+}

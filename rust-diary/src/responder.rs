@@ -169,7 +169,13 @@ impl Responder {
     /// when it failed, panicked or did not stop in time.
     pub fn stop(mut self) -> io::Result<Vec<Heard>> {
         self.halt()?;
-        Ok(self.log.lock().recent.iter().map(|(_, h)| h.clone()).collect())
+        Ok(self
+            .log
+            .lock()
+            .recent
+            .iter()
+            .map(|(_, h)| h.clone())
+            .collect())
     }
 
     fn halt(&mut self) -> io::Result<()> {
@@ -206,10 +212,7 @@ impl Responder {
                 error.kind(),
                 format!("thread `{}` failed: {error}", self.name),
             )),
-            Err(_) => Err(io::Error::other(format!(
-                "thread `{}` panicked",
-                self.name
-            ))),
+            Err(_) => Err(io::Error::other(format!("thread `{}` panicked", self.name))),
         }
     }
 }
@@ -325,7 +328,11 @@ mod tests {
         let started = Instant::now();
         let error = stuck.stop().unwrap_err();
         release.store(true, Ordering::Relaxed);
-        assert!(started.elapsed() < STOP_DEADLINE * 5, "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < STOP_DEADLINE * 5,
+            "{:?}",
+            started.elapsed()
+        );
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
         assert_eq!(
             error.to_string(),
@@ -352,9 +359,10 @@ mod tests {
             "thread `broken:server` failed: the socket went away"
         );
 
-        let panicking =
-            Responder::spawn("panicky:server".into(), local(), |_, _| panic!("on purpose"))
-                .unwrap();
+        let panicking = Responder::spawn("panicky:server".into(), local(), |_, _| {
+            panic!("on purpose")
+        })
+        .unwrap();
         assert_eq!(panicking.answers().count(), 0);
         assert_eq!(
             panicking.stop().unwrap_err().to_string(),
@@ -379,10 +387,16 @@ mod tests {
         assert_eq!(state.tally.failed, 1_000);
         assert_eq!(state.tally.last_failure.as_deref(), Some("refused 9990"));
         assert_eq!(state.recent.len(), RECENT);
-        assert_eq!(state.recent.back().unwrap(), &(9_999, Heard {
-            from: local(),
-            text: "9999".into(),
-            failure: None,
-        }));
+        assert_eq!(
+            state.recent.back().unwrap(),
+            &(
+                9_999,
+                Heard {
+                    from: local(),
+                    text: "9999".into(),
+                    failure: None,
+                }
+            )
+        );
     }
 }

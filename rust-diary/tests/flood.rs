@@ -65,7 +65,10 @@ fn responder_stays_bounded_and_answers_after_a_flood() {
         );
     };
     responder.wait_for(|line| line.starts_with("heard \"Hello from client!\" from 10.0.0.1:"));
-    assert!(reply.starts_with("reply \"ipv4\" from 10.0.0.2:"), "{reply}");
+    assert!(
+        reply.starts_with("reply \"ipv4\" from 10.0.0.2:"),
+        "{reply}"
+    );
     let after = responder.memory();
     assert!(responder.running());
 

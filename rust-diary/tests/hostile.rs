@@ -48,11 +48,17 @@ fn a_refused_answer_is_counted_and_the_responder_keeps_answering() {
         let options = ListenOptions::default().interface(family.interface());
         let responder = Responder::start("ipv4", &family.group(), &options).unwrap();
         send_from_port_zero(group_v4(), b"from port 0");
-        let first = responder.answers().next().expect("the port-0 datagram heard");
+        let first = responder
+            .answers()
+            .next()
+            .expect("the port-0 datagram heard");
         assert_eq!(first.text, "from port 0");
         assert_eq!(first.from.port(), 0);
         assert!(
-            first.failure.as_deref().is_some_and(|f| f.contains("os error 22")),
+            first
+                .failure
+                .as_deref()
+                .is_some_and(|f| f.contains("os error 22")),
             "{first:?}"
         );
 
@@ -82,7 +88,10 @@ fn diary_respond_reports_a_refused_answer_and_goes_on() {
         .expect("diary respond starts");
     let mut lines = BufReader::new(responder.stdout.take().unwrap()).lines();
     let ready = lines.next().unwrap().unwrap();
-    assert!(ready.starts_with("listening on 224.0.0.123:7645"), "{ready}");
+    assert!(
+        ready.starts_with("listening on 224.0.0.123:7645"),
+        "{ready}"
+    );
 
     host.run(|| send_from_port_zero(group_v4(), b"from port 0"));
     let asked = host

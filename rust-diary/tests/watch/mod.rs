@@ -52,7 +52,9 @@ impl Watched {
             move || {
                 let mut raw = Vec::new();
                 while stdout.read_until(b'\n', &mut raw).is_ok_and(|n| n > 0) {
-                    let line = String::from_utf8_lossy(&raw).trim_end_matches('\n').to_string();
+                    let line = String::from_utf8_lossy(&raw)
+                        .trim_end_matches('\n')
+                        .to_string();
                     raw.clear();
                     let controls = flood::control_characters(&line);
                     {
@@ -130,7 +132,10 @@ impl Watched {
     /// Its resident memory now (and the most it ever had), remembered in [`Watched::peak`].
     pub fn memory(&mut self) -> Memory {
         let memory = flood::memory(self.pid()).expect("read /proc/PID/status");
-        if self.peak.is_none_or(|peak| peak.peak_kib <= memory.peak_kib) {
+        if self
+            .peak
+            .is_none_or(|peak| peak.peak_kib <= memory.peak_kib)
+        {
             self.peak = Some(memory);
         }
         memory
