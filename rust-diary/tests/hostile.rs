@@ -4,7 +4,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{SocketAddr, SocketAddrV4};
 use std::process::{Command, Stdio};
 
 use common::{DEADLINE, Family};
@@ -104,7 +104,7 @@ fn diary_respond_reports_a_refused_answer_and_goes_on() {
     );
     let rest: Vec<String> = lines.map(Result::unwrap).collect();
     assert!(responder.wait().unwrap().success());
-    let address = Ipv4Addr::from(host.ipv4());
+    let address = host.ipv4();
     assert_eq!(rest.len(), 3, "{rest:#?}");
     assert_eq!(
         rest[0],
