@@ -16,6 +16,10 @@
 //!
 //! [`Receiver::bind`] does steps 1 and 2 and returns only once the group is joined, so a
 //! test or a tour can start a receiver, then a sender, without sleeping in between.
+//!
+//! A group is open to anyone on the segment, so whatever arrives is printed escaped and
+//! counted, and only the latest [`RECENT_DATAGRAMS`] are kept whole in the
+//! [`ReceiverReport`]: the receiver's memory does not grow with a flood.
 
 use std::collections::VecDeque;
 use std::io::Write;

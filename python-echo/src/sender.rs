@@ -9,7 +9,10 @@
 //! 5. close the socket.
 //!
 //! On top of the original it counts the replies ([`AckSummary`]) and prints one summary
-//! line, so a script can ask "did at least N hosts hear me?".
+//! line, so a script can ask "did at least N hosts hear me?". And it stops after
+//! `max_wait` in all (10 s unless asked otherwise): each reply restarts the 0.2 s, so
+//! without that a peer that keeps replying, or floods the sender's port, would keep it
+//! running for ever.
 //!
 //! Why a timeout and not a count: the sender addresses a *group*, not hosts. Joining and
 //! leaving is between each receiver and its own kernel (and the routers, through IGMP or
