@@ -244,8 +244,14 @@ impl Log {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    #[cfg(test)]
     fn record(&self, heard: Heard) {
-        let mut state = self.lock();
+        let state = self.lock();
+        self.record_locked(state, heard);
+    }
+
+    /// Records `heard` under a lock already held, then lets waiters see it.
+    fn record_locked(&self, mut state: MutexGuard<'_, State>, heard: Heard) {
         let seq = state.tally.heard;
         state.tally.heard += 1;
         if let Some(failure) = &heard.failure {
@@ -282,17 +288,22 @@ fn serve(
     while !stop.load(Ordering::Relaxed) {
         match socket.recv_from(&mut buf) {
             Ok((len, from)) => {
+                // The log is locked before the answer goes out and released once the
+                // datagram is recorded, so a client holding the answer finds its datagram
+                // counted.
+                let state = log.lock();
                 // One refused answer (a source port 0, an unroutable or spoofed source)
                 // is that datagram's problem, not the responder's: count it, go on.
                 let failure = replies
                     .send_to(response, from)
                     .err()
                     .map(|error| error.to_string());
-                log.record(Heard {
+                let heard = Heard {
                     from,
                     text: String::from_utf8_lossy(&buf[..len]).into_owned(),
                     failure,
-                });
+                };
+                log.record_locked(state, heard);
             }
             Err(err) if is_quiet(&err) => {}
             Err(err) => return Err(err),
