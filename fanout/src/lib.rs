@@ -62,6 +62,11 @@
 //! - [`peers`]: the same measurements with sockperf and iperf2, for comparison.
 //! - [`summary`]: medians over several runs; [`sweep`]: the grid of them all.
 //! - [`report`]: the lines the `fanout` binary prints; [`plot`]: an SVG of a sweep.
+//!
+//! A receiver is a listener like any other: `tests/flood.rs` floods one with 100,000 hostile
+//! datagrams (bounded memory, still counting), proptest checks [`wire`]'s decoders on any
+//! bytes, and `examples/flood_figures.rs` prints a receiver's resident memory idle and after
+//! such a flood.
 
 pub mod batch;
 mod children;

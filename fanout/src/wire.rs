@@ -80,3 +80,33 @@ mod tests {
         assert_eq!(decode_end(&buffer), None);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// No datagram makes the decoders panic; a sequence number needs 8 bytes, an end
+        /// marker all 24 and the end sequence number.
+        #[test]
+        fn any_bytes_decode_without_panic(datagram in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let seq = decode(&datagram);
+            prop_assert_eq!(seq.is_some(), datagram.len() >= 8);
+            let end = decode_end(&datagram);
+            prop_assert_eq!(end.is_some(), datagram.len() >= END_LENGTH && seq == Some(END));
+        }
+
+        /// What is encoded decodes unchanged, for every sequence number and marker.
+        #[test]
+        fn messages_and_markers_round_trip(seq in 0..END, sent in any::<u64>(), index in any::<u64>()) {
+            let mut message = [0u8; HEADER];
+            encode(&mut message, seq);
+            prop_assert_eq!(decode(&message), Some(seq));
+            prop_assert_eq!(decode_end(&message), None);
+            let mut marker = [0u8; END_LENGTH];
+            encode_end(&mut marker, sent, index);
+            prop_assert_eq!(decode_end(&marker), Some((sent, index)));
+        }
+    }
+}

@@ -199,10 +199,11 @@ fn refusal(arguments: &[&str]) -> String {
 /// Settings a run cannot honour are refused with one line naming the value and what was
 /// expected: a message too small for its header, no pacing at all (rate 0), a group that is
 /// not an IPv4 multicast group with a port, more messages than a receiver can count, and a
-/// receive buffer the kernel could not grant.
+/// receive buffer the kernel could not grant; and for the receiver and echo roles, port 0,
+/// an empty batch and a size that would allocate without bound.
 #[test]
 fn command_line_refuses_what_a_run_cannot_honour() {
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 11] = [
         (
             &["run", "--size", "8"],
             "error: invalid value '8' for '--size <SIZE>': 8 is not in 16..=65000",
@@ -235,6 +236,19 @@ fn command_line_refuses_what_a_run_cannot_honour() {
             &["run", "--receive-buffer", "99999999999999999999K"],
             "error: invalid value '99999999999999999999K' for '--receive-buffer <RECEIVE_BUFFER>': `99999999999999999999K` is not a size (expected bytes, or a number with K or M)",
         ),
+        // The roles' own flags: a batch or a buffer size they could not allocate.
+        (
+            &["receive", "--group", "239.255.16.17:0"],
+            "error: invalid value '239.255.16.17:0' for '--group <GROUP>': port 0 cannot be a group's port (expected 1 to 65535)",
+        ),
+        (
+            &["receive", "--unicast", "--batch", "0"],
+            "error: invalid value '0' for '--batch <BATCH>': 0 is not in 1..=1024",
+        ),
+        (
+            &["echo", "--unicast", "--size", "100000000000"],
+            "error: invalid value '100000000000' for '--size <SIZE>': 100000000000 is not in 16..=65535",
+        ),
     ];
     for (arguments, expected) in cases {
         let line = refusal(arguments);
@@ -260,4 +274,75 @@ fn a_receiver_that_dies_is_named_with_its_status() {
         error,
         "receiver 0 exited (exit status: 1) before sending `ready <port>`"
     );
+}
+
+/// Waits for `child` to end (bounded by a deadline only a failure reaches) and returns its
+/// exit code and stderr.
+fn finished(mut child: std::process::Child) -> (Option<i32>, String) {
+    use std::io::Read;
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > until {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the program did not end");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (status.code(), stderr)
+}
+
+/// `fanout run | head -1`: when the reader has its line and goes, the tool ends quietly
+/// with status 0 (no broken-pipe panic, and its receivers die with it); so does a receiver
+/// whose parent stopped reading before its report.
+#[test]
+fn output_piped_into_head_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let sandbox = harness::or_skip!(Sandbox::new());
+    let mut run = Command::new(program())
+        .args(["run", "--messages", "1000", "--runs", "3", "--quiet"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(run.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(!first.is_empty());
+    assert_eq!(finished(run), (Some(0), String::new()));
+
+    let group = "239.255.16.17:6868";
+    let mut receiver = sandbox
+        .spawn(
+            Command::new(program())
+                .args(["receive", "--group", group])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(receiver.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready, "ready 6868\n");
+    sandbox.run(|| {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut marker = [0u8; fanout::wire::END_LENGTH];
+        fanout::wire::encode_end(&mut marker, 0, 0);
+        socket.send_to(&marker, group).unwrap();
+    });
+    assert_eq!(finished(receiver), (Some(0), String::new()));
 }

@@ -127,6 +127,14 @@ impl<F: Fn(u64, &str) -> Vec<u8> + Sync> Flood<F> {
             .doing(|| format!("flooding {to} from host {}", host.name()))
     }
 
+    /// Sends the flood from `host` to one unicast address and port: the way to flood a
+    /// program that listens for replies on its own port (a sender collecting
+    /// acknowledgements) rather than on a group.
+    pub fn send_to(&self, host: &Host, to: SocketAddr) -> crate::Result<Sent> {
+        host.run(|| self.send_from_here(to))
+            .doing(|| format!("flooding {to} from host {}", host.name()))
+    }
+
     fn send_from_here(&self, to: SocketAddr) -> io::Result<Sent> {
         let socket = Socket::new(Domain::for_address(to), Type::DGRAM, Some(Protocol::UDP))?;
         if to.is_ipv4() {
@@ -271,6 +279,20 @@ mod tests {
     fn injected_sequences_are_found_raw_not_when_shown_escaped() {
         assert_eq!(injected_sequences(ESCAPES.as_bytes()).len(), 3);
         assert!(injected_sequences(b"\\u{1b}]0;FLOOD ^[]0;FLOOD").is_empty());
+    }
+
+    #[test]
+    fn a_flood_reaches_a_unicast_port() {
+        let host = crate::or_skip!(crate::Sandbox::new());
+        let socket = host
+            .run(|| UdpSocket::bind("127.0.0.1:0"))
+            .expect("bind in the sandbox");
+        let to = socket.local_addr().unwrap();
+        let sent = flood().send_to(&host, to).unwrap();
+        assert_eq!(sent.datagrams, 10);
+        let mut buffer = [0u8; 65_536];
+        let (length, _) = socket.recv_from(&mut buffer).unwrap();
+        assert_eq!(&buffer[..length], &flood().datagram(0)[..]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use mcast_vocab::{Group, GroupError, Interface, InterfaceError};
 
-use crate::defaults::DEFAULT_GROUP;
+use crate::defaults::{DEFAULT_GROUP, MIN_TIMEOUT};
 
 /// `--group`, `--port` and `--interface`, as both programs take them: the group address and
 /// the port apart, as the article writes them (`224.3.29.71`, `10000`).
@@ -60,20 +60,24 @@ fn interface(text: &str) -> Result<Interface, InterfaceError> {
 
 /// Why a text is not a timeout.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a timeout (expected a positive number of seconds, e.g. 0.2)")]
+#[error(
+    "`{0}` is not a timeout (expected a number of seconds from 0.001, e.g. 0.2: the kernel \
+     would round less to 0, which means wait for ever)"
+)]
 pub struct TimeoutError(pub String);
 
-/// Parses a timeout given in seconds (`0.2`, `1`, `1.5`); zero and negatives are refused,
-/// since a zero socket timeout would mean "wait forever" to the kernel.
+/// Parses a timeout given in seconds (`0.2`, `1`, `1.5`). Anything under a millisecond is
+/// refused (zero, negatives, `0.0000005`): `SO_RCVTIMEO` counts in microseconds and a
+/// zero socket timeout means "wait forever" to the kernel.
 pub fn parse_timeout(text: &str) -> Result<Duration, TimeoutError> {
     let bad = || TimeoutError(text.to_string());
     let seconds: f64 = text.trim().parse().map_err(|_| bad())?;
-    if !(seconds.is_finite() && seconds > 0.0) {
+    if !seconds.is_finite() {
         return Err(bad());
     }
     Duration::try_from_secs_f64(seconds)
         .ok()
-        .filter(|d| !d.is_zero())
+        .filter(|d| *d >= MIN_TIMEOUT)
         .ok_or_else(bad)
 }
 
@@ -81,6 +85,16 @@ pub fn parse_timeout(text: &str) -> Result<Duration, TimeoutError> {
 pub fn fail(error: impl fmt::Display) -> ExitCode {
     eprintln!("error: {error}");
     ExitCode::from(2)
+}
+
+/// Ends a program on a library error like [`fail`], except when only the reader of its
+/// output went away (`receiver | head -1`): then it ends quietly, with status 0.
+pub fn fail_unless_closed(error: crate::Error) -> ExitCode {
+    if error.is_broken_pipe() {
+        ExitCode::SUCCESS
+    } else {
+        fail(error)
+    }
 }
 
 #[cfg(test)]
@@ -92,7 +106,17 @@ mod tests {
     fn timeout_is_positive_seconds() {
         assert_eq!(parse_timeout("0.2"), Ok(Duration::from_millis(200)));
         assert_eq!(parse_timeout("3"), Ok(Duration::from_secs(3)));
-        for bad in ["0", "-1", "soon", "NaN", "inf", "1e-12"] {
+        assert_eq!(parse_timeout("0.001"), Ok(MIN_TIMEOUT));
+        for bad in [
+            "0",
+            "-1",
+            "soon",
+            "NaN",
+            "inf",
+            "1e-12",
+            "0.0000005",
+            "0.000999",
+        ] {
             let error = parse_timeout(bad).unwrap_err().to_string();
             assert!(error.contains(&format!("`{bad}`")), "{error}");
         }

@@ -20,6 +20,15 @@ pub(crate) const DEFAULT_MESSAGE: &[u8] = b"very important data";
 /// The article's reply timeout: the sender gives up after 0.2 s without a reply.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_millis(200);
 
+/// How long the sender waits for replies in all, however many keep coming: not in the
+/// article, whose sender a talkative peer can keep running for ever.
+pub(crate) const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(10);
+
+/// The shortest timeout either program takes. `SO_RCVTIMEO` counts in microseconds and
+/// treats 0 as "wait for ever", so a few hundred nanoseconds would mean the opposite of
+/// what was asked; a millisecond is far above that rounding.
+pub const MIN_TIMEOUT: Duration = Duration::from_millis(1);
+
 #[cfg(test)]
 mod tests {
     use super::*;

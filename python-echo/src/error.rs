@@ -21,12 +21,29 @@ pub enum Error {
         /// The kernel's reason.
         source: io::Error,
     },
+    /// A timeout too short for the kernel to honour (see [`crate::MIN_TIMEOUT`]).
+    #[error(
+        "{what} {value:?} is too short (expected at least 1 ms: the kernel rounds socket \
+         timeouts to microseconds, and 0 means wait for ever)"
+    )]
+    TooShort {
+        /// Which setting: `timeout` or `max-wait`.
+        what: &'static str,
+        /// The value given.
+        value: std::time::Duration,
+    },
     /// Writing the printed transcript failed (e.g. stdout was closed).
     #[error("cannot print the transcript: {0}")]
     Output(#[source] io::Error),
 }
 
 impl Error {
+    /// Whether this is the transcript's reader having gone away (`EPIPE`), as when the
+    /// output is piped into `head -1`: the program should end quietly, not complain.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output(error) if error.kind() == io::ErrorKind::BrokenPipe)
+    }
+
     /// Wraps a failed socket step.
     pub(crate) fn socket(step: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
         let step = step.into();

@@ -4,7 +4,7 @@
 //! `socket_multicast_receiver.py`). A **sender** sends one datagram, `very important
 //! data`, to the group 224.3.29.71 port 10000. Every **receiver** that joined the group
 //! prints it and answers `ack` to the sender's own address. The sender prints each
-//! answer and stops when none has come for 0.2 s.
+//! answer and stops when none has come for 0.2 s (ours also after `--max-wait` in all).
 //!
 //! ## What you learn here
 //!
@@ -27,8 +27,9 @@
 //! - `sender.rs`: send once, collect replies until a timeout ([`send`], [`SenderConfig`],
 //!   [`SenderReport`], [`Shortfall`]).
 //! - `receiver.rs`: join and acknowledge every datagram ([`Receiver`], [`ReceiverConfig`],
-//!   [`ReceiverReport`]).
-//! - `summary.rs`: counting acks by host; duplicates and non-acks ([`AckSummary`]).
+//!   [`ReceiverReport`]: counts, and only the latest [`RECENT_DATAGRAMS`] kept whole).
+//! - `summary.rs`: counting acks by host; duplicates and non-acks, in O(1) each, with only
+//!   the latest [`RECENT_REPLIES`] kept whole ([`AckSummary`]).
 //! - `transcript.rs`: printing bytes and addresses the way Python does, so our output
 //!   matches the original's line for line.
 //! - `datagram.rs`: reading with a small buffer while learning the real length.
@@ -52,6 +53,12 @@
 //! - `tests/bad_input.rs`: garbage and oversized datagrams, replies that are not `ack`.
 //! - `tests/options.rs`: TTLs and the outgoing interface as seen on the wire.
 //! - `tests/ipv6.rs`: the example over IPv6, site-local and link-local groups.
+//! - `tests/flood.rs`: 100,000 hostile datagrams at the receiver and at the sender's reply
+//!   loop (bounded memory, still answering, nothing raw printed), and `--max-wait` against
+//!   a peer that never stops replying.
+//!
+//! `examples/flood_figures.rs` prints the two programs' resident memory idle and after such
+//! a flood (medians of several runs).
 //!
 //! ## Running it
 //!
@@ -69,7 +76,13 @@
 //!   note after a reply that is not `ack` or is a second `ack` from the same host; a note
 //!   when a datagram was longer than the buffer (the original truncates silently).
 //! - Options (`--group`, `--port`, `--interface`, `--ttl`, `--message`, `--timeout`,
-//!   `--expect`) and IPv6 groups; the original hard-codes everything and speaks IPv4.
+//!   `--max-wait`, `--expect`) and IPv6 groups; the original hard-codes everything and
+//!   speaks IPv4. Timeouts under 1 ms are refused: the kernel would round them to 0, which
+//!   means "wait for ever".
+//! - The sender stops after `--max-wait` (10 s) in all, however many replies keep coming:
+//!   the original's 0.2 s restarts with every reply, so a chatty peer could keep it running
+//!   for ever. Both programs keep counts, not every datagram, so a flood cannot grow them,
+//!   and both end quietly when the reader of their output goes away (`| head -1`).
 //! - The receiver can stop (`--count`, `--idle`), so tests and tours can run it.
 //! - The article gives the multicast range as 224.0.0.0 to 230.255.255.255; it is
 //!   224.0.0.0/4, up to 239.255.255.255, and `--group` accepts all of it.
@@ -86,8 +99,8 @@ mod sender;
 mod summary;
 mod transcript;
 
-pub use defaults::DEFAULT_GROUP;
+pub use defaults::{DEFAULT_GROUP, MIN_TIMEOUT};
 pub use error::Error;
-pub use receiver::{Handled, Receiver, ReceiverConfig, ReceiverReport, receive};
+pub use receiver::{Handled, RECENT_DATAGRAMS, Receiver, ReceiverConfig, ReceiverReport, receive};
 pub use sender::{SenderConfig, SenderReport, Shortfall, send};
-pub use summary::{AckSummary, Reply, Verdict};
+pub use summary::{ACK, AckSummary, RECENT_REPLIES, Reply, Verdict};

@@ -16,7 +16,12 @@
 //!
 //! [`Receiver::bind`] does steps 1 and 2 and returns only once the group is joined, so a
 //! test or a tour can start a receiver, then a sender, without sleeping in between.
+//!
+//! A group is open to anyone on the segment, so whatever arrives is printed escaped and
+//! counted, and only the latest [`RECENT_DATAGRAMS`] are kept whole in the
+//! [`ReceiverReport`]: the receiver's memory does not grow with a flood.
 
+use std::collections::VecDeque;
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -25,13 +30,17 @@ use mcast_vocab::{Group, Interface, Ttl};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 
 use crate::datagram;
-use crate::defaults::DEFAULT_GROUP;
+use crate::defaults::{DEFAULT_GROUP, MIN_TIMEOUT};
 use crate::error::Error;
 use crate::summary::ACK;
 use crate::transcript::{address_tuple, bytes_repr};
 
 /// How many bytes of each datagram the original reads (`recvfrom(1024)`).
 const RECEIVE_BUFFER: usize = 1024;
+
+/// How many of the latest datagrams a [`ReceiverReport`] keeps whole; older ones are only
+/// counted, so a receiver's memory does not grow with what the group sends it.
+pub const RECENT_DATAGRAMS: usize = 16;
 
 /// Everything the receiver needs. [`Default`] gives the article's values and runs forever,
 /// as the original does.
@@ -45,7 +54,7 @@ pub struct ReceiverConfig {
     pub ttl: Option<Ttl>,
     /// Stop after answering this many datagrams; run forever when unset.
     pub count: Option<usize>,
-    /// Stop when no datagram arrives for this long; wait forever when unset.
+    /// Stop when no datagram arrives for this long (at least 1 ms); wait forever when unset.
     pub idle: Option<Duration>,
 }
 
@@ -75,11 +84,32 @@ pub struct Handled {
     pub acknowledged: bool,
 }
 
-/// What the receiver did before it stopped.
+/// What the receiver did before it stopped: counts of everything, and the latest few
+/// datagrams whole. A group is open to anyone on the segment, so the report never keeps
+/// every datagram.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReceiverReport {
-    /// Every datagram, in arrival order.
-    pub handled: Vec<Handled>,
+    /// The latest datagrams (at most [`RECENT_DATAGRAMS`]), oldest first.
+    pub handled: VecDeque<Handled>,
+    /// Datagrams handled in all.
+    pub datagrams: usize,
+    /// Of those, how many were acknowledged (the `ack` was sent).
+    pub acknowledged: usize,
+    /// Of those, how many were longer than the 1024 bytes read.
+    pub truncated: usize,
+}
+
+impl ReceiverReport {
+    /// Counts one datagram and keeps it among the latest.
+    fn record(&mut self, handled: Handled) {
+        self.datagrams += 1;
+        self.acknowledged += usize::from(handled.acknowledged);
+        self.truncated += usize::from(handled.length > handled.payload.len());
+        if self.handled.len() == RECENT_DATAGRAMS {
+            self.handled.pop_front();
+        }
+        self.handled.push_back(handled);
+    }
 }
 
 /// A bound receiver that has joined its group.
@@ -101,6 +131,12 @@ impl Receiver {
     pub fn bind(config: ReceiverConfig) -> Result<Self, Error> {
         let group = config.group;
         group.check_interface(config.interface.as_ref())?;
+        if let Some(value) = config.idle.filter(|idle| *idle < MIN_TIMEOUT) {
+            return Err(Error::TooShort {
+                what: "idle",
+                value,
+            });
+        }
         let (domain, wildcard) = match group.ip() {
             IpAddr::V4(_) => (Domain::IPV4, IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             IpAddr::V6(_) => (Domain::IPV6, IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
@@ -201,7 +237,7 @@ impl Receiver {
     /// datagrams were handled or nothing arrived for `idle`, or forever.
     pub fn serve(&self, out: &mut dyn Write) -> Result<ReceiverReport, Error> {
         let mut report = ReceiverReport::default();
-        while self.config.count.is_none_or(|n| report.handled.len() < n) {
+        while self.config.count.is_none_or(|n| report.datagrams < n) {
             writeln!(out, "\nwaiting to receive message").map_err(Error::Output)?;
             let datagram = match datagram::receive(&self.socket, RECEIVE_BUFFER) {
                 Ok(datagram) => datagram,
@@ -235,9 +271,11 @@ impl Receiver {
                     false
                 }
             };
-            report.handled.push(Handled {
+            let mut payload = datagram.payload;
+            payload.shrink_to_fit();
+            report.record(Handled {
                 from: datagram.source,
-                payload: datagram.payload,
+                payload,
                 length: datagram.length,
                 acknowledged,
             });
@@ -263,5 +301,40 @@ mod tests {
         assert_eq!(config.interface, None);
         assert_eq!(config.count, None);
         assert_eq!(config.idle, None);
+    }
+
+    /// However many datagrams arrive, the report counts them all and keeps only the
+    /// latest [`RECENT_DATAGRAMS`], the newest last.
+    #[test]
+    fn the_report_counts_everything_and_keeps_the_latest() {
+        let mut report = ReceiverReport::default();
+        for n in 0..1000usize {
+            report.record(Handled {
+                from: "10.0.0.1:4000".parse().unwrap(),
+                payload: n.to_string().into_bytes(),
+                length: if n % 2 == 0 {
+                    2000
+                } else {
+                    n.to_string().len()
+                },
+                acknowledged: n % 4 != 0,
+            });
+        }
+        assert_eq!(report.datagrams, 1000);
+        assert_eq!(report.acknowledged, 750);
+        assert_eq!(report.truncated, 500);
+        assert_eq!(report.handled.len(), RECENT_DATAGRAMS);
+        assert_eq!(report.handled.back().unwrap().payload, b"999");
+    }
+
+    /// An idle timeout the kernel would round to 0 ("for ever") is refused by name.
+    #[test]
+    fn an_idle_timeout_under_a_millisecond_is_refused() {
+        let config = ReceiverConfig {
+            idle: Some(Duration::from_nanos(500)),
+            ..ReceiverConfig::default()
+        };
+        let error = Receiver::bind(config).unwrap_err().to_string();
+        assert!(error.starts_with("idle 500ns is too short"), "{error}");
     }
 }

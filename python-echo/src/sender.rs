@@ -9,7 +9,10 @@
 //! 5. close the socket.
 //!
 //! On top of the original it counts the replies ([`AckSummary`]) and prints one summary
-//! line, so a script can ask "did at least N hosts hear me?".
+//! line, so a script can ask "did at least N hosts hear me?". And it stops after
+//! `max_wait` in all (10 s unless asked otherwise): each reply restarts the 0.2 s, so
+//! without that a peer that keeps replying, or floods the sender's port, would keep it
+//! running for ever.
 //!
 //! Why a timeout and not a count: the sender addresses a *group*, not hosts. Joining and
 //! leaving is between each receiver and its own kernel (and the routers, through IGMP or
@@ -20,13 +23,15 @@
 use std::fmt;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mcast_vocab::{Group, Interface, Ttl};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::datagram;
-use crate::defaults::{DEFAULT_GROUP, DEFAULT_MESSAGE, DEFAULT_TIMEOUT};
+use crate::defaults::{
+    DEFAULT_GROUP, DEFAULT_MAX_WAIT, DEFAULT_MESSAGE, DEFAULT_TIMEOUT, MIN_TIMEOUT,
+};
 use crate::error::Error;
 use crate::summary::{AckSummary, Verdict};
 use crate::transcript::{address_tuple, bytes_repr};
@@ -45,8 +50,12 @@ pub struct SenderConfig {
     pub ttl: Ttl,
     /// The datagram's payload (default `very important data`).
     pub message: Vec<u8>,
-    /// How long to wait for each reply before giving up (default 0.2 s).
+    /// How long to wait for each reply before giving up (default 0.2 s; at least 1 ms).
     pub timeout: Duration,
+    /// How long to wait for replies in all, however many keep coming (default 10 s; at
+    /// least 1 ms). Without it a peer that keeps answering, or flooding the sender's port,
+    /// would keep the sender running for ever: each reply restarts `timeout`.
+    pub max_wait: Duration,
     /// Report a shortfall when fewer distinct hosts acknowledge (see
     /// [`SenderReport::shortfall`]). The sending itself does not change.
     pub expect: Option<usize>,
@@ -60,6 +69,7 @@ impl Default for SenderConfig {
             ttl: Ttl::LOCAL_NETWORK,
             message: DEFAULT_MESSAGE.to_vec(),
             timeout: DEFAULT_TIMEOUT,
+            max_wait: DEFAULT_MAX_WAIT,
             expect: None,
         }
     }
@@ -205,6 +215,11 @@ fn open(config: &SenderConfig) -> Result<Socket, Error> {
 /// Call it from a thread inside the network namespace the datagram should leave from.
 pub fn send(config: &SenderConfig, out: &mut dyn Write) -> Result<SenderReport, Error> {
     config.group.check_interface(config.interface.as_ref())?;
+    for (what, value) in [("timeout", config.timeout), ("max-wait", config.max_wait)] {
+        if value < MIN_TIMEOUT {
+            return Err(Error::TooShort { what, value });
+        }
+    }
     let socket = open(config)?;
     let destination = config.destination();
 
@@ -229,7 +244,8 @@ pub fn send(config: &SenderConfig, out: &mut dyn Write) -> Result<SenderReport, 
     })
 }
 
-/// Steps 3 and 4: send once, then read replies until the first timeout.
+/// Steps 3 and 4: send once, then read replies until the first timeout, or until
+/// `max_wait` has passed since the send, whichever comes first.
 fn exchange(
     socket: &Socket,
     config: &SenderConfig,
@@ -241,11 +257,27 @@ fn exchange(
         .send_to(&config.message, &destination.into())
         .map_err(Error::socket(format!("send to {destination}")))?;
 
+    let deadline = Instant::now() + config.max_wait;
     let mut summary = AckSummary::new();
     loop {
+        // The last wait before the deadline is cut to what is left of it. Below 1 ms the
+        // kernel could round SO_RCVTIMEO down to 0, which means "for ever": stop instead.
+        let left = deadline.saturating_duration_since(Instant::now());
+        let cut = left < config.timeout;
+        if left < MIN_TIMEOUT {
+            return stopped_at_deadline(config, summary, out);
+        }
+        if cut {
+            socket
+                .set_read_timeout(Some(left))
+                .map_err(Error::socket("shorten the reply timeout (SO_RCVTIMEO)"))?;
+        }
         writeln!(out, "waiting to receive").map_err(Error::Output)?;
         let reply = match datagram::receive(socket, REPLY_READ_SIZE) {
             Ok(reply) => reply,
+            Err(error) if datagram::is_timeout(&error) && cut => {
+                return stopped_at_deadline(config, summary, out);
+            }
             Err(error) if datagram::is_timeout(&error) => {
                 writeln!(out, "timed out, no more responses").map_err(Error::Output)?;
                 return Ok(summary);
@@ -278,6 +310,22 @@ fn exchange(
     }
 }
 
+/// The end of the reply loop when `max_wait` is over.
+fn stopped_at_deadline(
+    config: &SenderConfig,
+    summary: AckSummary,
+    out: &mut dyn Write,
+) -> Result<AckSummary, Error> {
+    writeln!(
+        out,
+        "stopped waiting: --max-wait {:?} is over ({} replies in all)",
+        config.max_wait,
+        summary.total()
+    )
+    .map_err(Error::Output)?;
+    Ok(summary)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,7 +338,37 @@ mod tests {
         assert_eq!(config.message, b"very important data");
         assert_eq!(config.ttl, Ttl(1));
         assert_eq!(config.timeout, Duration::from_millis(200));
+        assert_eq!(config.max_wait, Duration::from_secs(10));
         assert_eq!(config.expect, None);
+    }
+
+    /// A timeout the kernel would round to 0 ("for ever") is refused before anything is
+    /// printed or sent, naming the value and what was expected.
+    #[test]
+    fn timeouts_under_a_millisecond_are_refused() {
+        for (timeout, max_wait, named) in [
+            (
+                Duration::from_nanos(500),
+                Duration::from_secs(1),
+                "timeout 500ns",
+            ),
+            (
+                Duration::from_secs(1),
+                Duration::from_micros(999),
+                "max-wait 999µs",
+            ),
+        ] {
+            let config = SenderConfig {
+                timeout,
+                max_wait,
+                ..SenderConfig::default()
+            };
+            let mut out = Vec::new();
+            let error = send(&config, &mut out).unwrap_err().to_string();
+            assert!(error.contains(named), "{error}");
+            assert!(error.contains("at least 1 ms"), "{error}");
+            assert!(out.is_empty());
+        }
     }
 
     /// A link-local IPv6 destination carries the chosen interface as its scope id.

@@ -5,12 +5,17 @@
 //! connectivity check ("did at least 3 hosts hear me?") the replies have to be counted by
 //! *host*: a host that answers twice is still one host, and a reply that is not `ack` is
 //! no acknowledgement. This file holds that bookkeeping, with no sockets in it.
+//!
+//! Anyone can send the sender datagrams while it waits, so the tally keeps counts and a
+//! short window of the latest replies, never every reply: its memory does not grow with
+//! what a peer sends, and counting a reply costs the same however many came before.
 
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
 /// The payload a receiver sends back: the three bytes `ack`.
-pub(crate) const ACK: &[u8] = b"ack";
+pub const ACK: &[u8] = b"ack";
 
 /// What one reply to the sender turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -36,11 +41,19 @@ pub struct Reply {
     pub verdict: Verdict,
 }
 
-/// The tally of replies, in the order they arrived.
+/// How many of the latest replies an [`AckSummary`] keeps whole (older ones are only
+/// counted).
+pub const RECENT_REPLIES: usize = 64;
+
+/// The tally of replies: counts by verdict, the acknowledging hosts, and the latest
+/// [`RECENT_REPLIES`] replies in the order they arrived.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AckSummary {
-    replies: Vec<Reply>,
+    recent: VecDeque<Reply>,
     hosts: Vec<IpAddr>,
+    known: HashSet<IpAddr>,
+    duplicates: usize,
+    others: usize,
 }
 
 impl AckSummary {
@@ -56,14 +69,19 @@ impl AckSummary {
     /// was cut short and cannot be a plain `ack`.
     pub(crate) fn record(&mut self, source: SocketAddr, payload: &[u8], length: usize) -> Verdict {
         let verdict = if payload != ACK || length != payload.len() {
+            self.others += 1;
             Verdict::NotAnAck
-        } else if self.hosts.contains(&source.ip()) {
-            Verdict::DuplicateAck
-        } else {
+        } else if self.known.insert(source.ip()) {
             self.hosts.push(source.ip());
             Verdict::NewAck
+        } else {
+            self.duplicates += 1;
+            Verdict::DuplicateAck
         };
-        self.replies.push(Reply {
+        if self.recent.len() == RECENT_REPLIES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(Reply {
             source,
             payload: payload.to_vec(),
             length,
@@ -72,9 +90,14 @@ impl AckSummary {
         verdict
     }
 
-    /// Every reply, in arrival order.
-    pub fn replies(&self) -> &[Reply] {
-        &self.replies
+    /// The latest replies (at most [`RECENT_REPLIES`]), oldest first.
+    pub fn replies(&self) -> &VecDeque<Reply> {
+        &self.recent
+    }
+
+    /// How many replies arrived in all.
+    pub fn total(&self) -> usize {
+        self.hosts.len() + self.duplicates + self.others
     }
 
     /// The distinct hosts that acknowledged, in the order their first `ack` arrived.
@@ -84,7 +107,11 @@ impl AckSummary {
 
     /// How many replies had a given verdict.
     pub fn count(&self, verdict: Verdict) -> usize {
-        self.replies.iter().filter(|r| r.verdict == verdict).count()
+        match verdict {
+            Verdict::NewAck => self.hosts.len(),
+            Verdict::DuplicateAck => self.duplicates,
+            Verdict::NotAnAck => self.others,
+        }
     }
 
     /// Whether at least `expected` distinct hosts acknowledged.
@@ -214,6 +241,27 @@ mod tests {
         assert_eq!(summary.replies().len(), 3);
     }
 
+    /// A peer that keeps replying fills only the window: the counts go on, the kept
+    /// replies stop at [`RECENT_REPLIES`], the latest last.
+    #[test]
+    fn a_flood_of_replies_is_counted_but_only_the_latest_are_kept() {
+        let mut summary = AckSummary::new();
+        for n in 0..10_000u32 {
+            let source = SocketAddr::from(([10, 0, (n >> 8) as u8, n as u8], 9));
+            summary.record(source, &n.to_le_bytes(), 4);
+            summary.record("10.0.0.7:9".parse().unwrap(), b"ack", 3);
+        }
+        assert_eq!(summary.total(), 20_000);
+        assert_eq!(summary.count(Verdict::NotAnAck), 10_000);
+        assert_eq!(summary.count(Verdict::NewAck), 1);
+        assert_eq!(summary.count(Verdict::DuplicateAck), 9_999);
+        assert_eq!(summary.replies().len(), RECENT_REPLIES);
+        assert_eq!(
+            summary.replies().back().unwrap().verdict,
+            Verdict::DuplicateAck
+        );
+    }
+
     /// With no replies at all the summary still says so plainly.
     #[test]
     fn silence_is_summarised_as_zero_hosts() {
@@ -221,5 +269,32 @@ mod tests {
             AckSummary::new().to_string(),
             "summary: acknowledged by 0 hosts"
         );
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any reply (bytes, claimed length, source) is counted without a panic, and only
+        /// exactly `ack`, whole, is an acknowledgement.
+        #[test]
+        fn any_reply_is_classified(
+            payload in proptest::collection::vec(any::<u8>(), 0..64),
+            extra in 0usize..70_000,
+            port in any::<u16>(),
+            host in any::<[u8; 4]>(),
+        ) {
+            let mut summary = AckSummary::new();
+            let source = SocketAddr::from((host, port));
+            let length = payload.len() + extra;
+            let verdict = summary.record(source, &payload, length);
+            let is_ack = payload == ACK && extra == 0;
+            prop_assert_eq!(verdict == Verdict::NewAck, is_ack);
+            prop_assert_eq!(summary.total(), 1);
+            prop_assert!(!summary.to_string().is_empty());
+        }
     }
 }

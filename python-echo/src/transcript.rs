@@ -96,3 +96,21 @@ mod tests {
         assert_eq!(address_tuple(v6.into()), "('fd00::2', 10000, 0, 3)");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever bytes a peer sends, their printed form is one line of printable ASCII
+        /// between `b'` and a closing quote: no control character can reach a terminal.
+        #[test]
+        fn any_bytes_print_as_one_safe_line(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let shown = bytes_repr(&bytes);
+            prop_assert!(shown.starts_with("b'") || shown.starts_with("b\""));
+            prop_assert!(shown.bytes().all(|b| (0x20..0x7f).contains(&b)), "{}", shown);
+            prop_assert!(shown.len() >= bytes.len() + 3);
+        }
+    }
+}

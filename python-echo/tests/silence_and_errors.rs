@@ -76,7 +76,7 @@ fn second_receiver_on_a_host_is_refused_with_a_reason() {
 #[test]
 fn bad_options_are_refused_naming_the_value() {
     let host = harness::or_skip!(Sandbox::new());
-    let cases: [(&str, &[&str], &str); 8] = [
+    let cases: [(&str, &[&str], &str); 11] = [
         (
             SENDER,
             &["--group", "10.0.0.1"],
@@ -89,6 +89,22 @@ fn bad_options_are_refused_naming_the_value() {
         ),
         (SENDER, &["--ttl", "256"], "`256` is not a TTL"),
         (SENDER, &["--timeout", "0"], "`0` is not a timeout"),
+        // 500 ns would round to a zero SO_RCVTIMEO, which the kernel reads as "for ever".
+        (
+            SENDER,
+            &["--timeout", "0.0000005"],
+            "`0.0000005` is not a timeout (expected a number of seconds from 0.001",
+        ),
+        (
+            SENDER,
+            &["--max-wait", "0.0005"],
+            "`0.0005` is not a timeout",
+        ),
+        (
+            RECEIVER,
+            &["--idle", "0.0000005"],
+            "`0.0000005` is not a timeout",
+        ),
         (SENDER, &["--port", "0"], "0 is not in 1..=65535"),
         (
             SENDER,
@@ -134,4 +150,33 @@ fn without_a_route_both_programs_explain_the_failure() {
     assert!(stderr.contains("route"), "{stderr}");
     // Like the original's `finally:`, the socket is still closed, and said so.
     assert!(output.ends_with("closing socket\n"), "{output}");
+}
+
+/// `receiver | head -1`: once its reader has gone, the receiver ends quietly at the next
+/// datagram (status 0, nothing on stderr), instead of failing on the broken pipe.
+#[test]
+fn receiver_piped_into_head_ends_quietly() {
+    let host = harness::or_skip!(Sandbox::new());
+    let (child, read) =
+        common::start_then_close_stdout(&host, &mut Command::new(RECEIVER), |l| l == common::READY);
+    assert_eq!(read, ["", common::READY]);
+    host.run(|| {
+        let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+        socket.send_to(b"anyone?", "224.3.29.71:10000").unwrap();
+    });
+    assert_eq!(common::wait_with_deadline(child), (0, String::new()));
+}
+
+/// `sender | head -1`: the sender ends quietly when its reader has gone after the first
+/// line, instead of failing on the broken pipe.
+#[test]
+fn sender_piped_into_head_ends_quietly() {
+    let host = harness::or_skip!(Sandbox::new());
+    let (child, read) = common::start_then_close_stdout(
+        &host,
+        Command::new(SENDER).args(["--timeout", "0.3"]),
+        |_| true,
+    );
+    assert_eq!(read, ["sending b'very important data'"]);
+    assert_eq!(common::wait_with_deadline(child), (0, String::new()));
 }

@@ -1,6 +1,9 @@
 //! Our programs against the original Python ones (rewritten as fixtures under
 //! `tests/fixtures/`), in both directions, on a virtual LAN. The wire format is only the
 //! payload bytes (`very important data` one way, `ack` back), so either side may be ours.
+//!
+//! python3 is optional: without it each test prints one `skipped: python3 is not installed`
+//! line and passes (under `HARNESS_REQUIRE_SANDBOX=1` it fails instead).
 
 mod common;
 
@@ -13,8 +16,9 @@ use harness::Lan;
 /// Our sender counts the original receiver's `ack` like our own: one host, 10.0.0.2.
 #[test]
 fn our_sender_collects_the_original_receivers_ack() {
+    let python3 = harness::or_skip!(harness::tool("python3"));
     let lan = harness::or_skip!(Lan::new(["a", "b"]));
-    let mut original = Program::ready(lan.host("b"), &mut python("original_receiver.py"));
+    let mut original = Program::ready(lan.host("b"), &mut python(&python3, "original_receiver.py"));
 
     let (code, output, stderr) = run_sender(lan.host("a"), &["--expect", "1"]);
     assert_eq!(code, 0, "sender failed: {stderr}\n{output}");
@@ -32,12 +36,13 @@ fn our_sender_collects_the_original_receivers_ack() {
 /// The original sender hears our receiver's `ack` and prints it like any other.
 #[test]
 fn original_sender_collects_our_receivers_ack() {
+    let python3 = harness::or_skip!(harness::tool("python3"));
     let lan = harness::or_skip!(Lan::new(["a", "b"]));
     let mut ours = Program::ready(lan.host("b"), &mut Command::new(RECEIVER));
 
     let (code, output, stderr) = run(
         lan.host("a"),
-        python("original_sender.py").arg(TEST_TIMEOUT),
+        python(&python3, "original_sender.py").arg(TEST_TIMEOUT),
     );
     assert_eq!(code, 0, "original sender failed: {stderr}\n{output}");
     insta::assert_snapshot!("original_sender", output);
@@ -55,8 +60,12 @@ fn original_sender_collects_our_receivers_ack() {
 /// receiver prints exactly what the original prints, line for line.
 #[test]
 fn our_receiver_prints_what_the_original_prints() {
+    let python3 = harness::or_skip!(harness::tool("python3"));
     let lan = harness::or_skip!(Lan::new(["sender", "original", "ours"]));
-    let mut original = Program::ready(lan.host("original"), &mut python("original_receiver.py"));
+    let mut original = Program::ready(
+        lan.host("original"),
+        &mut python(&python3, "original_receiver.py"),
+    );
     let mut ours = Program::ready(lan.host("ours"), &mut Command::new(RECEIVER));
 
     let datagrams: [&[u8]; 5] = [
@@ -91,8 +100,9 @@ fn our_receiver_prints_what_the_original_prints() {
 /// of each kind; only our summary line is extra.
 #[test]
 fn mixed_receivers_are_both_counted() {
+    let python3 = harness::or_skip!(harness::tool("python3"));
     let lan = harness::or_skip!(Lan::new(["a", "b", "c"]));
-    let _original = Program::ready(lan.host("b"), &mut python("original_receiver.py"));
+    let _original = Program::ready(lan.host("b"), &mut python(&python3, "original_receiver.py"));
     let _ours = Program::ready(lan.host("c"), &mut Command::new(RECEIVER));
 
     let (code, output, stderr) = run_sender(lan.host("a"), &["--expect", "2"]);
@@ -104,7 +114,7 @@ fn mixed_receivers_are_both_counted() {
 
     let (code, theirs, stderr) = run(
         lan.host("a"),
-        python("original_sender.py").arg(TEST_TIMEOUT),
+        python(&python3, "original_sender.py").arg(TEST_TIMEOUT),
     );
     assert_eq!(code, 0, "original sender failed: {stderr}\n{theirs}");
     let mut ours_received = common::received_lines(&output);
@@ -112,4 +122,33 @@ fn mixed_receivers_are_both_counted() {
     ours_received.sort();
     theirs_received.sort();
     assert_eq!(ours_received, theirs_received);
+}
+
+/// Without python3 on `PATH` a test that needs it prints one `skipped:` line naming it and
+/// passes; under `HARNESS_REQUIRE_SANDBOX=1` (CI) the same test fails. Shown by running one
+/// of the tests above again, as a child process of this test binary, with an empty `PATH`.
+#[test]
+fn without_python3_the_tests_skip_or_fail_under_ci() {
+    let rerun = |require: &str| {
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "mixed_receivers_are_both_counted", "--nocapture"])
+            .args(["--test-threads", "1"])
+            .env("PATH", "/nonexistent")
+            .env("HARNESS_REQUIRE_SANDBOX", require)
+            .output()
+            .expect("rerun this test binary")
+    };
+    let skipped = rerun("0");
+    let stderr = String::from_utf8_lossy(&skipped.stderr);
+    assert!(skipped.status.success(), "{stderr}");
+    let skips: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("skipped:"))
+        .collect();
+    assert_eq!(skips, ["skipped: python3 is not installed"], "{stderr}");
+
+    let required = rerun("1");
+    let stdout = String::from_utf8_lossy(&required.stdout);
+    assert!(!required.status.success(), "must fail under CI: {stdout}");
+    assert!(stdout.contains("1 failed"), "{stdout}");
 }

@@ -36,9 +36,18 @@
 //! | bind style chosen per OS, never explained | group-bound hears only its group; wildcard hears unicast and every joined group on the port | [`Bind`], both shown | `tests/bind_styles.rs` |
 //! | kernel default `IP_MULTICAST_ALL` on | a wildcard socket hears a group it never joined once another socket on the host joins it | off by default in [`ListenOptions`], or bind to the group | `tests/multicast_all.rs` |
 //! | the 100 ms read timeout is the client's only deadline | a late reply reads as no reply | [`ask`] takes a deadline that only bounds failure | `tests/round_trip.rs` |
+//! | `send_to(..).expect("failed to respond")` in the listener | one datagram it cannot answer (source port 0: `EINVAL`) panics the listener thread | the failure is counted and shown, the [`Responder`] goes on answering | `tests/hostile.rs` |
 //!
 //! The diary's IPv4 test passes unchanged (`tests/diary.rs`), and the fixed round trip passes for
 //! both families and both bind styles (`tests/round_trip.rs`).
+//!
+//! The fixed listener also treats the network as hostile, which the diary's test (one
+//! client, one message) never had to: the [`Responder`] keeps counts plus the latest
+//! [`responder::RECENT`] datagrams, not every one; [`Responder::answers`] ends when its
+//! thread has ended, and [`Responder::stop`] gives up after 2 s with an error naming the
+//! thread, so `diary respond` never waits for ever on a dead one. `diary respond` survives
+//! a flood of 100,000 hostile datagrams from another host (`tests/flood.rs`), and
+//! `examples/flood_figures.rs` prints its resident memory idle and after one.
 //!
 //! ## How the tests run
 //!
@@ -105,5 +114,5 @@ pub mod sender;
 
 pub use addresses::{GROUP_V4, IPV4, IPV6, PORT, group_v6};
 pub use listener::{Bind, ListenOptions, join};
-pub use responder::{Heard, Responder};
+pub use responder::{Heard, Responder, Tally};
 pub use sender::{Reply, ask, sender};

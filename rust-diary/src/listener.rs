@@ -37,7 +37,7 @@ use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type}
 use crate::error::{refused, step_failed};
 
 /// How long a listening socket blocks in one read, so a loop can notice it should stop.
-const POLL_INTERVAL: Duration = Duration::from_millis(100);
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// What a listening socket binds to, and so what it filters. (Also the values of the
 /// `diary respond --bind` flag.)

@@ -12,11 +12,20 @@
 //! the caller must remember to bind to a name. A [`Responder`] is its own guard: dropping
 //! it sets the stop flag and waits for the thread, and it is `#[must_use]`, so the
 //! diary's `NotifyServer(..);` mistake becomes a compiler warning.
+//!
+//! A group is open to anyone on the segment, so the responder treats what arrives as
+//! hostile: a reply the kernel refuses (a spoofed or unroutable source, source port 0) is
+//! counted and reported, and the thread goes on answering; what it heard is kept as counts
+//! plus a window of the latest [`RECENT`] datagrams, so its memory does not grow with a
+//! flood; and nothing waits on the thread for ever: [`Responder::answers`] ends when the
+//! thread has ended, and [`Responder::stop`] gives up after [`STOP_DEADLINE`] with an error
+//! naming the thread.
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -25,20 +34,41 @@ use mcast_vocab::Group;
 use crate::error::is_quiet;
 use crate::listener::{ListenOptions, join};
 
-/// One datagram a [`Responder`] answered.
+/// How many of the latest datagrams a [`Responder`] keeps; older ones are only counted.
+pub const RECENT: usize = 64;
+
+/// How long [`Responder::stop`] waits for the thread to notice the stop flag (it looks
+/// every 100 ms) before it gives up on it with an error.
+pub const STOP_DEADLINE: Duration = Duration::from_secs(2);
+
+/// One datagram a [`Responder`] heard, and whether its answer went out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Heard {
     /// Who sent it.
     pub from: SocketAddr,
-    /// Its bytes as text (lossy UTF-8).
+    /// Its bytes as text (lossy UTF-8, at most 1024 bytes of it).
     pub text: String,
+    /// Why the answer could not be sent (the kernel's error), or `None` when it was.
+    pub failure: Option<String>,
+}
+
+/// What a [`Responder`] has done so far, in counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Datagrams heard.
+    pub heard: u64,
+    /// Of those, how many could not be answered.
+    pub failed: u64,
+    /// The latest reason an answer could not be sent.
+    pub last_failure: Option<String>,
 }
 
 /// A listener thread that answers every datagram sent to its group with a fixed response.
 #[must_use = "dropping a Responder stops it at once"]
 pub struct Responder {
+    name: String,
     stop: Arc<AtomicBool>,
-    heard: Arc<Log>,
+    log: Arc<Log>,
     local: SocketAddr,
     thread: Option<JoinHandle<io::Result<()>>>,
 }
@@ -65,19 +95,33 @@ impl Responder {
             (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
         };
         let replies = UdpSocket::bind(unspecified)?;
+        let name = format!("{response}:server");
+        Self::spawn(name, local, move |stop, log| {
+            serve(&socket, &replies, response.as_bytes(), stop, log)
+        })
+    }
 
+    /// Starts the thread: `body` runs with the stop flag and the log, and whatever way it
+    /// ends (an error, a panic), the log is told, so nobody waits on it for ever.
+    fn spawn(
+        name: String,
+        local: SocketAddr,
+        body: impl FnOnce(&AtomicBool, &Log) -> io::Result<()> + Send + 'static,
+    ) -> io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
-        let heard = Arc::new(Log::default());
-        let thread = std::thread::Builder::new()
-            .name(format!("{response}:server"))
-            .spawn({
-                let stop = Arc::clone(&stop);
-                let heard = Arc::clone(&heard);
-                move || serve(&socket, &replies, response.as_bytes(), &stop, &heard)
-            })?;
+        let log = Arc::new(Log::default());
+        let thread = std::thread::Builder::new().name(name.clone()).spawn({
+            let stop = Arc::clone(&stop);
+            let log = Arc::clone(&log);
+            move || {
+                let _ended = Ended(&log);
+                body(&stop, &log)
+            }
+        })?;
         Ok(Self {
+            name,
             stop,
-            heard,
+            log,
             local,
             thread: Some(thread),
         })
@@ -88,60 +132,87 @@ impl Responder {
         self.local
     }
 
-    /// Every datagram answered so far, oldest first.
-    fn heard(&self) -> Vec<Heard> {
-        self.heard.lock().clone()
+    /// What the thread has done so far, in counts.
+    pub fn tally(&self) -> Tally {
+        self.log.lock().tally.clone()
     }
 
-    /// Waits until at least `count` datagrams have been answered, or `within` has passed,
-    /// and returns all answered so far. The wait ends as soon as the count is reached.
-    fn wait_for(&self, count: usize, within: Duration) -> Vec<Heard> {
-        let until = Instant::now() + within;
-        let mut heard = self.heard.lock();
-        while heard.len() < count {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            heard = self
-                .heard
-                .arrived
-                .wait_timeout(heard, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-        heard.clone()
-    }
-
-    /// Every datagram answered, oldest first, each as soon as it has been answered: an
-    /// iterator that waits for the next one (take as many as you need).
+    /// Every datagram heard, oldest first, each as soon as it has been answered (or the
+    /// answer failed): an iterator that waits for the next one (take as many as you need).
+    ///
+    /// It ends when the thread has ended (see [`Responder::stop`] for why). A reader that
+    /// falls more than [`RECENT`] datagrams behind skips the ones no longer kept; the
+    /// [`Responder::tally`] still counts them.
     pub fn answers(&self) -> impl Iterator<Item = Heard> + '_ {
-        (0..).map(|seen| {
+        let mut next = 0u64;
+        std::iter::from_fn(move || {
+            let mut state = self.log.lock();
             loop {
-                if let Some(heard) = self
-                    .wait_for(seen + 1, Duration::from_secs(3600))
-                    .into_iter()
-                    .nth(seen)
-                {
-                    break heard;
+                if let Some((seq, heard)) = state.recent.iter().find(|(seq, _)| *seq >= next) {
+                    next = seq + 1;
+                    return Some(heard.clone());
                 }
+                if state.ended {
+                    return None;
+                }
+                state = self
+                    .log
+                    .changed
+                    .wait(state)
+                    .unwrap_or_else(|p| p.into_inner());
             }
         })
     }
 
-    /// Stops the thread and waits for it, returning an error if answering failed.
+    /// Stops the thread and waits for it, at most [`STOP_DEADLINE`]; returns the latest
+    /// datagrams heard (at most [`RECENT`], oldest first), or an error naming the thread
+    /// when it failed, panicked or did not stop in time.
     pub fn stop(mut self) -> io::Result<Vec<Heard>> {
         self.halt()?;
-        Ok(self.heard())
+        Ok(self
+            .log
+            .lock()
+            .recent
+            .iter()
+            .map(|(_, h)| h.clone())
+            .collect())
     }
 
     fn halt(&mut self) -> io::Result<()> {
         self.stop.store(true, Ordering::Relaxed);
-        match self.thread.take() {
-            Some(thread) => thread
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("responder thread panicked"))),
-            None => Ok(()),
+        let Some(thread) = self.thread.take() else {
+            return Ok(());
+        };
+        let until = Instant::now() + STOP_DEADLINE;
+        let mut state = self.log.lock();
+        while !state.ended {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                // The thread is left to end on its own; nobody waits for it.
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "thread `{}` did not stop within {STOP_DEADLINE:?}",
+                        self.name
+                    ),
+                ));
+            }
+            state = self
+                .log
+                .changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        drop(state);
+        // Ended: the join returns at once.
+        match thread.join() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(io::Error::new(
+                error.kind(),
+                format!("thread `{}` failed: {error}", self.name),
+            )),
+            Err(_) => Err(io::Error::other(format!("thread `{}` panicked", self.name))),
         }
     }
 }
@@ -152,16 +223,57 @@ impl Drop for Responder {
     }
 }
 
-/// What the thread heard, and a condition variable to wait for more.
+/// What the thread heard, and a condition variable to wait for more (or for its end).
 #[derive(Default)]
 struct Log {
-    heard: Mutex<Vec<Heard>>,
-    arrived: Condvar,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    /// The latest datagrams with their sequence numbers (0 for the first heard).
+    recent: VecDeque<(u64, Heard)>,
+    tally: Tally,
+    /// The thread has ended, however it did.
+    ended: bool,
 }
 
 impl Log {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Heard>> {
-        self.heard.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    #[cfg(test)]
+    fn record(&self, heard: Heard) {
+        let state = self.lock();
+        self.record_locked(state, heard);
+    }
+
+    /// Records `heard` under a lock already held, then lets waiters see it.
+    fn record_locked(&self, mut state: MutexGuard<'_, State>, heard: Heard) {
+        let seq = state.tally.heard;
+        state.tally.heard += 1;
+        if let Some(failure) = &heard.failure {
+            state.tally.failed += 1;
+            state.tally.last_failure = Some(failure.clone());
+        }
+        if state.recent.len() == RECENT {
+            state.recent.pop_front();
+        }
+        state.recent.push_back((seq, heard));
+        drop(state);
+        self.changed.notify_all();
+    }
+}
+
+/// Tells the log the thread has ended when dropped: on return and on a panic alike.
+struct Ended<'a>(&'a Log);
+
+impl Drop for Ended<'_> {
+    fn drop(&mut self) {
+        self.0.lock().ended = true;
+        self.0.changed.notify_all();
     }
 }
 
@@ -170,23 +282,132 @@ fn serve(
     replies: &UdpSocket,
     response: &[u8],
     stop: &AtomicBool,
-    heard: &Log,
+    log: &Log,
 ) -> io::Result<()> {
     let mut buf = [0u8; 1024];
     while !stop.load(Ordering::Relaxed) {
         match socket.recv_from(&mut buf) {
             Ok((len, from)) => {
-                // Record first, so a client holding the reply finds its datagram listed.
-                heard.lock().push(Heard {
+                // The log is locked before the answer goes out and released once the
+                // datagram is recorded, so a client holding the answer finds its datagram
+                // counted.
+                let state = log.lock();
+                // One refused answer (a source port 0, an unroutable or spoofed source)
+                // is that datagram's problem, not the responder's: count it, go on.
+                let failure = replies
+                    .send_to(response, from)
+                    .err()
+                    .map(|error| error.to_string());
+                let heard = Heard {
                     from,
                     text: String::from_utf8_lossy(&buf[..len]).into_owned(),
-                });
-                replies.send_to(response, from)?;
-                heard.arrived.notify_all();
+                    failure,
+                };
+                log.record_locked(state, heard);
             }
             Err(err) if is_quiet(&err) => {}
             Err(err) => return Err(err),
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::listener::POLL_INTERVAL;
+
+    fn local() -> SocketAddr {
+        "127.0.0.1:7645".parse().unwrap()
+    }
+
+    /// A thread that ignores the stop flag is given up on after [`STOP_DEADLINE`], with
+    /// an error naming it, instead of being waited for for ever.
+    #[test]
+    fn stop_gives_up_on_a_thread_that_does_not_stop() {
+        let release = Arc::new(AtomicBool::new(false));
+        let stuck = Responder::spawn("stuck:server".into(), local(), {
+            let release = Arc::clone(&release);
+            move |_, _| {
+                while !release.load(Ordering::Relaxed) {
+                    std::thread::sleep(POLL_INTERVAL);
+                }
+                Ok(())
+            }
+        })
+        .unwrap();
+        let started = Instant::now();
+        let error = stuck.stop().unwrap_err();
+        release.store(true, Ordering::Relaxed);
+        assert!(
+            started.elapsed() < STOP_DEADLINE * 5,
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(
+            error.to_string(),
+            "thread `stuck:server` did not stop within 2s"
+        );
+    }
+
+    /// A thread that dies ends the iterator of answers (which would otherwise wait for
+    /// ever), and `stop` names it and says how it died.
+    #[test]
+    fn a_dead_thread_ends_the_answers_and_is_named() {
+        let failing = Responder::spawn("broken:server".into(), local(), |_, log| {
+            log.record(Heard {
+                from: local(),
+                text: "one".into(),
+                failure: None,
+            });
+            Err(io::Error::other("the socket went away"))
+        })
+        .unwrap();
+        assert_eq!(failing.answers().count(), 1);
+        assert_eq!(
+            failing.stop().unwrap_err().to_string(),
+            "thread `broken:server` failed: the socket went away"
+        );
+
+        let panicking = Responder::spawn("panicky:server".into(), local(), |_, _| {
+            panic!("on purpose")
+        })
+        .unwrap();
+        assert_eq!(panicking.answers().count(), 0);
+        assert_eq!(
+            panicking.stop().unwrap_err().to_string(),
+            "thread `panicky:server` panicked"
+        );
+    }
+
+    /// However many datagrams arrive, the log keeps counts of all and only the latest
+    /// [`RECENT`]; failures are counted with the latest reason.
+    #[test]
+    fn the_log_counts_everything_and_keeps_the_latest() {
+        let log = Log::default();
+        for n in 0..10_000u64 {
+            log.record(Heard {
+                from: local(),
+                text: n.to_string(),
+                failure: (n % 10 == 0).then(|| format!("refused {n}")),
+            });
+        }
+        let state = log.lock();
+        assert_eq!(state.tally.heard, 10_000);
+        assert_eq!(state.tally.failed, 1_000);
+        assert_eq!(state.tally.last_failure.as_deref(), Some("refused 9990"));
+        assert_eq!(state.recent.len(), RECENT);
+        assert_eq!(
+            state.recent.back().unwrap(),
+            &(
+                9_999,
+                Heard {
+                    from: local(),
+                    text: "9999".into(),
+                    failure: None,
+                }
+            )
+        );
+    }
 }

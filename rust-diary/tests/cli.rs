@@ -137,3 +137,67 @@ fn help_lists_the_three_commands() {
     assert!(help.status.success());
     insta::assert_snapshot!(String::from_utf8_lossy(&help.stdout));
 }
+
+/// `diary respond | head -1`: once the reader has its line and goes, the responder ends
+/// quietly at the next datagram (status 0, nothing on stderr), where `println!` panicked.
+/// A port of 0 and a zero timeout are refused, naming the value.
+#[test]
+fn respond_piped_into_head_ends_quietly() {
+    let host = harness::or_skip!(Sandbox::new());
+    let group = Family::V4.group().to_string();
+    let mut responder = host
+        .spawn(
+            diary()
+                .args(["respond", "--group", &group])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+        .expect("diary respond starts");
+    let mut first = String::new();
+    BufReader::new(responder.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("listening on"), "{first}");
+    // The reader is gone: the next line the responder prints meets a closed pipe.
+    let asked = host
+        .output(diary().args(["ask", "--group", &group]))
+        .expect("diary ask runs");
+    assert!(asked.status.success());
+    let until = std::time::Instant::now() + common::DEADLINE;
+    let status = loop {
+        if let Some(status) = responder.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < until, "respond did not end");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let mut stderr = String::new();
+    responder
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!((status.code(), stderr.as_str()), (Some(0), ""));
+}
+
+/// A group on port 0 and a zero timeout are refused with one line naming the value and
+/// what was expected.
+#[test]
+fn bad_values_are_refused_naming_them() {
+    for (args, expected) in [
+        (
+            &["respond", "--group", "224.0.0.123:0"][..],
+            "error: invalid value '224.0.0.123:0' for '--group <GROUP>': port 0 cannot be a group's port (expected 1 to 65535)",
+        ),
+        (
+            &["ask", "--timeout-ms", "0"][..],
+            "error: invalid value '0' for '--timeout-ms <TIMEOUT_MS>': 0 is not in 1..18446744073709551615",
+        ),
+    ] {
+        let output = diary().args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.lines().next(), Some(expected), "{args:?}");
+    }
+}

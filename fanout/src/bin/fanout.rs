@@ -13,8 +13,12 @@
 //! # the comparison with sockperf and iperf2 (apt packages `sockperf` and `iperf`)
 //! cargo run -p fanout --release --bin fanout -- sweep --receivers 1,4,16 --peers --peer-receivers 1,4
 //! ```
+//!
+//! Output piped into a program that stops reading (`fanout run | head -1`) ends this one
+//! quietly, with status 0: no broken-pipe panic, and the receivers die with it.
 
-use std::io::IsTerminal;
+use std::fmt::Display;
+use std::io::{self, IsTerminal, Write};
 use std::net::{SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -176,10 +180,10 @@ struct RoleArgs {
     /// Bind 127.0.0.1 on a port the kernel picks.
     #[arg(long)]
     unicast: bool,
-    #[arg(long, default_value_t = 32)]
-    batch: usize,
-    #[arg(long, default_value_t = 64)]
-    size: usize,
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    batch: u64,
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(16..=65535))]
+    size: u64,
     #[arg(long, value_parser = parse_bytes)]
     receive_buffer: Option<usize>,
     #[arg(long)]
@@ -237,10 +241,33 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("fanout: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Whether `error` comes from the reader of our output going away (`EPIPE`).
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<io::Error>())
+        .any(|cause| cause.kind() == io::ErrorKind::BrokenPipe)
+}
+
+/// Prints one line to stdout. When the reader has gone away (`fanout run | head -1`) the
+/// program ends here, quietly and with status 0, as `yes | head -1` does; the receivers,
+/// spawned with the harness, die with it. (`println!` would panic instead.)
+fn say(line: impl Display) {
+    let mut out = io::stdout().lock();
+    if let Err(error) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+        if error.kind() == io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("fanout: cannot print: {error}");
+        std::process::exit(1);
     }
 }
 
@@ -253,8 +280,8 @@ fn role_options(args: &RoleArgs) -> anyhow::Result<RoleOptions> {
     Ok(RoleOptions {
         endpoint,
         receive_buffer: args.receive_buffer,
-        batch: args.batch,
-        size: args.size,
+        batch: args.batch as usize,
+        size: args.size as usize,
         cpu: args.cpu,
         hold: args.hold,
         drain_every_us: args.drain_every_us,
@@ -283,7 +310,7 @@ fn shower(json: bool) -> impl FnMut(&dyn std::fmt::Display) {
     move |item| {
         let text = item.to_string();
         if !json && !text.is_empty() {
-            println!("{text}");
+            say(text);
         }
     }
 }
@@ -339,9 +366,9 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let json = args.common.json;
     let point = repeat_fanout(&*sandbox()?, &config, args.runs as usize, &mut shower(json))?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&point)?);
+        say(serde_json::to_string_pretty(&point)?);
     } else if args.runs > 1 {
-        println!("{point}");
+        say(point);
     }
     Ok(())
 }
@@ -353,9 +380,9 @@ fn pingpong(args: PingArgs) -> anyhow::Result<()> {
     let json = args.common.json;
     let latency = repeat_pingpong(&*sandbox()?, &config, args.runs as usize, &mut shower(json))?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&latency)?);
+        say(serde_json::to_string_pretty(&latency)?);
     } else if args.runs > 1 {
-        println!("{latency}");
+        say(latency);
     }
     Ok(())
 }
@@ -396,11 +423,11 @@ fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.plot {
         plot::draw(&report.points, path)?;
         if !json {
-            println!("wrote {}", path.display());
+            say(format_args!("wrote {}", path.display()));
         }
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        say(serde_json::to_string_pretty(&report)?);
     }
     Ok(())
 }

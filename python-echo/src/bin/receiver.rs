@@ -5,13 +5,15 @@ use std::time::Duration;
 
 use clap::Parser;
 use mcast_vocab::Ttl;
-use python_echo::cli::{Endpoint, fail, parse_timeout};
+use python_echo::cli::{Endpoint, fail, fail_unless_closed, parse_timeout};
 use python_echo::{ReceiverConfig, receive};
 
 /// Join a multicast group and answer every datagram with `ack`, sent back to the sender's
 /// own address (the PyMOTW multicast receiver, ported). Runs until interrupted.
 ///
 /// Like the original it binds the port without address reuse, so one receiver per host.
+/// When the reader of its output goes away (`receiver | head -1`) it ends quietly at the
+/// next datagram.
 #[derive(Debug, Parser)]
 #[command(
     version,
@@ -46,6 +48,6 @@ fn main() -> ExitCode {
     };
     match receive(config, &mut std::io::stdout()) {
         Ok(_) => ExitCode::SUCCESS,
-        Err(error) => fail(error),
+        Err(error) => fail_unless_closed(error),
     }
 }

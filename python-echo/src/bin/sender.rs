@@ -1,14 +1,15 @@
 //! `sender`: send one datagram to the group and collect the acknowledgements.
 //!
 //! Exit status: 0 when done (and `--expect` met), 1 when fewer hosts than `--expect`
-//! acknowledged, 2 for bad options or a socket step the kernel refused.
+//! acknowledged, 2 for bad options or a socket step the kernel refused. When the reader of
+//! its output goes away (`sender | head -1`) it ends quietly with status 0.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 use mcast_vocab::Ttl;
-use python_echo::cli::{Endpoint, fail, parse_timeout};
+use python_echo::cli::{Endpoint, fail, fail_unless_closed, parse_timeout};
 use python_echo::{SenderConfig, send};
 
 /// Send one datagram to a multicast group and print every acknowledgement that comes back,
@@ -35,6 +36,10 @@ struct Args {
     /// Seconds to wait for each reply; the first wait that times out ends the run.
     #[arg(long, default_value = "0.2", value_name = "SECONDS", value_parser = parse_timeout)]
     timeout: Duration,
+    /// Seconds to wait for replies in all: a peer that keeps replying cannot keep the
+    /// sender running longer than this.
+    #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = parse_timeout)]
+    max_wait: Duration,
     /// Fail (exit 1) when fewer than N distinct hosts acknowledge.
     #[arg(long, value_name = "N")]
     expect: Option<usize>,
@@ -52,6 +57,7 @@ fn main() -> ExitCode {
         ttl: args.ttl,
         message: args.message.into_bytes(),
         timeout: args.timeout,
+        max_wait: args.max_wait,
         expect: args.expect,
     };
     match send(&config, &mut std::io::stdout()) {
@@ -62,6 +68,6 @@ fn main() -> ExitCode {
             }
             None => ExitCode::SUCCESS,
         },
-        Err(error) => fail(error),
+        Err(error) => fail_unless_closed(error),
     }
 }

@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -26,12 +26,13 @@ pub const READY: &str = "waiting to receive message";
 /// ack late, short enough to keep the suite quick. (The article's 0.2 s is the default.)
 pub const TEST_TIMEOUT: &str = "1";
 
-/// A Python fixture under `tests/fixtures/`, run unbuffered.
-pub fn python(fixture: &str) -> Command {
+/// A Python fixture under `tests/fixtures/`, run unbuffered by `python3`, the interpreter
+/// `harness::tool("python3")` found (tests skip without one).
+pub fn python(python3: &Path, fixture: &str) -> Command {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(fixture);
-    let mut command = Command::new("python3");
+    let mut command = Command::new(python3);
     command.arg("-u").arg(path);
     command
 }
@@ -202,4 +203,56 @@ pub fn in_address_order(output: &str) -> String {
 /// Insta filters hiding the ephemeral port a sender happened to get.
 pub fn port_filters() -> Vec<(&'static str, &'static str)> {
     vec![(r"(\('[0-9a-f.:]+', )\d{4,5}(\)|, )", "${1}[port]${2}")]
+}
+
+/// Starts `command` in `host` with stdout piped, reads lines until one satisfies `until`,
+/// then closes its stdout, as `| head -1` does once it has its line. Returns the child
+/// (stderr piped) and the lines read.
+pub fn start_then_close_stdout(
+    host: &Host,
+    command: &mut Command,
+    until: impl Fn(&str) -> bool,
+) -> (Child, Vec<String>) {
+    let mut child = host
+        .spawn(
+            command
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+    let mut read = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("read a line");
+        let done = until(&line);
+        read.push(line);
+        if done {
+            break;
+        }
+    }
+    drop(lines);
+    (child, read)
+}
+
+/// Waits for `child` to end (bounded by [`DEADLINE`], which only a failure reaches):
+/// its exit code and stderr.
+pub fn wait_with_deadline(mut child: Child) -> (i32, String) {
+    let end = Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll the child") {
+            break status;
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the program did not end within {DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut stderr = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut stderr);
+    }
+    (status.code().unwrap_or(-1), stderr)
 }

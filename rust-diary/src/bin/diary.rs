@@ -7,12 +7,14 @@
 // not a rustdoc link.
 #![allow(rustdoc::broken_intra_doc_links)]
 
+use std::fmt::Display;
+use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use mcast_vocab::{Group, Interface};
-use rust_diary::report::{Answered, Listening};
+use rust_diary::report::{Answered, Listening, Totals};
 use rust_diary::{Bind, GROUP_V4, IPV4, IPV6, ListenOptions, Responder, ask, diary};
 
 /// The Rust diary's multicast listener test, as written and as fixed.
@@ -68,8 +70,8 @@ enum Command {
         /// What to send.
         #[arg(long, default_value = "Hello from client!")]
         message: String,
-        /// How long to wait for a reply, in milliseconds.
-        #[arg(long, default_value_t = 2000)]
+        /// How long to wait for a reply, in milliseconds (at least 1).
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
         timeout_ms: u64,
     },
 }
@@ -85,11 +87,21 @@ enum Family {
 fn main() -> ExitCode {
     match run(Cli::parse().command) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`diary respond | head -1`): end quietly.
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("diary: {err}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints one line to stdout; unlike `println!`, a closed stdout is an error to return,
+/// not a panic.
+fn say(line: impl Display) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()
 }
 
 fn run(command: Command) -> std::io::Result<()> {
@@ -120,25 +132,22 @@ fn run(command: Command) -> std::io::Result<()> {
             let responder = Responder::start(response.clone(), &group, &options)?;
             let bound = responder.local_addr();
             let interface = interface.as_ref();
-            println!(
-                "{}",
-                Listening {
-                    group: &group,
-                    interface,
-                    bound
-                }
-            );
+            say(Listening {
+                group: &group,
+                interface,
+                bound,
+            })?;
+            // Ends after --count datagrams, or when the responder's thread has ended.
             for heard in responder.answers().take(count.unwrap_or(usize::MAX)) {
                 let response = &response;
-                println!(
-                    "{}",
-                    Answered {
-                        heard: &heard,
-                        response
-                    }
-                );
+                say(Answered {
+                    heard: &heard,
+                    response,
+                })?;
             }
-            responder.stop().map(|_| ())
+            let tally = responder.tally();
+            responder.stop()?;
+            say(Totals(&tally))
         }
         Command::Ask {
             group,
@@ -148,8 +157,7 @@ fn run(command: Command) -> std::io::Result<()> {
         } => {
             let within = Duration::from_millis(timeout_ms);
             let reply = ask(&group, interface.as_ref(), message.as_bytes(), within)?;
-            println!("{reply}");
-            Ok(())
+            say(reply)
         }
     }
 }

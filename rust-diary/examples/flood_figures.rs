@@ -1,0 +1,123 @@
+//! Figures for the closing note of issue 11: the resident memory of `diary respond`, idle
+//! and after a flood of 100,000 datagrams from another host (`harness::flood`), medians of
+//! several runs. Printed, not asserted (`tests/flood.rs` asserts a generous bound).
+//!
+//! Each run builds a throwaway LAN with the harness and runs the responder as a child
+//! process in host b: this example started again as `flood_figures role`, doing what
+//! `diary respond` does (start a [`Responder`], print a line per datagram to a pipe the
+//! example drains). Its memory is read from `/proc/PID/status` from outside; the idle
+//! figure, measured in the same run, is the floor.
+//!
+//! ```text
+//! cargo run -p rust-diary --release --example flood_figures [RUNS]
+//! ```
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use harness::Lan;
+use harness::flood::{self, Flood, Memory};
+use rust_diary::report::Answered;
+use rust_diary::{GROUP_V4, ListenOptions, Responder, ask};
+
+const FLOOD: u64 = 100_000;
+const DEADLINE: Duration = Duration::from_secs(30);
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "role") {
+        return respond();
+    }
+    let runs: usize = args.first().and_then(|n| n.parse().ok()).unwrap_or(5);
+    println!("flood figures: {FLOOD} datagrams from another host, medians of {runs} runs (KiB)");
+    println!(
+        "{:<22} {:>9} {:>10} {:>10} {:>7}",
+        "program", "idle RSS", "after RSS", "peak RSS", "peak/idle"
+    );
+    let figures: Vec<(Memory, Memory)> = (0..runs).map(|_| one_run()).collect();
+    let median = |f: &dyn Fn(&(Memory, Memory)) -> u64| {
+        let mut values: Vec<u64> = figures.iter().map(f).collect();
+        values.sort_unstable();
+        values[values.len() / 2]
+    };
+    let idle = median(&|(i, _)| i.resident_kib);
+    let after = median(&|(_, a)| a.resident_kib);
+    let peak = median(&|(_, a)| a.peak_kib);
+    println!(
+        "{:<22} {idle:>9} {after:>10} {peak:>10} {:>8.2}",
+        "diary respond",
+        peak as f64 / idle as f64
+    );
+}
+
+/// What `diary respond --group 224.0.0.123:7645` does, in this child process.
+fn respond() {
+    let responder = Responder::start("ipv4", &GROUP_V4, &ListenOptions::default()).unwrap();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening").unwrap();
+    out.flush().unwrap();
+    for heard in responder.answers() {
+        let line = Answered {
+            heard: &heard,
+            response: "ipv4",
+        };
+        if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+            break;
+        }
+    }
+}
+
+/// One run: idle, then after the flood and a client's message was answered and shown.
+fn one_run() -> (Memory, Memory) {
+    let lan = Lan::new(["a", "b", "c"]).expect("a LAN (run as root or with user namespaces)");
+    let mut child = lan
+        .host("b")
+        .spawn(
+            Command::new(std::env::current_exe().unwrap())
+                .arg("role")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped()),
+        )
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    let end = Instant::now() + DEADLINE;
+    while lines.recv_timeout(DEADLINE).unwrap() != "listening" {}
+    let idle = flood::memory(child.id()).unwrap();
+    Flood::new(FLOOD, |_, text| text.as_bytes().to_vec())
+        .send(lan.host("c"), GROUP_V4)
+        .unwrap();
+    // Ask until answered: the first may meet a queue still full of the flood.
+    while lan
+        .host("a")
+        .run(|| {
+            ask(
+                &GROUP_V4,
+                None,
+                b"after the flood",
+                Duration::from_millis(500),
+            )
+        })
+        .is_err()
+    {
+        assert!(Instant::now() < end, "no answer after the flood");
+    }
+    loop {
+        let line = lines.recv_timeout(DEADLINE).unwrap();
+        if line.starts_with("heard \"after the flood\"") {
+            break;
+        }
+    }
+    let after = flood::memory(child.id()).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    (idle, after)
+}
