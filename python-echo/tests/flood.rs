@@ -6,7 +6,6 @@
 //! a failure.
 
 mod common;
-mod watch;
 
 use std::net::SocketAddr;
 use std::process::Command;
@@ -14,7 +13,7 @@ use std::process::Command;
 use common::{RECEIVER, SENDER};
 use harness::Lan;
 use harness::flood::Flood;
-use watch::Watched;
+use harness::flood::{WATCH_DEADLINE, Watched};
 
 /// How many datagrams each flood sends.
 const FLOOD: u64 = 100_000;
@@ -170,7 +169,7 @@ fn a_peer_that_keeps_replying_cannot_keep_the_sender_running() {
         .run(|| {
             let socket = std::net::UdpSocket::bind("0.0.0.0:10000")?;
             socket.join_multicast_v4(&[224, 3, 29, 71].into(), &[0, 0, 0, 0].into())?;
-            socket.set_read_timeout(Some(watch::DEADLINE))?;
+            socket.set_read_timeout(Some(WATCH_DEADLINE))?;
             Ok::<_, std::io::Error>(socket)
         })
         .expect("the chatty peer joins");

@@ -4,14 +4,12 @@
 //! memory under a stated bound, and never print a peer's control characters. Nothing here
 //! is timed: deadlines only bound a failure.
 
-mod watch;
-
 use std::process::Command;
 
 use harness::Lan;
 use harness::flood::Flood;
+use harness::flood::{WATCH_DEADLINE, Watched};
 use rust_diary::GROUP_V4;
-use watch::Watched;
 
 /// How many datagrams the flood sends.
 const FLOOD: u64 = 100_000;
@@ -55,7 +53,7 @@ fn responder_stays_bounded_and_answers_after_a_flood() {
 
     // The first ask may meet a queue still full of the flood: ask again until answered
     // (each ask waits 500 ms; the deadline only bounds a failure).
-    let until = std::time::Instant::now() + watch::DEADLINE;
+    let until = std::time::Instant::now() + WATCH_DEADLINE;
     let reply = loop {
         let asked = lan
             .host("a")
