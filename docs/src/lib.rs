@@ -19,15 +19,18 @@
 //!   matches program output against what the book shows.
 //! - [`binaries`]: where the workspace's programs are, for tests that run them
 //!   (and why a test has to look: the one place that builds them).
+//! - [`picture`]: SVG pictures of the labs the chapters open, drawn from a running lab.
 //! - [`icmp`]: `ping` to a group from a raw socket (no `ping` program needed).
 //! - [`tour`]: all four articles on one sandboxed LAN, with a verdict per claim
 //!   (`src/bin/tour.rs` prints it: `cargo run -p docs --bin tour`).
 //! - `tests/walkthroughs.rs`: runs every `console` block of the book in a sandbox.
 //! - `tests/book.rs`: every `{{#include}}` and every link of the book resolves.
 //! - `tests/claims.rs`: the claims no port crate covers (see the appendix).
+//! - `tests/pictures.rs`: the book's lab pictures are what the labs really are.
 //! - `tests/harness_example.rs`: the harness chapter's example, compiled and run.
 
 pub mod binaries;
 pub mod icmp;
+pub mod picture;
 pub mod tour;
 pub mod walkthrough;

@@ -171,7 +171,7 @@ fn heading_ids(text: &str) -> BTreeSet<String> {
     ids
 }
 
-/// Every relative link points at a chapter (and heading) that exists.
+/// Every relative link points at a chapter (and heading), or a file, that exists.
 #[test]
 fn every_link_resolves() {
     let chapters = chapters();
@@ -203,6 +203,13 @@ fn every_link_resolves() {
                 } else {
                     file
                 };
+                if !file.ends_with(".md") {
+                    // A picture or another file the book ships: it must exist.
+                    if !book_dir().join(file).is_file() {
+                        problems.push(format!("{chapter}:{}: no file `{file}`", number + 1));
+                    }
+                    continue;
+                }
                 let Some((_, linked)) = chapters.iter().find(|(name, _)| name == file) else {
                     problems.push(format!("{chapter}:{}: no chapter `{file}`", number + 1));
                     continue;
