@@ -64,7 +64,9 @@ impl Host {
     }
 
     /// Starts `command` inside this host. The child is killed (SIGKILL) if the thread that
-    /// spawned it ends or the test process dies, so it cannot keep the namespace alive.
+    /// spawned it ends or the test process dies, so it cannot keep the namespace alive; and
+    /// when the host goes (its network is dropped), every process still in its namespace is
+    /// killed, the child's pipelines and background jobs included.
     pub fn spawn(&self, command: &mut Command) -> io::Result<Child> {
         self.namespace.prepare_command(command);
         command.spawn()
@@ -165,4 +167,13 @@ fn parse_prefix(text: &str) -> crate::Result<(IpAddr, u8)> {
         None => max,
     };
     Ok((address, prefix))
+}
+
+impl Drop for Host {
+    /// Kills every process left in the host's namespace: what a test started with
+    /// [`Host::spawn`] and everything those started (pipelines, background jobs, a shell's
+    /// children), which would otherwise outlive the test and keep the namespace alive.
+    fn drop(&mut self) {
+        crate::lab::kill_processes_in(&[self.namespace.inode()]);
+    }
 }

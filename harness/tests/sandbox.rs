@@ -209,3 +209,69 @@ fn an_empty_datagram_is_recorded_not_mistaken_for_shutdown() {
     assert_eq!(got[0].payload, b"");
     assert_eq!(got[1].payload, b"after");
 }
+
+/// The processes of one namespace, found through `/proc` (their `ns/net` link).
+fn processes_in(inode: u64) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/ns/net"))
+                .is_ok_and(|link| link.to_string_lossy() == format!("net:[{inode}]"))
+        })
+        .collect()
+}
+
+/// A shell a test started in a host, with a pipeline and a background job of its own, is
+/// gone, all of it, once the host's network is dropped: nothing outlives the test.
+#[test]
+fn pipelines_and_background_jobs_die_with_the_sandbox() {
+    let sandbox = harness::or_skip!(Sandbox::new());
+    let inode = sandbox.namespace_inode();
+    let mut shell = sandbox
+        .spawn(
+            Command::new("sh")
+                .args(["-c", "sleep 100 | cat & sleep 100 & echo started; wait"])
+                .stdout(std::process::Stdio::piped()),
+        )
+        .unwrap();
+    // Once the shell printed, it has started the pipeline and the job.
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(shell.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line, "started\n");
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while processes_in(inode).len() < 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            processes_in(inode)
+        );
+        std::thread::yield_now();
+    }
+    let started = processes_in(inode);
+    drop(sandbox);
+    let deadline = std::time::Instant::now() + DEADLINE;
+    loop {
+        let alive: Vec<u32> = started
+            .iter()
+            .copied()
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .is_ok_and(|stat| !stat.contains(") Z "))
+            })
+            .collect();
+        if alive.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running: {alive:?}"
+        );
+        std::thread::yield_now();
+    }
+}
