@@ -98,7 +98,7 @@ fn without_the_address_an_answer_to_the_sender_comes_from_127_0_0_1() {
     }
     let script = format!(
         "ip link set lo up\nip route add 224.0.0.0/4 dev lo\nreceiver &\n{}\
-         sender --expect 1 --timeout 2\nkill %1\n",
+         sender --expect 1\nkill %1\n",
         until_joined("471D03E0")
     );
     let output = run(&["-n"], &script);

@@ -67,7 +67,7 @@ fn library_sender_reports_both_hosts() {
         .collect();
 
     let sender = SenderConfig {
-        timeout: Duration::from_secs(1),
+        timeout: Duration::from_millis(500),
         expect: Some(2),
         ..SenderConfig::default()
     };

@@ -105,7 +105,7 @@ fn library_report_classifies_every_reply() {
     let host = harness::or_skip!(Sandbox::new());
     let answering = rogue_receiver(&host, vec![b"ack", b"ack", b"nak", &[b'a'; 40]]);
     let config = SenderConfig {
-        timeout: Duration::from_secs(1),
+        timeout: Duration::from_millis(500),
         ..SenderConfig::default()
     };
     let report = host

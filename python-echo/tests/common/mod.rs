@@ -24,7 +24,7 @@ pub const READY: &str = "waiting to receive message";
 
 /// Reply timeout the tests give senders: long enough that a busy machine cannot make an
 /// ack late, short enough to keep the suite quick. (The article's 0.2 s is the default.)
-pub const TEST_TIMEOUT: &str = "1";
+pub const TEST_TIMEOUT: &str = "0.5";
 
 /// A Python fixture under `tests/fixtures/`, run unbuffered by `python3`, the interpreter
 /// `harness::tool("python3")` found (tests skip without one).

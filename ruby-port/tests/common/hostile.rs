@@ -1,6 +1,7 @@
 //! The flood the tests and `examples/flood_figures.rs` send: `harness::flood`'s
 //! hostile mix, whose valid datagrams are chat messages of about 900 bytes.
 
+use harness::Host;
 use harness::flood::{self, Flood};
 use ruby_port::{ClientId, Message};
 
@@ -51,4 +52,39 @@ pub fn slow_chat_message(n: u64, text: &str) -> Vec<u8> {
 /// to make 20,000 of in an unoptimised build.
 pub fn hostile(count: u64) -> Flood<fn(u64, &str) -> Vec<u8>> {
     Flood::new(count, chat_message as fn(u64, &str) -> Vec<u8>).oversized(2048)
+}
+
+// ---- Shared by the flood suites (`tests/flood.rs`, `tests/flood_window.rs`) ----
+
+/// Datagrams per flood.
+pub const FLOOD: u64 = 100_000;
+
+/// What the test's own messages start with; the output watcher keeps only
+/// lines that contain it.
+pub const MARK: &str = "mark:";
+
+/// The message sent before a flood, to see the program ready.
+pub const READY: &str = "mark: ready";
+
+/// The message sent after each flood, to show the program still works.
+pub const AFTER: &str = "mark: still here after the flood";
+
+/// The most resident memory a program may reach during a flood: twice what it
+/// used idle, plus 8 MiB of slack (allocator arenas, the 64 KiB read buffer,
+/// a terminal frame). Before the fixes `chat` grew by about 36 bytes of
+/// memory per byte of valid message it ever received.
+pub fn memory_bound(idle_kib: u64) -> u64 {
+    2 * idle_kib + 8 * 1024
+}
+
+pub fn send_message(host: &Host, group: harness::Group, text: &str) {
+    let message = Message::new(ClientId::from("0a0b0c0d0e"), "friend", text);
+    let config = ruby_port::Config::new(group, None).unwrap();
+    host.run(|| ruby_port::send(&config, message.to_json().as_bytes()))
+        .unwrap();
+}
+
+/// Resident memory of `pid` in KiB, now and at its peak.
+pub fn memory(pid: u32) -> flood::Memory {
+    flood::memory(pid).unwrap_or_else(|e| panic!("reading the memory of {pid}: {e}"))
 }
