@@ -19,7 +19,11 @@ use socket2::{Domain, Protocol, Socket, Type};
 /// Sets `name` to `value` inside `host` (`sysctl -w`); panics with sysctl's words if refused.
 fn set_sysctl(host: &Host, name: &str, value: u64) {
     let output = host
-        .output(Command::new("sysctl").arg("-qw").arg(format!("{name}={value}")))
+        .output(
+            Command::new("sysctl")
+                .arg("-qw")
+                .arg(format!("{name}={value}")),
+        )
         .expect("sysctl runs");
     assert!(
         output.status.success(),
@@ -82,7 +86,11 @@ fn ipv4_socket_holds_igmp_max_memberships_joins_then_enobufs() {
     let first = joins_until_refused(&host, Domain::IPV4, 1000, join_v4);
     assert_eq!(first, (20, Some(libc::ENOBUFS)), "the 21st join fails");
     let second = joins_until_refused(&host, Domain::IPV4, 1000, join_v4);
-    assert_eq!(second, (20, Some(libc::ENOBUFS)), "per socket, not per host");
+    assert_eq!(
+        second,
+        (20, Some(libc::ENOBUFS)),
+        "per socket, not per host"
+    );
 
     set_sysctl(&host, "net.ipv4.igmp_max_memberships", 50);
     let raised = joins_until_refused(&host, Domain::IPV4, 1000, join_v4);
