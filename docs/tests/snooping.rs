@@ -268,6 +268,7 @@ fn with_a_querier_only_the_member_port_gets_the_group_for_as_long_as_it_answers_
             filtering.elapsed()
         );
         assert!(segment.knows_member());
+        // A stream of five probes a second, not a wait for readiness.
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(
