@@ -615,6 +615,7 @@ fn igmp_devices(igmp: &str, hex: &str) -> Vec<String> {
 /// on *one* interface: the one the route to the group leaves by. On a host with two (the
 /// router of a routed topology), the group appears under that interface only, and a datagram
 /// for it that arrives on the other is not delivered. Move the route and a new join follows.
+/// IPv6's interface index 0 does the same.
 #[test]
 fn joining_on_inaddr_any_joins_the_one_interface_the_route_picks() {
     let net = harness::or_skip!(harness::Routed::new(["a1"], ["b1"]));
@@ -645,6 +646,29 @@ fn joining_on_inaddr_any_joins_the_one_interface_the_route_picks() {
     let _member = router.run(|| bound_receiver(6003, g, None).unwrap());
     let igmp = sh(router, "cat /proc/net/igmp");
     assert_eq!(igmp_devices(&igmp, hex), ["eth1"], "{igmp}");
+
+    // IPv6, interface index 0 (the diary's join): one interface too, the route's.
+    let g6 = Ipv6Addr::new(0xff15, 0, 0, 0, 0, 0, 3, 3);
+    let hex6 = "ff150000000000000000000000030003";
+    for interface in ["eth0", "eth1"] {
+        sh(
+            router,
+            &format!("ip -6 route replace multicast ff15::3:3/128 dev {interface} table local"),
+        );
+        let _member = router.run(|| {
+            let socket = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+            socket.join_multicast_v6(&g6, 0).unwrap();
+            socket
+        });
+        let igmp6 = sh(router, "cat /proc/net/igmp6");
+        let devices: Vec<&str> = igmp6
+            .lines()
+            .map(|line| line.split_whitespace().collect::<Vec<_>>())
+            .filter(|fields| fields.get(2) == Some(&hex6))
+            .map(|fields| fields[1])
+            .collect();
+        assert_eq!(devices, [interface], "{igmp6}");
+    }
 }
 
 /// The diary's example of an IPv6 multicast address, `FACE::FB`, is not one: IPv6 multicast
