@@ -592,3 +592,144 @@ fn local_network_control_groups_are_not_forwarded_even_with_a_large_ttl() {
     assert_eq!(unmet(near.expect(1).within(SECOND))[0].ttl, Some(32));
     unmet(far.expect_none(QUIET));
 }
+
+// ---------------------------------------------------------------------------------------
+// "All interfaces", and the articles' addresses and packing
+// ---------------------------------------------------------------------------------------
+
+/// The interfaces under which `/proc/net/igmp` lists `hex` (a group as the kernel writes it).
+fn igmp_devices(igmp: &str, hex: &str) -> Vec<String> {
+    let mut device = "";
+    let mut devices = Vec::new();
+    for line in igmp.lines().skip(1) {
+        if !line.starts_with('\t') {
+            device = line.split_whitespace().nth(1).unwrap_or("");
+        } else if line.split_whitespace().next() == Some(hex) {
+            devices.push(device.to_owned());
+        }
+    }
+    devices
+}
+
+/// Joining on INADDR_ANY (the Python article's "all interfaces", the diary's 0.0.0.0) joins
+/// on *one* interface: the one the route to the group leaves by. On a host with two (the
+/// router of a routed topology), the group appears under that interface only, and a datagram
+/// for it that arrives on the other is not delivered. Move the route and a new join follows.
+/// IPv6's interface index 0 does the same.
+#[test]
+fn joining_on_inaddr_any_joins_the_one_interface_the_route_picks() {
+    let net = harness::or_skip!(harness::Routed::new(["a1"], ["b1"]));
+    let router = net.router();
+    let g = Ipv4Addr::new(239, 3, 3, 3);
+    let hex = "030303EF";
+    router.add_route("239.3.3.0/24", "eth0").unwrap();
+    let member = router.run(|| bound_receiver(6003, g, None).unwrap());
+    let igmp = sh(router, "cat /proc/net/igmp");
+    assert_eq!(igmp_devices(&igmp, hex), ["eth0"], "{igmp}");
+
+    let on_eth1 = router.capture("eth1").unwrap();
+    net.host("b1")
+        .run(|| sender_v4().send_to(b"arrived on eth1", (g, 6003)))
+        .unwrap();
+    unmet(on_eth1.wait_for_udp(|u| u.payload == b"arrived on eth1", SECOND));
+    net.host("a1")
+        .run(|| sender_v4().send_to(b"arrived on eth0", (g, 6003)))
+        .unwrap();
+    assert_eq!(
+        receive_text(&member).unwrap(),
+        "arrived on eth0",
+        "the datagram that arrived on eth1 was not delivered"
+    );
+    drop(member);
+
+    sh(router, "ip route replace 239.3.3.0/24 dev eth1");
+    let _member = router.run(|| bound_receiver(6003, g, None).unwrap());
+    let igmp = sh(router, "cat /proc/net/igmp");
+    assert_eq!(igmp_devices(&igmp, hex), ["eth1"], "{igmp}");
+
+    // IPv6, interface index 0 (the diary's join): one interface too, the route's.
+    let g6 = Ipv6Addr::new(0xff15, 0, 0, 0, 0, 0, 3, 3);
+    let hex6 = "ff150000000000000000000000030003";
+    for interface in ["eth0", "eth1"] {
+        sh(
+            router,
+            &format!("ip -6 route replace multicast ff15::3:3/128 dev {interface} table local"),
+        );
+        let _member = router.run(|| {
+            let socket = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+            socket.join_multicast_v6(&g6, 0).unwrap();
+            socket
+        });
+        let igmp6 = sh(router, "cat /proc/net/igmp6");
+        let devices: Vec<&str> = igmp6
+            .lines()
+            .map(|line| line.split_whitespace().collect::<Vec<_>>())
+            .filter(|fields| fields.get(2) == Some(&hex6))
+            .map(|fields| fields[1])
+            .collect();
+        assert_eq!(devices, [interface], "{igmp6}");
+    }
+}
+
+/// The diary's example of an IPv6 multicast address, `FACE::FB`, is not one: IPv6 multicast
+/// is ff00::/8 and FACE::FB begins with 0xfa. The kernel refuses to join it (EINVAL). The
+/// IPv6 counterpart of its IPv4 example 224.0.0.251 (mDNS) is ff02::fb.
+#[test]
+fn diary_face_fb_is_not_a_multicast_address() {
+    let face: Ipv6Addr = "FACE::FB".parse().unwrap();
+    assert_eq!(face, Ipv6Addr::new(0xface, 0, 0, 0, 0, 0, 0, 0xfb));
+    assert!(!face.is_multicast());
+    assert!(Group::parse("[face::fb]:5353").is_err());
+    let mdns: Ipv6Addr = "ff02::fb".parse().unwrap();
+    assert!(mdns.is_multicast());
+
+    let host = harness::or_skip!(Sandbox::new());
+    let eth0 = host.interface_index("eth0").unwrap();
+    let join = |group: Ipv6Addr| {
+        host.run(move || {
+            let socket = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))?;
+            socket.join_multicast_v6(&group, eth0)
+        })
+    };
+    assert_eq!(join(face).unwrap_err().raw_os_error(), Some(libc::EINVAL));
+    join(mdns).expect("ff02::fb is joined");
+}
+
+/// The Python article's receiver, with its membership value.
+const PYTHON_JOIN: &str = "
+import socket, struct
+group = socket.inet_aton('224.3.29.71')
+mreq = struct.pack('4sL', group, socket.INADDR_ANY)
+print(len(mreq), mreq.hex())
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+print(open('/proc/net/igmp').read())
+";
+
+/// The Python article calls its `IP_ADD_MEMBERSHIP` value "8-byte"; `struct.pack('4sL',
+/// group, INADDR_ANY)` is 16 bytes on 64-bit Linux: `L` is a native `unsigned long` (8
+/// bytes), aligned to 8 after 4 bytes of padding. The join works anyway: the kernel reads 16
+/// bytes as `struct ip_mreqn` (group, local address, interface index), and padding and the
+/// zero long make that "any address, no index".
+#[test]
+fn python_membership_value_is_16_bytes_on_64_bit_linux_and_still_joins() {
+    let python3 = harness::or_skip!(harness::tool("python3"));
+    let host = harness::or_skip!(Sandbox::new());
+    let output = host
+        .output(Command::new(python3).arg("-c").arg(PYTHON_JOIN))
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let first = text.lines().next().unwrap_or_default();
+    let expected = if cfg!(target_pointer_width = "64") {
+        "16 e0031d47000000000000000000000000"
+    } else {
+        "8 e0031d4700000000"
+    };
+    assert_eq!(first, expected);
+    assert_eq!(igmp_devices(&text, "471D03E0"), ["lo"], "{text}");
+}
