@@ -30,9 +30,11 @@
 //!   loss-free at 75-100k msg/s for all three tools. Most of that work is wake-ups: each
 //!   receiver asleep on its socket costs the *sender* a wake-up inside `sendmmsg`.
 //!   `--drain-every-us 200` has receivers empty their queue on a timer instead, so nobody
-//!   waits on the socket: on a quiet machine 4 receivers then took 244k msg/s without loss
-//!   against 88k (sockperf) and 111k (iperf2) in the same sweep, 2.2× the best peer, and the
-//!   sender's CPU per delivered copy fell to 0.9 µs (multicast) against 2.2 µs (unicast).
+//!   waits on the socket: on a quiet machine 4 receivers then took 244k msg/s without loss,
+//!   and the sender's CPU per delivered copy fell to 0.9 µs (multicast) against 2.2 µs
+//!   (unicast). That is our draining receivers against our blocking ones (about 2.5× in a
+//!   later like-for-like sweep, 212k against 79k): the peers have no draining mode, and
+//!   against their blocking receivers (65-81k in that sweep) ours are in the same range.
 //! - `sendmmsg` batches of 32 raised the one-receiver rate by about 1.7×; with 4 receivers
 //!   the delivery work dominates and batching changed nothing measurable.
 //! - Pinning (`--placement`, applied to the peers too) did not help throughput; for round
