@@ -67,7 +67,7 @@
 //!
 //! A receiver is a listener like any other: `tests/flood.rs` floods one with 100,000 hostile
 //! datagrams (bounded memory, still counting), proptest checks [`wire`]'s decoders on any
-//! bytes, and `examples/flood_figures.rs` prints a receiver's resident memory idle and after
+//! bytes, and `examples/fanout_flood_figures.rs` prints a receiver's resident memory idle and after
 //! such a flood.
 
 pub mod batch;

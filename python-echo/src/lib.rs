@@ -57,7 +57,7 @@
 //!   loop (bounded memory, still answering, nothing raw printed), and `--max-wait` against
 //!   a peer that never stops replying.
 //!
-//! `examples/flood_figures.rs` prints the two programs' resident memory idle and after such
+//! `examples/python_flood_figures.rs` prints the two programs' resident memory idle and after such
 //! a flood (medians of several runs).
 //!
 //! ## Running it

@@ -9,7 +9,7 @@
 //!
 //! Nothing here times the programs: deadlines only bound a failure. The
 //! figures (memory before and after, Esc-to-exit time) are printed by
-//! `examples/flood_figures.rs`.
+//! `examples/ruby_flood_figures.rs`.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! The flood the tests and `examples/flood_figures.rs` send: `harness::flood`'s
+//! The flood the tests and `examples/ruby_flood_figures.rs` send: `harness::flood`'s
 //! hostile mix, whose valid datagrams are chat messages of about 900 bytes.
 
 use harness::Host;

@@ -3,13 +3,13 @@
 //! several runs. Printed, not asserted (`tests/flood.rs` asserts a generous bound).
 //!
 //! Each run builds a throwaway LAN with the harness and runs the responder as a child
-//! process in host b: this example started again as `flood_figures role`, doing what
+//! process in host b: this example started again as `diary_flood_figures role`, doing what
 //! `diary respond` does (start a [`Responder`], print a line per datagram to a pipe the
 //! example drains). Its memory is read from `/proc/PID/status` from outside; the idle
 //! figure, measured in the same run, is the floor.
 //!
 //! ```text
-//! cargo run -p rust-diary --release --example flood_figures [RUNS]
+//! cargo run -p rust-diary --release --example diary_flood_figures [RUNS]
 //! ```
 
 use std::io::{BufRead, BufReader, Write};

@@ -11,7 +11,7 @@
 //!
 //! ```text
 //! cargo build -p ruby-port --release --bins --examples
-//! target/release/examples/flood_figures [RUNS]
+//! target/release/examples/ruby_flood_figures [RUNS]
 //! ```
 
 use std::path::{Path, PathBuf};

@@ -3,13 +3,13 @@
 //! several runs. Printed, not asserted (`tests/flood.rs` asserts a generous bound).
 //!
 //! Each run builds a throwaway sandbox with the harness and runs the receiver role as a
-//! child process in it: this example started again as `flood_figures role`, calling
+//! child process in it: this example started again as `fanout_flood_figures role`, calling
 //! [`fanout::roles::receive`] as `fanout receive --group 239.255.16.17:6868` does. The
 //! flood comes from the same sandbox, since the receiver joins on `lo`. Memory is read from
 //! `/proc/PID/status` from outside; the idle figure, measured in the same run, is the floor.
 //!
 //! ```text
-//! cargo run -p fanout --release --example flood_figures [RUNS]
+//! cargo run -p fanout --release --example fanout_flood_figures [RUNS]
 //! ```
 
 use std::io::{BufRead, BufReader, Read};

@@ -5,12 +5,12 @@
 //!
 //! Each run builds a throwaway LAN with the harness and runs the program under test as a
 //! child process inside host b (receiver) or a (sender): this example started again as
-//! `flood_figures role receiver|sender`, calling the library exactly as the binaries do,
+//! `python_flood_figures role receiver|sender`, calling the library exactly as the binaries do,
 //! printing to a pipe the example drains. Its memory is read from `/proc/PID/status` from
 //! outside. The idle figure, measured in the same run, is the floor.
 //!
 //! ```text
-//! cargo run -p python-echo --release --example flood_figures [RUNS]
+//! cargo run -p python-echo --release --example python_flood_figures [RUNS]
 //! ```
 
 use std::io::{BufRead, BufReader};
