@@ -170,6 +170,76 @@ pub fn svg(title: &str, shape: Shape, hosts: &[HostPicture]) -> String {
     out
 }
 
+/// One message in a sequence picture: from one lane to another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrow {
+    /// The lane it leaves (an index into the lanes).
+    pub from: usize,
+    /// The lane it reaches.
+    pub to: usize,
+    /// What it carries, as the picture labels it.
+    pub label: String,
+    /// Drawn dashed: a copy of one multicast datagram, as opposed to a unicast one.
+    pub multicast: bool,
+}
+
+/// A sequence picture: one vertical lane per program (`lanes`), time downwards, one arrow
+/// per message in the order given.
+pub fn sequence(title: &str, lanes: &[String], arrows: &[Arrow]) -> String {
+    const LANE: usize = 230;
+    const STEP: usize = 44;
+    let width = lanes.len() * LANE + 2 * GAP;
+    let top = 70;
+    let height = top + (arrows.len() + 1) * STEP + 20;
+    let x = |lane: usize| GAP + lane * LANE + LANE / 2;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\" font-family=\"monospace\" font-size=\"12\">\n\
+         <title>{}</title>\n<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n\
+         <defs><marker id=\"head\" markerWidth=\"8\" markerHeight=\"8\" refX=\"8\" refY=\"4\" \
+         orient=\"auto\"><path d=\"M0,0 L8,4 L0,8 z\"/></marker></defs>\n\
+         <text x=\"{GAP}\" y=\"24\" font-size=\"14\" font-weight=\"bold\">{}</text>",
+        escape(title),
+        escape(title)
+    );
+    for (i, lane) in lanes.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "<rect x=\"{}\" y=\"36\" width=\"{}\" height=\"22\" rx=\"6\" fill=\"#eef4fb\" \
+             stroke=\"#3a6ea5\"/>\n<text x=\"{}\" y=\"51\" text-anchor=\"middle\">{}</text>\n\
+             <line x1=\"{}\" y1=\"58\" x2=\"{}\" y2=\"{}\" stroke=\"#999\"/>",
+            x(i) - LANE / 2 + 10,
+            LANE - 20,
+            x(i),
+            escape(lane),
+            x(i),
+            x(i),
+            height - 10
+        );
+    }
+    for (n, arrow) in arrows.iter().enumerate() {
+        let y = top + (n + 1) * STEP;
+        let dash = if arrow.multicast {
+            " stroke-dasharray=\"6,3\""
+        } else {
+            ""
+        };
+        let (from, to) = (x(arrow.from), x(arrow.to));
+        let _ = writeln!(
+            out,
+            "<line x1=\"{from}\" y1=\"{y}\" x2=\"{to}\" y2=\"{y}\" stroke=\"black\"{dash} \
+             marker-end=\"url(#head)\"/>\n<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            (from + to) / 2,
+            y - 6,
+            escape(&arrow.label)
+        );
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
 fn draw_host(out: &mut String, host: &HostPicture, x: usize, y: usize, height: usize) {
     let _ = writeln!(
         out,
