@@ -56,3 +56,22 @@ fn every_tour_section_names_its_chapter() {
         );
     }
 }
+
+/// `tour | head -1` ends quietly: status 0, nothing on stderr (no broken-pipe panic).
+#[test]
+fn tour_piped_into_head_ends_quietly() {
+    let sandbox = harness::or_skip!(harness::Sandbox::new());
+    let out = sandbox
+        .output(std::process::Command::new("bash").args([
+            "-c",
+            &format!(
+                "'{}' | head -1; exit ${{PIPESTATUS[0]}}",
+                env!("CARGO_BIN_EXE_tour")
+            ),
+        ]))
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert_eq!(stderr, "");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("== Ruby: "));
+}

@@ -78,3 +78,24 @@ fn demo_refuses_port_zero() {
         "{stderr}"
     );
 }
+
+/// `demo | head -1` ends quietly: status 0, nothing on stderr (no broken-pipe panic).
+#[test]
+fn demo_piped_into_head_ends_quietly() {
+    let sandbox = harness::or_skip!(Sandbox::new());
+    let out = sandbox
+        .output(Command::new("bash").args([
+            "-c",
+            &format!(
+                "'{}' --port 6666 | head -1; exit ${{PIPESTATUS[0]}}",
+                env!("CARGO_BIN_EXE_demo")
+            ),
+        ]))
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert_eq!(stderr, "");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("this namespace: route 224.16.17.8/32")
+    );
+}

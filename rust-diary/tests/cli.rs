@@ -201,3 +201,31 @@ fn bad_values_are_refused_naming_them() {
         assert_eq!(stderr.lines().next(), Some(expected), "{args:?}");
     }
 }
+
+/// `diary original ipv4 | head -1` ends quietly: when the diary's own `println!`s meet a
+/// closed pipe, the process ends by SIGPIPE as a C program would (status 141 in the shell;
+/// 0 when it finished printing before `head` left), with nothing on stderr: no panic.
+#[test]
+fn original_piped_into_head_ends_quietly() {
+    let host = harness::or_skip!(Sandbox::new());
+    let out = host
+        .output(Command::new("bash").args([
+            "-c",
+            &format!(
+                "'{}' original ipv4 | head -1; exit ${{PIPESTATUS[0]}}",
+                env!("CARGO_BIN_EXE_diary")
+            ),
+        ]))
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        matches!(out.status.code(), Some(0 | 141)),
+        "{:?}: {stderr}",
+        out.status
+    );
+    assert_eq!(stderr, "");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ipv4:server: joined: 224.0.0.123:7645\n"
+    );
+}

@@ -18,7 +18,16 @@ fn main() -> ExitCode {
     Arguments::parse();
     match docs::tour::run() {
         Ok(report) => {
-            print!("{report}");
+            use std::io::Write;
+            match write!(std::io::stdout().lock(), "{report}") {
+                // The reader went away (`tour | head -1`): end quietly.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("tour: writing the report: {e}");
+                    return ExitCode::FAILURE;
+                }
+                Ok(()) => {}
+            }
             if report.agrees() {
                 ExitCode::SUCCESS
             } else {

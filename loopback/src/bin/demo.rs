@@ -7,6 +7,7 @@
 //! IPv6), prints what the listener heard, what the capture saw, a verdict per send and the
 //! kernel's reason for what was seen, and removes the routes again.
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -36,6 +37,14 @@ struct Arguments {
 fn main() -> ExitCode {
     match run(Arguments::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`demo | head -1`): end quietly, routes removed.
+        Err(error)
+            if error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             eprintln!("demo: {error:#}");
             ExitCode::FAILURE
@@ -50,7 +59,12 @@ fn run(arguments: Arguments) -> anyhow::Result<()> {
     let ipv6 = group::ipv6_trial(port)?;
     // Steps 2 and 7 of the article: the routes go away when these are dropped.
     let routes = [HostRoute::add(&ipv4, "lo")?, HostRoute::add(&ipv6, "lo")?];
-    println!("this namespace: route {}, route {}", routes[0], routes[1]);
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "this namespace: route {}, route {}",
+        routes[0], routes[1]
+    )?;
 
     let trials = [
         ("the article: no fix", ipv4, vec![Fix::None]),
@@ -63,10 +77,10 @@ fn run(arguments: Arguments) -> anyhow::Result<()> {
         let outcome = experiment
             .run()
             .with_context(|| format!("{title}: failed"))?;
-        println!();
-        println!("== {title}: group {group} ==");
-        print!("{outcome}");
-        println!("why: {}", why::reasons(&outcome));
+        writeln!(out)?;
+        writeln!(out, "== {title}: group {group} ==")?;
+        write!(out, "{outcome}")?;
+        writeln!(out, "why: {}", why::reasons(&outcome))?;
     }
     Ok(())
 }

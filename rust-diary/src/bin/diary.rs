@@ -107,6 +107,11 @@ fn say(line: impl Display) -> io::Result<()> {
 fn run(command: Command) -> std::io::Result<()> {
     match command {
         Command::Original { family } => {
+            // The diary's code prints with `println!` from its threads, as written; Rust would
+            // turn a closed stdout (`diary original ipv4 | head -1`) into a panic there. The
+            // default SIGPIPE action ends the process quietly instead, as for a C program.
+            // SAFETY: signal(2) with SIG_DFL, before any thread is started.
+            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
             match family {
                 Family::Ipv4 => diary::test_multicast("ipv4", *IPV4),
                 Family::Ipv6 => diary::test_multicast("ipv6", *IPV6),
