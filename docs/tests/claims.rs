@@ -4,33 +4,21 @@
 //! (`docs/src/claims.md`) names the test next to the claim and its verdict. Where an article
 //! is wrong or only partly right, the test asserts the real behaviour.
 
+mod common;
+
 use std::io::{self, Read};
 use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
 use std::process::Command;
 use std::time::Duration;
 
+use common::sh;
 use harness::{Group, Host, Lan, Listen, Sandbox};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 const SECOND: Duration = Duration::from_secs(2);
 /// How long "nothing arrives" is watched, always after a positive check.
 const QUIET: Duration = Duration::from_millis(300);
-
-/// Runs a shell script inside `host`; panics with its output if it fails.
-fn sh(host: &Host, script: &str) -> String {
-    let output = host
-        .output(Command::new("sh").arg("-c").arg(script))
-        .expect("sh runs");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "`{script}` failed in {}:\n{text}",
-        host.name()
-    );
-    text
-}
 
 fn group(text: &str) -> Group {
     Group::parse(text).unwrap()

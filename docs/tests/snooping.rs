@@ -13,11 +13,14 @@
 //! port's capture holds the marker, it would already hold the probe had the bridge sent it
 //! there, so no test waits for silence.
 
+mod common;
+
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use harness::{Capture, Group, Host, Listen, Listener, Sandbox};
+use common::sh;
+use harness::{Capture, Group, Listen, Listener, Sandbox};
 
 const GROUP: Ipv4Addr = Ipv4Addr::new(239, 1, 1, 1);
 const PORT: u16 = 5000;
@@ -26,21 +29,6 @@ const MARKER: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 99);
 const SECOND: Duration = Duration::from_secs(2);
 /// Bounds every wait for the bridge's state to change; only a failure takes this long.
 const DEADLINE: Duration = Duration::from_secs(20);
-
-/// Runs a shell script inside `host`; panics with its output if it fails.
-fn sh(host: &Host, script: &str) -> String {
-    let output = host
-        .output(Command::new("sh").arg("-c").arg(script))
-        .expect("sh runs");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "`{script}` failed in {}:\n{text}",
-        host.name()
-    );
-    text
-}
 
 /// Which ports a probe reached.
 #[derive(Debug, PartialEq, Eq)]

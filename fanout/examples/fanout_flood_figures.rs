@@ -45,24 +45,9 @@ fn main() {
     }
     let runs: usize = args.first().and_then(|n| n.parse().ok()).unwrap_or(5);
     println!("flood figures: {FLOOD} datagrams in its sandbox, medians of {runs} runs (KiB)");
-    println!(
-        "{:<22} {:>9} {:>10} {:>10} {:>7}",
-        "program", "idle RSS", "after RSS", "peak RSS", "peak/idle"
-    );
+    println!("{}", flood::memory_figures_header());
     let figures: Vec<(Memory, Memory)> = (0..runs).map(|_| one_run()).collect();
-    let median = |f: &dyn Fn(&(Memory, Memory)) -> u64| {
-        let mut values: Vec<u64> = figures.iter().map(f).collect();
-        values.sort_unstable();
-        values[values.len() / 2]
-    };
-    let idle = median(&|(i, _)| i.resident_kib);
-    let after = median(&|(_, a)| a.resident_kib);
-    let peak = median(&|(_, a)| a.peak_kib);
-    println!(
-        "{:<22} {idle:>9} {after:>10} {peak:>10} {:>8.2}",
-        "fanout receive",
-        peak as f64 / idle as f64
-    );
+    println!("{}", flood::memory_figures_row("fanout receive", &figures));
 }
 
 /// One run: idle, then after the flood and a valid message with an end marker, which it

@@ -368,6 +368,32 @@ pub fn memory(pid: u32) -> io::Result<Memory> {
     })
 }
 
+/// The header of a memory-figures table: what [`memory_figures_row`] prints under.
+pub fn memory_figures_header() -> String {
+    format!(
+        "{:<22} {:>9} {:>10} {:>10} {:>7}",
+        "program", "idle RSS", "after RSS", "peak RSS", "peak/idle"
+    )
+}
+
+/// One row of a memory-figures table: the medians, over several runs, of a program's
+/// resident memory idle, after a flood, and at its peak (KiB), and peak over idle. Each run
+/// is `(idle, after)`.
+pub fn memory_figures_row(program: &str, runs: &[(Memory, Memory)]) -> String {
+    let median = |value: fn(&(Memory, Memory)) -> u64| {
+        let mut values: Vec<u64> = runs.iter().map(value).collect();
+        values.sort_unstable();
+        values.get(values.len() / 2).copied().unwrap_or(0)
+    };
+    let idle = median(|(idle, _)| idle.resident_kib);
+    let after = median(|(_, after)| after.resident_kib);
+    let peak = median(|(_, after)| after.peak_kib);
+    format!(
+        "{program:<22} {idle:>9} {after:>10} {peak:>10} {:>8.2}",
+        peak as f64 / idle.max(1) as f64
+    )
+}
+
 /// Control characters in `output` that a line-mode program must never print: every C0
 /// control but newline, tab and carriage return, DEL, and the C1 controls (U+0080-U+009F).
 /// Returns each as its byte offset and the character.

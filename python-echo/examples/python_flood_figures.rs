@@ -35,10 +35,7 @@ fn main() {
     }
     let runs: usize = args.first().and_then(|n| n.parse().ok()).unwrap_or(5);
     println!("flood figures: {FLOOD} datagrams from another host, medians of {runs} runs (KiB)");
-    println!(
-        "{:<22} {:>9} {:>10} {:>10} {:>7}",
-        "program", "idle RSS", "after RSS", "peak RSS", "peak/idle"
-    );
+    println!("{}", flood::memory_figures_header());
     for (name, measure) in [
         (
             "python-echo receiver",
@@ -176,17 +173,6 @@ fn wait_for(
     panic!("the program did not print the line expected");
 }
 
-fn median(mut values: Vec<u64>) -> u64 {
-    values.sort_unstable();
-    values[values.len() / 2]
-}
-
 fn print_row(name: &str, figures: &[(Memory, Memory)]) {
-    let idle = median(figures.iter().map(|(i, _)| i.resident_kib).collect());
-    let after = median(figures.iter().map(|(_, a)| a.resident_kib).collect());
-    let peak = median(figures.iter().map(|(_, a)| a.peak_kib).collect());
-    println!(
-        "{name:<22} {idle:>9} {after:>10} {peak:>10} {:>8.2}",
-        peak as f64 / idle as f64
-    );
+    println!("{}", flood::memory_figures_row(name, figures));
 }

@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 
 use common::DEADLINE;
 use common::hostile::{
-    AFTER, FLOOD, MARK, READY, hostile, memory, memory_bound, send_message, slow_chat_message,
+    AFTER, FLOOD, MARK, READY, assert_within_memory_bound, hostile, memory, send_message,
+    slow_chat_message,
 };
 use harness::flood::{self, Flood};
 use harness::{Host, Lan};
@@ -138,13 +139,7 @@ fn check_line_mode(lan: &Lan, mut child: Child, watched: &Watched, group: harnes
     let line = watched.send_until_shown(lan.host("a"), group, AFTER);
     assert!(line.contains(AFTER), "{line}");
     let after = memory(pid);
-    let bound = memory_bound(idle.resident_kib);
-    assert!(
-        after.peak_kib <= bound,
-        "peak resident memory {} KiB, over the bound {bound} KiB (2 x idle {} KiB + 8 MiB)",
-        after.peak_kib,
-        idle.resident_kib
-    );
+    assert_within_memory_bound(idle, after);
     let offending = watched.offending.lock().unwrap().clone();
     assert!(
         offending.is_empty(),

@@ -14,7 +14,9 @@ use std::sync::mpsc::channel;
 use std::time::Instant;
 
 use common::DEADLINE;
-use common::hostile::{AFTER, FLOOD, READY, hostile, memory, memory_bound, send_message};
+use common::hostile::{
+    AFTER, FLOOD, READY, assert_within_memory_bound, hostile, memory, send_message,
+};
 use common::tmux::Tmux;
 use harness::Lan;
 use harness::flood;
@@ -72,13 +74,7 @@ fn chat_window_survives_a_flood_bounded_and_clean() {
     let after = memory(pid);
     assert!(tmux.exit_status().is_empty(), "chat is still running");
 
-    let bound = memory_bound(idle.resident_kib);
-    assert!(
-        after.peak_kib <= bound,
-        "peak resident memory {} KiB, over the bound {bound} KiB (2 x idle {} KiB + 8 MiB)",
-        after.peak_kib,
-        idle.resident_kib
-    );
+    assert_within_memory_bound(idle, after);
     let output = std::fs::read(&recorded.0).unwrap_or_default();
     assert_eq!(
         flood::injected_sequences(&output),

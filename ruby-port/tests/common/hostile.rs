@@ -77,6 +77,18 @@ pub fn memory_bound(idle_kib: u64) -> u64 {
     2 * idle_kib + 8 * 1024
 }
 
+/// Asserts that the peak resident memory `after` a flood stayed within [`memory_bound`] of
+/// the `idle` figure.
+pub fn assert_within_memory_bound(idle: flood::Memory, after: flood::Memory) {
+    let bound = memory_bound(idle.resident_kib);
+    assert!(
+        after.peak_kib <= bound,
+        "peak resident memory {} KiB, over the bound {bound} KiB (2 x idle {} KiB + 8 MiB)",
+        after.peak_kib,
+        idle.resident_kib
+    );
+}
+
 pub fn send_message(host: &Host, group: harness::Group, text: &str) {
     let message = Message::new(ClientId::from("0a0b0c0d0e"), "friend", text);
     let config = ruby_port::Config::new(group, None).unwrap();
