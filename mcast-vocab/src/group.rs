@@ -125,12 +125,7 @@ impl Group {
     /// A group from an address and a port; fails unless `ip` is a usable multicast address
     /// and `port` is not 0.
     pub fn new(ip: IpAddr, port: u16) -> Result<Group, GroupError> {
-        match ip {
-            IpAddr::V4(v4) if !v4.is_multicast() => return Err(GroupError::NotMulticast(ip)),
-            IpAddr::V6(v6) if !v6.is_multicast() => return Err(GroupError::NotMulticast(ip)),
-            IpAddr::V6(v6) if Scope::of(v6).is_none() => return Err(GroupError::ReservedScope(v6)),
-            _ => {}
-        }
+        Group::check_ip(ip)?;
         if port == 0 {
             return Err(GroupError::PortZero);
         }
@@ -150,6 +145,12 @@ impl Group {
     /// Parses just an address (`224.3.29.71`, `ff05::329:71` or `[ff05::329:71]`) and pairs
     /// it with `port`: for programs that take `--group` and `--port` apart.
     pub fn parse_address(text: &str, port: u16) -> Result<Group, GroupError> {
+        Group::new(Group::check_address(text)?, port)
+    }
+
+    /// Parses and checks just a group's address, with no port yet: what a command line's
+    /// `--group` option is checked with while it is parsed, before `--port` is known.
+    pub fn check_address(text: &str) -> Result<IpAddr, GroupError> {
         let trimmed = text.trim();
         let bare = trimmed
             .strip_prefix('[')
@@ -158,7 +159,18 @@ impl Group {
         let ip = bare
             .parse::<IpAddr>()
             .map_err(|_| GroupError::NotAnAddress(text.to_string()))?;
-        Group::new(ip, port)
+        Group::check_ip(ip)?;
+        Ok(ip)
+    }
+
+    /// Whether `ip` can be a group: multicast, and for IPv6 of a scope that is not reserved.
+    fn check_ip(ip: IpAddr) -> Result<(), GroupError> {
+        match ip {
+            IpAddr::V4(v4) if !v4.is_multicast() => Err(GroupError::NotMulticast(ip)),
+            IpAddr::V6(v6) if !v6.is_multicast() => Err(GroupError::NotMulticast(ip)),
+            IpAddr::V6(v6) if Scope::of(v6).is_none() => Err(GroupError::ReservedScope(v6)),
+            _ => Ok(()),
+        }
     }
 
     /// The group address.
@@ -330,6 +342,28 @@ mod tests {
             panic!("IPv6 expected")
         };
         assert_eq!(site.scope_id(), 0);
+    }
+
+    /// An address is checked without a port: multicast, scope not reserved; port 0 is no
+    /// concern yet.
+    #[test]
+    fn an_address_is_checked_without_a_port() {
+        assert_eq!(
+            Group::check_address("239.1.2.3"),
+            Ok(IpAddr::from([239, 1, 2, 3]))
+        );
+        assert_eq!(
+            Group::check_address("[ff02::1:3]"),
+            Ok("ff02::1:3".parse::<IpAddr>().unwrap())
+        );
+        assert_eq!(
+            Group::check_address("10.0.0.1"),
+            Err(GroupError::NotMulticast(IpAddr::from([10, 0, 0, 1])))
+        );
+        assert!(matches!(
+            Group::check_address("ff00::1"),
+            Err(GroupError::ReservedScope(_))
+        ));
     }
 
     /// The address-only form takes brackets or none and quotes text that is no address.

@@ -44,7 +44,7 @@ impl Endpoint {
 /// Checks `--group` alone, so that clap can name the flag in its error: the address must be
 /// multicast (the port comes from `--port`).
 fn group_address(text: &str) -> Result<IpAddr, GroupError> {
-    Group::parse_address(text, DEFAULT_GROUP.port()).map(|group| group.ip())
+    Group::check_address(text)
 }
 
 /// Resolves `--interface`: a name (`eth0`) with `if_nametoindex(3)`, or an index (`2`).

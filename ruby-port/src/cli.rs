@@ -50,9 +50,9 @@ impl NetworkArgs {
 }
 
 /// `--group` is checked while clap parses it, so the error names the option.
-/// Its port comes from `--port` later; any valid port serves for the check.
+/// Its port comes from `--port` later.
 fn multicast_address(text: &str) -> Result<IpAddr, GroupError> {
-    Group::parse_address(text, 1).map(|group| group.ip())
+    Group::check_address(text)
 }
 
 /// `chat --scrollback`: a number of messages from 1 to
