@@ -529,7 +529,8 @@ fn capture_writes_what_crosses_an_interface_to_a_pcap_file() {
 }
 
 /// `lab check` tries the whole path once (a two-host LAN, one datagram from a to b) and says
-/// so in one line; where user namespaces are blocked it names the setting, non-zero.
+/// so in one line, as root and as an ordinary user; where user namespaces are blocked it
+/// names the setting, non-zero.
 #[test]
 fn check_says_whether_this_machine_can_run_the_lab() {
     if harness::skip_unless_available(harness::Sandbox::new()).is_none() {
@@ -543,12 +544,29 @@ fn check_says_whether_this_machine_can_run_the_lab() {
             && said.contains("reached host b on eth0 from 10.0.0.1:"),
         "{said}"
     );
-    // As an ordinary user on a machine where the id maps cannot be written (forced here, as
-    // Ubuntu 24.04's AppArmor restriction does it), the one line names the setting.
     // SAFETY: geteuid cannot fail.
     if unsafe { libc::geteuid() } != 0 || !have("setpriv") {
         return;
     }
+    // As an ordinary user (no sudo), the lab works in a user namespace of its own.
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            LAB,
+            "check",
+        ])
+        .output()
+        .unwrap();
+    let said = text(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("(as an ordinary user, in a user namespace"),
+        "{said}{}",
+        text(&out.stderr)
+    );
+    // As an ordinary user on a machine where the id maps cannot be written (forced here, as
+    // Ubuntu 24.04's AppArmor restriction does it), the one line names the setting.
     let out = Command::new("setpriv")
         .args([
             "--reuid=65534",
