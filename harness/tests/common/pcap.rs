@@ -38,32 +38,25 @@ pub fn udp_records(file: &[u8]) -> Vec<Record> {
 /// What tshark reads from `path`: `source destination ttl` per UDP datagram, or `None`
 /// (after a `skipped:` line) where tshark is not installed.
 pub fn tshark_udp(path: &std::path::Path) -> Option<Vec<String>> {
-    let out = Command::new("tshark")
+    let tshark = harness::skip_unless_available(harness::tool("tshark"))?;
+    let out = Command::new(tshark)
         .arg("-r")
         .arg(path)
         .args([
             "-Y", "udp", "-T", "fields", "-e", "ip.src", "-e", "ip.dst", "-e", "ip.ttl",
         ])
-        .output();
-    match out {
-        Ok(out) if out.status.success() => Some(
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-                .collect(),
-        ),
-        Ok(out) => panic!(
-            "tshark could not read {}: {}",
-            path.display(),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        Err(_) => {
-            assert!(
-                !harness::sandbox_required(),
-                "HARNESS_REQUIRE_SANDBOX is set but tshark is not installed"
-            );
-            eprintln!("skipped: tshark is not installed");
-            None
-        }
-    }
+        .output()
+        .expect("tshark runs");
+    assert!(
+        out.status.success(),
+        "tshark could not read {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect(),
+    )
 }
