@@ -30,5 +30,70 @@ pub(crate) fn describe(namespace: &Namespace, name: &str) -> String {
             out.push_str(&format!("  {line}\n"));
         }
     }
+    // Source filters: what source-specific joins (and exclusions) each group has here.
+    let filters = namespace.run(|| {
+        ["mcfilter", "mcfilter6"]
+            .iter()
+            .filter_map(|file| {
+                std::fs::read_to_string(format!("/proc/thread-self/net/{file}")).ok()
+            })
+            .flat_map(|text| text.lines().skip(1).map(str::to_owned).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    });
+    out.push_str(&format!("source filters of host {name}:"));
+    if filters.is_empty() {
+        out.push_str(" none (every join accepts any source)\n");
+    } else {
+        out.push('\n');
+        for line in filters {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    if let Some(explain) = namespace.explain.get() {
+        out.push_str(&explain());
+    }
+    out
+}
+
+/// The multicast router's side of a failure: its virtual interfaces and its forwarding cache,
+/// with the kernel's counters per (group, source): packets and bytes forwarded, and datagrams
+/// that came in on the wrong interface. Read inside the router's namespace.
+pub(crate) fn router(namespace: &Namespace) -> String {
+    let read = |file: &str| {
+        namespace.run(|| {
+            std::fs::read_to_string(format!("/proc/thread-self/net/{file}"))
+                .unwrap_or_else(|e| format!("(unreadable: {e})\n"))
+        })
+    };
+    let mut out = String::from("the router's interfaces (ip_mr_vif):\n");
+    for line in read("ip_mr_vif").lines() {
+        out.push_str(&format!("  {line}\n"));
+    }
+    out.push_str(
+        "the router's forwarding cache (ip_mr_cache: group, source, incoming interface, \
+         packets, bytes, wrong-interface drops, outgoing interfaces:TTL threshold):\n",
+    );
+    let cache = read("ip_mr_cache");
+    let mut lines = cache.lines();
+    if let Some(header) = lines.next() {
+        out.push_str(&format!("  {header}\n"));
+    }
+    let mut entries = 0;
+    for line in lines {
+        entries += 1;
+        // The kernel writes the addresses as hexadecimal numbers in the machine's byte order.
+        let mut fields = line.split_whitespace();
+        let address = |hex: Option<&str>| {
+            hex.and_then(|h| u32::from_str_radix(h, 16).ok())
+                .map(|v| std::net::Ipv4Addr::from(v.to_ne_bytes()).to_string())
+                .unwrap_or_else(|| "?".into())
+        };
+        let (group, source) = (address(fields.next()), address(fields.next()));
+        let rest: Vec<&str> = fields.collect();
+        out.push_str(&format!("  {group} from {source}: {}\n", rest.join(" ")));
+    }
+    if entries == 0 {
+        out.push_str("  (empty: the router has seen no datagram to forward)\n");
+    }
     out
 }

@@ -127,6 +127,11 @@ impl Host {
         self.namespace.inode()
     }
 
+    /// The host's namespace itself.
+    pub(crate) fn namespace(&self) -> &Arc<Namespace> {
+        &self.namespace
+    }
+
     /// The descriptor through which this process holds the host's namespace.
     pub(crate) fn namespace_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         use std::os::fd::AsFd;

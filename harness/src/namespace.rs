@@ -25,6 +25,9 @@ use crate::privilege;
 /// A network namespace, alive for as long as this value is.
 pub(crate) struct Namespace {
     fd: OwnedFd,
+    /// More for a failure message about this namespace than its own tables: what the network
+    /// around it knows (for a host of a `Routed`, the router's forwarding cache).
+    pub(crate) explain: std::sync::OnceLock<Box<dyn Fn() -> String + Send + Sync>>,
 }
 
 impl Namespace {
@@ -45,7 +48,10 @@ impl Namespace {
                                 .doing(|| "creating a network namespace".into())?;
                             let fd = File::open("/proc/thread-self/ns/net")
                                 .doing(|| "opening /proc/thread-self/ns/net".into())?;
-                            let namespace = Namespace { fd: fd.into() };
+                            let namespace = Namespace {
+                                fd: fd.into(),
+                                explain: std::sync::OnceLock::new(),
+                            };
                             let mut rtnl = Rtnl::open().doing(|| "opening rtnetlink".into())?;
                             prepare(i, &namespace, &mut rtnl)?;
                             Ok((namespace, rtnl))

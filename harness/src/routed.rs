@@ -17,6 +17,10 @@
 //! interface's threshold (1 here), and decrements it on the way: TTL 1 stays on its own
 //! segment, TTL 2 arrives on the other with TTL 1. IPv4 only; IPv6 multicast routing
 //! (`MRT6_*`) is not wired up.
+//!
+//! When an expectation on any of its hosts fails, the failure message also shows the
+//! router's side (`diagnostics::router`): its virtual interfaces and its forwarding cache,
+//! with the kernel's packet, byte and wrong-interface counters per (group, source).
 
 use std::io;
 use std::net::Ipv4Addr;
@@ -95,6 +99,16 @@ impl Routed {
         let built = topology::build(&segments, true)?;
         let router = built.router.expect("the router was asked for");
         let routing = router.run(|| start_routing(segments.len()))?;
+        // A failure message about any host also shows what the router did (a weak reference:
+        // the hosts do not keep the router's namespace alive, nor the router its own).
+        for host in built.hosts.iter().chain([&router]) {
+            let namespace = std::sync::Arc::downgrade(router.namespace());
+            let _ = host.namespace().explain.set(Box::new(move || {
+                namespace
+                    .upgrade()
+                    .map_or_else(String::new, |router| crate::diagnostics::router(&router))
+            }));
+        }
         Ok(Routed {
             hosts: built.hosts,
             router,

@@ -94,3 +94,36 @@ fn forwarding_needs_a_source_on_a_segment() {
         "{error}"
     );
 }
+
+/// A failed expectation across the router explains itself: the message shows the router's
+/// forwarding cache with its counters (here, the forwarded group's entry counted the TTL 1
+/// datagram it was not allowed to forward) and the hosts' source filters.
+#[test]
+fn a_failed_expectation_shows_what_the_router_did() {
+    let net = harness::or_skip!(Routed::new(["a1"], ["b1"]));
+    let group = Group::parse("239.7.7.9:7003").unwrap();
+    let beyond = net.host("b1").listen(group).unwrap();
+    net.forward(net.host("a1").ipv4(), Ipv4Addr::new(239, 7, 7, 9))
+        .unwrap();
+    net.host("a1").run(|| send(group, b"ttl 1", 1));
+    let unmet = beyond
+        .expect(1)
+        .within(Duration::from_millis(200))
+        .unwrap_err()
+        .to_string();
+    assert!(unmet.contains("nothing arrived"), "{unmet}");
+    assert!(unmet.contains("the router's forwarding cache"), "{unmet}");
+    let entry = unmet
+        .lines()
+        .find(|l| l.trim_start().starts_with("239.7.7.9 from 10.0.1.1:"))
+        .unwrap_or_else(|| panic!("no cache entry for the group in:\n{unmet}"));
+    // Fields after the addresses: incoming interface, packets, bytes, wrong-interface drops.
+    let counters: Vec<&str> = entry
+        .split(':')
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(counters[1], "1", "one packet counted: {entry}");
+    assert!(unmet.contains("source filters of host b1: none"), "{unmet}");
+}
