@@ -23,6 +23,8 @@ pub struct Host {
     rtnl: Mutex<Rtnl>,
     ipv4: Ipv4Addr,
     ipv6: Ipv6Addr,
+    /// Its interfaces, recorded from the start when `HARNESS_PCAP_DIR` asks (`recording.rs`).
+    recording: Option<crate::recording::Recording>,
 }
 
 impl Host {
@@ -33,13 +35,20 @@ impl Host {
         ipv4: Ipv4Addr,
         ipv6: Ipv6Addr,
     ) -> Host {
+        let recording = crate::recording::Recording::start(&namespace, name);
         Host {
             name: name.to_owned(),
             namespace: Arc::new(namespace),
             rtnl: Mutex::new(rtnl),
             ipv4,
             ipv6,
+            recording,
         }
+    }
+
+    /// Its recordings, if `HARNESS_PCAP_DIR` asked for them.
+    pub(crate) fn recording(&self) -> Option<&crate::recording::Recording> {
+        self.recording.as_ref()
     }
 
     /// The host's name (`"sandbox"` for a [`crate::Sandbox`]).

@@ -38,6 +38,8 @@
 //!   (`tmux.rs`). `src/bin/lab.rs` is its front end, `cargo lab`.
 //! - [`flood`] (`flood.rs`): hostile input for listeners (a mixed flood of datagrams) and the
 //!   checks after it: resident memory, control characters in what a program printed.
+//! - `recording.rs`: `HARNESS_PCAP_DIR` records every host interface and keeps a failed
+//!   test's recordings as pcap files.
 //! - `pause.rs`: `HARNESS_PAUSE=1` keeps a failed test's network and prints how to enter it.
 //! - `namespace.rs`, `netlink.rs`: namespaces held by file descriptor, configured over rtnetlink.
 //! - `privilege.rs`: root, unprivileged user namespaces, and [`or_skip!`].
@@ -79,6 +81,7 @@ mod pause;
 mod pcap;
 mod privilege;
 mod ready;
+mod recording;
 mod routed;
 mod sandbox;
 mod tools;

@@ -217,11 +217,11 @@ impl Listener {
         if let Some(failure) = failure {
             expected.push_str(&format!("\nthe receive loop stopped: {failure}"));
         }
-        Unmet::new(
-            expected,
-            seen,
-            diagnostics::describe(&self.namespace, &self.host),
-        )
+        let mut diagnostics = diagnostics::describe(&self.namespace, &self.host);
+        if let Some(note) = crate::recording::note(&self.host) {
+            diagnostics.push_str(&note);
+        }
+        Unmet::new(expected, seen, diagnostics)
     }
 }
 

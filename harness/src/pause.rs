@@ -35,9 +35,14 @@ fn requested() -> bool {
     std::env::var("HARNESS_PAUSE").is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
-/// Called as a network is dropped: pauses if asked and the test failed since `mark`.
+/// Called as a network is dropped: when the test failed since `mark`, keeps its recordings
+/// (`HARNESS_PCAP_DIR`, see `recording.rs`) and pauses if asked.
 pub(crate) fn if_failed(hosts: &[&Host], mark: u64) {
-    if !requested() || !(std::thread::panicking() || self::mark() > mark) || hosts.is_empty() {
+    let failed = std::thread::panicking() || self::mark() > mark;
+    if failed {
+        crate::recording::keep(hosts);
+    }
+    if !requested() || !failed || hosts.is_empty() {
         return;
     }
     let pid = std::process::id();

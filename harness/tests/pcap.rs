@@ -44,3 +44,87 @@ fn capture_writes_a_pcap_file_that_tshark_reads() {
     }
     let _ = std::fs::remove_file(&path);
 }
+
+/// An expectation that fails: b listens for a group that a sends to on another port. Run by
+/// itself, without `HARNESS_PCAP_DIR`, the failure mentions no recordings (nothing is
+/// recorded). Run as the child of the test below, with `HARNESS_PCAP_DIR` and
+/// `HARNESS_RECORDING_CHILD` set, it fails on purpose so that its recordings are kept.
+#[test]
+fn recorded_failure_child() {
+    let lan = harness::or_skip!(harness::Lan::new(["a", "b"]));
+    let listening = Group::parse("239.4.4.4:4000").unwrap();
+    let elsewhere = Group::parse("239.4.4.4:4001").unwrap();
+    let on_b = lan.host("b").listen(listening).unwrap();
+    lan.host("a")
+        .run(|| common::send(elsewhere, b"on the wrong port", 1));
+    let unmet = on_b
+        .expect(1)
+        .within(std::time::Duration::from_millis(200))
+        .unwrap_err()
+        .to_string();
+    if std::env::var_os("HARNESS_RECORDING_CHILD").is_some() {
+        panic!("{unmet}");
+    }
+    assert!(
+        std::env::var_os("HARNESS_PCAP_DIR").is_some() || !unmet.contains("recordings of host"),
+        "{unmet}"
+    );
+}
+
+/// With `HARNESS_PCAP_DIR`, a failing test keeps one pcap file per host and interface, named
+/// by test, host and interface and named in its failure message; b's `eth0` file holds a's
+/// datagram with its source, group and TTL. A passing test writes nothing.
+#[test]
+fn a_failing_test_keeps_its_recordings_as_pcap_files() {
+    if harness::skip_unless_available(Sandbox::new()).is_none() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("harness-recordings-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "recorded_failure_child", "--nocapture"])
+        .env("HARNESS_PCAP_DIR", &dir)
+        .env("HARNESS_RECORDING_CHILD", "1")
+        .env_remove("HARNESS_PAUSE")
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the child test must fail: {said}");
+    let b_eth0 = dir.join("recorded_failure_child-b-eth0.pcap");
+    assert!(
+        said.contains(&format!(
+            "recordings of host b (written when the test's network is dropped): {}",
+            dir.join("recorded_failure_child-b-*.pcap").display()
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("kept {}", b_eth0.display())),
+        "{said}"
+    );
+    let mut kept: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    for name in [
+        "recorded_failure_child-a-eth0.pcap",
+        "recorded_failure_child-a-lo.pcap",
+        "recorded_failure_child-b-eth0.pcap",
+        "recorded_failure_child-b-lo.pcap",
+    ] {
+        assert!(kept.contains(&name.to_owned()), "{kept:?}");
+    }
+    let records = udp_records(&std::fs::read(&b_eth0).unwrap());
+    assert!(
+        records.contains(&(
+            Ipv4Addr::new(10, 0, 0, 1),
+            Ipv4Addr::new(239, 4, 4, 4),
+            1,
+            b"on the wrong port".to_vec()
+        )),
+        "{records:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
