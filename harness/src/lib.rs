@@ -25,7 +25,8 @@
 //! ## Layout
 //! - [`Sandbox`] (`sandbox.rs`): one isolated host; IPv4 multicast over `lo`, IPv6 over `eth0`.
 //! - [`Lan`] (`lan.rs`): named hosts on one flooding bridge, host k at `10.0.0.k`.
-//! - [`Routed`] (`routed.rs`): two segments and a multicast router, where TTL matters.
+//! - [`Routed`] (`routed.rs`): two segments and a multicast router (IPv4 and IPv6), where TTL
+//!   and hop limit matter.
 //!   Both are built by `topology.rs`; `ready.rs` waits until new links really carry traffic.
 //! - [`Host`] (`host.rs`): run a closure, spawn a process, listen, capture, add routes.
 //! - [`Listener`] (`listener.rs`): a joined socket on a thread, recording [`Datagram`]s with
@@ -62,8 +63,8 @@
 //!
 //! ## Deliberately left out
 //! IGMP/MLD snooping switches, multicast routing protocols (the router forwards only the
-//! (source, group) pairs a test names), IPv6 multicast routing, link impairment (loss,
-//! delay), and anything but Linux.
+//! (source, group) pairs a test names, IPv4 or IPv6), link impairment (loss, delay), and
+//! anything but Linux.
 
 mod capture;
 mod datagram;

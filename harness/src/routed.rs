@@ -15,15 +15,16 @@
 //!
 //! The kernel forwards a datagram onto an interface only when its TTL is greater than that
 //! interface's threshold (1 here), and decrements it on the way: TTL 1 stays on its own
-//! segment, TTL 2 arrives on the other with TTL 1. IPv4 only; IPv6 multicast routing
-//! (`MRT6_*`) is not wired up.
+//! segment, TTL 2 arrives on the other with TTL 1. IPv6 is routed the same way, through the
+//! `MRT6_*` options on a raw ICMPv6 socket: hop limit 1 stays, 2 crosses (use a group of
+//! site or wider scope, `ff05::` or `ff0e::`: link-local `ff02::` groups are never forwarded).
 //!
 //! When an expectation on any of its hosts fails, the failure message also shows the
 //! router's side (`diagnostics::router`): its virtual interfaces and its forwarding cache,
 //! with the kernel's packet, byte and wrong-interface counters per (group, source).
 
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{FromRawFd, OwnedFd};
 
 use crate::error::{Context, Error};
@@ -38,6 +39,8 @@ pub struct Routed {
     router: Host,
     segments: Vec<u8>,
     routing: OwnedFd,
+    /// The IPv6 routing socket, or why there is none (a kernel without `CONFIG_IPV6_MROUTE`).
+    routing6: Result<OwnedFd, String>,
     /// `HARNESS_PAUSE` bookkeeping (see `pause.rs`).
     pub(crate) pause: Option<u64>,
     _switches: Vec<Namespace>,
@@ -51,6 +54,33 @@ const VIFF_USE_IFINDEX: u8 = 0x8;
 const MAXVIFS: usize = 32;
 /// Forward onto an interface only datagrams whose TTL is above this.
 const THRESHOLD: u8 = 1;
+
+// From <linux/mroute6.h>.
+const MRT6_INIT: libc::c_int = 200;
+const MRT6_ADD_MIF: libc::c_int = 202;
+const MRT6_ADD_MFC: libc::c_int = 204;
+
+/// `struct mif6ctl`: one interface of the IPv6 multicast router.
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Mif6Ctl {
+    mifi: u16,
+    flags: u8,
+    threshold: u8,
+    pifi: u16,
+    rate_limit: u32,
+}
+
+/// `struct mf6cctl`: one (source, group) entry of the IPv6 forwarding cache; `ifset` is the
+/// bit set of the interfaces it goes out on.
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Mf6cCtl {
+    origin: libc::sockaddr_in6,
+    group: libc::sockaddr_in6,
+    parent: u16,
+    ifset: [u32; 8],
+}
 
 /// `struct vifctl`: one virtual interface of the multicast router.
 #[derive(Clone, Copy)]
@@ -99,6 +129,7 @@ impl Routed {
         let built = topology::build(&segments, true)?;
         let router = built.router.expect("the router was asked for");
         let routing = router.run(|| start_routing(segments.len()))?;
+        let routing6 = router.run(|| start_routing_v6(segments.len()));
         // A failure message about any host also shows what the router did (a weak reference:
         // the hosts do not keep the router's namespace alive, nor the router its own).
         for host in built.hosts.iter().chain([&router]) {
@@ -114,6 +145,7 @@ impl Routed {
             router,
             segments: segments.iter().map(|s| s.number).collect(),
             routing,
+            routing6,
             pause: Some(crate::pause::mark()),
             _switches: built.switches,
         })
@@ -135,8 +167,61 @@ impl Routed {
     }
 
     /// Forwards datagrams from `source` to `group` from the source's segment onto every other
-    /// segment (TTL above 1 only). Like `mroute from eth0 source S group G to eth1` in smcroute.
-    pub fn forward(&self, source: Ipv4Addr, group: Ipv4Addr) -> crate::Result<()> {
+    /// segment (TTL or hop limit above 1 only). Like `mroute from eth0 source S group G to
+    /// eth1` in smcroute. IPv4 or IPv6, both of one family.
+    pub fn forward(
+        &self,
+        source: impl Into<IpAddr>,
+        group: impl Into<IpAddr>,
+    ) -> crate::Result<()> {
+        match (source.into(), group.into()) {
+            (IpAddr::V4(source), IpAddr::V4(group)) => self.forward_v4(source, group),
+            (IpAddr::V6(source), IpAddr::V6(group)) => self.forward_v6(source, group),
+            (source, group) => Err(Error::Invalid(format!(
+                "{source} and {group} are of different families"
+            ))),
+        }
+    }
+
+    fn forward_v6(&self, source: Ipv6Addr, group: Ipv6Addr) -> crate::Result<()> {
+        let routing = self
+            .routing6
+            .as_ref()
+            .map_err(|why| Error::Invalid(format!("no IPv6 multicast routing here: {why}")))?;
+        let segments = [1u16, 2].map(|s| Ipv6Addr::new(0xfd00, 0, 0, s, 0, 0, 0, 0));
+        let from = self
+            .segments
+            .iter()
+            .position(|&n| source.segments()[..4] == segments[usize::from(n) - 1].segments()[..4])
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "{source} is on none of the segments fd00:0:0:1::/64, fd00:0:0:2::/64"
+                ))
+            })?;
+        if !group.is_multicast() {
+            return Err(Error::Invalid(format!("{group} is not a multicast group")));
+        }
+        let address = |ip: Ipv6Addr| {
+            // SAFETY: sockaddr_in6 is plain data; all zero is a valid value.
+            let mut sockaddr: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+            sockaddr.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sockaddr.sin6_addr.s6_addr = ip.octets();
+            sockaddr
+        };
+        let mut entry = Mf6cCtl {
+            origin: address(source),
+            group: address(group),
+            parent: from as u16,
+            ifset: [0; 8],
+        };
+        for mif in (0..self.segments.len()).filter(|m| *m != from) {
+            entry.ifset[mif / 32] |= 1 << (mif % 32);
+        }
+        mcast_vocab::sockopt::set_option(routing, libc::IPPROTO_IPV6, MRT6_ADD_MFC, &entry)
+            .doing(|| format!("forwarding ({source}, {group})"))
+    }
+
+    fn forward_v4(&self, source: Ipv4Addr, group: Ipv4Addr) -> crate::Result<()> {
         let from = self.segment_of(source)?;
         if !group.is_multicast() {
             return Err(Error::Invalid(format!("{group} is not a multicast group")));
@@ -207,6 +292,42 @@ fn start_routing(interfaces: usize) -> crate::Result<OwnedFd> {
         };
         set(&socket, MRT_ADD_VIF, &vif).doing(|| format!("MRT_ADD_VIF eth{n}"))?;
     }
+    Ok(socket)
+}
+
+/// Opens the IPv6 multicast routing socket (`MRT6_INIT`), makes each `eth{n}` interface n,
+/// and turns IPv6 forwarding on. An error is kept as the reason IPv6 cannot be routed.
+fn start_routing_v6(interfaces: usize) -> Result<OwnedFd, String> {
+    // SAFETY: plain socket(2); the descriptor is owned right after.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_INET6,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::IPPROTO_ICMPV6,
+        )
+    };
+    if fd < 0 {
+        return Err(format!(
+            "opening the IPv6 multicast routing socket: {}",
+            io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: fd is fresh and valid.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    mcast_vocab::sockopt::set_option(&socket, libc::IPPROTO_IPV6, MRT6_INIT, &1i32)
+        .map_err(|e| format!("MRT6_INIT: {e}"))?;
+    for n in 0..interfaces {
+        let mif = Mif6Ctl {
+            mifi: n as u16,
+            flags: 0,
+            threshold: THRESHOLD,
+            pifi: 2 + n as u16,
+            rate_limit: 0,
+        };
+        mcast_vocab::sockopt::set_option(&socket, libc::IPPROTO_IPV6, MRT6_ADD_MIF, &mif)
+            .map_err(|e| format!("MRT6_ADD_MIF eth{n}: {e}"))?;
+    }
+    crate::namespace::sysctl("net/ipv6/conf/all/forwarding", "1").map_err(|e| e.to_string())?;
     Ok(socket)
 }
 

@@ -127,3 +127,38 @@ fn a_failed_expectation_shows_what_the_router_did() {
     assert_eq!(counters[1], "1", "one packet counted: {entry}");
     assert!(unmet.contains("source filters of host b1: none"), "{unmet}");
 }
+
+/// IPv6 through the router (`MRT6_*`): with a forwarding entry for (a1, ff0e::7:7), hop
+/// limit 1 stays on a1's segment and hop limit 2 crosses, arriving with hop limit 1 on b1's
+/// `eth0` from a1's address.
+#[test]
+fn hop_limit_1_stays_on_the_segment_and_2_crosses_the_ipv6_router() {
+    let net = harness::or_skip!(Routed::new(["a1", "a2"], ["b1"]));
+    let group = Group::parse("[ff0e::7:7]:7010").unwrap();
+    let neighbour = net.host("a2").listen(group).unwrap();
+    let beyond = net.host("b1").listen(group).unwrap();
+    let IpAddr::V6(ip) = group.ip() else {
+        unreachable!()
+    };
+    net.forward(net.host("a1").ipv6(), ip).unwrap();
+    net.host("a1").run(|| {
+        send(group, b"hops 1", 1);
+        send(group, b"hops 2", 2);
+    });
+    let near: Vec<(String, Option<u8>)> = neighbour
+        .expect(2)
+        .within(DEADLINE)
+        .unwrap()
+        .iter()
+        .map(|d| (d.text(), d.ttl))
+        .collect();
+    assert_eq!(
+        near,
+        [("hops 1".into(), Some(1)), ("hops 2".into(), Some(2))]
+    );
+    let far = beyond.expect(1).within(DEADLINE).unwrap();
+    assert_eq!((far[0].text(), far[0].ttl), ("hops 2".into(), Some(1)));
+    assert_eq!(far[0].source.ip(), IpAddr::V6(net.host("a1").ipv6()));
+    assert_eq!(far[0].interface.name, "eth0");
+    beyond.expect_none(Duration::from_millis(100)).unwrap();
+}
