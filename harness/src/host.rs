@@ -5,7 +5,7 @@
 //! `capture` on sockets created in it. The calling thread itself never changes namespace.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::{Child, Command, Output};
 use std::sync::{Arc, Mutex};
 
@@ -61,6 +61,58 @@ impl Host {
     /// Sockets created in `f` belong to this host, even after `f` hands them back.
     pub fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         self.namespace.run(f)
+    }
+
+    /// A UDP socket bound to `bind`, made inside this host's namespace and non-blocking, ready
+    /// for `tokio::net::UdpSocket::from_std` (or any other reactor). The socket stays in this
+    /// host whichever thread uses it: a multi-threaded runtime's workers never change
+    /// namespace (`setns` acts on one thread, and a runtime moves tasks between threads).
+    ///
+    /// Like `std::net::UdpSocket::bind`, no `SO_REUSEADDR`: for several receivers on one port
+    /// in one host, or to set options before binding, use [`Host::socket`].
+    pub fn udp_socket(&self, bind: SocketAddr) -> io::Result<std::net::UdpSocket> {
+        let socket = self.socket(
+            socket2::Domain::for_address(bind),
+            socket2::Type::DGRAM,
+            Some(socket2::Protocol::UDP),
+        )?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&bind.into())?;
+        Ok(socket.into())
+    }
+
+    /// A socket made inside this host's namespace (`socket(2)` with close-on-exec), unbound and
+    /// blocking, for setting options before `bind`: e.g. `SO_REUSEADDR`, then bind, join a group
+    /// and `set_nonblocking(true)` before handing it to an async runtime.
+    pub fn socket(
+        &self,
+        domain: socket2::Domain,
+        ty: socket2::Type,
+        protocol: Option<socket2::Protocol>,
+    ) -> io::Result<socket2::Socket> {
+        self.run(|| socket2::Socket::new(domain, ty, protocol))
+    }
+
+    /// Runs `future` to completion on a current-thread tokio runtime, built on a fresh thread
+    /// inside this host's namespace, and returns its output. Every socket the future makes
+    /// (`tokio::net::UdpSocket::bind`, ...) belongs to this host, and so do those of tasks it
+    /// spawns with `tokio::spawn` (they run on the same thread) and of `spawn_blocking`
+    /// (threads started from that thread start in its namespace). The runtime enables what
+    /// the tokio features in the build provide (`enable_all`). A panic in the future is passed
+    /// on to the caller. Needs the `tokio` feature.
+    #[cfg(feature = "tokio")]
+    pub fn block_on<F>(&self, future: F) -> F::Output
+    where
+        F: std::future::Future + Send,
+        F::Output: Send,
+    {
+        self.run(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap_or_else(|e| panic!("building a tokio runtime in host {}: {e}", self.name))
+                .block_on(future)
+        })
     }
 
     /// Starts `command` inside this host. The child is killed (SIGKILL) if the thread that
