@@ -62,7 +62,9 @@ fn main() -> ExitCode {
                 .host("a")
                 .udp_socket(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)))?;
             let socket = tokio::net::UdpSocket::from_std(socket)?;
-            socket.send_to(b"hello from tokio", group.socket_addr()).await
+            socket
+                .send_to(b"hello from tokio", group.socket_addr())
+                .await
         });
         match sent {
             Ok(n) => println!("a ({}) sent {n} bytes to {group}", lan.host("a").ipv4()),
@@ -74,10 +76,7 @@ fn main() -> ExitCode {
 
         match receiver.join().expect("receiver thread") {
             Ok((text, from)) => {
-                println!(
-                    "b ({}) received {text:?} from {from}",
-                    lan.host("b").ipv4()
-                );
+                println!("b ({}) received {text:?} from {from}", lan.host("b").ipv4());
                 ExitCode::SUCCESS
             }
             Err(e) => {

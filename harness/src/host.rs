@@ -93,6 +93,26 @@ impl Host {
         self.run(|| socket2::Socket::new(domain, ty, protocol))
     }
 
+    /// Whether `socket` was made inside this host's namespace (asked of the kernel with the
+    /// `SIOCGSKNS` ioctl, which opens the namespace a socket belongs to). A test can check
+    /// this before it joins a group or sends on a socket it did not make itself: joining in
+    /// the machine's own namespace would send IGMP out of its real network card. A socket of
+    /// a namespace this process has no `CAP_NET_ADMIN` over (the machine's own, under the
+    /// user-namespace move) is an error (`EPERM`), which is a "no" too.
+    pub fn owns(&self, socket: impl std::os::fd::AsFd) -> io::Result<bool> {
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        const SIOCGSKNS: libc::c_ulong = 0x894C;
+        // SAFETY: SIOCGSKNS takes no argument and returns a new descriptor or -1.
+        let fd = unsafe { libc::ioctl(socket.as_fd().as_raw_fd(), SIOCGSKNS as _) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the kernel just opened `fd` for us; nothing else owns it.
+        let namespace = unsafe { OwnedFd::from_raw_fd(fd) };
+        let inode = nix::sys::stat::fstat(&namespace)?.st_ino;
+        Ok(inode == self.namespace_inode())
+    }
+
     /// Runs `future` to completion on a current-thread tokio runtime, built on a fresh thread
     /// inside this host's namespace, and returns its output. Every socket the future makes
     /// (`tokio::net::UdpSocket::bind`, ...) belongs to this host, and so do those of tasks it
