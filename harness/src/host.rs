@@ -120,6 +120,16 @@ impl Host {
     /// (threads started from that thread start in its namespace). The runtime enables what
     /// the tokio features in the build provide (`enable_all`). A panic in the future is passed
     /// on to the caller. Needs the `tokio` feature.
+    ///
+    /// ```no_run
+    /// # let lan = harness::Lan::new(["a", "b"]).unwrap();
+    /// let port = lan.host("b").block_on(async {
+    ///     let socket = tokio::net::UdpSocket::bind("0.0.0.0:5000").await.unwrap(); // in b
+    ///     socket.join_multicast_v4("239.1.2.3".parse().unwrap(), [0, 0, 0, 0].into()).unwrap();
+    ///     socket.local_addr().unwrap().port()
+    /// });
+    /// # assert_eq!(port, 5000);
+    /// ```
     #[cfg(feature = "tokio")]
     pub fn block_on<F>(&self, future: F) -> F::Output
     where
