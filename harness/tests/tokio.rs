@@ -3,7 +3,8 @@
 //! run on a thread that lives in a host ([`Host::block_on`], with the `tokio` feature).
 //!
 //! The `block_on` tests are compiled only with the `tokio` feature: `cargo test -p harness
-//! --features tokio`, or any `cargo test --workspace` in which a member enables it.
+//! --features tokio`, or `cargo test --workspace` (the `docs` crate turns the feature on, and
+//! features are unified across a workspace). Plain `cargo test -p harness` runs the others.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
