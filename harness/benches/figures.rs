@@ -4,18 +4,30 @@
 //! - building a `Sandbox` and a 2-host `Lan`, each dropped before the next is built (as in a
 //!   test suite: the kernel's asynchronous clean-up of the last one competes with building
 //!   the next) and kept (building alone),
-//! - building a 32-host `Lan`,
+//! - the floor under `Sandbox::new`, measured in the same run, interleaved with it: a fresh
+//!   thread that calls `unshare(CLONE_NEWNET)`, brings `lo` up (one `SIOCSIFFLAGS` ioctl) and
+//!   opens `/proc/thread-self/ns/net` to keep the namespace, and the ratio of the medians,
+//! - building a 32-host and a 254-host `Lan` (254 is the most a /24 numbers; 256 cannot be:
+//!   `Lan::new` refuses more than 254),
 //! - delivery: from `send_to` returning in one host to `expect(1)` returning in the test
 //!   thread, through a listener that is already joined (sandbox over `lo`, LAN over the bridge).
 //!
 //! These are wall-clock figures on a shared machine: run it a few times and compare medians.
-//! Targets on a 2-core machine: Sandbox ≤ 1 ms, 2-host LAN ≤ 20 ms, 32-host LAN ≤ 300 ms,
-//! delivery ≤ 100 µs.
+//! Targets on a 2-core machine: Sandbox ≤ 1 ms and ≤ 1.3× its floor, 2-host LAN ≤ 20 ms,
+//! 32-host LAN ≤ 300 ms, 254-host LAN ≤ 1.5 s, delivery ≤ 100 µs.
 
+use std::fs::File;
 use std::net::UdpSocket;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use harness::{Group, Host, Lan, Sandbox};
+
+fn median(samples: &[Duration]) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    sorted[sorted.len() / 2]
+}
 
 fn report(what: &str, mut samples: Vec<Duration>) {
     samples.sort();
@@ -57,6 +69,80 @@ fn time_kept<T>(runs: usize, mut build: impl FnMut() -> T) -> Vec<Duration> {
     samples
 }
 
+/// The least a sandbox could cost: on a fresh thread, a new network namespace with `lo` up,
+/// held by a descriptor (as the harness holds its namespaces) once the thread has gone.
+fn bare_namespace() -> File {
+    std::thread::spawn(|| {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare");
+        set_lo_up();
+        File::open("/proc/thread-self/ns/net").expect("namespace descriptor")
+    })
+    .join()
+    .expect("floor thread")
+}
+
+/// `ip link set lo up` in the calling thread's namespace, the classic way: `SIOCGIFFLAGS`,
+/// add `IFF_UP`, `SIOCSIFFLAGS`. Returns whether `lo` was up before.
+fn set_lo_up() -> bool {
+    // SAFETY: a socket we own, and an ifreq we own, zeroed, with the name in place.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let socket = OwnedFd::from_raw_fd(fd);
+        let mut request: libc::ifreq = std::mem::zeroed();
+        for (slot, byte) in request.ifr_name.iter_mut().zip(b"lo\0") {
+            *slot = *byte as libc::c_char;
+        }
+        let get = libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFFLAGS, &mut request);
+        assert_eq!(get, 0, "SIOCGIFFLAGS: {}", std::io::Error::last_os_error());
+        let was_up = request.ifr_ifru.ifru_flags & libc::IFF_UP as libc::c_short != 0;
+        request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        let set = libc::ioctl(socket.as_raw_fd(), libc::SIOCSIFFLAGS, &request);
+        assert_eq!(set, 0, "SIOCSIFFLAGS: {}", std::io::Error::last_os_error());
+        was_up
+    }
+}
+
+/// `runs` rounds of `a` then `b`, each timed and dropped before the next: both see the same
+/// machine, and the same clean-up of the round before.
+fn time_interleaved<A, B>(
+    runs: usize,
+    mut a: impl FnMut() -> A,
+    mut b: impl FnMut() -> B,
+) -> (Vec<Duration>, Vec<Duration>) {
+    (0..runs)
+        .map(|_| (time(1, &mut a)[0], time(1, &mut b)[0]))
+        .unzip()
+}
+
+/// Like [`time_interleaved`], keeping everything built until all runs are done.
+fn time_interleaved_kept<A, B>(
+    runs: usize,
+    mut a: impl FnMut() -> A,
+    mut b: impl FnMut() -> B,
+) -> (Vec<Duration>, Vec<Duration>) {
+    let mut kept = Vec::with_capacity(runs);
+    let samples = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            let built_a = a();
+            let took_a = start.elapsed();
+            let start = Instant::now();
+            let built_b = b();
+            let took_b = start.elapsed();
+            kept.push((built_a, built_b));
+            (took_a, took_b)
+        })
+        .unzip();
+    drop(kept);
+    samples
+}
+
+fn report_ratio(what: &str, figure: &[Duration], floor: &[Duration]) {
+    let ratio = median(figure).as_secs_f64() / median(floor).as_secs_f64();
+    println!("{what:<34} {ratio:.2}× the floor (medians; goal ≤ 1.30×)");
+}
+
 /// From `send_to` returning in `from` to `expect(1)` returning for a listener in `to`.
 fn delivery(from: &Host, to: &Host, group: Group, runs: usize) -> Vec<Duration> {
     let rx = to.listen(group).expect("listen");
@@ -81,14 +167,25 @@ fn main() {
         eprintln!("cannot measure: {why}");
         std::process::exit(1);
     }
-    report(
-        "Sandbox::new, each dropped",
-        time(300, || Sandbox::new().expect("sandbox")),
+    assert!(
+        std::thread::spawn(|| {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare");
+            !set_lo_up() && set_lo_up()
+        })
+        .join()
+        .expect("floor check"),
+        "the floor brings a fresh namespace's lo up"
     );
-    report(
-        "Sandbox::new, 100 kept",
-        time_kept(100, || Sandbox::new().expect("sandbox")),
-    );
+    let (floor, sandbox) =
+        time_interleaved(300, bare_namespace, || Sandbox::new().expect("sandbox"));
+    report("floor: unshare + lo up, dropped", floor.clone());
+    report("Sandbox::new, each dropped", sandbox.clone());
+    report_ratio("Sandbox::new, each dropped", &sandbox, &floor);
+    let (floor, sandbox) =
+        time_interleaved_kept(100, bare_namespace, || Sandbox::new().expect("sandbox"));
+    report("floor: unshare + lo up, 100 kept", floor.clone());
+    report("Sandbox::new, 100 kept", sandbox.clone());
+    report_ratio("Sandbox::new, kept", &sandbox, &floor);
     report(
         "Lan::new, 2 hosts, each dropped",
         time(60, || Lan::new(["a", "b"]).expect("lan")),
@@ -101,6 +198,11 @@ fn main() {
     report(
         "Lan::new, 32 hosts",
         time(12, || Lan::new(&names).expect("lan")),
+    );
+    let names: Vec<String> = (1..=254).map(|k| format!("h{k}")).collect();
+    report(
+        "Lan::new, 254 hosts",
+        time(5, || Lan::new(&names).expect("lan")),
     );
 
     let group = Group::parse("239.1.2.3:5000").expect("group");

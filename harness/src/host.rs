@@ -5,7 +5,7 @@
 //! `capture` on sockets created in it. The calling thread itself never changes namespace.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::{Child, Command, Output};
 use std::sync::{Arc, Mutex};
 
@@ -70,6 +70,88 @@ impl Host {
     /// Sockets created in `f` belong to this host, even after `f` hands them back.
     pub fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         self.namespace.run(f)
+    }
+
+    /// A UDP socket bound to `bind`, made inside this host's namespace and non-blocking, ready
+    /// for `tokio::net::UdpSocket::from_std` (or any other reactor). The socket stays in this
+    /// host whichever thread uses it: a multi-threaded runtime's workers never change
+    /// namespace (`setns` acts on one thread, and a runtime moves tasks between threads).
+    ///
+    /// Like `std::net::UdpSocket::bind`, no `SO_REUSEADDR`: for several receivers on one port
+    /// in one host, or to set options before binding, use [`Host::socket`].
+    pub fn udp_socket(&self, bind: SocketAddr) -> io::Result<std::net::UdpSocket> {
+        let socket = self.socket(
+            socket2::Domain::for_address(bind),
+            socket2::Type::DGRAM,
+            Some(socket2::Protocol::UDP),
+        )?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&bind.into())?;
+        Ok(socket.into())
+    }
+
+    /// A socket made inside this host's namespace (`socket(2)` with close-on-exec), unbound and
+    /// blocking, for setting options before `bind`: e.g. `SO_REUSEADDR`, then bind, join a group
+    /// and `set_nonblocking(true)` before handing it to an async runtime.
+    pub fn socket(
+        &self,
+        domain: socket2::Domain,
+        ty: socket2::Type,
+        protocol: Option<socket2::Protocol>,
+    ) -> io::Result<socket2::Socket> {
+        self.run(|| socket2::Socket::new(domain, ty, protocol))
+    }
+
+    /// Whether `socket` was made inside this host's namespace (asked of the kernel with the
+    /// `SIOCGSKNS` ioctl, which opens the namespace a socket belongs to). A test can check
+    /// this before it joins a group or sends on a socket it did not make itself: joining in
+    /// the machine's own namespace would send IGMP out of its real network card. A socket of
+    /// a namespace this process has no `CAP_NET_ADMIN` over (the machine's own, under the
+    /// user-namespace move) is an error (`EPERM`), which is a "no" too.
+    pub fn owns(&self, socket: impl std::os::fd::AsFd) -> io::Result<bool> {
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        const SIOCGSKNS: libc::c_ulong = 0x894C;
+        // SAFETY: SIOCGSKNS takes no argument and returns a new descriptor or -1.
+        let fd = unsafe { libc::ioctl(socket.as_fd().as_raw_fd(), SIOCGSKNS as _) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the kernel just opened `fd` for us; nothing else owns it.
+        let namespace = unsafe { OwnedFd::from_raw_fd(fd) };
+        let inode = nix::sys::stat::fstat(&namespace)?.st_ino;
+        Ok(inode == self.namespace_inode())
+    }
+
+    /// Runs `future` to completion on a current-thread tokio runtime, built on a fresh thread
+    /// inside this host's namespace, and returns its output. Every socket the future makes
+    /// (`tokio::net::UdpSocket::bind`, ...) belongs to this host, and so do those of tasks it
+    /// spawns with `tokio::spawn` (they run on the same thread) and of `spawn_blocking`
+    /// (threads started from that thread start in its namespace). The runtime enables what
+    /// the tokio features in the build provide (`enable_all`). A panic in the future is passed
+    /// on to the caller. Needs the `tokio` feature.
+    ///
+    /// ```no_run
+    /// # let lan = harness::Lan::new(["a", "b"]).unwrap();
+    /// let port = lan.host("b").block_on(async {
+    ///     let socket = tokio::net::UdpSocket::bind("0.0.0.0:5000").await.unwrap(); // in b
+    ///     socket.join_multicast_v4("239.1.2.3".parse().unwrap(), [0, 0, 0, 0].into()).unwrap();
+    ///     socket.local_addr().unwrap().port()
+    /// });
+    /// # assert_eq!(port, 5000);
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub fn block_on<F>(&self, future: F) -> F::Output
+    where
+        F: std::future::Future + Send,
+        F::Output: Send,
+    {
+        self.run(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap_or_else(|e| panic!("building a tokio runtime in host {}: {e}", self.name))
+                .block_on(future)
+        })
     }
 
     /// Starts `command` inside this host. The child is killed (SIGKILL) if the thread that

@@ -28,7 +28,9 @@
 //! - [`Routed`] (`routed.rs`): two segments and a multicast router (IPv4 and IPv6), where TTL
 //!   and hop limit matter.
 //!   Both are built by `topology.rs`; `ready.rs` waits until new links really carry traffic.
-//! - [`Host`] (`host.rs`): run a closure, spawn a process, listen, capture, add routes.
+//! - [`Host`] (`host.rs`): run a closure, spawn a process, listen, capture, add routes; make
+//!   sockets inside it for async runtimes ([`Host::udp_socket`], `Host::block_on` with the
+//!   `tokio` feature; see `README.md`, which is also the outside user's guide).
 //! - [`Listener`] (`listener.rs`): a joined socket on a thread, recording [`Datagram`]s with
 //!   their arrival interface, destination, source and TTL; expectations with deadlines.
 //! - [`Capture`] (`capture.rs`): frames crossing one interface, with their direction.
@@ -102,3 +104,8 @@ pub use routed::Routed;
 pub use sandbox::{SANDBOX_IPV4, Sandbox};
 pub use tools::tool;
 pub use unmet::Unmet;
+
+/// The README's code, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
