@@ -25,6 +25,7 @@
 //! ## Layout
 //! - [`Sandbox`] (`sandbox.rs`): one isolated host; IPv4 multicast over `lo`, IPv6 over `eth0`.
 //! - [`Lan`] (`lan.rs`): named hosts on one flooding bridge, host k at `10.0.0.k`.
+//! - [`Impairment`] (`impair.rs`): loss, delay, duplication, reordering, rate on one link.
 //! - [`Routed`] (`routed.rs`): two segments and a multicast router, where TTL matters.
 //!   Both are built by `topology.rs`; `ready.rs` waits until new links really carry traffic.
 //! - [`Host`] (`host.rs`): run a closure, spawn a process, listen, capture, add routes.
@@ -69,6 +70,7 @@ mod diagnostics;
 mod error;
 pub mod flood;
 mod host;
+mod impair;
 mod interfaces;
 pub mod lab;
 mod lan;
@@ -89,6 +91,7 @@ pub use capture::{Capture, Direction, Frame, UdpFrame};
 pub use datagram::Datagram;
 pub use error::{Error, Result};
 pub use host::Host;
+pub use impair::Impairment;
 pub use lan::Lan;
 pub use listener::{Expect, Listen, Listener};
 pub use mcast_vocab::{Group, GroupError, Interface, Scope, Ttl};

@@ -13,8 +13,8 @@ use std::net::IpAddr;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
-    NetlinkPayload,
+    DefaultNla, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, NetlinkHeader,
+    NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{
@@ -24,6 +24,7 @@ use netlink_packet_route::link::{
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
+use netlink_packet_route::tc::{TcAttribute, TcHandle, TcMessage, TcStats2};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
@@ -213,6 +214,67 @@ impl Rtnl {
             LinkInfo::Data(InfoData::Bridge(vec![InfoBridge::MulticastSnooping(false)])),
         ]));
         self.new_link(link)
+    }
+
+    /// Sets the root queueing discipline of link `index` to `kind` with the raw `TCA_OPTIONS`
+    /// payload `options`, replacing whatever was there (`tc qdisc replace dev X root KIND`).
+    pub(crate) fn replace_root_qdisc(
+        &mut self,
+        index: u32,
+        kind: &str,
+        options: Vec<u8>,
+    ) -> io::Result<()> {
+        let mut message = TcMessage::default();
+        message.header.index = index as i32;
+        message.header.parent = TcHandle::ROOT;
+        message.attributes.push(TcAttribute::Kind(kind.to_owned()));
+        // TCA_OPTIONS, sent as built: netem's is a struct followed by attributes.
+        message
+            .attributes
+            .push(TcAttribute::Other(DefaultNla::new(2, options)));
+        self.request(
+            RouteNetlinkMessage::NewQueueDiscipline(message),
+            NLM_F_CREATE | NLM_F_REPLACE,
+        )
+        .map(drop)
+    }
+
+    /// How many frames the root queueing discipline of link `index` holds right now.
+    pub(crate) fn root_qdisc_queue(&mut self, index: u32) -> io::Result<u32> {
+        let mut message = TcMessage::default();
+        message.header.index = index as i32;
+        message.header.parent = TcHandle::ROOT;
+        let replies = self.request(RouteNetlinkMessage::GetQueueDiscipline(message), 0)?;
+        let mut queued = 0;
+        for reply in replies {
+            let RouteNetlinkMessage::NewQueueDiscipline(qdisc) = reply else {
+                continue;
+            };
+            for attribute in qdisc.attributes {
+                match attribute {
+                    TcAttribute::Stats2(stats) => {
+                        for s in stats {
+                            if let TcStats2::Queue(q) = s {
+                                queued = queued.max(q.qlen);
+                            }
+                        }
+                    }
+                    TcAttribute::Stats(s) => queued = queued.max(s.qlen),
+                    _ => {}
+                }
+            }
+        }
+        Ok(queued)
+    }
+
+    /// Deletes the root queueing discipline of link `index`, which puts back the kernel's
+    /// default. Fails with `ENOENT` when there is none to delete.
+    pub(crate) fn delete_root_qdisc(&mut self, index: u32) -> io::Result<()> {
+        let mut message = TcMessage::default();
+        message.header.index = index as i32;
+        message.header.parent = TcHandle::ROOT;
+        self.request(RouteNetlinkMessage::DelQueueDiscipline(message), 0)
+            .map(drop)
     }
 
     /// Adds `address/prefix` to an interface; IPv6 addresses skip duplicate address detection.

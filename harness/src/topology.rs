@@ -22,7 +22,8 @@ use crate::netlink::Rtnl;
 use crate::ready::{self, READY_DEADLINE};
 
 const ETH0: u32 = 2;
-const SWITCH_PORTS: u32 = 10;
+/// Switch port k (toward the k-th host of a segment) has index `SWITCH_PORTS + k`.
+pub(crate) const SWITCH_PORTS: u32 = 10;
 const BRIDGE: u32 = 2;
 /// The router's host number on every segment.
 pub(crate) const ROUTER: u8 = 254;
@@ -33,9 +34,11 @@ pub(crate) struct Segment {
     pub(crate) names: Vec<String>,
 }
 
-/// What was built: the switches (kept alive), the hosts in order, and the router if asked.
+/// What was built: the switches (kept alive) with a netlink socket into each, the hosts in
+/// order, and the router if asked.
 pub(crate) struct Built {
     pub(crate) switches: Vec<Namespace>,
+    pub(crate) switch_sockets: Vec<Rtnl>,
     pub(crate) hosts: Vec<Host>,
     pub(crate) router: Option<Host>,
 }
@@ -100,6 +103,7 @@ pub(crate) fn build(segments: &[Segment], with_router: bool) -> crate::Result<Bu
     let mut switch_sockets = switches.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut built = Built {
         switches: Vec::new(),
+        switch_sockets: Vec::new(),
         hosts: Vec::new(),
         router: None,
     };
@@ -148,6 +152,7 @@ pub(crate) fn build(segments: &[Segment], with_router: bool) -> crate::Result<Bu
             &format!("eth0 of host {}", host.name()),
         )?;
     }
+    built.switch_sockets = switch_sockets;
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
