@@ -24,7 +24,8 @@
 //!
 //! ## Layout
 //! - [`Sandbox`] (`sandbox.rs`): one isolated host; IPv4 multicast over `lo`, IPv6 over `eth0`.
-//! - [`Lan`] (`lan.rs`): named hosts on one flooding bridge, host k at `10.0.0.k`.
+//! - [`Lan`] (`lan.rs`): named hosts on one flooding bridge, host k at `10.0.0.k`; or on a
+//!   snooping one ([`Snooping`]), and with impaired links ([`Lan::impair`]).
 //! - [`Impairment`] (`impair.rs`): loss, delay, duplication, reordering, rate on one link.
 //! - [`Routed`] (`routed.rs`): two segments and a multicast router, where TTL matters.
 //!   Both are built by `topology.rs`; `ready.rs` waits until new links really carry traffic.
@@ -60,9 +61,8 @@
 //! HOST` line that enters it, and waits for Enter before its network goes.
 //!
 //! ## Deliberately left out
-//! IGMP/MLD snooping switches, multicast routing protocols (the router forwards only the
-//! (source, group) pairs a test names), IPv6 multicast routing, link impairment (loss,
-//! delay), and anything but Linux.
+//! Multicast routing protocols (the router forwards only the (source, group) pairs a test
+//! names), IPv6 multicast routing, and anything but Linux.
 
 mod capture;
 mod datagram;
@@ -92,7 +92,7 @@ pub use datagram::Datagram;
 pub use error::{Error, Result};
 pub use host::Host;
 pub use impair::Impairment;
-pub use lan::Lan;
+pub use lan::{Lan, Snooping};
 pub use listener::{Expect, Listen, Listener};
 pub use mcast_vocab::{Group, GroupError, Interface, Scope, Ttl};
 pub use pcap::PcapWriter;
