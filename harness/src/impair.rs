@@ -76,7 +76,9 @@ impl Impairment {
         self
     }
 
-    /// Limits the link to `bits_per_second`: frames wait their turn.
+    /// Limits the link to `bits_per_second`: frames wait their turn. A rate with nothing else
+    /// is kept by the token bucket filter (`tbf`, with a bucket of one full frame), which a
+    /// kernel without netem may still have; with anything else, by netem.
     pub fn rate(mut self, bits_per_second: u64) -> Impairment {
         self.rate = Some(bits_per_second);
         self
@@ -113,6 +115,20 @@ impl Impairment {
             ));
         }
         Ok(())
+    }
+
+    /// The queueing discipline that does this, and its `TCA_OPTIONS` payload: `tbf` for a
+    /// rate alone, `netem` for anything else.
+    pub(crate) fn qdisc(&self) -> (&'static str, Vec<u8>) {
+        let rate_alone = self.loss == 0.0
+            && self.duplicate == 0.0
+            && self.reorder == 0.0
+            && self.delay.is_zero()
+            && self.jitter.is_zero();
+        match self.rate {
+            Some(bits) if rate_alone => ("tbf", tbf_options(bits, self.limit)),
+            _ => ("netem", self.netem_options()),
+        }
     }
 
     /// The `TCA_OPTIONS` payload for a `netem` qdisc: `struct tc_netem_qopt`, then nested
@@ -157,6 +173,42 @@ impl Impairment {
     }
 }
 
+/// The `TCA_OPTIONS` payload for a `tbf` qdisc limited to `bits_per_second`, with a bucket of
+/// [`TBF_BURST`] bytes and room for `limit` full-size frames (1000 unless given):
+/// `TCA_TBF_PARMS` (`struct tc_tbf_qopt`), then `TCA_TBF_BURST`, as `tc` encodes them.
+fn tbf_options(bits_per_second: u64, limit: Option<u32>) -> Vec<u8> {
+    let bytes = bits_per_second / 8;
+    let mut parms = Vec::with_capacity(40);
+    // struct tc_ratespec: cell_log, linklayer (1: Ethernet, so no rate table is needed),
+    // overhead, cell_align, mpu, rate in bytes per second.
+    parms.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+    put_u32(&mut parms, u32::try_from(bytes).unwrap_or(u32::MAX));
+    parms.extend_from_slice(&[0; 12]); // no peak rate
+    put_u32(
+        &mut parms,
+        limit.unwrap_or(DEFAULT_LIMIT).saturating_mul(FULL_FRAME),
+    );
+    let burst_time = Duration::from_secs_f64(f64::from(TBF_BURST) / bytes as f64);
+    put_u32(&mut parms, ticks(burst_time));
+    put_u32(&mut parms, 0); // mtu: only for a peak rate
+    let mut out = Vec::with_capacity(64);
+    attribute(&mut out, TCA_TBF_PARMS, &parms);
+    if bytes > u64::from(u32::MAX) {
+        attribute(&mut out, TCA_TBF_RATE64, &bytes.to_ne_bytes());
+    }
+    attribute(&mut out, TCA_TBF_BURST, &TBF_BURST.to_ne_bytes());
+    out
+}
+
+/// The token bucket's size in bytes: one full-size Ethernet frame passes at once, after that
+/// the rate holds.
+const TBF_BURST: u32 = 1600;
+/// A full-size frame on a veth (1500 bytes of MTU and an Ethernet header), for byte limits.
+const FULL_FRAME: u32 = 1514;
+
+const TCA_TBF_PARMS: u16 = 1;
+const TCA_TBF_RATE64: u16 = 4;
+const TCA_TBF_BURST: u16 = 6;
 const TCA_NETEM_CORR: u16 = 1;
 const TCA_NETEM_REORDER: u16 = 3;
 const TCA_NETEM_RATE: u16 = 6;
@@ -224,6 +276,23 @@ mod tests {
         assert_eq!(rest[28..32], [12, 0, 11, 0]);
         assert_eq!(rest[32..40], 5_000_000i64.to_ne_bytes());
         assert_eq!(rest.len(), 40);
+    }
+
+    /// The bytes `tc qdisc replace dev lo root tbf rate 1mbit burst 1600 limit 1514000` put
+    /// in `TCA_OPTIONS`, less the rate table `tc` adds (the kernel needs none for a rate
+    /// marked as Ethernet's) and `tc`'s cell_log and cell_align (only for that table).
+    #[test]
+    fn a_rate_alone_is_a_token_bucket_encoded_as_tc_does() {
+        let (kind, options) = Impairment::new().rate(1_000_000).qdisc();
+        assert_eq!(kind, "tbf");
+        let mut expected = vec![40, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0x48, 0xe8, 1, 0];
+        expected.extend_from_slice(&[0; 12]);
+        expected.extend_from_slice(&1_514_000u32.to_ne_bytes());
+        expected.extend_from_slice(&[0x40, 0x0d, 0x03, 0x00, 0, 0, 0, 0]);
+        expected.extend_from_slice(&[8, 0, 6, 0, 0x40, 0x06, 0, 0]);
+        assert_eq!(options, expected);
+        let (kind, _) = Impairment::new().rate(1_000_000).loss(0.1).qdisc();
+        assert_eq!(kind, "netem");
     }
 
     #[test]

@@ -215,18 +215,19 @@ impl Lan {
     /// Impairs what host `name` receives from the switch (every frame, multicast or not),
     /// replacing any impairment there was: in effect for the next frame the switch sends it.
     /// Other hosts, members of the same groups included, are untouched. Needs the kernel's
-    /// `netem` (`CONFIG_NET_SCH_NETEM`): [`Error::Unavailable`] says when it is missing.
+    /// `netem` (`CONFIG_NET_SCH_NETEM`), or for a rate alone `tbf`: [`Error::Unavailable`]
+    /// says when it is missing.
     pub fn impair(&self, name: &str, impairment: &Impairment) -> crate::Result<()> {
         impairment.validate()?;
         let port = self.port(name);
-        let result = self
-            .rtnl()
-            .replace_root_qdisc(port, "netem", impairment.netem_options());
+        let (kind, options) = impairment.qdisc();
+        let result = self.rtnl().replace_root_qdisc(port, kind, options);
         match result {
             // The kernel's answer to an unknown qdisc kind (the module absent and not loadable).
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Err(Error::Unavailable(format!(
-                "impairing the link to host {name}: this kernel has no netem queueing \
-                 discipline (CONFIG_NET_SCH_NETEM; the kernel said: {e})"
+                "impairing the link to host {name}: this kernel has no {kind} queueing \
+                 discipline (CONFIG_NET_SCH_{}; the kernel said: {e})",
+                kind.to_uppercase()
             ))),
             other => other.doing(|| format!("impairing the link to host {name} ({impairment:?})")),
         }

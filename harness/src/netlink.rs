@@ -13,8 +13,8 @@ use std::net::IpAddr;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 use netlink_packet_core::{
-    DefaultNla, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, NetlinkHeader,
-    NetlinkMessage, NetlinkPayload,
+    DefaultNla, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{
@@ -239,17 +239,22 @@ impl Rtnl {
         .map(drop)
     }
 
-    /// How many frames the root queueing discipline of link `index` holds right now.
+    /// How many frames the root queueing discipline of link `index` holds right now. Asked
+    /// by a dump of every qdisc: the kernel answers a plain `RTM_GETQDISC` only to listeners
+    /// of its multicast group, not to the asker.
     pub(crate) fn root_qdisc_queue(&mut self, index: u32) -> io::Result<u32> {
-        let mut message = TcMessage::default();
-        message.header.index = index as i32;
-        message.header.parent = TcHandle::ROOT;
-        let replies = self.request(RouteNetlinkMessage::GetQueueDiscipline(message), 0)?;
+        let replies = self.request(
+            RouteNetlinkMessage::GetQueueDiscipline(TcMessage::default()),
+            NLM_F_DUMP,
+        )?;
         let mut queued = 0;
         for reply in replies {
             let RouteNetlinkMessage::NewQueueDiscipline(qdisc) = reply else {
                 continue;
             };
+            if qdisc.header.index != index as i32 || qdisc.header.parent != TcHandle::ROOT {
+                continue;
+            }
             for attribute in qdisc.attributes {
                 match attribute {
                     TcAttribute::Stats2(stats) => {
@@ -326,7 +331,6 @@ impl Rtnl {
         const RTM_NEWMDB: u16 = 84;
         const NLMSG_ERROR: u16 = 2;
         const NLMSG_DONE: u16 = 3;
-        const NLM_F_DUMP: u16 = 0x300;
         self.sequence += 1;
         let mut request = Vec::with_capacity(24);
         request.extend_from_slice(&24u32.to_ne_bytes());
