@@ -19,10 +19,10 @@
 //! ports it has learnt a member on, and [`Lan::wait_for_membership`] waits on its membership
 //! table (the mdb, read over rtnetlink) until it has learnt one. Its querier answers in 100 ms
 //! rather than 10 s, so it filters 100 ms after it starts (`Lan::with_snooping` waits for
-//! that) and drops a port 200 ms after its last member leaves.
+//! that) and drops a port about 200 ms after its last member leaves.
 //!
 //! [`Lan::impair`] degrades what one host receives (loss, delay, duplication...) by the
-//! kernel's `netem` on that host's switch port; see `impair.rs`.
+//! kernel's `netem` (a rate alone: `tbf`) on that host's switch port; see `impair.rs`.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4, UdpSocket};
@@ -114,6 +114,8 @@ impl Lan {
     }
 
     /// The switch's membership table: (host name, group) for each entry, in the table's order.
+    /// Empty unless the switch snoops; with a querier it also lists the groups each host's
+    /// IPv6 stack joins by itself (the solicited-node `ff02::1:ffXX:XXXX` ones).
     pub fn memberships(&self) -> crate::Result<Vec<(String, IpAddr)>> {
         let entries = self
             .rtnl()
