@@ -187,7 +187,13 @@ impl Lan {
                     source: io::Error::new(io::ErrorKind::TimedOut, unmet.to_string()),
                 });
             }
-            if !watch.udp().iter().any(|u| u.payload == probe.as_bytes()) {
+            // Taken, so the next round reads only its own frames.
+            let frames = watch.take_frames();
+            if !frames
+                .iter()
+                .filter_map(|f| f.udp())
+                .any(|u| u.payload == probe.as_bytes())
+            {
                 return Ok(());
             }
             if Instant::now() >= until {
