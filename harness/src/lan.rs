@@ -14,19 +14,59 @@
 //! default) hears its own datagram come back on `eth0`.
 //!
 //! The switch is a Linux bridge in a namespace of its own with IGMP/MLD snooping **off**, so it
-//! floods every multicast frame to every port at once. (With snooping on, a bridge stops
-//! flooding a group only after a querier has run for about ten seconds: too slow and too
-//! stateful for tests. Tests that need pruning must build it themselves.)
+//! floods every multicast frame to every port at once. [`Lan::with_snooping`] builds one that
+//! snoops instead, with or without being the querier; with, it sends each group only to the
+//! ports it has learnt a member on, and [`Lan::wait_for_membership`] waits on its membership
+//! table (the mdb, read over rtnetlink) until it has learnt one. Its querier answers in 100 ms
+//! rather than 10 s, so it filters 100 ms after it starts (`Lan::with_snooping` waits for
+//! that) and drops a port about 200 ms after its last member leaves.
+//!
+//! [`Lan::impair`] degrades what one host receives (loss, delay, duplication...) by the
+//! kernel's `netem` (a rate alone: `tbf`) on that host's switch port; see `impair.rs`.
 
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use crate::Group;
+use crate::capture::Capture;
+use crate::error::{Context, Error};
 use crate::host::Host;
+use crate::impair::Impairment;
 use crate::namespace::Namespace;
-use crate::topology::{self, Segment};
+use crate::netlink::Rtnl;
+use crate::ready::READY_DEADLINE;
+use crate::topology::{self, SWITCH_PORTS, Segment};
+
+/// What the switch of a [`Lan`] does with multicast. A Linux bridge that snoops learns
+/// which ports have members from their IGMP/MLD reports (the membership table, its mdb),
+/// but filters by it only while it knows of a querier: without one it still floods every
+/// group to every port (measured in `docs/tests/snooping.rs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Snooping {
+    /// No snooping: every group to every port at once (the default).
+    #[default]
+    Off,
+    /// Snooping, no querier: the table is learnt, the groups are still flooded.
+    WithoutQuerier,
+    /// Snooping, and the switch is the segment's querier (IGMP and MLD queries from the
+    /// bridge, answer time 100 ms): each group goes only to the ports with a member.
+    WithQuerier,
+}
+
+/// A group nobody joins, for the snooping probe.
+const PROBE: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(239, 255, 77, 77), 9);
+/// A link-local group (224.0.0.0/24), which a snooping bridge floods to every port.
+const MARKER: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(224, 0, 0, 99), 9);
 
 /// Hosts on one bridged segment. See the module docs for names and addresses.
 pub struct Lan {
     hosts: Vec<Host>,
     /// `HARNESS_PAUSE` bookkeeping: the unmet count at creation, and whether to pause at all.
     pub(crate) pause: Option<u64>,
+    /// A netlink socket in the switch's namespace, for its ports' queueing disciplines.
+    switch: Mutex<Rtnl>,
     // Dropped last: the switch holds the far ends of every host's eth0.
     _switch: Vec<Namespace>,
 }
@@ -35,13 +75,139 @@ impl Lan {
     /// Builds a LAN with one host per name, `10.0.0.1` for the first, `10.0.0.2` for the next...
     /// Returns when every link is usable.
     pub fn new<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> crate::Result<Lan> {
+        Lan::with_snooping(names, Snooping::Off)
+    }
+
+    /// Builds a LAN whose switch snoops IGMP/MLD as `snooping` says. Returns when every link
+    /// is usable and, with [`Snooping::WithQuerier`], once the switch filters: from then on
+    /// a group goes only to the ports the switch has learnt a member on (see
+    /// [`Lan::wait_for_membership`]), and a group nobody joined to no port at all.
+    pub fn with_snooping<S: AsRef<str>>(
+        names: impl IntoIterator<Item = S>,
+        snooping: Snooping,
+    ) -> crate::Result<Lan> {
         let names = names.into_iter().map(|n| n.as_ref().to_owned()).collect();
-        let built = topology::build(&[Segment { number: 0, names }], false)?;
-        Ok(Lan {
+        let mut built = topology::build_with(&[Segment { number: 0, names }], false, snooping)?;
+        let lan = Lan {
             hosts: built.hosts,
             pause: Some(crate::pause::mark()),
+            switch: Mutex::new(built.switch_sockets.remove(0)),
             _switch: built.switches,
-        })
+        };
+        if snooping == Snooping::WithQuerier {
+            lan.wait_for_filtering()?;
+        }
+        Ok(lan)
+    }
+
+    /// Returns once the switch's membership table (its mdb, `bridge mdb show`) lists `group`
+    /// on the port of host `name`: from then on a snooping switch sends the group there.
+    /// Waits at most 10 s. Only meaningful on a LAN built [`Lan::with_snooping`].
+    pub fn wait_for_membership(&self, name: &str, group: Group) -> crate::Result<()> {
+        self.wait_for_mdb(name, group, true)
+    }
+
+    /// Returns once the switch's membership table no longer lists `group` on the port of host
+    /// `name` (after a leave, or when the membership timed out). Waits at most 10 s.
+    pub fn wait_for_no_membership(&self, name: &str, group: Group) -> crate::Result<()> {
+        self.wait_for_mdb(name, group, false)
+    }
+
+    /// The switch's membership table: (host name, group) for each entry, in the table's order.
+    /// Empty unless the switch snoops; with a querier it also lists the groups each host's
+    /// IPv6 stack joins by itself (the solicited-node `ff02::1:ffXX:XXXX` ones).
+    pub fn memberships(&self) -> crate::Result<Vec<(String, IpAddr)>> {
+        let entries = self
+            .rtnl()
+            .mdb()
+            .doing(|| "reading the switch's multicast database".into())?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|(port, group)| {
+                let k = port.checked_sub(SWITCH_PORTS)?;
+                let host = self.hosts.get(usize::try_from(k).ok()?.checked_sub(1)?)?;
+                Some((host.name().to_owned(), group))
+            })
+            .collect())
+    }
+
+    fn wait_for_mdb(&self, name: &str, group: Group, present: bool) -> crate::Result<()> {
+        find(&self.hosts, name);
+        let until = Instant::now() + READY_DEADLINE;
+        loop {
+            let table = self.memberships()?;
+            if table.contains(&(name.to_owned(), group.ip())) == present {
+                return Ok(());
+            }
+            if Instant::now() >= until {
+                return Err(Error::Io {
+                    doing: format!(
+                        "waiting for the switch to {} host {name} as a member of {}",
+                        if present { "list" } else { "drop" },
+                        group.ip()
+                    ),
+                    source: io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("not within {READY_DEADLINE:?}; its table: {table:?}"),
+                    ),
+                });
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    /// Waits until the switch, just made querier, filters: a probe to a group nobody joined,
+    /// sent by the first host, no longer leaves the second host's port. Each probe is
+    /// followed by a marker to 224.0.0.99, which a snooping bridge always floods: once the
+    /// port has sent the marker, it would have sent the probe before it. (The probes and
+    /// markers reach the hosts, which have not joined them and drop them.)
+    fn wait_for_filtering(&self) -> crate::Result<()> {
+        if self.hosts.len() < 2 {
+            return Ok(());
+        }
+        let port = SWITCH_PORTS + 2;
+        let watch = self._switch[0].run(|| Capture::open("port2", port))?;
+        let sender = self.hosts[0]
+            .run(|| UdpSocket::bind("0.0.0.0:0"))
+            .doing(|| "a socket for the snooping probe".into())?;
+        let until = Instant::now() + READY_DEADLINE;
+        for n in 0u64.. {
+            let (probe, marker) = (format!("harness probe {n}"), format!("harness marker {n}"));
+            let send = |text: &str, to: SocketAddrV4| {
+                sender
+                    .send_to(text.as_bytes(), to)
+                    .doing(|| format!("sending the snooping probe to {to}"))
+            };
+            send(&probe, PROBE)?;
+            send(&marker, MARKER)?;
+            let seen = watch.wait_for_udp(|u| u.payload == marker.as_bytes(), READY_DEADLINE);
+            if let Err(unmet) = seen {
+                return Err(Error::Io {
+                    doing: "waiting for the snooping switch to flood a link-local group".into(),
+                    source: io::Error::new(io::ErrorKind::TimedOut, unmet.to_string()),
+                });
+            }
+            // Taken, so the next round reads only its own frames.
+            let frames = watch.take_frames();
+            if !frames
+                .iter()
+                .filter_map(|f| f.udp())
+                .any(|u| u.payload == probe.as_bytes())
+            {
+                return Ok(());
+            }
+            if Instant::now() >= until {
+                return Err(Error::Io {
+                    doing: "waiting for the snooping switch to filter".into(),
+                    source: io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("it still floods after {READY_DEADLINE:?}"),
+                    ),
+                });
+            }
+            std::thread::yield_now();
+        }
+        unreachable!("u64 probes run out")
     }
 
     /// The host called `name`. Panics, listing the hosts there are, if there is none.
@@ -52,6 +218,72 @@ impl Lan {
     /// All hosts, in the order they were named (host k is `hosts()[k - 1]`).
     pub fn hosts(&self) -> &[Host] {
         &self.hosts
+    }
+
+    /// Impairs what host `name` receives from the switch (every frame, multicast or not),
+    /// replacing any impairment there was: in effect for the next frame the switch sends it.
+    /// Other hosts, members of the same groups included, are untouched. Needs the kernel's
+    /// `netem` (`CONFIG_NET_SCH_NETEM`), or for a rate alone `tbf`: [`Error::Unavailable`]
+    /// says when it is missing.
+    pub fn impair(&self, name: &str, impairment: &Impairment) -> crate::Result<()> {
+        impairment.validate()?;
+        let port = self.port(name);
+        let (kind, options) = impairment.qdisc();
+        let result = self.rtnl().replace_root_qdisc(port, kind, options);
+        match result {
+            // The kernel's answer to an unknown qdisc kind (the module absent and not loadable).
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Err(Error::Unavailable(format!(
+                "impairing the link to host {name}: this kernel has no {kind} queueing \
+                 discipline (CONFIG_NET_SCH_{}; the kernel said: {e})",
+                kind.to_uppercase()
+            ))),
+            other => other.doing(|| format!("impairing the link to host {name} ({impairment:?})")),
+        }
+    }
+
+    /// Takes any impairment off the link to host `name`: frames pass at once again.
+    pub fn clear(&self, name: &str) -> crate::Result<()> {
+        let port = self.port(name);
+        match self.rtnl().delete_root_qdisc(port) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other.doing(|| format!("clearing the impairment on the link to host {name}")),
+        }
+    }
+
+    /// Returns once the link to host `name` holds no frames: everything sent to it so far has
+    /// been handed to the host or dropped by the impairment. Waits at most 10 s.
+    pub fn wait_until_drained(&self, name: &str) -> crate::Result<()> {
+        let port = self.port(name);
+        let until = Instant::now() + READY_DEADLINE;
+        loop {
+            let queued = self
+                .rtnl()
+                .root_qdisc_queue(port)
+                .doing(|| format!("reading the queue of the link to host {name}"))?;
+            if queued == 0 {
+                return Ok(());
+            }
+            if Instant::now() >= until {
+                return Err(Error::Io {
+                    doing: format!("waiting for the link to host {name} to drain"),
+                    source: io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("{queued} frames still queued after {READY_DEADLINE:?}"),
+                    ),
+                });
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    /// The switch port index of host `name`'s cable.
+    fn port(&self, name: &str) -> u32 {
+        // Host k is 10.0.0.k and is plugged into port k.
+        SWITCH_PORTS + u32::from(find(&self.hosts, name).ipv4().octets()[3])
+    }
+
+    fn rtnl(&self) -> std::sync::MutexGuard<'_, Rtnl> {
+        self.switch.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

@@ -24,7 +24,9 @@
 //!
 //! ## Layout
 //! - [`Sandbox`] (`sandbox.rs`): one isolated host; IPv4 multicast over `lo`, IPv6 over `eth0`.
-//! - [`Lan`] (`lan.rs`): named hosts on one flooding bridge, host k at `10.0.0.k`.
+//! - [`Lan`] (`lan.rs`): named hosts on one flooding bridge, host k at `10.0.0.k`; or on a
+//!   snooping one ([`Snooping`]), and with impaired links ([`Lan::impair`]).
+//! - [`Impairment`] (`impair.rs`): loss, delay, duplication, reordering, rate on one link.
 //! - [`Routed`] (`routed.rs`): two segments and a multicast router (IPv4 and IPv6), where TTL
 //!   and hop limit matter.
 //!   Both are built by `topology.rs`; `ready.rs` waits until new links really carry traffic.
@@ -64,9 +66,9 @@
 //! HOST` line that enters it, and waits for Enter before its network goes.
 //!
 //! ## Deliberately left out
-//! IGMP/MLD snooping switches, multicast routing protocols (the router forwards only the
-//! (source, group) pairs a test names, IPv4 or IPv6), link impairment (loss, delay), and
-//! anything but Linux.
+//! Multicast routing protocols (the router forwards only the (source, group) pairs a test
+//! names, IPv4 or IPv6), impairing what a host sends (only what it receives), and anything but
+//! Linux.
 
 mod capture;
 mod datagram;
@@ -74,6 +76,7 @@ mod diagnostics;
 mod error;
 pub mod flood;
 mod host;
+mod impair;
 mod interfaces;
 pub mod lab;
 mod lan;
@@ -95,7 +98,8 @@ pub use capture::{Capture, Direction, Frame, UdpFrame};
 pub use datagram::Datagram;
 pub use error::{Error, Result};
 pub use host::Host;
-pub use lan::Lan;
+pub use impair::Impairment;
+pub use lan::{Lan, Snooping};
 pub use listener::{Expect, Listen, Listener};
 pub use mcast_vocab::{Group, GroupError, Interface, Scope, Ttl};
 pub use pcap::PcapWriter;

@@ -13,8 +13,8 @@ use std::net::IpAddr;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
-    NetlinkPayload,
+    DefaultNla, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{
@@ -24,6 +24,7 @@ use netlink_packet_route::link::{
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
+use netlink_packet_route::tc::{TcAttribute, TcHandle, TcMessage, TcStats2};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
@@ -215,6 +216,169 @@ impl Rtnl {
         self.new_link(link)
     }
 
+    /// Sets the root queueing discipline of link `index` to `kind` with the raw `TCA_OPTIONS`
+    /// payload `options`, replacing whatever was there (`tc qdisc replace dev X root KIND`).
+    pub(crate) fn replace_root_qdisc(
+        &mut self,
+        index: u32,
+        kind: &str,
+        options: Vec<u8>,
+    ) -> io::Result<()> {
+        let mut message = TcMessage::default();
+        message.header.index = index as i32;
+        message.header.parent = TcHandle::ROOT;
+        message.attributes.push(TcAttribute::Kind(kind.to_owned()));
+        // TCA_OPTIONS, sent as built: netem's is a struct followed by attributes.
+        message
+            .attributes
+            .push(TcAttribute::Other(DefaultNla::new(2, options)));
+        self.request(
+            RouteNetlinkMessage::NewQueueDiscipline(message),
+            NLM_F_CREATE | NLM_F_REPLACE,
+        )
+        .map(drop)
+    }
+
+    /// How many frames the root queueing discipline of link `index` holds right now. Asked
+    /// by a dump of every qdisc: the kernel answers a plain `RTM_GETQDISC` only to listeners
+    /// of its multicast group, not to the asker.
+    pub(crate) fn root_qdisc_queue(&mut self, index: u32) -> io::Result<u32> {
+        let replies = self.request(
+            RouteNetlinkMessage::GetQueueDiscipline(TcMessage::default()),
+            NLM_F_DUMP,
+        )?;
+        let mut queued = 0;
+        for reply in replies {
+            let RouteNetlinkMessage::NewQueueDiscipline(qdisc) = reply else {
+                continue;
+            };
+            if qdisc.header.index != index as i32 || qdisc.header.parent != TcHandle::ROOT {
+                continue;
+            }
+            for attribute in qdisc.attributes {
+                match attribute {
+                    TcAttribute::Stats2(stats) => {
+                        for s in stats {
+                            if let TcStats2::Queue(q) = s {
+                                queued = queued.max(q.qlen);
+                            }
+                        }
+                    }
+                    TcAttribute::Stats(s) => queued = queued.max(s.qlen),
+                    _ => {}
+                }
+            }
+        }
+        Ok(queued)
+    }
+
+    /// Deletes the root queueing discipline of link `index`, which puts back the kernel's
+    /// default. Fails with `ENOENT` when there is none to delete.
+    pub(crate) fn delete_root_qdisc(&mut self, index: u32) -> io::Result<()> {
+        let mut message = TcMessage::default();
+        message.header.index = index as i32;
+        message.header.parent = TcHandle::ROOT;
+        self.request(RouteNetlinkMessage::DelQueueDiscipline(message), 0)
+            .map(drop)
+    }
+
+    /// Creates a bridge that snoops IGMP and MLD (`mcast_snooping 1`), not yet a querier, whose
+    /// querier waits `response_interval` (in hundredths of a second, as the kernel counts it)
+    /// for answers to a query and, once made querier, that long before it filters.
+    pub(crate) fn add_snooping_bridge(
+        &mut self,
+        name: &str,
+        index: u32,
+        response_interval: u64,
+    ) -> io::Result<()> {
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        link.attributes.push(LinkAttribute::IfName(name.to_owned()));
+        link.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::Bridge),
+            LinkInfo::Data(InfoData::Bridge(vec![
+                InfoBridge::MulticastSnooping(true),
+                InfoBridge::MulticastQuerier(false),
+                InfoBridge::MulticastQueryResponseInterval(response_interval),
+                // After a leave, two group-specific queries 100 ms apart (1 s apart by
+                // default) before the group is dropped from a port.
+                InfoBridge::MulticastLastMemberInterval(10),
+            ])),
+        ]));
+        self.new_link(link)
+    }
+
+    /// Makes bridge `index` the querier of its segment (`ip link set BR type bridge
+    /// mcast_querier 1`).
+    pub(crate) fn set_querier(&mut self, index: u32) -> io::Result<()> {
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        link.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::Bridge),
+            LinkInfo::Data(InfoData::Bridge(vec![InfoBridge::MulticastQuerier(true)])),
+        ]));
+        // RTM_NEWLINK on an existing link, as `ip link set ... type` sends: the kernel
+        // ignores a bridge's options in an RTM_SETLINK.
+        self.request(RouteNetlinkMessage::NewLink(link), 0)
+            .map(drop)
+    }
+
+    /// The bridge's multicast database (`bridge mdb show`): for each entry, the port's
+    /// interface index and the group. `netlink-packet-route` does not know `RTM_GETMDB`, so
+    /// this request is built and read by hand (`include/uapi/linux/if_bridge.h`).
+    pub(crate) fn mdb(&mut self) -> io::Result<Vec<(u32, IpAddr)>> {
+        const RTM_GETMDB: u16 = 86;
+        const RTM_NEWMDB: u16 = 84;
+        const NLMSG_ERROR: u16 = 2;
+        const NLMSG_DONE: u16 = 3;
+        self.sequence += 1;
+        let mut request = Vec::with_capacity(24);
+        request.extend_from_slice(&24u32.to_ne_bytes());
+        request.extend_from_slice(&RTM_GETMDB.to_ne_bytes());
+        request.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+        request.extend_from_slice(&self.sequence.to_ne_bytes());
+        request.extend_from_slice(&0u32.to_ne_bytes());
+        // struct br_port_msg: family (AF_BRIDGE), padding, ifindex 0 (every bridge).
+        request.extend_from_slice(&[libc::AF_BRIDGE as u8, 0, 0, 0, 0, 0, 0, 0]);
+        self.socket.send(&request, 0)?;
+
+        let mut entries = Vec::new();
+        loop {
+            let size = self.socket.recv(&mut &mut self.buffer[..], 0)?;
+            let mut rest = &self.buffer[..size];
+            while rest.len() >= 16 {
+                let length = u32_at(rest, 0) as usize;
+                let kind = u16::from_ne_bytes([rest[4], rest[5]]);
+                let sequence = u32_at(rest, 8);
+                if length < 16 || length > rest.len() {
+                    return Err(invalid("a truncated netlink message"));
+                }
+                let body = &rest[16..length];
+                rest = &rest[length.next_multiple_of(4).min(rest.len())..];
+                if sequence != self.sequence {
+                    continue;
+                }
+                match kind {
+                    NLMSG_DONE => return Ok(entries),
+                    NLMSG_ERROR => {
+                        let code = body
+                            .get(..4)
+                            .map_or(0, |b| i32::from_ne_bytes(b.try_into().unwrap()));
+                        return match code {
+                            0 => Ok(entries),
+                            _ => Err(io::Error::from_raw_os_error(-code)),
+                        };
+                    }
+                    // The kernel answers a dump in messages of the request's type.
+                    RTM_GETMDB | RTM_NEWMDB if body.len() >= 8 => {
+                        mdb_entries(&body[8..], &mut entries)?
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
     /// Adds `address/prefix` to an interface; IPv6 addresses skip duplicate address detection.
     pub(crate) fn add_address(
         &mut self,
@@ -296,4 +460,67 @@ fn route_address(address: IpAddr) -> RouteAddress {
         IpAddr::V4(a) => RouteAddress::Inet(a),
         IpAddr::V6(a) => RouteAddress::Inet6(a),
     }
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap())
+}
+
+fn invalid(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_owned())
+}
+
+/// Netlink attributes in `bytes`: (type without the nested flag, value).
+fn attributes(mut bytes: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        if bytes.len() < 4 {
+            return None;
+        }
+        let length = usize::from(u16::from_ne_bytes([bytes[0], bytes[1]]));
+        let kind = u16::from_ne_bytes([bytes[2], bytes[3]]) & 0x3fff;
+        if length < 4 || length > bytes.len() {
+            return None;
+        }
+        let value = &bytes[4..length];
+        bytes = &bytes[length.next_multiple_of(4).min(bytes.len())..];
+        Some((kind, value))
+    })
+}
+
+/// The (port, group) pairs in the attributes of one `RTM_NEWMDB` message: `MDBA_MDB` holds
+/// `MDBA_MDB_ENTRY`s, each holding `MDBA_MDB_ENTRY_INFO`s, each a `struct br_mdb_entry`
+/// (ifindex u32, state u8, flags u8, vid u16, address: 16 bytes, protocol big-endian u16).
+fn mdb_entries(bytes: &[u8], out: &mut Vec<(u32, IpAddr)>) -> io::Result<()> {
+    const MDBA_MDB: u16 = 1;
+    const MDBA_MDB_ENTRY: u16 = 1;
+    const MDBA_MDB_ENTRY_INFO: u16 = 1;
+    const ETH_P_IP: u16 = 0x0800;
+    const ETH_P_IPV6: u16 = 0x86dd;
+    for (kind, mdb) in attributes(bytes) {
+        if kind != MDBA_MDB {
+            continue;
+        }
+        for (kind, entry) in attributes(mdb) {
+            if kind != MDBA_MDB_ENTRY {
+                continue;
+            }
+            for (kind, info) in attributes(entry) {
+                if kind != MDBA_MDB_ENTRY_INFO {
+                    continue;
+                }
+                if info.len() < 26 {
+                    return Err(invalid("a short br_mdb_entry"));
+                }
+                let port = u32_at(info, 0);
+                let address: [u8; 16] = info[8..24].try_into().unwrap();
+                let group = match u16::from_be_bytes([info[24], info[25]]) {
+                    ETH_P_IP => IpAddr::from([address[0], address[1], address[2], address[3]]),
+                    ETH_P_IPV6 => IpAddr::from(address),
+                    _ => continue, // a layer-2 entry (a MAC address)
+                };
+                out.push((port, group));
+            }
+        }
+    }
+    Ok(())
 }

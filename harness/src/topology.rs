@@ -17,13 +17,16 @@ use std::time::Instant;
 
 use crate::error::{Context, Error};
 use crate::host::Host;
+use crate::lan::Snooping;
 use crate::namespace::{Namespace, sysctl};
 use crate::netlink::Rtnl;
 use crate::ready::{self, READY_DEADLINE};
 
 const ETH0: u32 = 2;
-const SWITCH_PORTS: u32 = 10;
-const BRIDGE: u32 = 2;
+/// Switch port k (toward the k-th host of a segment) has index `SWITCH_PORTS + k`.
+pub(crate) const SWITCH_PORTS: u32 = 10;
+/// The bridge's index in a switch's namespace.
+pub(crate) const BRIDGE: u32 = 2;
 /// The router's host number on every segment.
 pub(crate) const ROUTER: u8 = 254;
 
@@ -33,9 +36,11 @@ pub(crate) struct Segment {
     pub(crate) names: Vec<String>,
 }
 
-/// What was built: the switches (kept alive), the hosts in order, and the router if asked.
+/// What was built: the switches (kept alive) with a netlink socket into each, the hosts in
+/// order, and the router if asked.
 pub(crate) struct Built {
     pub(crate) switches: Vec<Namespace>,
+    pub(crate) switch_sockets: Vec<Rtnl>,
     pub(crate) hosts: Vec<Host>,
     pub(crate) router: Option<Host>,
 }
@@ -60,6 +65,17 @@ enum Role<'a> {
 }
 
 pub(crate) fn build(segments: &[Segment], with_router: bool) -> crate::Result<Built> {
+    build_with(segments, with_router, Snooping::Off)
+}
+
+/// [`build`], with switches that snoop as `snooping` says. A querier is switched on last, once
+/// every port is up: from that moment the bridge waits one query response interval before it
+/// filters (see [`crate::Lan::with_snooping`], which waits for that).
+pub(crate) fn build_with(
+    segments: &[Segment],
+    with_router: bool,
+    snooping: Snooping,
+) -> crate::Result<Built> {
     validate(segments, with_router)?;
     let until = Instant::now() + READY_DEADLINE;
     let mut roles: Vec<Role> = segments.iter().map(|_| Role::Switch).collect();
@@ -67,7 +83,7 @@ pub(crate) fn build(segments: &[Segment], with_router: bool) -> crate::Result<Bu
         roles.push(Role::Router);
     }
     for (segment, s) in segments.iter().enumerate() {
-        for (k, name) in (1u8..).zip(&s.names) {
+        for (name, k) in s.names.iter().zip(1u8..) {
             roles.push(Role::Host { segment, k, name });
         }
     }
@@ -77,7 +93,7 @@ pub(crate) fn build(segments: &[Segment], with_router: bool) -> crate::Result<Bu
         let mut switches = switches.lock().unwrap_or_else(|p| p.into_inner());
         match &roles[i] {
             Role::Switch => {
-                build_switch(rtnl)?;
+                build_switch(rtnl, snooping)?;
                 switches.push(Rtnl::open().doing(|| "a second socket into the switch".into())?);
                 Ok(())
             }
@@ -100,6 +116,7 @@ pub(crate) fn build(segments: &[Segment], with_router: bool) -> crate::Result<Bu
     let mut switch_sockets = switches.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut built = Built {
         switches: Vec::new(),
+        switch_sockets: Vec::new(),
         hosts: Vec::new(),
         router: None,
     };
@@ -148,6 +165,19 @@ pub(crate) fn build(segments: &[Segment], with_router: bool) -> crate::Result<Bu
             &format!("eth0 of host {}", host.name()),
         )?;
     }
+    if snooping == Snooping::WithQuerier {
+        // The bridge's first MLD query decides whether it filters IPv6 groups at all: only if
+        // it had a (link-local) source address for it.
+        for switch in &built.switches {
+            switch.run(|| ready::wait_for_ipv6_multicast(BRIDGE, until, "the switch"))?;
+        }
+        for socket in &mut switch_sockets {
+            socket
+                .set_querier(BRIDGE)
+                .doing(|| "making the switch the querier".into())?;
+        }
+    }
+    built.switch_sockets = switch_sockets;
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
@@ -170,15 +200,34 @@ pub(crate) fn build(segments: &[Segment], with_router: bool) -> crate::Result<Bu
     Ok(built)
 }
 
-/// Inside a switch's namespace: no IPv6 of its own (so no MLD chatter) and a bridge that
-/// floods every multicast frame to every port (snooping off).
-fn build_switch(rtnl: &mut Rtnl) -> crate::Result<()> {
-    sysctl("net/ipv6/conf/all/disable_ipv6", "1").doing(|| "IPv6 off in the switch".into())?;
-    sysctl("net/ipv6/conf/default/disable_ipv6", "1").doing(|| "IPv6 off in the switch".into())?;
-    rtnl.add_flooding_bridge("br0", BRIDGE)
-        .doing(|| "creating bridge br0".into())?;
+/// Inside a switch's namespace: a bridge that floods every multicast frame to every port
+/// (snooping off), or snoops. No IPv6 of its own (so no MLD chatter), except for a querier:
+/// a Linux bridge sends MLD queries, and filters IPv6 groups, only once it has an IPv6
+/// (link-local) address.
+fn build_switch(rtnl: &mut Rtnl, snooping: Snooping) -> crate::Result<()> {
+    if snooping == Snooping::WithQuerier {
+        sysctl("net/ipv6/conf/default/accept_dad", "0")
+            .doing(|| "IPv6 addresses usable at once in the switch".into())?;
+    } else {
+        sysctl("net/ipv6/conf/all/disable_ipv6", "1").doing(|| "IPv6 off in the switch".into())?;
+        sysctl("net/ipv6/conf/default/disable_ipv6", "1")
+            .doing(|| "IPv6 off in the switch".into())?;
+    }
+    match snooping {
+        Snooping::Off => rtnl.add_flooding_bridge("br0", BRIDGE),
+        Snooping::WithoutQuerier | Snooping::WithQuerier => {
+            rtnl.add_snooping_bridge("br0", BRIDGE, RESPONSE_INTERVAL)
+        }
+    }
+    .doing(|| "creating bridge br0".into())?;
     rtnl.set_up(BRIDGE).doing(|| "bridge up".into())
 }
+
+/// The snooping querier's query response interval, in hundredths of a second (10 s by
+/// default): how long hosts have to answer a query, and how long the bridge waits after
+/// becoming querier before it filters. Not under 10: an IGMPv2 query carries it in tenths of
+/// a second, and one that says 0 is an IGMPv1 query, after which hosts send no leaves.
+const RESPONSE_INTERVAL: u64 = 10;
 
 /// Inside a new host's namespace, before any link exists: IPv6 addresses usable at once
 /// (no duplicate address detection: the kernel skips it when both `all` and the interface say

@@ -1,0 +1,332 @@
+//! Link impairment: what host `b` receives is degraded as asked, within a stated statistical
+//! tolerance, while host `c`, a member of the same group on the same switch, gets everything
+//! at once. Host `a` sends; each datagram carries its number and its send time.
+//!
+//! Tolerances: a count that netem draws independently per frame is binomial, so it must land
+//! within five standard deviations of `n * p` (a false failure about once in 1.7 million runs).
+//! Timings have a floor netem guarantees (a delayed frame is never early) and a generous
+//! ceiling (both cores may be busy).
+//!
+//! Every test but the rate limit's needs the kernel's netem (`CONFIG_NET_SCH_NETEM`); without
+//! it each prints one `skipped:` line and passes, whatever `HARNESS_REQUIRE_SANDBOX` says
+//! (that variable asks for namespaces, not for every queueing discipline).
+
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use harness::{Error, Host, Impairment, Lan};
+use socket2::{Domain, Socket, Type};
+
+const GROUP: Ipv4Addr = Ipv4Addr::new(239, 1, 2, 3);
+const PORT: u16 = 5000;
+const DEADLINE: Duration = Duration::from_secs(5);
+/// Datagrams sent before the sender waits for the control receiver to have them all.
+const BATCH: u64 = 50;
+
+/// One datagram as a receiver saw it: its number and how long it took from `send_to`.
+#[derive(Clone, Copy, Debug)]
+struct Arrival {
+    id: u64,
+    latency: Duration,
+}
+
+/// Sends `phases` from `a` to the group: for each, `b`'s link gets the impairment, then that
+/// many datagrams of `size` bytes go out. Returns what `b` and `c` received, in arrival order,
+/// or `None` (having printed why) when this kernel has no netem. Fails unless `c` got every
+/// datagram exactly once: the impairment is `b`'s alone, and nothing else lost anything.
+fn stream(phases: &[(Impairment, u64)], size: usize) -> Option<(Vec<Arrival>, Vec<Arrival>)> {
+    let lan = harness::or_skip!(Lan::new(["a", "b", "c"]), None);
+    let epoch = Instant::now();
+    let (b, _) = receive(lan.host("b"), epoch);
+    let (c, c_count) = receive(lan.host("c"), epoch);
+    let sender = lan.host("a").run(|| UdpSocket::bind("0.0.0.0:0").unwrap());
+    let to = SocketAddr::from((GROUP, PORT));
+    let mut id = 0;
+    for (impairment, count) in phases {
+        match lan.impair("b", impairment) {
+            Err(Error::Unavailable(why)) => {
+                println!("skipped: {why}");
+                return None;
+            }
+            other => other.unwrap(),
+        }
+        for _ in 0..*count {
+            let sent = epoch.elapsed().as_nanos();
+            let mut payload = format!("{id} {sent} ").into_bytes();
+            payload.resize(size.max(payload.len()), b'.');
+            sender.send_to(&payload, to).unwrap();
+            id += 1;
+            if id % BATCH == 0 {
+                wait_for(&c_count, id as usize, "c to receive the batch");
+            }
+        }
+        // c has a datagram once the switch has passed b's copy to b's link: the next phase
+        // starts with every datagram of this one judged by this phase's impairment.
+        wait_for(&c_count, id as usize, "c to receive the phase");
+    }
+    lan.wait_until_drained("b").unwrap();
+    lan.clear("b").unwrap();
+    sender.send_to(b"end", to).unwrap();
+    let (b, c) = (b.join().unwrap(), c.join().unwrap());
+    let mut c_ids: Vec<u64> = c.iter().map(|a| a.id).collect();
+    c_ids.sort_unstable();
+    assert_eq!(
+        c_ids,
+        (0..id).collect::<Vec<_>>(),
+        "c, unimpaired, got each once"
+    );
+    Some((b, c))
+}
+
+/// A socket in `host` joined to the group on `eth0`, read by a thread until `end` arrives.
+/// The counter says how many datagrams it has so far.
+fn receive(host: &Host, epoch: Instant) -> (JoinHandle<Vec<Arrival>>, Arc<AtomicUsize>) {
+    let address = host.ipv4();
+    let socket: UdpSocket = host.run(|| {
+        let socket = Socket::new(Domain::IPV4, Type::DGRAM, None).unwrap();
+        socket.set_reuse_address(true).unwrap();
+        socket.set_recv_buffer_size(1 << 20).unwrap();
+        socket
+            .bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, PORT)).into())
+            .unwrap();
+        socket.join_multicast_v4(&GROUP, &address).unwrap();
+        socket.into()
+    });
+    socket.set_read_timeout(Some(DEADLINE)).unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&count);
+    let name = host.name().to_owned();
+    let thread = std::thread::spawn(move || {
+        let mut arrivals = Vec::new();
+        let mut buffer = [0u8; 2048];
+        loop {
+            let n = socket
+                .recv(&mut buffer)
+                .unwrap_or_else(|e| panic!("{name}: no end marker after {DEADLINE:?}: {e}"));
+            let now = epoch.elapsed();
+            let text = std::str::from_utf8(&buffer[..n]).unwrap();
+            if text == "end" {
+                return arrivals;
+            }
+            let mut fields = text.split(' ');
+            let id = fields.next().unwrap().parse().unwrap();
+            let sent: u64 = fields.next().unwrap().parse().unwrap();
+            arrivals.push(Arrival {
+                id,
+                latency: now.saturating_sub(Duration::from_nanos(sent)),
+            });
+            counter.fetch_add(1, Ordering::Release);
+        }
+    });
+    (thread, count)
+}
+
+fn wait_for(count: &AtomicUsize, wanted: usize, what: &str) {
+    let until = Instant::now() + DEADLINE;
+    while count.load(Ordering::Acquire) < wanted {
+        assert!(
+            Instant::now() < until,
+            "waiting for {what}: {} of {wanted} after {DEADLINE:?}",
+            count.load(Ordering::Acquire)
+        );
+        std::thread::yield_now();
+    }
+}
+
+/// `n * p` plus or minus five binomial standard deviations.
+fn binomial_range(n: u64, p: f64) -> std::ops::RangeInclusive<f64> {
+    let (mean, sd) = (n as f64 * p, (n as f64 * p * (1.0 - p)).sqrt());
+    (mean - 5.0 * sd)..=(mean + 5.0 * sd)
+}
+
+fn median(arrivals: &[Arrival]) -> Duration {
+    let mut latencies: Vec<Duration> = arrivals.iter().map(|a| a.latency).collect();
+    latencies.sort_unstable();
+    latencies[latencies.len() / 2]
+}
+
+fn distinct(arrivals: &[Arrival]) -> usize {
+    let mut ids: Vec<u64> = arrivals.iter().map(|a| a.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.len()
+}
+
+/// 20% loss over 2000 datagrams: 400 expected, 311 to 489 accepted (15.5% to 24.5%).
+#[test]
+fn a_fifth_lost_on_b_lands_within_five_deviations_while_c_loses_none() {
+    let n = 2000;
+    let Some((b, _)) = stream(&[(Impairment::new().loss(0.2), n)], 32) else {
+        return;
+    };
+    let lost = n - distinct(&b) as u64;
+    let range = binomial_range(n, 0.2);
+    println!("loss 20% of {n}: b lost {lost} (accepted {range:?}), c lost 0");
+    assert!(range.contains(&(lost as f64)), "b lost {lost} of {n}");
+    assert_eq!(b.len(), distinct(&b), "loss alone duplicates nothing");
+}
+
+/// A 20 ms delay holds every datagram at least 20 ms on its way to b; c, on the same group,
+/// gets them at once.
+#[test]
+fn a_delay_of_20ms_holds_every_datagram_to_b_and_none_to_c() {
+    let delay = Duration::from_millis(20);
+    let Some((b, c)) = stream(&[(Impairment::new().delay(delay, Duration::ZERO), 100)], 32) else {
+        return;
+    };
+    let fastest = b.iter().map(|a| a.latency).min().unwrap();
+    let (b_median, c_median) = (median(&b), median(&c));
+    println!("delay 20 ms: b fastest {fastest:?}, median {b_median:?}; c median {c_median:?}");
+    assert_eq!(distinct(&b), 100);
+    assert!(
+        fastest >= delay,
+        "a datagram reached b after only {fastest:?}"
+    );
+    assert!(
+        b_median < delay + Duration::from_millis(15),
+        "b median {b_median:?}"
+    );
+    assert!(
+        c_median < delay / 2,
+        "c median {c_median:?}: c was delayed too"
+    );
+}
+
+/// Jitter of 5 ms around 20 ms: every latency at least 15 ms, and they spread out.
+#[test]
+fn jitter_spreads_b_latencies_around_the_delay() {
+    let (delay, jitter) = (Duration::from_millis(20), Duration::from_millis(5));
+    let Some((b, _)) = stream(&[(Impairment::new().delay(delay, jitter), 200)], 32) else {
+        return;
+    };
+    let fastest = b.iter().map(|a| a.latency).min().unwrap();
+    let slowest = b.iter().map(|a| a.latency).max().unwrap();
+    println!(
+        "delay 20 ms ± 5 ms: b from {fastest:?} to {slowest:?}, median {:?}",
+        median(&b)
+    );
+    assert!(fastest >= delay - jitter, "fastest {fastest:?}");
+    assert!(slowest - fastest >= Duration::from_millis(3), "no spread");
+}
+
+/// 10% duplication over 1000 datagrams: 100 extra copies expected, 53 to 147 accepted.
+#[test]
+fn duplicates_on_b_land_within_five_deviations() {
+    let n = 1000;
+    let Some((b, _)) = stream(&[(Impairment::new().duplicate(0.1), n)], 32) else {
+        return;
+    };
+    let extra = b.len() - distinct(&b);
+    let range = binomial_range(n, 0.1);
+    println!("duplicate 10% of {n}: b got {extra} extra copies (accepted {range:?})");
+    assert_eq!(distinct(&b) as u64, n, "duplication alone loses nothing");
+    assert!(range.contains(&(extra as f64)), "{extra} duplicates");
+}
+
+/// Reordering 25% with a 20 ms delay: a quarter of the datagrams skip the delay (arrive in
+/// under 10 ms), overtaking ones sent before them.
+#[test]
+fn reordered_datagrams_overtake_the_delayed_ones_within_five_deviations() {
+    let n = 1000;
+    let impairment = Impairment::new()
+        .delay(Duration::from_millis(20), Duration::ZERO)
+        .reorder(0.25);
+    let Some((b, _)) = stream(&[(impairment, n)], 32) else {
+        return;
+    };
+    let early = b
+        .iter()
+        .filter(|a| a.latency < Duration::from_millis(10))
+        .count();
+    let overtaking = b.windows(2).filter(|w| w[0].id > w[1].id).count();
+    let range = binomial_range(n, 0.25);
+    println!(
+        "reorder 25% of {n}: {early} skipped the delay (accepted {range:?}), {overtaking} arrivals out of order"
+    );
+    assert_eq!(distinct(&b) as u64, n);
+    assert!(range.contains(&(early as f64)), "{early} early");
+    assert!(overtaking > 0, "nothing arrived out of order");
+}
+
+/// 1 Mbit/s: 40 frames of 1042 bytes (1000 of payload) take 39 × 8.3 ms ≈ 325 ms to reach b,
+/// first to last (320 ms with `tbf`, whose bucket lets 1600 bytes through at once); c gets
+/// them as fast as a sends. A rate alone needs no netem: this test runs on any kernel.
+#[test]
+fn a_rate_limit_spaces_b_arrivals_by_the_frame_time() {
+    let (n, payload) = (40, 1000);
+    let Some((b, c)) = stream(&[(Impairment::new().rate(1_000_000), n)], payload) else {
+        return;
+    };
+    // a sends the 40 in well under a millisecond, so the last one's extra wait over the
+    // first's is the time the link took to carry the 39 before it.
+    let first = b.first().unwrap().latency;
+    let last = b.last().unwrap().latency;
+    let frame_bits = (payload + 42) as f64 * 8.0;
+    let expected = Duration::from_secs_f64((n - 1) as f64 * frame_bits / 1e6);
+    println!(
+        "rate 1 Mbit/s: b's last waited {:?} more than its first (expected {expected:?}); c median {:?}",
+        last.saturating_sub(first),
+        median(&c)
+    );
+    assert_eq!(distinct(&b) as u64, n, "{b:?}");
+    assert!(
+        last.saturating_sub(first) >= expected.mul_f64(0.8),
+        "the link to b carried more than 1 Mbit/s"
+    );
+}
+
+/// Changing the impairment while a test runs: with 100% loss b gets nothing, then after a
+/// replacement with no impairment it gets every datagram sent afterwards. First it prints
+/// the cost of one change: the median of 21 `RTM_NEWQDISC` replacements, for a rate (`tbf`)
+/// and, where the kernel has it, for a loss (`netem`).
+#[test]
+fn a_change_takes_effect_for_the_next_datagram() {
+    let lan = harness::or_skip!(Lan::new(["a", "b"]));
+    let cost = |kind: &str, impairment: &dyn Fn(u32) -> Impairment| {
+        let mut times = Vec::new();
+        for i in 0..21 {
+            let start = Instant::now();
+            match lan.impair("b", &impairment(i)) {
+                Err(Error::Unavailable(why)) => return println!("no {kind} figure: {why}"),
+                other => other.unwrap(),
+            }
+            times.push(start.elapsed());
+        }
+        times.sort_unstable();
+        println!(
+            "one {kind} change: median {:?} of 21 (fastest {:?})",
+            times[10], times[0]
+        );
+    };
+    cost("tbf", &|i| {
+        Impairment::new().rate(u64::from(1 + i % 2) * 1_000_000)
+    });
+    lan.clear("b").unwrap();
+    cost("netem", &|i| Impairment::new().loss(f64::from(i % 2) * 0.1));
+    lan.clear("b").unwrap();
+    drop(lan);
+
+    let Some((b, _)) = stream(
+        &[(Impairment::new().loss(1.0), 30), (Impairment::new(), 30)],
+        32,
+    ) else {
+        return;
+    };
+    let ids: Vec<u64> = b.iter().map(|a| a.id).collect();
+    assert_eq!(ids, (30..60).collect::<Vec<_>>());
+}
+
+/// What needs no netem: a link never impaired is already drained, clearing it is no error,
+/// and settings that make no sense are refused before the kernel is asked.
+#[test]
+fn an_unimpaired_link_is_drained_and_clearing_it_is_no_error() {
+    let lan = harness::or_skip!(Lan::new(["a", "b"]));
+    lan.wait_until_drained("b").unwrap();
+    lan.clear("b").unwrap();
+    let refused = lan.impair("b", &Impairment::new().loss(1.5)).unwrap_err();
+    assert!(matches!(refused, Error::Invalid(_)), "{refused}");
+    assert!(refused.to_string().contains("loss must be a fraction"));
+}
