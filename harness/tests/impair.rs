@@ -255,6 +255,7 @@ fn reordered_datagrams_overtake_the_delayed_ones_within_five_deviations() {
 /// first to last (320 ms with `tbf`, whose bucket lets 1600 bytes through at once); c gets
 /// them as fast as a sends. A rate alone needs no netem: this test runs on any kernel.
 #[test]
+// ANCHOR: rate
 fn a_rate_limit_spaces_b_arrivals_by_the_frame_time() {
     let (n, payload) = (40, 1000);
     let Some((b, c)) = stream(&[(Impairment::new().rate(1_000_000), n)], payload) else {
@@ -277,6 +278,7 @@ fn a_rate_limit_spaces_b_arrivals_by_the_frame_time() {
         "the link to b carried more than 1 Mbit/s"
     );
 }
+// ANCHOR_END: rate
 
 /// Changing the impairment while a test runs: with 100% loss b gets nothing, then after a
 /// replacement with no impairment it gets every datagram sent afterwards. First it prints

@@ -84,6 +84,7 @@ fn without_a_querier_the_switch_learns_the_member_but_floods_every_port(#[case] 
 #[rstest::rstest]
 #[case::ipv4("239.1.2.3:5000")]
 #[case::ipv6("[ff0e::1:3]:5000")]
+// ANCHOR: querier
 fn with_a_querier_only_member_ports_get_the_stream(#[case] group: &str) {
     let lan = harness::or_skip!(Lan::with_snooping(["s", "m", "n"], Snooping::WithQuerier));
     let group = Group::parse(group).unwrap();
@@ -118,6 +119,7 @@ fn with_a_querier_only_member_ports_get_the_stream(#[case] group: &str) {
     );
     assert_eq!(late.expect(20).within(DEADLINE).unwrap().len(), 20);
 }
+// ANCHOR_END: querier
 
 /// When the only member leaves, the querier asks its port twice (100 ms apart), then drops
 /// it: the stream reaches no port at all.
