@@ -167,8 +167,13 @@ impl Responder {
     /// Stops the thread and waits for it, at most [`STOP_DEADLINE`]; returns the latest
     /// datagrams heard (at most [`RECENT`], oldest first), or an error naming the thread
     /// when it failed, panicked or did not stop in time.
-    pub fn stop(mut self) -> io::Result<Vec<Heard>> {
-        self.halt()?;
+    pub fn stop(self) -> io::Result<Vec<Heard>> {
+        self.stop_within(STOP_DEADLINE)
+    }
+
+    /// [`Responder::stop`], giving up after `deadline` instead of [`STOP_DEADLINE`].
+    pub fn stop_within(mut self, deadline: Duration) -> io::Result<Vec<Heard>> {
+        self.halt(deadline)?;
         Ok(self
             .log
             .lock()
@@ -178,12 +183,12 @@ impl Responder {
             .collect())
     }
 
-    fn halt(&mut self) -> io::Result<()> {
+    fn halt(&mut self, deadline: Duration) -> io::Result<()> {
         self.stop.store(true, Ordering::Relaxed);
         let Some(thread) = self.thread.take() else {
             return Ok(());
         };
-        let until = Instant::now() + STOP_DEADLINE;
+        let until = Instant::now() + deadline;
         let mut state = self.log.lock();
         while !state.ended {
             let left = until.saturating_duration_since(Instant::now());
@@ -191,10 +196,7 @@ impl Responder {
                 // The thread is left to end on its own; nobody waits for it.
                 return Err(io::Error::new(
                     io::ErrorKind::TimedOut,
-                    format!(
-                        "thread `{}` did not stop within {STOP_DEADLINE:?}",
-                        self.name
-                    ),
+                    format!("thread `{}` did not stop within {deadline:?}", self.name),
                 ));
             }
             state = self
@@ -219,7 +221,7 @@ impl Responder {
 
 impl Drop for Responder {
     fn drop(&mut self) {
-        let _ = self.halt();
+        let _ = self.halt(STOP_DEADLINE);
     }
 }
 
@@ -321,8 +323,9 @@ mod tests {
         "127.0.0.1:7645".parse().unwrap()
     }
 
-    /// A thread that ignores the stop flag is given up on after [`STOP_DEADLINE`], with
-    /// an error naming it, instead of being waited for for ever.
+    /// A thread that ignores the stop flag is given up on after the deadline (100 ms here,
+    /// [`STOP_DEADLINE`] for `stop`), with an error naming it, instead of being waited for
+    /// for ever.
     #[test]
     fn stop_gives_up_on_a_thread_that_does_not_stop() {
         let release = Arc::new(AtomicBool::new(false));
@@ -337,17 +340,13 @@ mod tests {
         })
         .unwrap();
         let started = Instant::now();
-        let error = stuck.stop().unwrap_err();
+        let error = stuck.stop_within(Duration::from_millis(100)).unwrap_err();
         release.store(true, Ordering::Relaxed);
-        assert!(
-            started.elapsed() < STOP_DEADLINE * 5,
-            "{:?}",
-            started.elapsed()
-        );
+        assert!(started.elapsed() < STOP_DEADLINE, "{:?}", started.elapsed());
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
         assert_eq!(
             error.to_string(),
-            "thread `stuck:server` did not stop within 2s"
+            "thread `stuck:server` did not stop within 100ms"
         );
     }
 
