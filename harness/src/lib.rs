@@ -104,7 +104,7 @@ pub use listener::{Expect, Listen, Listener};
 pub use mcast_vocab::{Group, GroupError, Interface, Scope, Ttl};
 pub use pcap::PcapWriter;
 pub use privilege::{sandbox_required, skip_unless_available};
-pub use routed::Routed;
+pub use routed::{MAX_SEGMENTS, Routed};
 pub use sandbox::{SANDBOX_IPV4, Sandbox};
 pub use tools::tool;
 pub use unmet::Unmet;

@@ -1,4 +1,5 @@
-//! Two segments and a multicast router between them: where TTL starts to matter.
+//! Two segments (or more, [`Routed::with_segments`]) and a multicast router between them:
+//! where TTL starts to matter.
 //!
 //! ```text
 //!   segment 1: 10.0.1.0/24                      segment 2: 10.0.2.0/24
@@ -33,7 +34,7 @@ use crate::lan::find;
 use crate::namespace::Namespace;
 use crate::topology::{self, Segment};
 
-/// Hosts on two segments joined by a multicast router. See the module docs.
+/// Hosts on two or more segments joined by a multicast router. See the module docs.
 pub struct Routed {
     hosts: Vec<Host>,
     router: Host,
@@ -52,6 +53,10 @@ const MRT_ADD_VIF: libc::c_int = 202;
 const MRT_ADD_MFC: libc::c_int = 204;
 const VIFF_USE_IFINDEX: u8 = 0x8;
 const MAXVIFS: usize = 32;
+/// The most segments a [`Routed`] network has (the router's interfaces are multicast virtual
+/// interfaces, at most 32 of them; 8 keeps building quick).
+pub const MAX_SEGMENTS: usize = 8;
+
 /// Forward onto an interface only datagrams whose TTL is above this.
 const THRESHOLD: u8 = 1;
 
@@ -116,16 +121,36 @@ impl Routed {
         second: impl IntoIterator<Item = S>,
     ) -> crate::Result<Routed> {
         let names = |hosts: Vec<S>| hosts.iter().map(|s| s.as_ref().to_owned()).collect();
-        let segments = [
-            Segment {
-                number: 1,
-                names: names(first.into_iter().collect()),
-            },
-            Segment {
-                number: 2,
-                names: names(second.into_iter().collect()),
-            },
-        ];
+        Routed::build(vec![
+            names(first.into_iter().collect()),
+            names(second.into_iter().collect()),
+        ])
+    }
+
+    /// Like [`Routed::new`] with any number of segments, 2 to [`MAX_SEGMENTS`]: segment n
+    /// (counting from 1) holds the hosts of the n-th list, at `10.0.n.k` and `fd00:0:0:n::k`,
+    /// and the router's `eth{n-1}` is `10.0.n.254` on it.
+    pub fn with_segments<S: AsRef<str>>(
+        segments: impl IntoIterator<Item = impl IntoIterator<Item = S>>,
+    ) -> crate::Result<Routed> {
+        let segments: Vec<Vec<String>> = segments
+            .into_iter()
+            .map(|hosts| hosts.into_iter().map(|s| s.as_ref().to_owned()).collect())
+            .collect();
+        if !(2..=MAX_SEGMENTS).contains(&segments.len()) {
+            return Err(Error::Invalid(format!(
+                "a routed network has 2 to {MAX_SEGMENTS} segments, got {}",
+                segments.len()
+            )));
+        }
+        Routed::build(segments)
+    }
+
+    fn build(names: Vec<Vec<String>>) -> crate::Result<Routed> {
+        let segments: Vec<Segment> = (1u8..)
+            .zip(names)
+            .map(|(number, names)| Segment { number, names })
+            .collect();
         let built = topology::build(&segments, true)?;
         let router = built.router.expect("the router was asked for");
         let routing = router.run(|| start_routing(segments.len()))?;
@@ -188,14 +213,14 @@ impl Routed {
             .routing6
             .as_ref()
             .map_err(|why| Error::Invalid(format!("no IPv6 multicast routing here: {why}")))?;
-        let segments = [1u16, 2].map(|s| Ipv6Addr::new(0xfd00, 0, 0, s, 0, 0, 0, 0));
         let from = self
             .segments
             .iter()
-            .position(|&n| source.segments()[..4] == segments[usize::from(n) - 1].segments()[..4])
+            .position(|&n| source.segments()[..4] == [0xfd00, 0, 0, u16::from(n)])
             .ok_or_else(|| {
                 Error::Invalid(format!(
-                    "{source} is on none of the segments fd00:0:0:1::/64, fd00:0:0:2::/64"
+                    "{source} is on none of the segments fd00:0:0:1::/64 to fd00:0:0:{}::/64",
+                    self.segments.len()
                 ))
             })?;
         if !group.is_multicast() {
@@ -249,7 +274,8 @@ impl Routed {
             .position(|n| (a, b, s) == (10, 0, *n))
             .ok_or_else(|| {
                 Error::Invalid(format!(
-                    "{source} is on none of the segments 10.0.1.0/24, 10.0.2.0/24"
+                    "{source} is on none of the segments 10.0.1.0/24 to 10.0.{}.0/24",
+                    self.segments.len()
                 ))
             })
     }

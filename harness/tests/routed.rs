@@ -162,3 +162,28 @@ fn hop_limit_1_stays_on_the_segment_and_2_crosses_the_ipv6_router() {
     assert_eq!(far[0].interface.name, "eth0");
     beyond.expect_none(Duration::from_millis(100)).unwrap();
 }
+
+/// Three segments: the router forwards a1's datagram with TTL 2 onto both other segments,
+/// where it arrives with TTL 1 on each host's `eth0`; one or nine segments are refused.
+#[test]
+fn a_router_with_three_segments_forwards_onto_every_other_one() {
+    let net = harness::or_skip!(Routed::with_segments([["a1"], ["b1"], ["c1"]]));
+    assert_eq!(net.host("c1").ipv4(), Ipv4Addr::new(10, 0, 3, 1));
+    let group = Group::parse("239.7.7.10:7011").unwrap();
+    let on_b = net.host("b1").listen(group).unwrap();
+    let on_c = net.host("c1").listen(group).unwrap();
+    net.forward(net.host("a1").ipv4(), Ipv4Addr::new(239, 7, 7, 10))
+        .unwrap();
+    net.host("a1").run(|| send(group, b"to both", 2));
+    for listener in [&on_b, &on_c] {
+        let got = listener.expect(1).within(DEADLINE).unwrap();
+        assert_eq!((got[0].text(), got[0].ttl), ("to both".into(), Some(1)));
+        assert_eq!(got[0].source.ip(), IpAddr::V4(net.host("a1").ipv4()));
+        assert_eq!(got[0].interface.name, "eth0");
+    }
+    for count in [1, 9] {
+        let segments: Vec<Vec<String>> = (0..count).map(|n| vec![format!("h{n}")]).collect();
+        let error = Routed::with_segments(segments).err().unwrap().to_string();
+        assert!(error.contains("2 to 8 segments"), "{error}");
+    }
+}
