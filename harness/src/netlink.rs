@@ -190,13 +190,14 @@ impl Rtnl {
     }
 
     /// Creates an "intermediate functional block" device: an Ethernet-like interface whose
-    /// transmitted frames are dropped (nothing is on the other end), with multicast on.
+    /// transmitted frames are dropped (nothing is on the other end), multicast and up.
     /// Local members still get their copies: the kernel loops those back before transmitting.
     pub(crate) fn add_ifb(&mut self, name: &str, index: u32) -> io::Result<()> {
         let mut link = LinkMessage::default();
         link.header.index = index;
-        link.header.flags = LinkFlags::Multicast;
-        link.header.change_mask = LinkFlags::Multicast;
+        // Created up and multicast in one request (as `ip link add ... up` does).
+        link.header.flags = LinkFlags::Multicast | LinkFlags::Up;
+        link.header.change_mask = LinkFlags::Multicast | LinkFlags::Up;
         link.attributes.push(LinkAttribute::IfName(name.to_owned()));
         link.attributes
             .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Ifb)]));

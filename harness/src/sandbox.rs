@@ -69,7 +69,6 @@ impl Sandbox {
                 .doing(|| doing("10.0.0.1/24"))?;
             rtnl.add_address(ETH0, IpAddr::V6(SANDBOX_IPV6), 64)
                 .doing(|| doing("fd00::1/64"))?;
-            rtnl.set_up(ETH0).doing(|| doing("eth0 up"))?;
             let multicast = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 0));
             rtnl.add_route(multicast, 4, LO, Some(IpAddr::V4(SANDBOX_IPV4)), None)
                 .doing(|| doing("route 224.0.0.0/4 dev lo"))?;
