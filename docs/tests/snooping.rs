@@ -106,6 +106,25 @@ impl Segment {
     }
 
     /// True while the bridge's mdb lists GROUP on the member's port.
+    /// Makes the bridge the querier, joins the member, and returns once the bridge filters:
+    /// probes reach the member's port and no longer the other one.
+    fn join_under_a_querier(&mut self) -> Listener {
+        sh(&self.bridge, "ip link set br0 type bridge mcast_querier 1");
+        let listener = self.join();
+        let start = Instant::now();
+        let mut reached = self.probe();
+        while reached.non_member {
+            assert!(start.elapsed() < DEADLINE, "the bridge never filtered");
+            assert!(reached.member, "{reached:?}");
+            reached = self.probe();
+        }
+        assert!(
+            reached.member,
+            "filtering, and the member is known: {reached:?}"
+        );
+        listener
+    }
+
     fn knows_member(&self) -> bool {
         sh(&self.bridge, "bridge mdb show dev br0").contains(&format!("port p-m grp {GROUP}"))
     }
@@ -228,19 +247,7 @@ fn with_a_querier_only_the_member_port_gets_the_group_for_as_long_as_it_answers_
     ) else {
         return;
     };
-    sh(
-        &segment.bridge,
-        "ip link set br0 type bridge mcast_querier 1",
-    );
-    let listener = segment.join();
-    let start = Instant::now();
-    let mut reached = segment.probe();
-    while reached.non_member {
-        assert!(start.elapsed() < DEADLINE, "the bridge never filtered");
-        assert!(reached.member);
-        reached = segment.probe();
-    }
-    assert!(reached.member, "{reached:?}");
+    let listener = segment.join_under_a_querier();
 
     // Twice the membership interval: without the answers to queries it would have expired.
     let filtering = Instant::now();
@@ -282,22 +289,8 @@ fn with_a_querier_a_membership_that_times_out_stops_the_stream_to_a_host_still_j
     ) else {
         return;
     };
-    sh(
-        &segment.bridge,
-        "ip link set br0 type bridge mcast_querier 1",
-    );
     // Joined for the whole test: the member host never leaves the group.
-    let _member_program = segment.join();
-    let start = Instant::now();
-    let mut reached = segment.probe();
-    while reached.non_member {
-        assert!(start.elapsed() < DEADLINE, "the bridge never filtered");
-        reached = segment.probe();
-    }
-    assert!(
-        reached.member,
-        "filtering, and the member is known: {reached:?}"
-    );
+    let _member_program = segment.join_under_a_querier();
 
     segment.until("the membership expires", |s| !s.knows_member());
     let reached = segment.probe();
