@@ -280,18 +280,8 @@ fn a_receiver_that_dies_is_named_with_its_status() {
 /// exit code and stderr.
 fn finished(mut child: std::process::Child) -> (Option<i32>, String) {
     use std::io::Read;
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > until {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the program did not end");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    };
+    let status = harness::wait_within(&mut child, std::time::Duration::from_secs(20))
+        .expect("the program did not end");
     let mut stderr = String::new();
     child
         .stderr

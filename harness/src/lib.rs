@@ -45,6 +45,7 @@
 //!   checks after it: resident memory, control characters in what a program printed.
 //! - `recording.rs`: `HARNESS_PCAP_DIR` records every host interface and keeps a failed
 //!   test's recordings as pcap files.
+//! - [`wait_within`] (`child.rs`): wait for a program a test started, with a deadline.
 //! - `pause.rs`: `HARNESS_PAUSE=1` keeps a failed test's network and prints how to enter it.
 //! - `namespace.rs`, `netlink.rs`: namespaces held by file descriptor, configured over rtnetlink.
 //! - `privilege.rs`: root, unprivileged user namespaces, and [`or_skip!`].
@@ -71,6 +72,7 @@
 //! Linux.
 
 mod capture;
+mod child;
 mod datagram;
 mod diagnostics;
 mod error;
@@ -95,6 +97,7 @@ mod topology;
 mod unmet;
 
 pub use capture::{Capture, Direction, Frame, UdpFrame};
+pub use child::wait_within;
 pub use datagram::Datagram;
 pub use error::{Error, Result};
 pub use host::Host;

@@ -163,14 +163,8 @@ fn respond_piped_into_head_ends_quietly() {
         .output(diary().args(["ask", "--group", &group]))
         .expect("diary ask runs");
     assert!(asked.status.success());
-    let until = std::time::Instant::now() + common::DEADLINE;
-    let status = loop {
-        if let Some(status) = responder.try_wait().unwrap() {
-            break status;
-        }
-        assert!(std::time::Instant::now() < until, "respond did not end");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    };
+    let status =
+        harness::wait_within(&mut responder, common::DEADLINE).expect("respond did not end");
     let mut stderr = String::new();
     responder
         .stderr

@@ -238,18 +238,8 @@ pub fn start_then_close_stdout(
 /// Waits for `child` to end (bounded by [`DEADLINE`], which only a failure reaches):
 /// its exit code and stderr.
 pub fn wait_with_deadline(mut child: Child) -> (i32, String) {
-    let end = Instant::now() + DEADLINE;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("poll the child") {
-            break status;
-        }
-        if Instant::now() > end {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the program did not end within {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = harness::wait_within(&mut child, DEADLINE)
+        .unwrap_or_else(|| panic!("the program did not end within {DEADLINE:?}"));
     let mut stderr = String::new();
     if let Some(mut err) = child.stderr.take() {
         let _ = err.read_to_string(&mut stderr);
