@@ -503,9 +503,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 #[test]
 fn multicast_fan_out_costs_the_sender_less_than_unicast() {
     let host = harness::or_skip!(Sandbox::new());
-    let wanted = [("fanout".to_owned(), ["fanout".to_owned()].into())].into();
-    let binaries = docs::binaries::locate(&wanted).unwrap();
-    let fanout = &binaries[&("fanout".to_owned(), "fanout".to_owned())];
+    let fanout = &docs::binaries::current_programs().unwrap().join("fanout");
     let (mut multicast, mut unicast) = (Vec::new(), Vec::new());
     for _ in 0..5 {
         multicast.push(fanout_cpu_per_delivery(&host, fanout, "multicast"));
