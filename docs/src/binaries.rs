@@ -8,7 +8,7 @@
 //! `cargo test --workspace` builds every package's binaries anyway (for that package's
 //! integration tests) and leaves each in the profile directory, `target/debug/<name>`, next
 //! to the `deps/` folder the test itself runs from, with a `<name>.d` file listing every
-//! source file it was built from. [`locate`] takes a binary from there when it is newer than
+//! source file it was built from. [`current_programs`] takes a binary from there when it is newer than
 //! all of those files and than the manifests and `Cargo.lock`. Only a missing or stale one
 //! (under `cargo test -p docs` after editing a port, say) is built, by `cargo build` run
 //! with the cargo that runs the tests, outside any sandbox; its path comes from cargo's JSON
@@ -20,11 +20,11 @@ use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
 /// Executables by (package, binary name).
-pub type Binaries = BTreeMap<(String, String), PathBuf>;
+type Binaries = BTreeMap<(String, String), PathBuf>;
 
 /// The paths of the binaries `wanted` (package name to binary names), built in the dev
 /// profile of this workspace: up-to-date ones as found, the others built first.
-pub fn locate(wanted: &BTreeMap<String, BTreeSet<String>>) -> Result<Binaries, String> {
+fn locate(wanted: &BTreeMap<String, BTreeSet<String>>) -> Result<Binaries, String> {
     let mut found = Binaries::new();
     let mut to_build: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (package, bins) in wanted {
@@ -48,7 +48,7 @@ pub fn locate(wanted: &BTreeMap<String, BTreeSet<String>>) -> Result<Binaries, S
 
 /// Every program of the workspace, by package: each package's `src/bin/*.rs` (the
 /// workspace's packages live in folders named after them and declare no other binaries).
-pub fn programs() -> BTreeMap<String, BTreeSet<String>> {
+fn programs() -> BTreeMap<String, BTreeSet<String>> {
     let mut programs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let root = workspace();
     for package in std::fs::read_dir(&root).into_iter().flatten().flatten() {
@@ -69,7 +69,7 @@ pub fn programs() -> BTreeMap<String, BTreeSet<String>> {
 }
 
 /// The directory of the workspace's programs (`target/debug`), with every one of them
-/// current: [`locate`]d once per process, so the missing or stale ones are built first.
+/// current: located once per process, so the missing or stale ones are built first.
 /// What a lab's `PATH` starts with in the book's tests.
 pub fn current_programs() -> Result<&'static Path, String> {
     static CURRENT: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
@@ -92,7 +92,7 @@ pub fn workspace() -> PathBuf {
 
 /// The profile directory (`target/debug`) the running test executable was built into:
 /// tests run from its `deps/` folder. It holds the workspace's programs.
-pub fn profile_dir() -> Option<PathBuf> {
+fn profile_dir() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let deps = exe.parent()?;
     (deps.file_name()? == "deps").then(|| deps.parent().map(Path::to_path_buf))?
