@@ -1,24 +1,33 @@
-//! Link impairment: loss, delay with jitter, rate limit, duplication and reordering on the
-//! link that delivers to one host, by the kernel's `netem` queueing discipline.
+//! Link impairment: loss, delay with jitter, rate limit, duplication and reordering on one
+//! end of a host's cable, by the kernel's `netem` queueing discipline.
 //!
-//! `netem` acts on frames an interface *sends*. [`crate::Lan::impair`] puts it on the switch's
-//! end of a host's cable (`portK` in the switch's namespace), so it changes only what that
-//! host **receives**: on one multicast tree, host `b` can lose 20% of the stream while host `c`,
-//! on the same group, gets all of it. What the host sends, to anyone, is untouched.
+//! `netem` acts on frames an interface *sends*, so where it sits decides what it changes:
+//! - on the switch's end of a host's cable (`portK` in the switch's namespace), it changes
+//!   only what that host **receives** ([`crate::Lan::impair`]): on one multicast tree, host
+//!   `b` can lose 20% of the stream while host `c`, on the same group, gets all of it;
+//! - on the host's own end (its `eth0`), it changes what that host **sends**, to everyone at
+//!   once ([`crate::Lan::impair_sending`]): a datagram it loses is lost for every receiver,
+//!   while the host's own looped-back copy (`IP_MULTICAST_LOOP`) never crosses the cable
+//!   and arrives at once.
 //!
 //! The qdisc is set over rtnetlink (`RTM_NEWQDISC` with create + replace, no `tc` binary), so
-//! a test can change it between two datagrams; [`crate::Lan::clear`] deletes it and the port
-//! is back to the kernel's default. The kernel needs `CONFIG_NET_SCH_NETEM`; without it
-//! `impair` returns [`crate::Error::Unavailable`] saying so.
+//! a test can change it between two datagrams; clearing deletes it and the interface is back
+//! to the kernel's default. The kernel needs `CONFIG_NET_SCH_NETEM` (a rate alone:
+//! `CONFIG_NET_SCH_TBF`); without it the call returns [`crate::Error::Unavailable`] saying so.
+//! [`apply`], [`clear`] and [`wait_until_drained`] are the one place that talks to the kernel
+//! about it; the topologies only say which interface in which namespace.
 //!
 //! The options are encoded as `tc qdisc replace ... netem` encodes them (the leading bytes are
 //! checked against what `tc` sends, in the unit tests below), followed by the attributes that
 //! make a change complete: every setting is sent every time, so a change to a link impaired
 //! before leaves nothing of the earlier settings behind.
 
-use std::time::Duration;
+use std::io;
+use std::time::{Duration, Instant};
 
-use crate::error::Error;
+use crate::error::{Context, Error};
+use crate::netlink::Rtnl;
+use crate::ready::READY_DEADLINE;
 
 /// What to do to the frames one link delivers. Built up from [`Impairment::new`] (no effect)
 /// with the methods below; probabilities are fractions from 0 to 1.
@@ -170,6 +179,61 @@ impl Impairment {
             &nanos(self.jitter).to_ne_bytes(),
         );
         out
+    }
+}
+
+/// Puts `impairment` on interface `index` of the namespace `rtnl` speaks for, replacing any
+/// impairment there was: in effect for the next frame the interface sends. `link` names the
+/// link in errors ("the link to host b").
+pub(crate) fn apply(
+    rtnl: &mut Rtnl,
+    index: u32,
+    impairment: &Impairment,
+    link: &str,
+) -> crate::Result<()> {
+    impairment.validate()?;
+    let (kind, options) = impairment.qdisc();
+    match rtnl.replace_root_qdisc(index, kind, options) {
+        // The kernel's answer to an unknown qdisc kind (the module absent and not loadable).
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Err(Error::Unavailable(format!(
+            "impairing {link}: this kernel has no {kind} queueing discipline \
+             (CONFIG_NET_SCH_{}; the kernel said: {e})",
+            kind.to_uppercase()
+        ))),
+        other => other.doing(|| format!("impairing {link} ({impairment:?})")),
+    }
+}
+
+/// Takes any impairment off interface `index`: frames pass at once again. No error when
+/// there was none.
+pub(crate) fn clear(rtnl: &mut Rtnl, index: u32, link: &str) -> crate::Result<()> {
+    match rtnl.delete_root_qdisc(index) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other.doing(|| format!("clearing the impairment on {link}")),
+    }
+}
+
+/// Returns once interface `index` holds no frames: everything it was given so far has been
+/// sent on or dropped by the impairment. Waits at most [`READY_DEADLINE`].
+pub(crate) fn wait_until_drained(rtnl: &mut Rtnl, index: u32, link: &str) -> crate::Result<()> {
+    let until = Instant::now() + READY_DEADLINE;
+    loop {
+        let queued = rtnl
+            .root_qdisc_queue(index)
+            .doing(|| format!("reading the queue of {link}"))?;
+        if queued == 0 {
+            return Ok(());
+        }
+        if Instant::now() >= until {
+            return Err(Error::Io {
+                doing: format!("waiting for {link} to drain"),
+                source: io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("{queued} frames still queued after {READY_DEADLINE:?}"),
+                ),
+            });
+        }
+        std::thread::yield_now();
     }
 }
 

@@ -22,7 +22,8 @@
 //! that) and drops a port about 200 ms after its last member leaves.
 //!
 //! [`Lan::impair`] degrades what one host receives (loss, delay, duplication...) by the
-//! kernel's `netem` (a rate alone: `tbf`) on that host's switch port; see `impair.rs`.
+//! kernel's `netem` (a rate alone: `tbf`) on that host's switch port, and
+//! [`Lan::impair_sending`] what it sends, on its `eth0`; see `impair.rs`.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4, UdpSocket};
@@ -33,11 +34,11 @@ use crate::Group;
 use crate::capture::Capture;
 use crate::error::{Context, Error};
 use crate::host::Host;
-use crate::impair::Impairment;
+use crate::impair::{self, Impairment};
 use crate::namespace::Namespace;
 use crate::netlink::Rtnl;
 use crate::ready::READY_DEADLINE;
-use crate::topology::{self, SWITCH_PORTS, Segment};
+use crate::topology::{self, ETH0, SWITCH_PORTS, Segment};
 
 /// What the switch of a [`Lan`] does with multicast. A Linux bridge that snoops learns
 /// which ports have members from their IGMP/MLD reports (the membership table, its mdb),
@@ -226,54 +227,32 @@ impl Lan {
     /// `netem` (`CONFIG_NET_SCH_NETEM`), or for a rate alone `tbf`: [`Error::Unavailable`]
     /// says when it is missing.
     pub fn impair(&self, name: &str, impairment: &Impairment) -> crate::Result<()> {
-        impairment.validate()?;
         let port = self.port(name);
-        let (kind, options) = impairment.qdisc();
-        let result = self.rtnl().replace_root_qdisc(port, kind, options);
-        match result {
-            // The kernel's answer to an unknown qdisc kind (the module absent and not loadable).
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Err(Error::Unavailable(format!(
-                "impairing the link to host {name}: this kernel has no {kind} queueing \
-                 discipline (CONFIG_NET_SCH_{}; the kernel said: {e})",
-                kind.to_uppercase()
-            ))),
-            other => other.doing(|| format!("impairing the link to host {name} ({impairment:?})")),
-        }
+        impair::apply(&mut self.rtnl(), port, impairment, &receiving(name))
     }
 
-    /// Takes any impairment off the link to host `name`: frames pass at once again.
+    /// Impairs what host `name` sends (every frame, to every host), replacing any impairment
+    /// of its sending there was. A datagram lost here is lost for every receiver alike, and
+    /// the host's own looped-back copy of what it sends to a group is untouched. Needs what
+    /// [`Lan::impair`] needs.
+    pub fn impair_sending(&self, name: &str, impairment: &Impairment) -> crate::Result<()> {
+        let host = find(&self.hosts, name);
+        impair::apply(&mut host.rtnl(), ETH0, impairment, &sending(name))
+    }
+
+    /// Takes any impairment off host `name`'s cable, both ways: frames pass at once again.
     pub fn clear(&self, name: &str) -> crate::Result<()> {
         let port = self.port(name);
-        match self.rtnl().delete_root_qdisc(port) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            other => other.doing(|| format!("clearing the impairment on the link to host {name}")),
-        }
+        impair::clear(&mut self.rtnl(), port, &receiving(name))?;
+        impair::clear(&mut find(&self.hosts, name).rtnl(), ETH0, &sending(name))
     }
 
-    /// Returns once the link to host `name` holds no frames: everything sent to it so far has
-    /// been handed to the host or dropped by the impairment. Waits at most 10 s.
+    /// Returns once host `name`'s cable holds no frames either way: everything sent to it or
+    /// by it so far has been handed on or dropped by an impairment. Waits at most 10 s.
     pub fn wait_until_drained(&self, name: &str) -> crate::Result<()> {
         let port = self.port(name);
-        let until = Instant::now() + READY_DEADLINE;
-        loop {
-            let queued = self
-                .rtnl()
-                .root_qdisc_queue(port)
-                .doing(|| format!("reading the queue of the link to host {name}"))?;
-            if queued == 0 {
-                return Ok(());
-            }
-            if Instant::now() >= until {
-                return Err(Error::Io {
-                    doing: format!("waiting for the link to host {name} to drain"),
-                    source: io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        format!("{queued} frames still queued after {READY_DEADLINE:?}"),
-                    ),
-                });
-            }
-            std::thread::yield_now();
-        }
+        impair::wait_until_drained(&mut self.rtnl(), port, &receiving(name))?;
+        impair::wait_until_drained(&mut find(&self.hosts, name).rtnl(), ETH0, &sending(name))
     }
 
     /// The switch port index of host `name`'s cable.
@@ -293,6 +272,15 @@ impl Drop for Lan {
             crate::pause::if_failed(&self.hosts.iter().collect::<Vec<_>>(), mark);
         }
     }
+}
+
+/// How errors name the two ends of a host's cable.
+fn receiving(name: &str) -> String {
+    format!("the link to host {name}")
+}
+
+fn sending(name: &str) -> String {
+    format!("the link from host {name}")
 }
 
 /// The host called `name` among `hosts`; panics with the names there are.

@@ -22,7 +22,8 @@ use crate::namespace::{Namespace, sysctl};
 use crate::netlink::Rtnl;
 use crate::ready::{self, READY_DEADLINE};
 
-const ETH0: u32 = 2;
+/// A host's `eth0` (and the router's first interface) has index 2.
+pub(crate) const ETH0: u32 = 2;
 /// Switch port k (toward the k-th host of a segment) has index `SWITCH_PORTS + k`.
 pub(crate) const SWITCH_PORTS: u32 = 10;
 /// The bridge's index in a switch's namespace.

@@ -332,3 +332,99 @@ fn an_unimpaired_link_is_drained_and_clearing_it_is_no_error() {
     assert!(matches!(refused, Error::Invalid(_)), "{refused}");
     assert!(refused.to_string().contains("loss must be a fraction"));
 }
+
+/// Host `a` sends `n` datagrams of `size` bytes to the group with its own sending impaired;
+/// `a` (its looped-back copies), `b` and `c` are members. Returns what each received, or
+/// `None` (having printed why) when this kernel lacks the queueing discipline. Fails unless
+/// `a` got every datagram exactly once: its own copies never cross the impaired cable.
+fn sent_stream(impairment: &Impairment, n: u64, size: usize) -> Option<[Vec<Arrival>; 3]> {
+    let lan = harness::or_skip!(Lan::new(["a", "b", "c"]), None);
+    let epoch = Instant::now();
+    let receivers = ["a", "b", "c"].map(|name| receive(lan.host(name), epoch));
+    let sender = lan.host("a").run(|| UdpSocket::bind("0.0.0.0:0").unwrap());
+    match lan.impair_sending("a", impairment) {
+        Err(Error::Unavailable(why)) => {
+            println!("skipped: {why}");
+            return None;
+        }
+        other => other.unwrap(),
+    }
+    let to = SocketAddr::from((GROUP, PORT));
+    for id in 0..n {
+        let sent = epoch.elapsed().as_nanos();
+        let mut payload = format!("{id} {sent} ").into_bytes();
+        payload.resize(size.max(payload.len()), b'.');
+        sender.send_to(&payload, to).unwrap();
+        if (id + 1) % BATCH == 0 {
+            wait_for(&receivers[0].1, (id + 1) as usize, "a's own copies");
+        }
+    }
+    wait_for(&receivers[0].1, n as usize, "a's own copies");
+    lan.wait_until_drained("a").unwrap();
+    lan.clear("a").unwrap();
+    sender.send_to(b"end", to).unwrap();
+    let [a, b, c] = receivers.map(|(thread, _)| thread.join().unwrap());
+    let ids: Vec<u64> = a.iter().map(|arrival| arrival.id).collect();
+    assert_eq!(
+        ids,
+        (0..n).collect::<Vec<_>>(),
+        "a heard its own, each once"
+    );
+    Some([a, b, c])
+}
+
+/// 20% loss on what a sends, over 1000 datagrams: b and c miss exactly the same ones (a lost
+/// them before the switch copied anything), as many as five deviations allow; a's own
+/// looped-back copies all arrive.
+#[test]
+fn loss_on_what_a_sends_takes_the_same_datagrams_from_every_receiver() {
+    let n = 1000;
+    let Some([_, b, c]) = sent_stream(&Impairment::new().loss(0.2), n, 32) else {
+        return;
+    };
+    let ids = |arrivals: &[Arrival]| arrivals.iter().map(|a| a.id).collect::<Vec<_>>();
+    let lost = n - distinct(&b) as u64;
+    let range = binomial_range(n, 0.2);
+    println!("loss 20% of what a sends: b and c each lost {lost} (accepted {range:?})");
+    assert_eq!(ids(&b), ids(&c), "b and c got the same datagrams, in order");
+    assert!(
+        range.contains(&(lost as f64)),
+        "a's link lost {lost} of {n}"
+    );
+}
+
+/// 1 Mbit/s on what a sends: 40 frames of 1042 bytes reach b, and c, spaced by the frame time
+/// (the last waits about 320 ms more than the first), while a's own copies arrive at once. A
+/// rate alone needs no netem: this test runs on any kernel.
+#[test]
+fn a_rate_limit_on_what_a_sends_spaces_every_receiver_but_a_itself() {
+    let (n, payload) = (40, 1000);
+    let Some([a, b, c]) = sent_stream(&Impairment::new().rate(1_000_000), n, payload) else {
+        return;
+    };
+    let frame_bits = (payload + 42) as f64 * 8.0;
+    let expected = Duration::from_secs_f64((n - 1) as f64 * frame_bits / 1e6);
+    let spread = |arrivals: &[Arrival]| {
+        let last = arrivals.last().unwrap().latency;
+        last.saturating_sub(arrivals.first().unwrap().latency)
+    };
+    println!(
+        "rate 1 Mbit/s on a's sending: first to last {:?} at b, {:?} at c (expected {expected:?}); \
+         a's own median {:?}",
+        spread(&b),
+        spread(&c),
+        median(&a)
+    );
+    for (name, arrivals) in [("b", &b), ("c", &c)] {
+        assert_eq!(distinct(arrivals) as u64, n, "{name}: {arrivals:?}");
+        assert!(
+            spread(arrivals) >= expected.mul_f64(0.8),
+            "a's link carried more than 1 Mbit/s to {name}"
+        );
+    }
+    assert!(
+        median(&a) < expected / 4,
+        "a's own copies waited for the link: median {:?}",
+        median(&a)
+    );
+}
