@@ -9,7 +9,10 @@
 //!
 //! Every test but the rate limit's needs the kernel's netem (`CONFIG_NET_SCH_NETEM`); without
 //! it each prints one `skipped:` line and passes, whatever `HARNESS_REQUIRE_SANDBOX` says
-//! (that variable asks for namespaces, not for every queueing discipline).
+//! (that variable asks for namespaces, not for every queueing discipline). With
+//! `HARNESS_REQUIRE_NETEM=1` a missing netem (or, for the rate limit, `tbf`) fails the test
+//! instead, with one line saying so: `.ci/netem-vm` sets it, running these tests in a virtual
+//! machine whose kernel has netem, so that CI cannot pass without them having run.
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
@@ -48,6 +51,7 @@ fn stream(phases: &[(Impairment, u64)], size: usize) -> Option<(Vec<Arrival>, Ve
     for (impairment, count) in phases {
         match lan.impair("b", impairment) {
             Err(Error::Unavailable(why)) => {
+                fail_if_netem_required(&why);
                 println!("skipped: {why}");
                 return None;
             }
@@ -79,6 +83,14 @@ fn stream(phases: &[(Impairment, u64)], size: usize) -> Option<(Vec<Arrival>, Ve
         "c, unimpaired, got each once"
     );
     Some((b, c))
+}
+
+/// Fails the test, saying why, when this kernel lacks a queueing discipline it needs and
+/// `HARNESS_REQUIRE_NETEM=1` is set; otherwise the caller goes on to skip.
+fn fail_if_netem_required(why: &str) {
+    if std::env::var_os("HARNESS_REQUIRE_NETEM").is_some_and(|v| v == "1") {
+        panic!("HARNESS_REQUIRE_NETEM=1, but {why}");
+    }
 }
 
 /// A socket in `host` joined to the group on `eth0`, read by a thread until `end` arrives.
@@ -292,7 +304,10 @@ fn a_change_takes_effect_for_the_next_datagram() {
         for i in 0..21 {
             let start = Instant::now();
             match lan.impair("b", &impairment(i)) {
-                Err(Error::Unavailable(why)) => return println!("no {kind} figure: {why}"),
+                Err(Error::Unavailable(why)) => {
+                    fail_if_netem_required(&why);
+                    return println!("no {kind} figure: {why}");
+                }
                 other => other.unwrap(),
             }
             times.push(start.elapsed());
