@@ -27,8 +27,9 @@
 //! - [`Lan`] (`lan.rs`): named hosts on one flooding bridge, host k at `10.0.0.k`; or on a
 //!   snooping one ([`Snooping`]), and with impaired links ([`Lan::impair`]).
 //! - [`Impairment`] (`impair.rs`): loss, delay, duplication, reordering, rate on one link.
-//! - [`Routed`] (`routed.rs`): two segments and a multicast router (IPv4 and IPv6), where TTL
-//!   and hop limit matter.
+//! - [`Routed`] (`routed.rs`): two or more segments and a multicast router (IPv4 and IPv6),
+//!   where TTL and hop limit matter; a host named on several segments has an interface on
+//!   each ([`Host::interfaces`]).
 //!   Both are built by `topology.rs`; `ready.rs` waits until new links really carry traffic.
 //! - [`Host`] (`host.rs`): run a closure, spawn a process, listen, capture, add routes; make
 //!   sockets inside it for async runtimes ([`Host::udp_socket`], `Host::block_on` with the
@@ -100,7 +101,7 @@ pub use capture::{Capture, Direction, Frame, UdpFrame};
 pub use child::wait_within;
 pub use datagram::Datagram;
 pub use error::{Error, Result};
-pub use host::Host;
+pub use host::{Host, HostInterface};
 pub use impair::Impairment;
 pub use lan::{Lan, Snooping};
 pub use listener::{Expect, Listen, Listener};
@@ -110,6 +111,7 @@ pub use privilege::{sandbox_required, skip_unless_available};
 pub use routed::{MAX_SEGMENTS, Routed};
 pub use sandbox::{SANDBOX_IPV4, Sandbox};
 pub use tools::tool;
+pub use topology::MAX_LAN_HOSTS;
 pub use unmet::Unmet;
 
 /// The README's code, run as doc tests.
