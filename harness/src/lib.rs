@@ -24,7 +24,8 @@
 //!
 //! ## Layout
 //! - [`Sandbox`] (`sandbox.rs`): one isolated host; IPv4 multicast over `lo`, IPv6 over `eth0`.
-//! - [`Lan`] (`lan.rs`): named hosts on one flooding bridge, host k at `10.0.0.k`; or on a
+//! - [`Lan`] (`lan.rs`): named hosts on one flooding bridge, host k at `10.0.0.k` (up to 254
+//!   hosts in a /24; up to [`MAX_LAN_HOSTS`] in a /22, numbered on past `.254`); or on a
 //!   snooping one ([`Snooping`]), and with impaired links ([`Lan::impair`]).
 //! - [`Impairment`] (`impair.rs`): loss, delay, duplication, reordering, rate on one link.
 //! - [`Routed`] (`routed.rs`): two or more segments and a multicast router (IPv4 and IPv6),
