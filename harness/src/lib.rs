@@ -26,7 +26,8 @@
 //! - [`Sandbox`] (`sandbox.rs`): one isolated host; IPv4 multicast over `lo`, IPv6 over `eth0`.
 //! - [`Lan`] (`lan.rs`): named hosts on one flooding bridge, host k at `10.0.0.k` (up to 254
 //!   hosts in a /24; up to [`MAX_LAN_HOSTS`] in a /22, numbered on past `.254`); or on a
-//!   snooping one ([`Snooping`]), and with impaired links ([`Lan::impair`]).
+//!   snooping one ([`Snooping`]), and with impaired links ([`Lan::impair`],
+//!   [`Routed::impair`]).
 //! - [`Impairment`] (`impair.rs`): loss, delay, duplication, reordering, rate on one link.
 //! - [`Routed`] (`routed.rs`): two or more segments and a multicast router (IPv4 and IPv6),
 //!   where TTL and hop limit matter; a host named on several segments has an interface on
@@ -70,8 +71,7 @@
 //!
 //! ## Deliberately left out
 //! Multicast routing protocols (the router forwards only the (source, group) pairs a test
-//! names, IPv4 or IPv6), impairing what a host sends (only what it receives), and anything but
-//! Linux.
+//! names, IPv4 or IPv6), and anything but Linux.
 
 mod capture;
 mod child;
