@@ -14,6 +14,8 @@ use harness::{Group, HostInterface, Listen, Routed};
 use socket2::{Domain, Socket, Type};
 
 mod common;
+#[path = "common/pcap.rs"]
+mod pcap;
 use common::send;
 
 const DEADLINE: Duration = Duration::from_secs(5);
@@ -261,4 +263,81 @@ fn a_name_twice_on_one_segment_is_refused_with_the_reason() {
         router.contains("\"router\" at position 1 of segment 2"),
         "{router}"
     );
+}
+
+/// An expectation that fails: `r` listens on `eth1` for a port nobody sends to, while `a`
+/// and `b` each send one datagram on their segment. Run as the child of the test below, with
+/// `HARNESS_PCAP_DIR` and `HARNESS_RECORDING_CHILD` set, it fails on purpose so that its
+/// recordings are kept; run by itself it checks only that the expectation fails.
+#[test]
+fn multihomed_recorded_failure_child() {
+    let Some(net) = feeds() else { return };
+    let on_eth1 = net
+        .host("r")
+        .listen_with(
+            Group::parse("239.9.1.6:9105").unwrap(),
+            Listen::default().interface("eth1"),
+        )
+        .unwrap();
+    let elsewhere = Group::parse("239.9.1.6:9106").unwrap();
+    net.host("a").run(|| send(elsewhere, b"a on segment 1", 1));
+    net.host("b").run(|| send(elsewhere, b"b on segment 2", 1));
+    let unmet = on_eth1.expect(1).within(QUIET).unwrap_err().to_string();
+    if std::env::var_os("HARNESS_RECORDING_CHILD").is_some() {
+        panic!("{unmet}");
+    }
+}
+
+/// With `HARNESS_PCAP_DIR`, a failing test keeps a recording of each of `r`'s interfaces:
+/// `r-eth0.pcap` holds what crossed segment 1 (a's datagram, not b's), `r-eth1.pcap` what
+/// crossed segment 2 (b's, not a's).
+#[test]
+fn a_failing_test_keeps_a_recording_of_every_interface_of_a_multihomed_host() {
+    if feeds().is_none() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("harness-multihomed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "multihomed_recorded_failure_child",
+            "--nocapture",
+        ])
+        .env("HARNESS_PCAP_DIR", &dir)
+        .env("HARNESS_RECORDING_CHILD", "1")
+        .env_remove("HARNESS_PAUSE")
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the child test must fail: {said}");
+    let group = Ipv4Addr::new(239, 9, 1, 6);
+    let a = (
+        Ipv4Addr::new(10, 0, 1, 1),
+        group,
+        1,
+        b"a on segment 1".to_vec(),
+    );
+    let b = (
+        Ipv4Addr::new(10, 0, 2, 1),
+        group,
+        1,
+        b"b on segment 2".to_vec(),
+    );
+    let path = |interface: &str| {
+        let path = dir.join(format!(
+            "multihomed_recorded_failure_child-r-{interface}.pcap"
+        ));
+        assert!(said.contains(&format!("kept {}", path.display())), "{said}");
+        path
+    };
+    let read = |interface: &str| pcap::udp_records(&std::fs::read(path(interface)).unwrap());
+    let (eth0, eth1) = (read("eth0"), read("eth1"));
+    assert!(eth0.contains(&a) && !eth0.contains(&b), "r-eth0: {eth0:?}");
+    assert!(eth1.contains(&b) && !eth1.contains(&a), "r-eth1: {eth1:?}");
+    if let Some(lines) = pcap::tshark_udp(&path("eth1")) {
+        assert_eq!(lines, ["10.0.2.1 239.9.1.6 1"], "tshark on r-eth1");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
