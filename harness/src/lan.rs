@@ -13,9 +13,10 @@
 //! does not fit a /24: it is `10.0.0.0/22`, and its k-th host is `10.0.0.0 + k`, so host 255
 //! is `10.0.0.255/22`, host 256 `10.0.1.0/22`, ... host 1022 `10.0.3.254/22`; its IPv6
 //! addresses go on as `fd00::ff`, `fd00::100`, ... (k in hexadecimal), still in `fd00::/64`.
-//! A host's switch port is its position, whatever its address. Default routes (IPv4 and IPv6) point out of `eth0`, so multicast
-//! without an explicit interface leaves there, and a sender with `IP_MULTICAST_LOOP` on (the
-//! default) hears its own datagram come back on `eth0`.
+//! A host's switch port is its position, whatever its address. Default routes (IPv4 and
+//! IPv6) point out of `eth0`, so multicast without an explicit interface leaves there, and a
+//! sender with `IP_MULTICAST_LOOP` on (the default) hears its own datagram come back on
+//! `eth0`.
 //!
 //! The switch is a Linux bridge in a namespace of its own with IGMP/MLD snooping **off**, so it
 //! floods every multicast frame to every port at once. [`Lan::with_snooping`] builds one that
