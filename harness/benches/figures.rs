@@ -7,8 +7,8 @@
 //! - the floor under `Sandbox::new`, measured in the same run, interleaved with it: a fresh
 //!   thread that calls `unshare(CLONE_NEWNET)`, brings `lo` up (one `SIOCSIFFLAGS` ioctl) and
 //!   opens `/proc/thread-self/ns/net` to keep the namespace, and the ratio of the medians,
-//! - building a 32-host and a 254-host `Lan` (254 is the most a /24 numbers; 256 cannot be:
-//!   `Lan::new` refuses more than 254),
+//! - building a 32-host and a 256-host `Lan` (256 is more than a /24 numbers: that LAN is
+//!   `10.0.0.0/22`, host 256 at `10.0.1.0`),
 //! - delivery: from `send_to` returning in one host to `expect(1)` returning in the test
 //!   thread, through a listener that is already joined (sandbox over `lo`, LAN over the bridge),
 //! - turning impairment on a link that had none (`Lan::impair`), with netem (loss and delay)
@@ -20,7 +20,7 @@
 //!
 //! These are wall-clock figures on a shared machine: run it a few times and compare medians.
 //! Targets on a 2-core machine: Sandbox ≤ 1 ms and ≤ 1.3× its floor, 2-host LAN ≤ 20 ms,
-//! 32-host LAN ≤ 300 ms, 254-host LAN ≤ 1.5 s, delivery ≤ 100 µs, impairing a link ≤ 5 ms.
+//! 32-host LAN ≤ 300 ms, 256-host LAN ≤ 1.5 s, delivery ≤ 100 µs, impairing a link ≤ 5 ms.
 
 use std::fs::File;
 use std::net::UdpSocket;
@@ -253,9 +253,9 @@ fn main() {
         "Lan::new, 32 hosts",
         time(12, || Lan::new(&names).expect("lan")),
     );
-    let names: Vec<String> = (1..=254).map(|k| format!("h{k}")).collect();
+    let names: Vec<String> = (1..=256).map(|k| format!("h{k}")).collect();
     report(
-        "Lan::new, 254 hosts",
+        "Lan::new, 256 hosts",
         time(5, || Lan::new(&names).expect("lan")),
     );
 

@@ -1,4 +1,8 @@
-//! A host: one network namespace with a name, addresses, and the things a test does in it.
+//! A host: one network namespace with a name, interfaces, and the things a test does in it.
+//!
+//! A host has one interface per segment it is on ([`Host::interfaces`]): `eth0` for a
+//! sandbox or a LAN host, `eth0`, `eth1`... for a host of a [`crate::Routed`] network named
+//! on several segments. [`Host::ipv4`] and [`Host::ipv6`] are `eth0`'s addresses.
 //!
 //! Every method that touches the network does so *inside* the host's namespace: `run` on a
 //! thread that entered it, `spawn` in a child that entered it before `exec`, `listen` and
@@ -21,13 +25,30 @@ pub struct Host {
     name: String,
     namespace: Arc<Namespace>,
     rtnl: Mutex<Rtnl>,
-    ipv4: Ipv4Addr,
-    ipv6: Ipv6Addr,
+    /// Never empty: `eth0` first.
+    interfaces: Vec<HostInterface>,
     /// Its interfaces, recorded from the start when `HARNESS_PCAP_DIR` asks (`recording.rs`).
     recording: Option<crate::recording::Recording>,
 }
 
+/// One interface of a host, as the harness made it: its name and index inside the host, and
+/// the addresses it holds (besides a link-local `fe80::` one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostInterface {
+    /// `eth0`, `eth1`, ...
+    pub name: String,
+    /// Its index inside the host (`if_nametoindex`): 2 for `eth0`, 3 for `eth1`, ...
+    pub index: u32,
+    /// Its IPv4 address.
+    pub ipv4: Ipv4Addr,
+    /// Its IPv4 prefix length: 24, or 22 on a LAN of more than 254 hosts.
+    pub prefix: u8,
+    /// Its unique-local IPv6 address (prefix length 64).
+    pub ipv6: Ipv6Addr,
+}
+
 impl Host {
+    /// A host whose only interface is `eth0`, index 2, with these addresses on a /24.
     pub(crate) fn new(
         name: &str,
         namespace: Namespace,
@@ -35,13 +56,31 @@ impl Host {
         ipv4: Ipv4Addr,
         ipv6: Ipv6Addr,
     ) -> Host {
+        let eth0 = HostInterface {
+            name: "eth0".into(),
+            index: crate::topology::ETH0,
+            ipv4,
+            prefix: 24,
+            ipv6,
+        };
+        Host::with_interfaces(name, namespace, rtnl, vec![eth0])
+    }
+
+    /// A host with these interfaces (`eth0` first), all of which exist in `namespace` now:
+    /// the recording, if asked for, starts on each of them.
+    pub(crate) fn with_interfaces(
+        name: &str,
+        namespace: Namespace,
+        rtnl: Rtnl,
+        interfaces: Vec<HostInterface>,
+    ) -> Host {
+        assert!(!interfaces.is_empty(), "host {name} has no interface");
         let recording = crate::recording::Recording::start(&namespace, name);
         Host {
             name: name.to_owned(),
             namespace: Arc::new(namespace),
             rtnl: Mutex::new(rtnl),
-            ipv4,
-            ipv6,
+            interfaces,
             recording,
         }
     }
@@ -56,14 +95,52 @@ impl Host {
         &self.name
     }
 
-    /// The host's IPv4 address: `10.0.0.k` for the k-th host of a LAN, `10.0.0.1` for a sandbox.
+    /// The host's IPv4 address, on `eth0`: `10.0.0.k` for the k-th host of a LAN, `10.0.0.1`
+    /// for a sandbox, `10.0.s.k` on the first segment a host of a `Routed` network is on.
     pub fn ipv4(&self) -> Ipv4Addr {
-        self.ipv4
+        self.interfaces[0].ipv4
     }
 
-    /// The host's unique-local IPv6 address: `fd00::k` (it also has a link-local `fe80::`).
+    /// The host's unique-local IPv6 address, on `eth0`: `fd00::k` for the k-th host of a LAN
+    /// (it also has a link-local `fe80::`).
     pub fn ipv6(&self) -> Ipv6Addr {
-        self.ipv6
+        self.interfaces[0].ipv6
+    }
+
+    /// The interfaces the harness made in this host, `eth0` first (`lo` is not listed): one
+    /// for a sandbox or a LAN host, one per segment for a host of a `Routed` network.
+    pub fn interfaces(&self) -> &[HostInterface] {
+        &self.interfaces
+    }
+
+    /// The IPv4 address of interface `name` (e.g. `"eth1"`). Panics, listing the host's
+    /// interfaces, if it has none of that name.
+    pub fn ipv4_on(&self, name: &str) -> Ipv4Addr {
+        self.interface(name).ipv4
+    }
+
+    /// The unique-local IPv6 address of interface `name`. Panics like [`Host::ipv4_on`].
+    pub fn ipv6_on(&self, name: &str) -> Ipv6Addr {
+        self.interface(name).ipv6
+    }
+
+    fn interface(&self, name: &str) -> &HostInterface {
+        self.interfaces
+            .iter()
+            .find(|i| i.name == name)
+            .unwrap_or_else(|| {
+                panic!(
+                    "host {} has no interface {name:?} ({})",
+                    self.name,
+                    self.interface_names()
+                )
+            })
+    }
+
+    /// The host's interfaces' names, for messages: `eth0, eth1`.
+    pub(crate) fn interface_names(&self) -> String {
+        let names: Vec<&str> = self.interfaces.iter().map(|i| i.name.as_str()).collect();
+        names.join(", ")
     }
 
     /// Runs `f` on a fresh thread inside this host's namespace and returns what it returns.

@@ -3,8 +3,9 @@
 //!
 //! `netem` acts on frames an interface *sends*, so where it sits decides what it changes:
 //! - on the switch's end of a host's cable (`portK` in the switch's namespace), it changes
-//!   only what that host **receives** ([`crate::Lan::impair`]): on one multicast tree, host
-//!   `b` can lose 20% of the stream while host `c`, on the same group, gets all of it;
+//!   only what that host **receives** ([`crate::Lan::impair`], [`crate::Routed::impair`]):
+//!   on one multicast tree, host `b` can lose 20% of the stream while host `c`, on the same
+//!   group, gets all of it;
 //! - on the host's own end (its `eth0`), it changes what that host **sends**, to everyone at
 //!   once ([`crate::Lan::impair_sending`]): a datagram it loses is lost for every receiver,
 //!   while the host's own looped-back copy (`IP_MULTICAST_LOOP`) never crosses the cable

@@ -9,9 +9,14 @@
 //! ```
 //! Each host is a namespace with `lo` up and one interface, `eth0`, holding `10.0.0.k/24`,
 //! `fd00::k/64` and a link-local address, where k is the host's position (from 1) in the list
-//! given to [`Lan::new`]. Default routes (IPv4 and IPv6) point out of `eth0`, so multicast
-//! without an explicit interface leaves there, and a sender with `IP_MULTICAST_LOOP` on (the
-//! default) hears its own datagram come back on `eth0`.
+//! given to [`Lan::new`]. A LAN of more than 254 hosts (up to [`crate::MAX_LAN_HOSTS`], 1022)
+//! does not fit a /24: it is `10.0.0.0/22`, and its k-th host is `10.0.0.0 + k`, so host 255
+//! is `10.0.0.255/22`, host 256 `10.0.1.0/22`, ... host 1022 `10.0.3.254/22`; its IPv6
+//! addresses go on as `fd00::ff`, `fd00::100`, ... (k in hexadecimal), still in `fd00::/64`.
+//! A host's switch port is its position, whatever its address. Default routes (IPv4 and
+//! IPv6) point out of `eth0`, so multicast without an explicit interface leaves there, and a
+//! sender with `IP_MULTICAST_LOOP` on (the default) hears its own datagram come back on
+//! `eth0`.
 //!
 //! The switch is a Linux bridge in a namespace of its own with IGMP/MLD snooping **off**, so it
 //! floods every multicast frame to every port at once. [`Lan::with_snooping`] builds one that
@@ -27,18 +32,15 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4, UdpSocket};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::Group;
 use crate::capture::Capture;
 use crate::error::{Context, Error};
 use crate::host::Host;
-use crate::impair::{self, Impairment};
-use crate::namespace::Namespace;
-use crate::netlink::Rtnl;
+use crate::impair::Impairment;
 use crate::ready::READY_DEADLINE;
-use crate::topology::{self, ETH0, SWITCH_PORTS, Segment};
+use crate::topology::{self, SWITCH_PORTS, Segment, Switches, find};
 
 /// What the switch of a [`Lan`] does with multicast. A Linux bridge that snoops learns
 /// which ports have members from their IGMP/MLD reports (the membership table, its mdb),
@@ -66,15 +68,14 @@ pub struct Lan {
     hosts: Vec<Host>,
     /// `HARNESS_PAUSE` bookkeeping: the unmet count at creation, and whether to pause at all.
     pub(crate) pause: Option<u64>,
-    /// A netlink socket in the switch's namespace, for its ports' queueing disciplines.
-    switch: Mutex<Rtnl>,
-    // Dropped last: the switch holds the far ends of every host's eth0.
-    _switch: Vec<Namespace>,
+    /// The switch and every host's cable. Dropped last: it holds the far ends of every `eth0`.
+    switches: Switches,
 }
 
 impl Lan {
     /// Builds a LAN with one host per name, `10.0.0.1` for the first, `10.0.0.2` for the next...
-    /// Returns when every link is usable.
+    /// (1 to [`crate::MAX_LAN_HOSTS`]; past 254 see the module docs). Returns when every link
+    /// is usable.
     pub fn new<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> crate::Result<Lan> {
         Lan::with_snooping(names, Snooping::Off)
     }
@@ -88,12 +89,11 @@ impl Lan {
         snooping: Snooping,
     ) -> crate::Result<Lan> {
         let names = names.into_iter().map(|n| n.as_ref().to_owned()).collect();
-        let mut built = topology::build_with(&[Segment { number: 0, names }], false, snooping)?;
+        let built = topology::build_with(&[Segment { number: 0, names }], false, snooping)?;
         let lan = Lan {
             hosts: built.hosts,
             pause: Some(crate::pause::mark()),
-            switch: Mutex::new(built.switch_sockets.remove(0)),
-            _switch: built.switches,
+            switches: built.switches,
         };
         if snooping == Snooping::WithQuerier {
             lan.wait_for_filtering()?;
@@ -119,16 +119,13 @@ impl Lan {
     /// IPv6 stack joins by itself (the solicited-node `ff02::1:ffXX:XXXX` ones).
     pub fn memberships(&self) -> crate::Result<Vec<(String, IpAddr)>> {
         let entries = self
-            .rtnl()
+            .switches
+            .socket(0)
             .mdb()
             .doing(|| "reading the switch's multicast database".into())?;
         Ok(entries
             .into_iter()
-            .filter_map(|(port, group)| {
-                let k = port.checked_sub(SWITCH_PORTS)?;
-                let host = self.hosts.get(usize::try_from(k).ok()?.checked_sub(1)?)?;
-                Some((host.name().to_owned(), group))
-            })
+            .filter_map(|(port, group)| Some((self.switches.host_on(0, port)?.to_owned(), group)))
             .collect())
     }
 
@@ -167,7 +164,10 @@ impl Lan {
             return Ok(());
         }
         let port = SWITCH_PORTS + 2;
-        let watch = self._switch[0].run(|| Capture::open("port2", port))?;
+        let watch = self
+            .switches
+            .namespace(0)
+            .run(|| Capture::open("port2", port))?;
         let sender = self.hosts[0]
             .run(|| UdpSocket::bind("0.0.0.0:0"))
             .doing(|| "a socket for the snooping probe".into())?;
@@ -227,8 +227,7 @@ impl Lan {
     /// `netem` (`CONFIG_NET_SCH_NETEM`), or for a rate alone `tbf`: [`Error::Unavailable`]
     /// says when it is missing.
     pub fn impair(&self, name: &str, impairment: &Impairment) -> crate::Result<()> {
-        let port = self.port(name);
-        impair::apply(&mut self.rtnl(), port, impairment, &receiving(name))
+        self.switches.impair(&self.hosts, name, None, impairment)
     }
 
     /// Impairs what host `name` sends (every frame, to every host), replacing any impairment
@@ -236,33 +235,19 @@ impl Lan {
     /// the host's own looped-back copy of what it sends to a group is untouched. Needs what
     /// [`Lan::impair`] needs.
     pub fn impair_sending(&self, name: &str, impairment: &Impairment) -> crate::Result<()> {
-        let host = find(&self.hosts, name);
-        impair::apply(&mut host.rtnl(), ETH0, impairment, &sending(name))
+        self.switches
+            .impair_sending(&self.hosts, name, None, impairment)
     }
 
     /// Takes any impairment off host `name`'s cable, both ways: frames pass at once again.
     pub fn clear(&self, name: &str) -> crate::Result<()> {
-        let port = self.port(name);
-        impair::clear(&mut self.rtnl(), port, &receiving(name))?;
-        impair::clear(&mut find(&self.hosts, name).rtnl(), ETH0, &sending(name))
+        self.switches.clear(&self.hosts, name, None)
     }
 
     /// Returns once host `name`'s cable holds no frames either way: everything sent to it or
     /// by it so far has been handed on or dropped by an impairment. Waits at most 10 s.
     pub fn wait_until_drained(&self, name: &str) -> crate::Result<()> {
-        let port = self.port(name);
-        impair::wait_until_drained(&mut self.rtnl(), port, &receiving(name))?;
-        impair::wait_until_drained(&mut find(&self.hosts, name).rtnl(), ETH0, &sending(name))
-    }
-
-    /// The switch port index of host `name`'s cable.
-    fn port(&self, name: &str) -> u32 {
-        // Host k is 10.0.0.k and is plugged into port k.
-        SWITCH_PORTS + u32::from(find(&self.hosts, name).ipv4().octets()[3])
-    }
-
-    fn rtnl(&self) -> std::sync::MutexGuard<'_, Rtnl> {
-        self.switch.lock().unwrap_or_else(|p| p.into_inner())
+        self.switches.wait_until_drained(&self.hosts, name, None)
     }
 }
 
@@ -272,21 +257,4 @@ impl Drop for Lan {
             crate::pause::if_failed(&self.hosts.iter().collect::<Vec<_>>(), mark);
         }
     }
-}
-
-/// How errors name the two ends of a host's cable.
-fn receiving(name: &str) -> String {
-    format!("the link to host {name}")
-}
-
-fn sending(name: &str) -> String {
-    format!("the link from host {name}")
-}
-
-/// The host called `name` among `hosts`; panics with the names there are.
-pub(crate) fn find<'a>(hosts: &'a [Host], name: &str) -> &'a Host {
-    hosts.iter().find(|h| h.name() == name).unwrap_or_else(|| {
-        let known: Vec<&str> = hosts.iter().map(Host::name).collect();
-        panic!("no host named {name:?} here (hosts: {})", known.join(", "))
-    })
 }

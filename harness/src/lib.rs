@@ -24,11 +24,14 @@
 //!
 //! ## Layout
 //! - [`Sandbox`] (`sandbox.rs`): one isolated host; IPv4 multicast over `lo`, IPv6 over `eth0`.
-//! - [`Lan`] (`lan.rs`): named hosts on one flooding bridge, host k at `10.0.0.k`; or on a
-//!   snooping one ([`Snooping`]), and with impaired links ([`Lan::impair`]).
+//! - [`Lan`] (`lan.rs`): named hosts on one flooding bridge, host k at `10.0.0.k` (up to 254
+//!   hosts in a /24; up to [`MAX_LAN_HOSTS`] in a /22, numbered on past `.254`); or on a
+//!   snooping one ([`Snooping`]), and with impaired links ([`Lan::impair`],
+//!   [`Routed::impair`]).
 //! - [`Impairment`] (`impair.rs`): loss, delay, duplication, reordering, rate on one link.
-//! - [`Routed`] (`routed.rs`): two segments and a multicast router (IPv4 and IPv6), where TTL
-//!   and hop limit matter.
+//! - [`Routed`] (`routed.rs`): two or more segments and a multicast router (IPv4 and IPv6),
+//!   where TTL and hop limit matter; a host named on several segments has an interface on
+//!   each ([`Host::interfaces`]).
 //!   Both are built by `topology.rs`; `ready.rs` waits until new links really carry traffic.
 //! - [`Host`] (`host.rs`): run a closure, spawn a process, listen, capture, add routes; make
 //!   sockets inside it for async runtimes ([`Host::udp_socket`], `Host::block_on` with the
@@ -68,8 +71,7 @@
 //!
 //! ## Deliberately left out
 //! Multicast routing protocols (the router forwards only the (source, group) pairs a test
-//! names, IPv4 or IPv6), impairing what a host sends (only what it receives), and anything but
-//! Linux.
+//! names, IPv4 or IPv6), and anything but Linux.
 
 mod capture;
 mod child;
@@ -100,7 +102,7 @@ pub use capture::{Capture, Direction, Frame, UdpFrame};
 pub use child::wait_within;
 pub use datagram::Datagram;
 pub use error::{Error, Result};
-pub use host::Host;
+pub use host::{Host, HostInterface};
 pub use impair::Impairment;
 pub use lan::{Lan, Snooping};
 pub use listener::{Expect, Listen, Listener};
@@ -110,6 +112,7 @@ pub use privilege::{sandbox_required, skip_unless_available};
 pub use routed::{MAX_SEGMENTS, Routed};
 pub use sandbox::{SANDBOX_IPV4, Sandbox};
 pub use tools::tool;
+pub use topology::MAX_LAN_HOSTS;
 pub use unmet::Unmet;
 
 /// The README's code, run as doc tests.

@@ -8,7 +8,11 @@
 //!        switch 1 -------- eth0  router  eth1 -------- switch 2
 //!                      10.0.1.254      10.0.2.254
 //! ```
-//! Hosts have default routes via their segment's router address. Unicast is forwarded at once;
+//! Hosts have default routes via their segment's router address. A name given on several
+//! segments of [`Routed::with_segments`] is one host with an interface on each (`eth0` on the
+//! first it is named on, `eth1` on the next...: a receiver of an A and a B feed on two
+//! networks, say), each with that segment's address for its position there, and its default
+//! routes via `eth0`; [`crate::Host::interfaces`] lists them. Unicast is forwarded at once;
 //! multicast only for the (source, group) pairs a test asks for with [`Routed::forward`],
 //! which installs a static entry in the kernel's multicast forwarding cache, the way
 //! `smcroute` does, through the `MRT_*` socket options on a raw IGMP socket held open for the
@@ -20,6 +24,11 @@
 //! `MRT6_*` options on a raw ICMPv6 socket: hop limit 1 stays, 2 crosses (use a group of
 //! site or wider scope, `ff05::` or `ff0e::`: link-local `ff02::` groups are never forwarded).
 //!
+//! [`Routed::impair`] and its companions degrade one host's link, receiving or sending, the
+//! way [`crate::Lan::impair`] does (on the switch port toward it, or on its own interface),
+//! one receiver of a tree at a time; for a host with several interfaces, on all of them or
+//! ([`Routed::impair_on`]) on one.
+//!
 //! When an expectation on any of its hosts fails, the failure message also shows the
 //! router's side (`diagnostics::router`): its virtual interfaces and its forwarding cache,
 //! with the kernel's packet, byte and wrong-interface counters per (group, source).
@@ -30,9 +39,8 @@ use std::os::fd::{FromRawFd, OwnedFd};
 
 use crate::error::{Context, Error};
 use crate::host::Host;
-use crate::lan::find;
-use crate::namespace::Namespace;
-use crate::topology::{self, Segment};
+use crate::impair::Impairment;
+use crate::topology::{self, Segment, Switches, find};
 
 /// Hosts on two or more segments joined by a multicast router. See the module docs.
 pub struct Routed {
@@ -44,7 +52,8 @@ pub struct Routed {
     routing6: Result<OwnedFd, String>,
     /// `HARNESS_PAUSE` bookkeeping (see `pause.rs`).
     pub(crate) pause: Option<u64>,
-    _switches: Vec<Namespace>,
+    /// The switches and every host's cable. Dropped last: they hold the far ends of the cables.
+    switches: Switches,
 }
 
 // From <linux/mroute.h>.
@@ -128,8 +137,20 @@ impl Routed {
     }
 
     /// Like [`Routed::new`] with any number of segments, 2 to [`MAX_SEGMENTS`]: segment n
-    /// (counting from 1) holds the hosts of the n-th list, at `10.0.n.k` and `fd00:0:0:n::k`,
-    /// and the router's `eth{n-1}` is `10.0.n.254` on it.
+    /// (counting from 1) holds the hosts of the n-th list (1 to 253 of them), at `10.0.n.k`
+    /// and `fd00:0:0:n::k`, and the router's `eth{n-1}` is `10.0.n.254` on it.
+    ///
+    /// A name on several lists is one host with an interface on each of those segments, in
+    /// list order (`eth0`, `eth1`, ...), holding the address of its position on each:
+    ///
+    /// ```no_run
+    /// # use harness::Routed;
+    /// let net = harness::or_skip!(Routed::with_segments([["a", "r"], ["b", "r"]]));
+    /// let r = net.host("r");
+    /// assert_eq!(r.ipv4_on("eth0"), std::net::Ipv4Addr::new(10, 0, 1, 2)); // a's segment
+    /// assert_eq!(r.ipv4_on("eth1"), std::net::Ipv4Addr::new(10, 0, 2, 2)); // b's segment
+    /// ```
+    /// A name given twice on one list is refused.
     pub fn with_segments<S: AsRef<str>>(
         segments: impl IntoIterator<Item = impl IntoIterator<Item = S>>,
     ) -> crate::Result<Routed> {
@@ -172,7 +193,7 @@ impl Routed {
             routing,
             routing6,
             pause: Some(crate::pause::mark()),
-            _switches: built.switches,
+            switches: built.switches,
         })
     }
 
@@ -181,14 +202,66 @@ impl Routed {
         find(&self.hosts, name)
     }
 
-    /// All hosts but the router: segment 1's, then segment 2's.
+    /// All hosts but the router, each once, in the order first named: segment 1's, then
+    /// those of segment 2 not on segment 1, ...
     pub fn hosts(&self) -> &[Host] {
         &self.hosts
     }
 
-    /// The router (`eth0` at 10.0.1.254, `eth1` at 10.0.2.254).
+    /// The router (`eth0` at 10.0.1.254, `eth1` at 10.0.2.254, ...).
     pub fn router(&self) -> &Host {
         &self.router
+    }
+
+    /// Impairs what host `name` receives (every frame, multicast or not), on every interface
+    /// it has, replacing any impairment there was: the kernel's `netem` (a rate alone: `tbf`)
+    /// on the switch port toward each. Other hosts, members of the same groups on the same
+    /// segment included, are untouched. Panics, listing the hosts, if there is no `name`.
+    /// Needs what [`crate::Lan::impair`] needs.
+    pub fn impair(&self, name: &str, impairment: &Impairment) -> crate::Result<()> {
+        self.switches.impair(&self.hosts, name, None, impairment)
+    }
+
+    /// Like [`Routed::impair`], on host `name`'s `interface` alone (`"eth1"`: what it receives
+    /// from its second segment). An interface it lacks is an error listing those it has.
+    pub fn impair_on(
+        &self,
+        name: &str,
+        interface: &str,
+        impairment: &Impairment,
+    ) -> crate::Result<()> {
+        self.switches
+            .impair(&self.hosts, name, Some(interface), impairment)
+    }
+
+    /// Impairs what host `name` sends, out of every interface it has, on the host's own end
+    /// of each cable: a datagram lost there is lost for every receiver alike, and the host's
+    /// own looped-back copy is untouched.
+    pub fn impair_sending(&self, name: &str, impairment: &Impairment) -> crate::Result<()> {
+        self.switches
+            .impair_sending(&self.hosts, name, None, impairment)
+    }
+
+    /// Like [`Routed::impair_sending`], out of host `name`'s `interface` alone.
+    pub fn impair_sending_on(
+        &self,
+        name: &str,
+        interface: &str,
+        impairment: &Impairment,
+    ) -> crate::Result<()> {
+        self.switches
+            .impair_sending(&self.hosts, name, Some(interface), impairment)
+    }
+
+    /// Takes any impairment off every cable of host `name`, both ways.
+    pub fn clear(&self, name: &str) -> crate::Result<()> {
+        self.switches.clear(&self.hosts, name, None)
+    }
+
+    /// Returns once every cable of host `name` holds no frames either way: everything sent to
+    /// it or by it so far has been handed on or dropped. Waits at most 10 s.
+    pub fn wait_until_drained(&self, name: &str) -> crate::Result<()> {
+        self.switches.wait_until_drained(&self.hosts, name, None)
     }
 
     /// Forwards datagrams from `source` to `group` from the source's segment onto every other

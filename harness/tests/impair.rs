@@ -474,3 +474,353 @@ fn a_rate_limit_on_what_a_sends_spaces_every_receiver_but_a_itself() {
         median(&a)
     );
 }
+
+// Impairment on a `Routed` network: one receiver's link across the router, while another
+// receiver on the same segment, a member of the same group, is untouched. `a` sends on
+// segment 1 with TTL 2; the router forwards (a, group) to segment 2, where `b` and `d` are.
+
+use harness::Routed;
+
+/// A socket in `host` bound to `port`, joined to `group` on the interface holding `address`,
+/// read by a thread until `end` arrives (as [`receive`] does for the LAN tests).
+fn receive_on(
+    host: &Host,
+    address: Ipv4Addr,
+    (group, port): (Ipv4Addr, u16),
+    epoch: Instant,
+) -> (JoinHandle<Vec<Arrival>>, Arc<AtomicUsize>) {
+    let socket: UdpSocket = host.run(|| {
+        let socket = Socket::new(Domain::IPV4, Type::DGRAM, None).unwrap();
+        socket.set_reuse_address(true).unwrap();
+        socket.set_recv_buffer_size(1 << 20).unwrap();
+        socket
+            .bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)).into())
+            .unwrap();
+        socket.join_multicast_v4(&group, &address).unwrap();
+        socket.into()
+    });
+    socket.set_read_timeout(Some(DEADLINE)).unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&count);
+    let name = format!("{} ({address})", host.name());
+    let thread = std::thread::spawn(move || {
+        let mut arrivals = Vec::new();
+        let mut buffer = [0u8; 2048];
+        loop {
+            let n = socket
+                .recv(&mut buffer)
+                .unwrap_or_else(|e| panic!("{name}: no end marker after {DEADLINE:?}: {e}"));
+            let now = epoch.elapsed();
+            let text = std::str::from_utf8(&buffer[..n]).unwrap();
+            if text == "end" {
+                return arrivals;
+            }
+            let mut fields = text.split(' ');
+            let id = fields.next().unwrap().parse().unwrap();
+            let sent: u64 = fields.next().unwrap().parse().unwrap();
+            arrivals.push(Arrival {
+                id,
+                latency: now.saturating_sub(Duration::from_nanos(sent)),
+            });
+            counter.fetch_add(1, Ordering::Release);
+        }
+    });
+    (thread, count)
+}
+
+/// A socket in `host` sending with TTL 2 (so that it crosses one router).
+fn routed_sender(host: &Host) -> UdpSocket {
+    host.run(|| {
+        let socket = UdpSocket::bind("0.0.0.0:0").unwrap();
+        socket.set_multicast_ttl_v4(2).unwrap();
+        socket
+    })
+}
+
+/// Sends `n` datagrams of `size` bytes to `to` from `sender`, numbered and timed from `epoch`,
+/// waiting every [`BATCH`] for `count` (an unimpaired receiver's) to have them all.
+fn send_numbered(
+    sender: &UdpSocket,
+    to: SocketAddr,
+    n: u64,
+    size: usize,
+    epoch: Instant,
+    count: &AtomicUsize,
+) {
+    for id in 0..n {
+        let sent = epoch.elapsed().as_nanos();
+        let mut payload = format!("{id} {sent} ").into_bytes();
+        payload.resize(size.max(payload.len()), b'.');
+        sender.send_to(&payload, to).unwrap();
+        if (id + 1) % BATCH == 0 {
+            wait_for(count, (id + 1) as usize, "the unimpaired receiver");
+        }
+    }
+    wait_for(count, n as usize, "the unimpaired receiver");
+}
+
+/// On `Routed::new(["a"], ["b", "d"])`: `impair` impairs the network, then `a` sends `n`
+/// datagrams of `size` bytes across the router. Returns what `b` and `d` received, or `None`
+/// (having printed why) when this kernel lacks the queueing discipline. Fails unless `d` got
+/// every datagram exactly once.
+fn routed_stream(
+    impair: impl Fn(&Routed) -> harness::Result<()>,
+    n: u64,
+    size: usize,
+) -> Option<(Vec<Arrival>, Vec<Arrival>)> {
+    let net = harness::or_skip!(Routed::new(["a"], ["b", "d"]), None);
+    let epoch = Instant::now();
+    let (b, _) = receive_on(net.host("b"), net.host("b").ipv4(), (GROUP, PORT), epoch);
+    let (d, d_count) = receive_on(net.host("d"), net.host("d").ipv4(), (GROUP, PORT), epoch);
+    net.forward(net.host("a").ipv4(), GROUP).unwrap();
+    let sender = routed_sender(net.host("a"));
+    match impair(&net) {
+        Err(Error::Unavailable(why)) => {
+            println!("skipped: {why}");
+            return None;
+        }
+        other => other.unwrap(),
+    }
+    let to = SocketAddr::from((GROUP, PORT));
+    send_numbered(&sender, to, n, size, epoch, &d_count);
+    for name in ["a", "b"] {
+        net.wait_until_drained(name).unwrap();
+        net.clear(name).unwrap();
+    }
+    sender.send_to(b"end", to).unwrap();
+    let (b, d) = (b.join().unwrap(), d.join().unwrap());
+    let ids: Vec<u64> = d.iter().map(|a| a.id).collect();
+    assert_eq!(
+        ids,
+        (0..n).collect::<Vec<_>>(),
+        "d, unimpaired, got each once"
+    );
+    Some((b, d))
+}
+
+/// How much longer the last arrival waited than the first: for datagrams sent faster than a
+/// link carries them, the time the link took for all but the first.
+fn spread(arrivals: &[Arrival]) -> Duration {
+    let last = arrivals.last().unwrap().latency;
+    last.saturating_sub(arrivals.first().unwrap().latency)
+}
+
+/// What 40 frames of 1042 bytes take on a 1 Mbit/s link, first to last: 39 frame times.
+fn rate_spread(n: u64, payload: usize) -> Duration {
+    let frame_bits = (payload + 42) as f64 * 8.0;
+    Duration::from_secs_f64((n - 1) as f64 * frame_bits / 1e6)
+}
+
+/// Across the router, 1 Mbit/s on the link to b: b's 40 arrivals are spread over about
+/// 320 ms, while d, on the same segment and group behind the same router, gets all 40 at
+/// once. A rate alone needs no netem: this test runs on any kernel.
+#[test]
+fn across_the_router_a_rate_limit_spaces_b_arrivals_while_d_gets_the_stream_at_once() {
+    let (n, payload) = (40, 1000);
+    let Some((b, d)) = routed_stream(
+        |net| net.impair("b", &Impairment::new().rate(1_000_000)),
+        n,
+        payload,
+    ) else {
+        return;
+    };
+    let expected = rate_spread(n, payload);
+    println!(
+        "routed, rate 1 Mbit/s to b: first to last {:?} at b, {:?} at d (expected {expected:?} at b)",
+        spread(&b),
+        spread(&d)
+    );
+    assert_eq!(distinct(&b) as u64, n, "{b:?}");
+    assert!(
+        spread(&b) >= expected.mul_f64(0.8),
+        "the link to b carried more than 1 Mbit/s"
+    );
+    assert!(
+        spread(&d) < expected / 4,
+        "d's arrivals were spaced too: {:?}",
+        spread(&d)
+    );
+}
+
+/// Across the router, 1 Mbit/s on what a sends: b and d, on the other segment, both get the
+/// stream spaced by the frame time. Runs on any kernel (`tbf`).
+#[test]
+fn across_the_router_a_rate_limit_on_what_a_sends_spaces_every_receiver() {
+    let (n, payload) = (40, 1000);
+    let Some((b, d)) = routed_stream(
+        |net| net.impair_sending("a", &Impairment::new().rate(1_000_000)),
+        n,
+        payload,
+    ) else {
+        return;
+    };
+    let expected = rate_spread(n, payload);
+    println!(
+        "routed, rate 1 Mbit/s on a's sending: first to last {:?} at b, {:?} at d (expected {expected:?})",
+        spread(&b),
+        spread(&d)
+    );
+    for (name, arrivals) in [("b", &b), ("d", &d)] {
+        assert_eq!(distinct(arrivals) as u64, n, "{name}: {arrivals:?}");
+        assert!(
+            spread(arrivals) >= expected.mul_f64(0.8),
+            "a's link carried more than 1 Mbit/s to {name}"
+        );
+    }
+}
+
+/// Across the router, 20% loss on the link to b over 2000 datagrams: b loses 311 to 489
+/// (five binomial deviations around 400), d, on the same segment and group, none. Needs netem.
+#[test]
+fn across_the_router_a_fifth_lost_on_b_lands_within_five_deviations_while_d_loses_none() {
+    let n = 2000;
+    let Some((b, _)) = routed_stream(|net| net.impair("b", &Impairment::new().loss(0.2)), n, 32)
+    else {
+        return;
+    };
+    let lost = n - distinct(&b) as u64;
+    let range = binomial_range(n, 0.2);
+    println!("routed, loss 20% of {n} to b: b lost {lost} (accepted {range:?}), d lost 0");
+    assert!(range.contains(&(lost as f64)), "b lost {lost} of {n}");
+}
+
+/// Across the router, a 20 ms delay on the link to b holds every datagram to b at least
+/// 20 ms while d gets them at once. Needs netem.
+#[test]
+fn across_the_router_a_delay_on_b_holds_b_and_not_d() {
+    let delay = Duration::from_millis(20);
+    let Some((b, d)) = routed_stream(
+        |net| net.impair("b", &Impairment::new().delay(delay, Duration::ZERO)),
+        100,
+        32,
+    ) else {
+        return;
+    };
+    let fastest = b.iter().map(|a| a.latency).min().unwrap();
+    println!(
+        "routed, delay 20 ms to b: b fastest {fastest:?}; d median {:?}",
+        median(&d)
+    );
+    assert_eq!(distinct(&b), 100);
+    assert!(
+        fastest >= delay,
+        "a datagram reached b after only {fastest:?}"
+    );
+    assert!(
+        median(&d) < delay / 2,
+        "d median {:?}: d was delayed too",
+        median(&d)
+    );
+}
+
+/// The B feed's group and port (the A feed's are [`GROUP`] and [`PORT`]).
+const B_FEED: (Ipv4Addr, u16) = (Ipv4Addr::new(239, 1, 2, 4), PORT + 1);
+
+/// On `Routed::with_segments([["a", "r"], ["b", "r"]])`: `a` sends the A feed on segment 1
+/// and `b` the B feed on segment 2, `n` datagrams of `size` bytes each, interleaved; `r`
+/// receives A on `eth0` and B on `eth1`. Returns what `r` got of each. Every [`BATCH`] the
+/// senders wait for `r` to have the A feed so far (so the A feed must lose nothing). The end
+/// markers queue behind the feeds, so whatever impairment there is stays on.
+fn feeds(net: &Routed, n: u64, size: usize) -> [Vec<Arrival>; 2] {
+    let epoch = Instant::now();
+    let r = net.host("r");
+    let (a_feed, a_count) = receive_on(r, r.ipv4_on("eth0"), (GROUP, PORT), epoch);
+    let b_feed = receive_on(r, r.ipv4_on("eth1"), B_FEED, epoch);
+    let to = [SocketAddr::from((GROUP, PORT)), SocketAddr::from(B_FEED)];
+    let senders =
+        [net.host("a"), net.host("b")].map(|h| h.run(|| UdpSocket::bind("0.0.0.0:0").unwrap()));
+    for id in 0..n {
+        for (sender, to) in senders.iter().zip(to) {
+            let sent = epoch.elapsed().as_nanos();
+            let mut payload = format!("{id} {sent} ").into_bytes();
+            payload.resize(size.max(payload.len()), b'.');
+            sender.send_to(&payload, to).unwrap();
+        }
+        if (id + 1) % BATCH == 0 {
+            wait_for(
+                &a_count,
+                (id + 1) as usize,
+                "r to receive the A feed's batch",
+            );
+        }
+    }
+    for (sender, to) in senders.iter().zip(to) {
+        sender.send_to(b"end", to).unwrap();
+    }
+    [a_feed.join().unwrap(), b_feed.0.join().unwrap()]
+}
+
+/// A host on two segments (`r`: `eth0` toward a, `eth1` toward b) gets an A feed from a and
+/// a B feed from b at once. `impair_on` limits what it receives on `eth1` alone to 1 Mbit/s:
+/// the B feed is spaced by the frame time, the A feed arrives at once. Then `impair`,
+/// without an interface, limits both. Runs on any kernel (`tbf`).
+#[test]
+fn a_multihomed_receiver_impaired_on_eth1_alone_has_only_its_b_feed_spaced() {
+    let net = harness::or_skip!(Routed::with_segments([["a", "r"], ["b", "r"]]));
+    let (n, payload) = (40, 1000);
+    let expected = rate_spread(n, payload);
+    let rate = Impairment::new().rate(1_000_000);
+    match net.impair_on("r", "eth1", &rate) {
+        Err(Error::Unavailable(why)) => return println!("skipped: {why}"),
+        other => other.unwrap(),
+    }
+    let [a, b] = feeds(&net, n, payload);
+    println!(
+        "rate 1 Mbit/s on r's eth1: first to last {:?} for the A feed, {:?} for B (expected {expected:?})",
+        spread(&a),
+        spread(&b)
+    );
+    assert_eq!((distinct(&a) as u64, distinct(&b) as u64), (n, n));
+    assert!(
+        spread(&b) >= expected.mul_f64(0.8),
+        "eth1 carried more than 1 Mbit/s"
+    );
+    assert!(
+        spread(&a) < expected / 4,
+        "the A feed on eth0 was spaced too: {:?}",
+        spread(&a)
+    );
+
+    net.impair("r", &rate).unwrap();
+    let [a, b] = feeds(&net, n, payload);
+    println!(
+        "rate 1 Mbit/s on both of r's links: {:?} for A, {:?} for B",
+        spread(&a),
+        spread(&b)
+    );
+    for (feed, arrivals) in [("A", &a), ("B", &b)] {
+        assert!(
+            spread(arrivals) >= expected.mul_f64(0.8),
+            "feed {feed} was not limited"
+        );
+    }
+    net.wait_until_drained("r").unwrap();
+    net.clear("r").unwrap();
+
+    let unknown = net.impair_on("r", "eth2", &rate).unwrap_err().to_string();
+    assert!(
+        unknown.contains("no interface \"eth2\" (its interfaces: eth0, eth1)"),
+        "{unknown}"
+    );
+}
+
+/// A multihomed host loses 20% of what it receives on `eth1` alone: the B feed loses within
+/// five binomial deviations of 20% of 1000, the A feed on `eth0` nothing. Needs netem.
+#[test]
+fn a_multihomed_receiver_losing_a_fifth_on_eth1_loses_only_b_feed_datagrams() {
+    let net = harness::or_skip!(Routed::with_segments([["a", "r"], ["b", "r"]]));
+    match net.impair_on("r", "eth1", &Impairment::new().loss(0.2)) {
+        Err(Error::Unavailable(why)) => return println!("skipped: {why}"),
+        other => other.unwrap(),
+    }
+    let n = 1000;
+    let [a, b] = feeds(&net, n, 32);
+    let lost = n - distinct(&b) as u64;
+    let range = binomial_range(n, 0.2);
+    println!(
+        "loss 20% on r's eth1: B lost {lost} of {n} (accepted {range:?}), A lost {}",
+        n - distinct(&a) as u64
+    );
+    assert_eq!(distinct(&a) as u64, n, "the A feed lost datagrams");
+    assert!(range.contains(&(lost as f64)), "B lost {lost} of {n}");
+}

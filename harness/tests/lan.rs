@@ -155,5 +155,5 @@ fn bad_host_lists_are_refused_with_the_reason() {
         .err()
         .expect("empty refused")
         .to_string();
-    assert!(empty.contains("1 to 254 hosts"), "{empty}");
+    assert!(empty.contains("1 to 1022 hosts"), "{empty}");
 }
