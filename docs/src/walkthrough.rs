@@ -680,7 +680,9 @@ ip route
             .unwrap();
         assert_eq!(example.target, Target::Example("tokio_x".into()));
         assert_eq!(example.features, ["tokio"]);
-        let two = cargo_run("cargo run -q -p x -F a,b --example y").unwrap().unwrap();
+        let two = cargo_run("cargo run -q -p x -F a,b --example y")
+            .unwrap()
+            .unwrap();
         assert_eq!(two.features, ["a", "b"]);
         assert!(
             cargo_run("cargo run -p x --bin y")

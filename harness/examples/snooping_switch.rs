@@ -90,9 +90,10 @@ fn run() -> Result<(), String> {
     );
 
     // b, the member: its program gets the whole stream.
-    let got = on_b.expect(COUNT).within(DEADLINE).map_err(|unmet| {
-        format!("b, a member, should receive all {COUNT} datagrams:\n{unmet}")
-    })?;
+    let got = on_b
+        .expect(COUNT)
+        .within(DEADLINE)
+        .map_err(|unmet| format!("b, a member, should receive all {COUNT} datagrams:\n{unmet}"))?;
     println!("b (member) received {} of {COUNT}", got.len());
 
     // c, not a member: once the marker has crossed its cable, the stream would have too.
