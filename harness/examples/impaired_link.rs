@@ -210,7 +210,7 @@ fn count_until(
         let got = listener
             .expect(1)
             .within(DEADLINE)
-            .map_err(|unmet| format!("waiting for {marker:?}:\n{unmet}"))?;
+            .map_err(|unmet| format!("waiting for {marker:?}: {}", summary(&unmet)))?;
         let text = got[0].text();
         if text.trim_end_matches('.') == marker {
             return Ok((count, start.elapsed()));
@@ -227,4 +227,15 @@ fn strays(sent: usize) -> usize {
 
 fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
+}
+
+/// The first line of an unmet expectation (what was expected and what came), for a one-line
+/// `error:`; the rest of it lists every datagram and the host's state, for a test's failure.
+fn summary(unmet: &harness::Unmet) -> String {
+    unmet
+        .to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }

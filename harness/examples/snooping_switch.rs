@@ -90,16 +90,18 @@ fn run() -> Result<(), String> {
     );
 
     // b, the member: its program gets the whole stream.
-    let got = on_b
-        .expect(COUNT)
-        .within(DEADLINE)
-        .map_err(|unmet| format!("b, a member, should receive all {COUNT} datagrams:\n{unmet}"))?;
+    let got = on_b.expect(COUNT).within(DEADLINE).map_err(|unmet| {
+        format!(
+            "b, a member, should receive all {COUNT} datagrams: {}",
+            summary(&unmet)
+        )
+    })?;
     println!("b (member) received {} of {COUNT}", got.len());
 
     // c, not a member: once the marker has crossed its cable, the stream would have too.
     on_c_cable
         .wait_for_udp(|u| u.payload == marker.as_bytes(), DEADLINE)
-        .map_err(|unmet| format!("the marker should reach every port:\n{unmet}"))?;
+        .map_err(|unmet| format!("the marker should reach every port: {}", summary(&unmet)))?;
     let seen = on_c_cable
         .udp()
         .iter()
@@ -114,4 +116,15 @@ fn run() -> Result<(), String> {
     }
     // ANCHOR_END: stream
     Ok(())
+}
+
+/// The first line of an unmet expectation (what was expected and what came), for a one-line
+/// `error:`; the rest of it lists every datagram and the host's state, for a test's failure.
+fn summary(unmet: &harness::Unmet) -> String {
+    unmet
+        .to_string()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
