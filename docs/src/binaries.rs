@@ -13,6 +13,11 @@
 //! (under `cargo test -p docs` after editing a port, say) is built, by `cargo build` run
 //! with the cargo that runs the tests, outside any sandbox; its path comes from cargo's JSON
 //! messages. Nothing is ever run through `cargo run`.
+//!
+//! Examples (`cargo run -q -p harness --example NAME` in the book) are found the same way,
+//! one at a time and once per process ([`current_example`]): `target/debug/examples/<name>`
+//! when it is newer than its sources, else `cargo build --example` with the features the
+//! book's command names.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -158,53 +163,96 @@ fn modified(path: &Path) -> Option<SystemTime> {
 
 /// Builds `wanted` with `cargo build --message-format=json` and reads where they are.
 fn build(wanted: &BTreeMap<String, BTreeSet<String>>) -> Result<Binaries, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
     let mut built = Binaries::new();
     for (package, bins) in wanted {
-        let mut build = Command::new(&cargo);
-        build.current_dir(workspace()).args([
-            "build",
-            "--quiet",
-            "--message-format=json",
-            "-p",
-            package,
-        ]);
+        let mut arguments = vec!["-p", package];
         for bin in bins {
-            build.args(["--bin", bin]);
+            arguments.extend(["--bin", bin]);
         }
-        let output = build
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| format!("running {cargo}: {e}"))?;
-        if !output.status.success() {
-            let names: Vec<&str> = bins.iter().map(String::as_str).collect();
-            return Err(format!(
-                "cargo build -p {package} --bin {} failed (its errors are above)",
-                names.join(" --bin ")
-            ));
+        for (name, path) in cargo_build(&arguments, bins)? {
+            built.insert((package.clone(), name), path);
         }
-        for line in String::from_utf8_lossy(&output.stdout).lines() {
-            let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            if message["reason"] != "compiler-artifact" {
-                continue;
+    }
+    Ok(built)
+}
+
+/// The path of example `name` of `package`, built in the dev profile of this workspace: as
+/// found in `target/debug/examples` when it is newer than everything it was built from,
+/// else built first (`cargo build -p PACKAGE --example NAME --features FEATURES`). Each
+/// example is located once per process; a second call returns the first answer.
+///
+/// An example found up to date is taken whatever features it was built with: cargo builds
+/// an example only with the features it requires (`required-features`), so it has them.
+pub fn current_example(package: &str, name: &str, features: &[String]) -> Result<PathBuf, String> {
+    type Key = (String, String);
+    static FOUND: std::sync::Mutex<BTreeMap<Key, Result<PathBuf, String>>> =
+        std::sync::Mutex::new(BTreeMap::new());
+    // Held while building, so two tests that need one example build it once.
+    let mut found = FOUND.lock().unwrap_or_else(|p| p.into_inner());
+    found
+        .entry((package.to_owned(), name.to_owned()))
+        .or_insert_with(|| {
+            let examples = profile_dir()
+                .ok_or("the test does not run from a target directory")?
+                .join("examples");
+            let binary = examples.join(name);
+            if is_fresh(&binary, &examples.join(format!("{name}.d")), &workspace()) {
+                return Ok(binary);
             }
-            if let (Some(name), Some(path)) = (
-                message["target"]["name"].as_str(),
-                message["executable"].as_str(),
-            ) && bins.contains(name)
-            {
-                built.insert((package.clone(), name.to_owned()), PathBuf::from(path));
+            let features = features.join(",");
+            let mut arguments = vec!["-p", package, "--example", name];
+            if !features.is_empty() {
+                arguments.extend(["--features", &features]);
             }
+            let wanted = BTreeSet::from([name.to_owned()]);
+            let mut built = cargo_build(&arguments, &wanted)?;
+            Ok(built.remove(name).expect("cargo_build checks every name"))
+        })
+        .clone()
+}
+
+/// Runs `cargo build --quiet --message-format=json ARGUMENTS` at the workspace root, with
+/// the cargo that runs the tests and its errors on our stderr; returns the executables it
+/// reports, by target name, which must include every one of `wanted`.
+fn cargo_build(
+    arguments: &[&str],
+    wanted: &BTreeSet<String>,
+) -> Result<BTreeMap<String, PathBuf>, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
+    let output = Command::new(&cargo)
+        .current_dir(workspace())
+        .args(["build", "--quiet", "--message-format=json"])
+        .args(arguments)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("running {cargo}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "cargo build {} failed (its errors are above)",
+            arguments.join(" ")
+        ));
+    }
+    let mut built = BTreeMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if message["reason"] != "compiler-artifact" {
+            continue;
         }
-        for bin in bins {
-            if !built.contains_key(&(package.clone(), bin.clone())) {
-                return Err(format!(
-                    "cargo built no binary `{bin}` in package `{package}`"
-                ));
-            }
+        if let (Some(name), Some(path)) = (
+            message["target"]["name"].as_str(),
+            message["executable"].as_str(),
+        ) && wanted.contains(name)
+        {
+            built.insert(name.to_owned(), PathBuf::from(path));
         }
+    }
+    if let Some(missing) = wanted.iter().find(|name| !built.contains_key(*name)) {
+        return Err(format!(
+            "cargo build {} built no program `{missing}`",
+            arguments.join(" ")
+        ));
     }
     Ok(built)
 }

@@ -8,7 +8,9 @@
 //!   in that lab. The prose before its first block must name the command that opens it
 //!   ([`Topology::lab_command`]) when the lab differs from the previous scenario's. Blocks
 //!   before any such comment run in the reader's own shell at the workspace root
-//!   ([`Topology::Workspace`]) and may only run `cargo`.
+//!   ([`Topology::Workspace`]) and may only run `cargo`: `cargo run -q -p PACKAGE --bin NAME`
+//!   for a program, `cargo run -q -p PACKAGE [--features LIST] --example NAME` for an example
+//!   (the suite runs the program cargo would build, see [`cargo_run`]).
 //! - A block opens with ```` ```console ```` plus optional comma-separated
 //!   attributes: `terminal=2` (runs in the background, started before the next
 //!   foreground step and stopped with Ctrl-C at the end of the scenario),
@@ -351,15 +353,28 @@ pub fn unrun_command_blocks(markdown: &str) -> Vec<SyntaxError> {
     found
 }
 
-/// A program the book runs through cargo: `cargo run -q -p PACKAGE --bin BIN -- ARGS`.
+/// A program the book runs through cargo: `cargo run -q -p PACKAGE --bin BIN -- ARGS`, or
+/// an example, `cargo run -q -p PACKAGE --features LIST --example NAME -- ARGS`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CargoRun {
     /// The package (`-p`).
     pub package: String,
-    /// The binary (`--bin`).
-    pub bin: String,
+    /// The binary (`--bin`) or example (`--example`) it runs.
+    pub target: Target,
+    /// The features it is built with (`--features`/`-F`, comma- or space-separated), in the
+    /// order given.
+    pub features: Vec<String>,
     /// Everything after `--`, as the reader typed it (still shell syntax).
     pub arguments: String,
+}
+
+/// Which kind of program a `cargo run` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `--bin NAME`: one of the package's programs (`src/bin/NAME.rs`).
+    Bin(String),
+    /// `--example NAME`: one of the package's examples (`examples/NAME.rs`).
+    Example(String),
 }
 
 /// Recognises a `cargo run` command, or the `cargo lab` alias. `Ok(None)` for any other
@@ -372,7 +387,8 @@ pub fn cargo_run(command: &str) -> Result<Option<CargoRun>, String> {
     if let Some(arguments) = command.strip_prefix("cargo lab") {
         return Ok(Some(CargoRun {
             package: "harness".into(),
-            bin: "lab".into(),
+            target: Target::Bin("lab".into()),
+            features: Vec::new(),
             arguments: arguments.trim().to_owned(),
         }));
     }
@@ -383,16 +399,28 @@ pub fn cargo_run(command: &str) -> Result<Option<CargoRun>, String> {
         Some((options, arguments)) => (options, arguments.trim()),
         None => (rest.strip_suffix(" --").unwrap_or(rest), ""),
     };
-    let (mut package, mut bin, mut quiet) = (None, None, false);
+    let (mut package, mut targets, mut features, mut quiet) = (None, Vec::new(), Vec::new(), false);
     let mut words = options.split_whitespace();
     while let Some(word) = words.next() {
         match word {
             "-q" | "--quiet" => quiet = true,
             "-p" | "--package" => package = words.next().map(str::to_owned),
-            "--bin" => bin = words.next().map(str::to_owned),
+            "--bin" => targets.extend(words.next().map(|name| Target::Bin(name.to_owned()))),
+            "--example" => {
+                targets.extend(words.next().map(|name| Target::Example(name.to_owned())))
+            }
+            "-F" | "--features" => features.extend(
+                words
+                    .next()
+                    .unwrap_or("")
+                    .split(',')
+                    .filter(|f| !f.is_empty())
+                    .map(str::to_owned),
+            ),
             other => {
                 return Err(format!(
-                    "`{command}`: unsupported cargo option `{other}` (expected -q, -p PACKAGE, --bin NAME)"
+                    "`{command}`: unsupported cargo option `{other}` (expected -q, -p PACKAGE, \
+                     --bin NAME or --example NAME, --features LIST)"
                 ));
             }
         }
@@ -402,14 +430,15 @@ pub fn cargo_run(command: &str) -> Result<Option<CargoRun>, String> {
             "`{command}`: write `cargo run -q ...` so the book shows only the program's own output"
         ));
     }
-    match (package, bin) {
-        (Some(package), Some(bin)) => Ok(Some(CargoRun {
+    match (package, targets.as_slice()) {
+        (Some(package), [target]) => Ok(Some(CargoRun {
             package,
-            bin,
+            target: target.clone(),
+            features,
             arguments: arguments.to_owned(),
         })),
         _ => Err(format!(
-            "`{command}`: name both the package (-p) and the binary (--bin)"
+            "`{command}`: name the package (-p) and one program (--bin NAME or --example NAME)"
         )),
     }
 }
@@ -631,26 +660,50 @@ ip route
         assert!(unrun_command_blocks("```md\n```sh\n```\n").is_empty());
     }
 
-    /// `cargo run` maps to a package's binary; forgetting `-q` is reported.
+    /// `cargo run` maps to a package's binary or example, with its features; forgetting
+    /// `-q` or naming no program is reported.
     #[test]
     fn cargo_run_is_recognised() {
         let run = cargo_run("cargo run -q -p ruby-port --bin send -- 'hi there'")
             .unwrap()
             .unwrap();
         assert_eq!(run.package, "ruby-port");
-        assert_eq!(run.bin, "send");
+        assert_eq!(run.target, Target::Bin("send".into()));
         assert_eq!(run.arguments, "'hi there'");
         let bare = cargo_run("cargo run -q -p loopback --bin server")
             .unwrap()
             .unwrap();
         assert_eq!(bare.arguments, "");
+        assert!(bare.features.is_empty());
+        let example = cargo_run("cargo run -q -p harness --features tokio --example tokio_x")
+            .unwrap()
+            .unwrap();
+        assert_eq!(example.target, Target::Example("tokio_x".into()));
+        assert_eq!(example.features, ["tokio"]);
+        let two = cargo_run("cargo run -q -p x -F a,b --example y")
+            .unwrap()
+            .unwrap();
+        assert_eq!(two.features, ["a", "b"]);
         assert!(
             cargo_run("cargo run -p x --bin y")
                 .unwrap_err()
                 .contains("-q")
         );
+        assert!(
+            cargo_run("cargo run -q -p x")
+                .unwrap_err()
+                .contains("--example NAME")
+        );
+        assert!(
+            cargo_run("cargo run -q -p x --bin y --example z")
+                .unwrap_err()
+                .contains("one program")
+        );
         assert_eq!(cargo_run("ip maddr").unwrap(), None);
         let lab = cargo_run("cargo lab check").unwrap().unwrap();
-        assert_eq!((lab.bin.as_str(), lab.arguments.as_str()), ("lab", "check"));
+        assert_eq!(
+            (lab.target, lab.arguments.as_str()),
+            (Target::Bin("lab".into()), "check")
+        );
     }
 }

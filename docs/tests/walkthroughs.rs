@@ -12,9 +12,11 @@
 //! book does not show is a failure.
 //!
 //! The programs on the lab's `PATH` are current: `docs::binaries` takes the ones cargo built
-//! and builds the missing or stale ones, once per test process. The blocks before any lab
-//! (the reader's own shell, only `cargo run -q -p PACKAGE --bin NAME`) run that binary in a
-//! one-host lab; cargo never runs inside a lab.
+//! and builds the missing or stale ones, once per test process; an example the book runs is
+//! found or built the same way, once per test process too. The blocks before any lab (the
+//! reader's own shell, only `cargo run -q -p PACKAGE --bin NAME` or `cargo run -q -p PACKAGE
+//! [--features LIST] --example NAME`) run that binary or example in a one-host lab; cargo
+//! never runs inside a lab.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read};
@@ -24,7 +26,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use docs::walkthrough::{self, CargoRun, Scenario, Topology};
+use docs::walkthrough::{self, CargoRun, Scenario, Target, Topology};
 use harness::lab::{Lab, Network};
 
 /// How long a foreground command may run before it counts as hung.
@@ -456,21 +458,40 @@ fn spawn_shell(
 }
 
 /// The command as the lab's shell runs it: a `cargo run` of the reader's own shell (also one
-/// stage of a pipeline, `printf 'hi\n' | cargo run ...`) becomes the program it runs, which
-/// is on the lab's `PATH` and current.
+/// stage of a pipeline, `printf 'hi\n' | cargo run ...`) becomes the program it runs: a
+/// binary by name (it is on the lab's `PATH` and current), an example by its path (current
+/// too, see `docs::binaries::current_example`).
 fn translate(command: &str) -> io::Result<String> {
     let stages: Vec<String> = command
         .split(" | ")
         .map(|stage| {
-            Ok(
-                match walkthrough::cargo_run(stage.trim()).map_err(io::Error::other)? {
-                    None => stage.to_owned(),
-                    Some(CargoRun { bin, arguments, .. }) => format!("{bin} {arguments}"),
-                },
-            )
+            let run = walkthrough::cargo_run(stage.trim()).map_err(io::Error::other)?;
+            Ok(match run {
+                None => stage.to_owned(),
+                Some(CargoRun {
+                    target: Target::Bin(bin),
+                    arguments,
+                    ..
+                }) => format!("{bin} {arguments}"),
+                Some(CargoRun {
+                    package,
+                    target: Target::Example(name),
+                    features,
+                    arguments,
+                }) => {
+                    let path = docs::binaries::current_example(&package, &name, &features)
+                        .map_err(io::Error::other)?;
+                    format!("{} {arguments}", quoted(&path.to_string_lossy()))
+                }
+            })
         })
         .collect::<io::Result<_>>()?;
     Ok(stages.join(" | "))
+}
+
+/// `text` as one word of bash: in single quotes, each `'` written `'\''`.
+fn quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 /// Whether `pid` looks like a receiver that finished its setup.

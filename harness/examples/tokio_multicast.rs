@@ -31,6 +31,7 @@ fn main() -> ExitCode {
     let group = Group::new(group_v4.into(), 5000).expect("a multicast address");
 
     std::thread::scope(|scope| {
+        // ANCHOR: receiver
         // Host b: a tokio receiver, on a current-thread runtime inside b's namespace.
         let (joined_tx, joined) = mpsc::channel();
         let receiver = scope.spawn(|| {
@@ -50,7 +51,9 @@ fn main() -> ExitCode {
             eprintln!("error: the receiver in b did not join within {DEADLINE:?}");
             return ExitCode::FAILURE;
         }
+        // ANCHOR_END: receiver
 
+        // ANCHOR: sender
         // Host a: a socket made in a, used by a multi-threaded runtime in the main namespace.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
                 .send_to(b"hello from tokio", group.socket_addr())
                 .await
         });
+        // ANCHOR_END: sender
         match sent {
             Ok(n) => println!("a ({}) sent {n} bytes to {group}", lan.host("a").ipv4()),
             Err(e) => {
