@@ -58,30 +58,19 @@ fn stream(phases: &[(Impairment, u64)], size: usize) -> Option<(Vec<Arrival>, Ve
     let to = SocketAddr::from((GROUP, PORT));
     let mut id = 0;
     for (impairment, count) in phases {
-        match lan.impair("b", impairment) {
-            Err(Error::Unavailable(why)) => {
-                fail_if_netem_required(&why);
-                println!("skipped: {why}");
-                return None;
-            }
-            other => other.unwrap(),
-        }
-        for _ in 0..*count {
-            let sent = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_nanos();
-            let mut payload = format!("{id} {sent} ").into_bytes();
-            payload.resize(size.max(payload.len()), b'.');
-            sender.send_to(&payload, to).unwrap();
-            id += 1;
-            if id % BATCH == 0 {
-                wait_for(&c_count, id as usize, "c to receive the batch");
-            }
+        if !impaired(lan.impair("b", impairment)) {
+            return None;
         }
         // c has a datagram once the switch has passed b's copy to b's link: the next phase
         // starts with every datagram of this one judged by this phase's impairment.
-        wait_for(&c_count, id as usize, "c to receive the phase");
+        send_numbered(
+            &sender,
+            to,
+            (id, *count),
+            size,
+            (&c_count, "c to receive the phase"),
+        );
+        id += count;
     }
     lan.wait_until_drained("b").unwrap();
     lan.clear("b").unwrap();
@@ -108,15 +97,24 @@ fn fail_if_netem_required(why: &str) {
 /// A socket in `host` joined to the group on `eth0`, read by a thread until `end` arrives.
 /// The counter says how many datagrams it has so far.
 fn receive(host: &Host) -> (JoinHandle<Vec<Arrival>>, Arc<AtomicUsize>) {
-    let address = host.ipv4();
+    receive_on(host, host.ipv4(), (GROUP, PORT))
+}
+
+/// A socket in `host` bound to `port`, joined to `group` on the interface holding `address`,
+/// read by a thread until `end` arrives. The counter says how many datagrams it has so far.
+fn receive_on(
+    host: &Host,
+    address: Ipv4Addr,
+    (group, port): (Ipv4Addr, u16),
+) -> (JoinHandle<Vec<Arrival>>, Arc<AtomicUsize>) {
     let socket: UdpSocket = host.run(|| {
         let socket = Socket::new(Domain::IPV4, Type::DGRAM, None).unwrap();
         socket.set_reuse_address(true).unwrap();
         socket.set_recv_buffer_size(1 << 20).unwrap();
         socket
-            .bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, PORT)).into())
+            .bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)).into())
             .unwrap();
-        socket.join_multicast_v4(&GROUP, &address).unwrap();
+        socket.join_multicast_v4(&group, &address).unwrap();
         socket.into()
     });
     socket.set_read_timeout(Some(DEADLINE)).unwrap();
@@ -124,7 +122,7 @@ fn receive(host: &Host) -> (JoinHandle<Vec<Arrival>>, Arc<AtomicUsize>) {
     setsockopt(&socket, sockopt::ReceiveTimestampns, &true).unwrap();
     let count = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&count);
-    let name = host.name().to_owned();
+    let name = format!("{} ({address})", host.name());
     let thread = std::thread::spawn(move || {
         let mut arrivals = Vec::new();
         let mut buffer = [0u8; 2048];
@@ -300,7 +298,6 @@ fn reordered_datagrams_overtake_the_delayed_ones_within_five_deviations() {
 /// first to last (320 ms with `tbf`, whose bucket lets 1600 bytes through at once); c gets
 /// them as fast as a sends. A rate alone needs no netem: this test runs on any kernel.
 #[test]
-// ANCHOR: rate
 fn a_rate_limit_spaces_b_arrivals_by_the_frame_time() {
     let (n, payload) = (40, 1000);
     let Some((b, c)) = stream(&[(Impairment::new().rate(1_000_000), n)], payload) else {
@@ -308,9 +305,7 @@ fn a_rate_limit_spaces_b_arrivals_by_the_frame_time() {
     };
     // From the first arrival to the last, the link carried the 39 after the first, however
     // fast a sent them (a busy machine can spread the sends over tens of milliseconds).
-    let spread = b.last().unwrap().at.saturating_sub(b.first().unwrap().at);
-    let frame_bits = (payload + 42) as f64 * 8.0;
-    let expected = Duration::from_secs_f64((n - 1) as f64 * frame_bits / 1e6);
+    let (spread, expected) = (spread(&b), rate_spread(n, payload));
     println!(
         "rate 1 Mbit/s: b's last arrived {spread:?} after its first (expected {expected:?}); c median {:?}",
         median(&c)
@@ -321,7 +316,6 @@ fn a_rate_limit_spaces_b_arrivals_by_the_frame_time() {
         "the link to b carried more than 1 Mbit/s"
     );
 }
-// ANCHOR_END: rate
 
 /// Changing the impairment while a test runs: with 100% loss b gets nothing, then after a
 /// replacement with no impairment it gets every datagram sent afterwards. First it prints
@@ -385,27 +379,19 @@ fn an_unimpaired_link_is_drained_and_clearing_it_is_no_error() {
 /// `a` got every datagram exactly once: its own copies never cross the impaired cable.
 fn sent_stream(impairment: &Impairment, n: u64, size: usize) -> Option<[Vec<Arrival>; 3]> {
     let lan = harness::or_skip!(Lan::new(["a", "b", "c"]), None);
-    let epoch = Instant::now();
-    let receivers = ["a", "b", "c"].map(|name| receive(lan.host(name), epoch));
+    let receivers = ["a", "b", "c"].map(|name| receive(lan.host(name)));
     let sender = lan.host("a").run(|| UdpSocket::bind("0.0.0.0:0").unwrap());
-    match lan.impair_sending("a", impairment) {
-        Err(Error::Unavailable(why)) => {
-            println!("skipped: {why}");
-            return None;
-        }
-        other => other.unwrap(),
+    if !impaired(lan.impair_sending("a", impairment)) {
+        return None;
     }
     let to = SocketAddr::from((GROUP, PORT));
-    for id in 0..n {
-        let sent = epoch.elapsed().as_nanos();
-        let mut payload = format!("{id} {sent} ").into_bytes();
-        payload.resize(size.max(payload.len()), b'.');
-        sender.send_to(&payload, to).unwrap();
-        if (id + 1) % BATCH == 0 {
-            wait_for(&receivers[0].1, (id + 1) as usize, "a's own copies");
-        }
-    }
-    wait_for(&receivers[0].1, n as usize, "a's own copies");
+    send_numbered(
+        &sender,
+        to,
+        (0, n),
+        size,
+        (&receivers[0].1, "a's own copies"),
+    );
     lan.wait_until_drained("a").unwrap();
     lan.clear("a").unwrap();
     sender.send_to(b"end", to).unwrap();
@@ -448,12 +434,7 @@ fn a_rate_limit_on_what_a_sends_spaces_every_receiver_but_a_itself() {
     let Some([a, b, c]) = sent_stream(&Impairment::new().rate(1_000_000), n, payload) else {
         return;
     };
-    let frame_bits = (payload + 42) as f64 * 8.0;
-    let expected = Duration::from_secs_f64((n - 1) as f64 * frame_bits / 1e6);
-    let spread = |arrivals: &[Arrival]| {
-        let last = arrivals.last().unwrap().latency;
-        last.saturating_sub(arrivals.first().unwrap().latency)
-    };
+    let expected = rate_spread(n, payload);
     println!(
         "rate 1 Mbit/s on a's sending: first to last {:?} at b, {:?} at c (expected {expected:?}); \
          a's own median {:?}",
@@ -481,53 +462,6 @@ fn a_rate_limit_on_what_a_sends_spaces_every_receiver_but_a_itself() {
 
 use harness::Routed;
 
-/// A socket in `host` bound to `port`, joined to `group` on the interface holding `address`,
-/// read by a thread until `end` arrives (as [`receive`] does for the LAN tests).
-fn receive_on(
-    host: &Host,
-    address: Ipv4Addr,
-    (group, port): (Ipv4Addr, u16),
-    epoch: Instant,
-) -> (JoinHandle<Vec<Arrival>>, Arc<AtomicUsize>) {
-    let socket: UdpSocket = host.run(|| {
-        let socket = Socket::new(Domain::IPV4, Type::DGRAM, None).unwrap();
-        socket.set_reuse_address(true).unwrap();
-        socket.set_recv_buffer_size(1 << 20).unwrap();
-        socket
-            .bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)).into())
-            .unwrap();
-        socket.join_multicast_v4(&group, &address).unwrap();
-        socket.into()
-    });
-    socket.set_read_timeout(Some(DEADLINE)).unwrap();
-    let count = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&count);
-    let name = format!("{} ({address})", host.name());
-    let thread = std::thread::spawn(move || {
-        let mut arrivals = Vec::new();
-        let mut buffer = [0u8; 2048];
-        loop {
-            let n = socket
-                .recv(&mut buffer)
-                .unwrap_or_else(|e| panic!("{name}: no end marker after {DEADLINE:?}: {e}"));
-            let now = epoch.elapsed();
-            let text = std::str::from_utf8(&buffer[..n]).unwrap();
-            if text == "end" {
-                return arrivals;
-            }
-            let mut fields = text.split(' ');
-            let id = fields.next().unwrap().parse().unwrap();
-            let sent: u64 = fields.next().unwrap().parse().unwrap();
-            arrivals.push(Arrival {
-                id,
-                latency: now.saturating_sub(Duration::from_nanos(sent)),
-            });
-            counter.fetch_add(1, Ordering::Release);
-        }
-    });
-    (thread, count)
-}
-
 /// A socket in `host` sending with TTL 2 (so that it crosses one router).
 fn routed_sender(host: &Host) -> UdpSocket {
     host.run(|| {
@@ -537,26 +471,52 @@ fn routed_sender(host: &Host) -> UdpSocket {
     })
 }
 
-/// Sends `n` datagrams of `size` bytes to `to` from `sender`, numbered and timed from `epoch`,
-/// waiting every [`BATCH`] for `count` (an unimpaired receiver's) to have them all.
+/// Sends `n` datagrams of `size` bytes to `to` from `sender`, numbered from `first` and
+/// timed, waiting every [`BATCH`] for `count` (an unimpaired receiver's, `what`) to have them
+/// all, and at the end.
 fn send_numbered(
     sender: &UdpSocket,
     to: SocketAddr,
-    n: u64,
+    (first, n): (u64, u64),
     size: usize,
-    epoch: Instant,
-    count: &AtomicUsize,
+    (count, what): (&AtomicUsize, &str),
 ) {
-    for id in 0..n {
-        let sent = epoch.elapsed().as_nanos();
-        let mut payload = format!("{id} {sent} ").into_bytes();
-        payload.resize(size.max(payload.len()), b'.');
-        sender.send_to(&payload, to).unwrap();
+    for id in first..first + n {
+        sender.send_to(&numbered(id, size), to).unwrap();
         if (id + 1) % BATCH == 0 {
-            wait_for(count, (id + 1) as usize, "the unimpaired receiver");
+            wait_for(count, (id + 1) as usize, what);
         }
     }
-    wait_for(count, n as usize, "the unimpaired receiver");
+    wait_for(count, (first + n) as usize, what);
+}
+
+/// Datagram `id` of `size` bytes (at least its header): its number and its send time (wall
+/// clock, as the receive timestamps are), then filler.
+fn numbered(id: u64, size: usize) -> Vec<u8> {
+    let sent = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let mut payload = format!("{id} {sent} ").into_bytes();
+    payload.resize(size.max(payload.len()), b'.');
+    payload
+}
+
+/// `result` of impairing a link, when this kernel lacks the queueing discipline it needs:
+/// prints one `skipped:` line and returns `false` (or fails, under `HARNESS_REQUIRE_NETEM=1`).
+/// Any other error fails the test.
+fn impaired(result: harness::Result<()>) -> bool {
+    match result {
+        Err(Error::Unavailable(why)) => {
+            fail_if_netem_required(&why);
+            println!("skipped: {why}");
+            false
+        }
+        other => {
+            other.unwrap();
+            true
+        }
+    }
 }
 
 /// On `Routed::new(["a"], ["b", "d"])`: `impair` impairs the network, then `a` sends `n`
@@ -569,20 +529,15 @@ fn routed_stream(
     size: usize,
 ) -> Option<(Vec<Arrival>, Vec<Arrival>)> {
     let net = harness::or_skip!(Routed::new(["a"], ["b", "d"]), None);
-    let epoch = Instant::now();
-    let (b, _) = receive_on(net.host("b"), net.host("b").ipv4(), (GROUP, PORT), epoch);
-    let (d, d_count) = receive_on(net.host("d"), net.host("d").ipv4(), (GROUP, PORT), epoch);
+    let (b, _) = receive(net.host("b"));
+    let (d, d_count) = receive(net.host("d"));
     net.forward(net.host("a").ipv4(), GROUP).unwrap();
     let sender = routed_sender(net.host("a"));
-    match impair(&net) {
-        Err(Error::Unavailable(why)) => {
-            println!("skipped: {why}");
-            return None;
-        }
-        other => other.unwrap(),
+    if !impaired(impair(&net)) {
+        return None;
     }
     let to = SocketAddr::from((GROUP, PORT));
-    send_numbered(&sender, to, n, size, epoch, &d_count);
+    send_numbered(&sender, to, (0, n), size, (&d_count, "d, unimpaired"));
     for name in ["a", "b"] {
         net.wait_until_drained(name).unwrap();
         net.clear(name).unwrap();
@@ -601,8 +556,8 @@ fn routed_stream(
 /// How much longer the last arrival waited than the first: for datagrams sent faster than a
 /// link carries them, the time the link took for all but the first.
 fn spread(arrivals: &[Arrival]) -> Duration {
-    let last = arrivals.last().unwrap().latency;
-    last.saturating_sub(arrivals.first().unwrap().latency)
+    let last = arrivals.last().unwrap().at;
+    last.saturating_sub(arrivals.first().unwrap().at)
 }
 
 /// What 40 frames of 1042 bytes take on a 1 Mbit/s link, first to last: 39 frame times.
@@ -722,19 +677,15 @@ const B_FEED: (Ipv4Addr, u16) = (Ipv4Addr::new(239, 1, 2, 4), PORT + 1);
 /// senders wait for `r` to have the A feed so far (so the A feed must lose nothing). The end
 /// markers queue behind the feeds, so whatever impairment there is stays on.
 fn feeds(net: &Routed, n: u64, size: usize) -> [Vec<Arrival>; 2] {
-    let epoch = Instant::now();
     let r = net.host("r");
-    let (a_feed, a_count) = receive_on(r, r.ipv4_on("eth0"), (GROUP, PORT), epoch);
-    let b_feed = receive_on(r, r.ipv4_on("eth1"), B_FEED, epoch);
+    let (a_feed, a_count) = receive_on(r, r.ipv4_on("eth0"), (GROUP, PORT));
+    let b_feed = receive_on(r, r.ipv4_on("eth1"), B_FEED);
     let to = [SocketAddr::from((GROUP, PORT)), SocketAddr::from(B_FEED)];
     let senders =
         [net.host("a"), net.host("b")].map(|h| h.run(|| UdpSocket::bind("0.0.0.0:0").unwrap()));
     for id in 0..n {
         for (sender, to) in senders.iter().zip(to) {
-            let sent = epoch.elapsed().as_nanos();
-            let mut payload = format!("{id} {sent} ").into_bytes();
-            payload.resize(size.max(payload.len()), b'.');
-            sender.send_to(&payload, to).unwrap();
+            sender.send_to(&numbered(id, size), to).unwrap();
         }
         if (id + 1) % BATCH == 0 {
             wait_for(
@@ -760,9 +711,8 @@ fn a_multihomed_receiver_impaired_on_eth1_alone_has_only_its_b_feed_spaced() {
     let (n, payload) = (40, 1000);
     let expected = rate_spread(n, payload);
     let rate = Impairment::new().rate(1_000_000);
-    match net.impair_on("r", "eth1", &rate) {
-        Err(Error::Unavailable(why)) => return println!("skipped: {why}"),
-        other => other.unwrap(),
+    if !impaired(net.impair_on("r", "eth1", &rate)) {
+        return;
     }
     let [a, b] = feeds(&net, n, payload);
     println!(
@@ -809,9 +759,8 @@ fn a_multihomed_receiver_impaired_on_eth1_alone_has_only_its_b_feed_spaced() {
 #[test]
 fn a_multihomed_receiver_losing_a_fifth_on_eth1_loses_only_b_feed_datagrams() {
     let net = harness::or_skip!(Routed::with_segments([["a", "r"], ["b", "r"]]));
-    match net.impair_on("r", "eth1", &Impairment::new().loss(0.2)) {
-        Err(Error::Unavailable(why)) => return println!("skipped: {why}"),
-        other => other.unwrap(),
+    if !impaired(net.impair_on("r", "eth1", &Impairment::new().loss(0.2))) {
+        return;
     }
     let n = 1000;
     let [a, b] = feeds(&net, n, 32);
