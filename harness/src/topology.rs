@@ -460,13 +460,7 @@ impl Switches {
         name: &str,
         interface: Option<&str>,
     ) -> crate::Result<()> {
-        let host = find(hosts, name);
-        self.cables(hosts, name, interface)?
-            .iter()
-            .try_for_each(|c| {
-                impair::clear(&mut self.socket(c.segment), c.port, &c.toward_host())?;
-                impair::clear(&mut host.rtnl(), c.index, &c.of_host())
-            })
+        self.each_end(hosts, name, interface, impair::clear)
     }
 
     /// Returns once host `name`'s cables (or that of `interface`) hold no frames either way.
@@ -476,12 +470,24 @@ impl Switches {
         name: &str,
         interface: Option<&str>,
     ) -> crate::Result<()> {
+        self.each_end(hosts, name, interface, impair::wait_until_drained)
+    }
+
+    /// `f(socket, interface index, link)` for both ends of each of host `name`'s cables (or
+    /// that of `interface`): the switch's port toward the host, then the host's interface.
+    fn each_end(
+        &self,
+        hosts: &[Host],
+        name: &str,
+        interface: Option<&str>,
+        f: fn(&mut Rtnl, u32, &str) -> crate::Result<()>,
+    ) -> crate::Result<()> {
         let host = find(hosts, name);
         self.cables(hosts, name, interface)?
             .iter()
             .try_for_each(|c| {
-                impair::wait_until_drained(&mut self.socket(c.segment), c.port, &c.toward_host())?;
-                impair::wait_until_drained(&mut host.rtnl(), c.index, &c.of_host())
+                f(&mut self.socket(c.segment), c.port, &c.toward_host())?;
+                f(&mut host.rtnl(), c.index, &c.of_host())
             })
     }
 }
