@@ -13,8 +13,9 @@
 //!   thread, through a listener that is already joined (sandbox over `lo`, LAN over the bridge),
 //! - turning impairment on a link that had none (`Lan::impair`), with netem (loss and delay)
 //!   and with tbf (a rate alone), each taken off again before the next run, next to its floor
-//!   measured in the same run, interleaved: `Lan::clear` on a link with nothing to clear, one
-//!   rtnetlink round trip on the same socket that changes nothing. A kernel without netem (or
+//!   measured in the same run, interleaved: `Lan::clear` on a link with nothing to clear, two
+//!   rtnetlink round trips (one at each end of the cable) that change nothing. A kernel
+//!   without netem (or
 //!   tbf) gets one line saying so instead of that figure; `.ci/netem-vm --bench` runs this
 //!   bench in a virtual machine whose kernel has both.
 //!
