@@ -1,6 +1,8 @@
 //! Link impairment: what host `b` receives is degraded as asked, within a stated statistical
 //! tolerance, while host `c`, a member of the same group on the same switch, gets everything
-//! at once. Host `a` sends; each datagram carries its number and its send time.
+//! at once. Host `a` sends; each datagram carries its number and its send time. Then the same
+//! for what a host sends (every receiver alike, its own looped-back copies untouched), across
+//! a `Routed` router, and on one interface of a host on two segments.
 //!
 //! Tolerances: a count that netem draws independently per frame is binomial, so it must land
 //! within five standard deviations of `n * p` (a false failure about once in 1.7 million runs).
@@ -9,7 +11,7 @@
 //! generous ceiling on the fastest frame: a busy machine can release frames late, adding to
 //! some latencies, never taking away.
 //!
-//! Every test but the rate limit's needs the kernel's netem (`CONFIG_NET_SCH_NETEM`); without
+//! Every test but the rate limits' needs the kernel's netem (`CONFIG_NET_SCH_NETEM`); without
 //! it each prints one `skipped:` line and passes, whatever `HARNESS_REQUIRE_SANDBOX` says
 //! (that variable asks for namespaces, not for every queueing discipline). With
 //! `HARNESS_REQUIRE_NETEM=1` a missing netem (or, for the rate limit, `tbf`) fails the test
