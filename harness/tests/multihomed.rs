@@ -296,22 +296,7 @@ fn a_failing_test_keeps_a_recording_of_every_interface_of_a_multihomed_host() {
     if feeds().is_none() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("harness-multihomed-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "multihomed_recorded_failure_child",
-            "--nocapture",
-        ])
-        .env("HARNESS_PCAP_DIR", &dir)
-        .env("HARNESS_RECORDING_CHILD", "1")
-        .env_remove("HARNESS_PAUSE")
-        .output()
-        .unwrap();
-    let said =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "the child test must fail: {said}");
+    let (dir, said) = pcap::run_failing_child("multihomed_recorded_failure_child");
     let group = Ipv4Addr::new(239, 9, 1, 6);
     let a = (
         Ipv4Addr::new(10, 0, 1, 1),

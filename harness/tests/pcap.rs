@@ -79,18 +79,7 @@ fn a_failing_test_keeps_its_recordings_as_pcap_files() {
     if harness::skip_unless_available(Sandbox::new()).is_none() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("harness-recordings-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "recorded_failure_child", "--nocapture"])
-        .env("HARNESS_PCAP_DIR", &dir)
-        .env("HARNESS_RECORDING_CHILD", "1")
-        .env_remove("HARNESS_PAUSE")
-        .output()
-        .unwrap();
-    let said =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "the child test must fail: {said}");
+    let (dir, said) = pcap::run_failing_child("recorded_failure_child");
     let b_eth0 = dir.join("recorded_failure_child-b-eth0.pcap");
     assert!(
         said.contains(&format!(

@@ -60,3 +60,22 @@ pub fn tshark_udp(path: &std::path::Path) -> Option<Vec<String>> {
             .collect(),
     )
 }
+
+/// Runs the test `child` of this test binary again, alone, with `HARNESS_PCAP_DIR` set to a
+/// fresh directory and `HARNESS_RECORDING_CHILD=1` (which makes it fail on purpose), and
+/// returns that directory and everything the child printed. Fails unless the child failed.
+pub fn run_failing_child(child: &str) -> (std::path::PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("harness-{child}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", child, "--nocapture"])
+        .env("HARNESS_PCAP_DIR", &dir)
+        .env("HARNESS_RECORDING_CHILD", "1")
+        .env_remove("HARNESS_PAUSE")
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the child test must fail: {said}");
+    (dir, said)
+}
