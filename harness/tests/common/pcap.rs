@@ -64,6 +64,7 @@ pub fn tshark_udp(path: &std::path::Path) -> Option<Vec<String>> {
 /// Runs the test `child` of this test binary again, alone, with `HARNESS_PCAP_DIR` set to a
 /// fresh directory and `HARNESS_RECORDING_CHILD=1` (which makes it fail on purpose), and
 /// returns that directory and everything the child printed. Fails unless the child failed.
+#[allow(dead_code)] // tests/lab.rs includes this file for the readers alone
 pub fn run_failing_child(child: &str) -> (std::path::PathBuf, String) {
     let dir = std::env::temp_dir().join(format!("harness-{child}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
