@@ -676,8 +676,8 @@ const B_FEED: (Ipv4Addr, u16) = (Ipv4Addr::new(239, 1, 2, 4), PORT + 1);
 /// On `Routed::with_segments([["a", "r"], ["b", "r"]])`: `a` sends the A feed on segment 1
 /// and `b` the B feed on segment 2, `n` datagrams of `size` bytes each, interleaved; `r`
 /// receives A on `eth0` and B on `eth1`. Returns what `r` got of each. Every [`BATCH`] the
-/// senders wait for `r` to have the A feed so far (so the A feed must lose nothing). The end
-/// markers queue behind the feeds, so whatever impairment there is stays on.
+/// senders wait for `r` to have the A feed so far (so the A feed must lose nothing). Then
+/// `r`'s links are drained and cleared, so the end markers cannot be lost to the impairment.
 fn feeds(net: &Routed, n: u64, size: usize) -> [Vec<Arrival>; 2] {
     let r = net.host("r");
     let (a_feed, a_count) = receive_on(r, r.ipv4_on("eth0"), (GROUP, PORT));
@@ -697,6 +697,8 @@ fn feeds(net: &Routed, n: u64, size: usize) -> [Vec<Arrival>; 2] {
             );
         }
     }
+    net.wait_until_drained("r").unwrap();
+    net.clear("r").unwrap();
     for (sender, to) in senders.iter().zip(to) {
         sender.send_to(b"end", to).unwrap();
     }
@@ -746,8 +748,6 @@ fn a_multihomed_receiver_impaired_on_eth1_alone_has_only_its_b_feed_spaced() {
             "feed {feed} was not limited"
         );
     }
-    net.wait_until_drained("r").unwrap();
-    net.clear("r").unwrap();
 
     let unknown = net.impair_on("r", "eth2", &rate).unwrap_err().to_string();
     assert!(
