@@ -373,9 +373,21 @@ fn sigkill_of_the_lab_ends_every_process_and_namespace() {
             .unwrap()
         })
         .collect();
-    // init, the pipeline's two processes and the background sleep.
-    let inside = processes_in_pid_namespace(pid_namespace);
-    assert!(inside.len() >= 4, "processes in the lab: {inside:?}");
+    // The pipeline's `sleep` and `cat` and the background `sleep` run once bash has forked
+    // them, which on a busy machine can be a moment after `echo started`.
+    let commands = || -> Vec<String> {
+        let mut commands: Vec<String> = processes_in_pid_namespace(pid_namespace)
+            .iter()
+            .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).ok())
+            .map(|comm| comm.trim().to_owned())
+            .filter(|comm| comm == "sleep" || comm == "cat")
+            .collect();
+        commands.sort();
+        commands
+    };
+    wait_until("the pipeline and the background job run in the lab", || {
+        commands() == ["cat", "sleep", "sleep"]
+    });
 
     lab.child.kill().unwrap();
     lab.child.wait().unwrap();
