@@ -461,8 +461,9 @@ fn binding_to_the_group_filters_out_other_groups() {
 
 /// Sender CPU per delivered copy, in ns, of one `fanout run` in `mode` with 4 receivers,
 /// the sender on CPU 0 and the receivers on the others (`--placement split`), so that a
-/// receiver's work is not billed to the sender when they share a CPU.
-fn fanout_cpu_per_delivery(host: &Host, fanout: &std::path::Path, mode: &str) -> f64 {
+/// receiver's work is not billed to the sender when they share a CPU. `None` (having said
+/// so) when a receiver lost copies: then the run is no fair comparison and is run again.
+fn fanout_cpu_per_delivery(host: &Host, fanout: &std::path::Path, mode: &str) -> Option<f64> {
     let output = host
         .output(Command::new(fanout).args([
             "run",
@@ -484,11 +485,43 @@ fn fanout_cpu_per_delivery(host: &Host, fanout: &std::path::Path, mode: &str) ->
         String::from_utf8_lossy(&output.stderr)
     );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(
-        report["worst_lost"], 0,
-        "{mode}: every copy must arrive for a fair comparison"
-    );
-    report["cpu_per_delivery_ns"].as_f64().unwrap()
+    if report["worst_lost"] != 0 {
+        // Every namespace shares each CPU's receive backlog: another test's flood can drop
+        // copies on their way into a receiver here (seen once with both cores busy).
+        println!(
+            "{mode}: a receiver lost {} copies; running it again",
+            report["worst_lost"]
+        );
+        return None;
+    }
+    report["cpu_per_delivery_ns"].as_f64()
+}
+
+/// `rounds` figures of [`fanout_cpu_per_delivery`] in each mode, alternating; a run that lost
+/// copies is run again, at most `rounds` times in all.
+fn fanout_rounds(host: &Host, fanout: &std::path::Path, rounds: usize) -> [Vec<f64>; 2] {
+    let mut figures = [Vec::new(), Vec::new()];
+    let mut again = 0;
+    for (i, mode) in ["multicast", "unicast"].iter().cycle().enumerate() {
+        if figures.iter().all(|f| f.len() == rounds) {
+            break;
+        }
+        let slot = &mut figures[i % 2];
+        if slot.len() == rounds {
+            continue;
+        }
+        match fanout_cpu_per_delivery(host, fanout, mode) {
+            Some(figure) => slot.push(figure),
+            None => {
+                again += 1;
+                assert!(
+                    again <= rounds,
+                    "{again} runs lost copies: no fair comparison"
+                );
+            }
+        }
+    }
+    figures
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -504,11 +537,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 fn multicast_fan_out_costs_the_sender_less_than_unicast() {
     let host = harness::or_skip!(Sandbox::new());
     let fanout = &docs::binaries::current_programs().unwrap().join("fanout");
-    let (mut multicast, mut unicast) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
-        multicast.push(fanout_cpu_per_delivery(&host, fanout, "multicast"));
-        unicast.push(fanout_cpu_per_delivery(&host, fanout, "unicast"));
-    }
+    let [multicast, unicast] = fanout_rounds(&host, fanout, 5);
     let (m, u) = (median(multicast.clone()), median(unicast.clone()));
     assert!(
         m < 0.8 * u,
