@@ -35,7 +35,9 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
+
+use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::error::{Context, Error};
 use crate::host::Host;
@@ -365,20 +367,8 @@ impl Drop for Routed {
 
 /// Opens the multicast routing socket (`MRT_INIT`) and makes each `eth{n}` virtual interface n.
 fn start_routing(interfaces: usize) -> crate::Result<OwnedFd> {
-    // SAFETY: plain socket(2); the descriptor is owned right after.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_INET,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::IPPROTO_IGMP,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error())
-            .doing(|| "opening the multicast routing socket".into());
-    }
-    // SAFETY: fd is fresh and valid.
-    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    let socket: OwnedFd = raw_socket(Domain::IPV4, libc::IPPROTO_IGMP)
+        .doing(|| "opening the multicast routing socket".into())?;
     set(&socket, MRT_INIT, &1i32).doing(|| "MRT_INIT (is another router running here?)".into())?;
     for n in 0..interfaces {
         let vif = VifCtl {
@@ -397,22 +387,8 @@ fn start_routing(interfaces: usize) -> crate::Result<OwnedFd> {
 /// Opens the IPv6 multicast routing socket (`MRT6_INIT`), makes each `eth{n}` interface n,
 /// and turns IPv6 forwarding on. An error is kept as the reason IPv6 cannot be routed.
 fn start_routing_v6(interfaces: usize) -> Result<OwnedFd, String> {
-    // SAFETY: plain socket(2); the descriptor is owned right after.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_INET6,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::IPPROTO_ICMPV6,
-        )
-    };
-    if fd < 0 {
-        return Err(format!(
-            "opening the IPv6 multicast routing socket: {}",
-            io::Error::last_os_error()
-        ));
-    }
-    // SAFETY: fd is fresh and valid.
-    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    let socket = raw_socket(Domain::IPV6, libc::IPPROTO_ICMPV6)
+        .map_err(|e| format!("opening the IPv6 multicast routing socket: {e}"))?;
     mcast_vocab::sockopt::set_option(&socket, libc::IPPROTO_IPV6, MRT6_INIT, &1i32)
         .map_err(|e| format!("MRT6_INIT: {e}"))?;
     for n in 0..interfaces {
@@ -428,6 +404,11 @@ fn start_routing_v6(interfaces: usize) -> Result<OwnedFd, String> {
     }
     crate::namespace::sysctl("net/ipv6/conf/all/forwarding", "1").map_err(|e| e.to_string())?;
     Ok(socket)
+}
+
+/// A raw socket of `protocol`, the kind the kernel's multicast routing API is spoken on.
+fn raw_socket(domain: Domain, protocol: libc::c_int) -> io::Result<OwnedFd> {
+    Socket::new(domain, Type::RAW, Some(Protocol::from(protocol))).map(OwnedFd::from)
 }
 
 fn set<T: Copy>(socket: &OwnedFd, option: libc::c_int, value: &T) -> io::Result<()> {
