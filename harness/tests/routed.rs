@@ -32,15 +32,27 @@ fn segments_are_numbered_and_the_router_is_254() {
 /// the sender's neighbour hears both with the TTL they were sent with.
 #[test]
 fn ttl_1_stays_on_the_segment_and_ttl_2_crosses_the_router() {
+    one_stays_two_crosses("239.7.7.7:7000", "ttl");
+}
+
+/// On `Routed::new(["a1", "a2"], ["b1"])` with a forwarding entry for (a1, `group`), a1 sends
+/// with a TTL (hop limit) of 1, then of 2: a2, its neighbour, hears both with the limit they
+/// were sent with; b1, beyond the router, only the second, with 1 left, on `eth0`, from a1.
+fn one_stays_two_crosses(group: &str, word: &str) {
     let net = harness::or_skip!(Routed::new(["a1", "a2"], ["b1"]));
-    let group = Group::parse("239.7.7.7:7000").unwrap();
+    let group = Group::parse(group).unwrap();
     let neighbour = net.host("a2").listen(group).unwrap();
     let beyond = net.host("b1").listen(group).unwrap();
-    net.forward(net.host("a1").ipv4(), Ipv4Addr::new(239, 7, 7, 7))
-        .unwrap();
-    net.host("a1").run(|| {
-        send(group, b"ttl 1", 1);
-        send(group, b"ttl 2", 2);
+    let a1 = net.host("a1");
+    let source = match group.ip() {
+        IpAddr::V4(_) => IpAddr::V4(a1.ipv4()),
+        IpAddr::V6(_) => IpAddr::V6(a1.ipv6()),
+    };
+    net.forward(source, group.ip()).unwrap();
+    let (first, second) = (format!("{word} 1"), format!("{word} 2"));
+    a1.run(|| {
+        send(group, first.as_bytes(), 1);
+        send(group, second.as_bytes(), 2);
     });
     let near: Vec<(String, Option<u8>)> = neighbour
         .expect(2)
@@ -49,10 +61,10 @@ fn ttl_1_stays_on_the_segment_and_ttl_2_crosses_the_router() {
         .iter()
         .map(|d| (d.text(), d.ttl))
         .collect();
-    assert_eq!(near, [("ttl 1".into(), Some(1)), ("ttl 2".into(), Some(2))]);
+    assert_eq!(near, [(first, Some(1)), (second.clone(), Some(2))]);
     let far = beyond.expect(1).within(DEADLINE).unwrap();
-    assert_eq!((far[0].text(), far[0].ttl), ("ttl 2".into(), Some(1)));
-    assert_eq!(far[0].source.ip(), IpAddr::V4(net.host("a1").ipv4()));
+    assert_eq!((far[0].text(), far[0].ttl), (second, Some(1)));
+    assert_eq!(far[0].source.ip(), source);
     assert_eq!(far[0].interface.name, "eth0");
     beyond.expect_none(Duration::from_millis(100)).unwrap();
 }
@@ -133,34 +145,7 @@ fn a_failed_expectation_shows_what_the_router_did() {
 /// `eth0` from a1's address.
 #[test]
 fn hop_limit_1_stays_on_the_segment_and_2_crosses_the_ipv6_router() {
-    let net = harness::or_skip!(Routed::new(["a1", "a2"], ["b1"]));
-    let group = Group::parse("[ff0e::7:7]:7010").unwrap();
-    let neighbour = net.host("a2").listen(group).unwrap();
-    let beyond = net.host("b1").listen(group).unwrap();
-    let IpAddr::V6(ip) = group.ip() else {
-        unreachable!()
-    };
-    net.forward(net.host("a1").ipv6(), ip).unwrap();
-    net.host("a1").run(|| {
-        send(group, b"hops 1", 1);
-        send(group, b"hops 2", 2);
-    });
-    let near: Vec<(String, Option<u8>)> = neighbour
-        .expect(2)
-        .within(DEADLINE)
-        .unwrap()
-        .iter()
-        .map(|d| (d.text(), d.ttl))
-        .collect();
-    assert_eq!(
-        near,
-        [("hops 1".into(), Some(1)), ("hops 2".into(), Some(2))]
-    );
-    let far = beyond.expect(1).within(DEADLINE).unwrap();
-    assert_eq!((far[0].text(), far[0].ttl), ("hops 2".into(), Some(1)));
-    assert_eq!(far[0].source.ip(), IpAddr::V6(net.host("a1").ipv6()));
-    assert_eq!(far[0].interface.name, "eth0");
-    beyond.expect_none(Duration::from_millis(100)).unwrap();
+    one_stays_two_crosses("[ff0e::7:7]:7010", "hops");
 }
 
 /// Three segments: the router forwards a1's datagram with TTL 2 onto both other segments,
