@@ -728,7 +728,7 @@ print(open('/proc/net/igmp').read())
 /// zero long make that "any address, no index".
 #[test]
 fn python_membership_value_is_16_bytes_on_64_bit_linux_and_still_joins() {
-    let python3 = harness::or_skip!(harness::tool("python3"));
+    let python3 = harness::or_skip!(harness::tool(harness::Capability::Python3));
     let host = harness::or_skip!(Sandbox::new());
     let output = host
         .output(Command::new(python3).arg("-c").arg(PYTHON_JOIN))

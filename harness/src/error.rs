@@ -4,11 +4,13 @@ use std::io;
 
 /// Anything that can go wrong while building or using a sandbox.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
-    /// The machine cannot give us a network namespace (no root, no user namespaces).
-    /// Tests turn this into a one-line skip; see [`crate::or_skip!`].
+    /// The machine lacks a [`crate::Capability`] this needs (no network namespace, no
+    /// multicast routing, no `netem`, no `tmux`...). Tests turn this into a one-line skip;
+    /// see [`crate::or_skip!`].
     #[error("{0}")]
-    Unavailable(String),
+    Unavailable(crate::Missing),
     /// A system call or netlink request failed; `doing` says what we were attempting.
     #[error("{doing}: {source}")]
     Io {

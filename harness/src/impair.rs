@@ -196,11 +196,14 @@ pub(crate) fn apply(
     let (kind, options) = impairment.qdisc();
     match rtnl.replace_root_qdisc(index, kind, options) {
         // The kernel's answer to an unknown qdisc kind (the module absent and not loadable).
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Err(Error::Unavailable(format!(
-            "impairing {link}: this kernel has no {kind} queueing discipline \
-             (CONFIG_NET_SCH_{}; the kernel said: {e})",
-            kind.to_uppercase()
-        ))),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+            let capability = if kind == "netem" {
+                crate::Capability::Netem
+            } else {
+                crate::Capability::Tbf
+            };
+            Err(capability.missing(format!("impairing {link}, the kernel said: {e}")))
+        }
         other => other.doing(|| format!("impairing {link} ({impairment:?})")),
     }
 }
@@ -241,7 +244,7 @@ pub(crate) fn wait_until_drained(rtnl: &mut Rtnl, index: u32, link: &str) -> cra
 /// The `TCA_OPTIONS` payload for a `tbf` qdisc limited to `bits_per_second`, with a bucket of
 /// [`TBF_BURST`] bytes and room for `limit` full-size frames (1000 unless given):
 /// `TCA_TBF_PARMS` (`struct tc_tbf_qopt`), then `TCA_TBF_BURST`, as `tc` encodes them.
-fn tbf_options(bits_per_second: u64, limit: Option<u32>) -> Vec<u8> {
+pub(crate) fn tbf_options(bits_per_second: u64, limit: Option<u32>) -> Vec<u8> {
     let bytes = bits_per_second / 8;
     let mut parms = Vec::with_capacity(40);
     // struct tc_ratespec: cell_log, linklayer (1: Ethernet, so no rate table is needed),

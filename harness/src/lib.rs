@@ -51,7 +51,9 @@
 //! - [`wait_within`] (`child.rs`): wait for a program a test started, with a deadline.
 //! - `pause.rs`: `HARNESS_PAUSE=1` keeps a failed test's network and prints how to enter it.
 //! - `namespace.rs`, `netlink.rs`: namespaces held by file descriptor, configured over rtnetlink.
-//! - `privilege.rs`: root, unprivileged user namespaces, and [`or_skip!`].
+//! - [`Capability`] (`capability.rs`): what this machine can do, probed once per process.
+//! - `skip.rs`: [`or_skip!`], visible skips, `HARNESS_REQUIRE_SANDBOX` and `HARNESS_REQUIRE`.
+//! - `privilege.rs`: root and unprivileged user namespaces.
 //!
 //! ## Rules it keeps
 //! - **Hermetic**: nothing is created in the host's own namespace; interfaces are born inside
@@ -73,6 +75,7 @@
 //! Multicast routing protocols (the router forwards only the (source, group) pairs a test
 //! names, IPv4 or IPv6), and anything but Linux.
 
+mod capability;
 mod capture;
 mod child;
 mod datagram;
@@ -94,10 +97,12 @@ mod ready;
 mod recording;
 mod routed;
 mod sandbox;
+mod skip;
 mod tools;
 mod topology;
 mod unmet;
 
+pub use capability::{Capability, Missing, requirements_table};
 pub use capture::{Capture, Direction, Frame, UdpFrame};
 pub use child::wait_within;
 pub use datagram::Datagram;
@@ -108,9 +113,9 @@ pub use lan::{Lan, Snooping};
 pub use listener::{Expect, Listen, Listener};
 pub use mcast_vocab::{Group, GroupError, Interface, Scope, Ttl};
 pub use pcap::PcapWriter;
-pub use privilege::{sandbox_required, skip_unless_available};
 pub use routed::{MAX_SEGMENTS, Routed};
 pub use sandbox::{SANDBOX_IPV4, Sandbox};
+pub use skip::{required, sandbox_required, skip, skip_unless_available};
 pub use tools::tool;
 pub use topology::MAX_LAN_HOSTS;
 pub use unmet::Unmet;

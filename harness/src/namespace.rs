@@ -20,7 +20,6 @@ use nix::sched::{CloneFlags, setns, unshare};
 
 use crate::error::Context;
 use crate::netlink::Rtnl;
-use crate::privilege;
 
 /// A network namespace, alive for as long as this value is.
 pub(crate) struct Namespace {
@@ -38,7 +37,7 @@ impl Namespace {
         count: usize,
         prepare: impl Fn(usize, &Namespace, &mut Rtnl) -> crate::Result<()> + Send + Sync,
     ) -> crate::Result<Vec<(Namespace, Rtnl)>> {
-        privilege::check()?;
+        crate::Capability::Sandbox.check()?;
         std::thread::scope(|scope| {
             scope
                 .spawn(|| {

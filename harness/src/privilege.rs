@@ -11,14 +11,10 @@
 //! Inside, the process is root of its own user namespace, mapped to the user outside: files
 //! it writes belong to the user. Set `HARNESS_NO_USERNS=1` to turn the move off.
 //!
-//! When no sandbox can be had, [`crate::or_skip!`] prints one `skipped: <why>` line and returns
-//! from the test; with `HARNESS_REQUIRE_SANDBOX=1` (CI sets it) it panics instead, so a machine
-//! that silently skips everything cannot pass CI.
+//! When no sandbox can be had, [`crate::Capability::Sandbox`] says why, and
+//! [`crate::or_skip!`] (in `skip.rs`) turns that into a visible skip.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI32, Ordering};
-
-use crate::Error;
 
 /// Stage of the user-namespace move that failed (0 = not attempted or fine), and its errno.
 static USERNS_STAGE: AtomicI32 = AtomicI32::new(0);
@@ -180,13 +176,10 @@ unsafe fn write_proc(path: &std::ffi::CStr, bytes: &[u8]) -> bool {
     }
 }
 
-/// Whether this process can create network namespaces; the reason if not. Checked once.
-pub(crate) fn check() -> crate::Result<()> {
-    static VERDICT: OnceLock<Result<(), String>> = OnceLock::new();
-    VERDICT
-        .get_or_init(probe)
-        .clone()
-        .map_err(Error::Unavailable)
+/// Whether this process can create network namespaces; the reason if not. Asked through
+/// [`crate::Capability::Sandbox`], which remembers the answer.
+pub(crate) fn check() -> Result<(), String> {
+    probe()
 }
 
 fn probe() -> Result<(), String> {
@@ -226,45 +219,4 @@ fn probe() -> Result<(), String> {
              namespace: unset HARNESS_NO_USERNS)"
         )),
     }
-}
-
-/// True when `HARNESS_REQUIRE_SANDBOX` is set to anything but `0` or empty.
-pub fn sandbox_required() -> bool {
-    std::env::var("HARNESS_REQUIRE_SANDBOX").is_ok_and(|v| !v.is_empty() && v != "0")
-}
-
-/// What [`crate::or_skip!`] does with a result: the value, or `None` after printing why it
-/// skipped. Panics on any other error, and on a skip when [`sandbox_required`].
-pub fn skip_unless_available<T>(result: crate::Result<T>) -> Option<T> {
-    match result {
-        Ok(value) => Some(value),
-        Err(Error::Unavailable(why)) if !sandbox_required() => {
-            eprintln!("skipped: {why}");
-            None
-        }
-        Err(Error::Unavailable(why)) => {
-            panic!("HARNESS_REQUIRE_SANDBOX is set but no sandbox can be built: {why}")
-        }
-        Err(other) => panic!("building the sandbox failed: {other}"),
-    }
-}
-
-/// Builds a sandbox or skips the test: `let host = harness::or_skip!(Sandbox::new());`
-///
-/// Evaluates to the value when the expression succeeds. When the machine cannot create
-/// network namespaces it prints `skipped: <why>` and `return`s from the calling function
-/// (or panics under `HARNESS_REQUIRE_SANDBOX=1`). Any other error panics with its message.
-/// In a test that returns a value, say what a skip returns:
-/// `let lan = harness::or_skip!(Lan::new(["a", "b"]), Ok(()));`
-#[macro_export]
-macro_rules! or_skip {
-    ($built:expr) => {
-        $crate::or_skip!($built, ())
-    };
-    ($built:expr, $skipped:expr) => {
-        match $crate::skip_unless_available($built) {
-            Some(value) => value,
-            None => return $skipped,
-        }
-    };
 }

@@ -39,6 +39,7 @@ use std::os::fd::OwnedFd;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::Capability;
 use crate::error::{Context, Error};
 use crate::host::Host;
 use crate::impair::Impairment;
@@ -51,7 +52,7 @@ pub struct Routed {
     segments: Vec<u8>,
     routing: OwnedFd,
     /// The IPv6 routing socket, or why there is none (a kernel without `CONFIG_IPV6_MROUTE`).
-    routing6: Result<OwnedFd, String>,
+    routing6: Result<OwnedFd, Error>,
     /// `HARNESS_PAUSE` bookkeeping (see `pause.rs`).
     pub(crate) pause: Option<u64>,
     /// The switches and every host's cable. Dropped last: they hold the far ends of the cables.
@@ -284,10 +285,15 @@ impl Routed {
     }
 
     fn forward_v6(&self, source: Ipv6Addr, group: Ipv6Addr) -> crate::Result<()> {
-        let routing = self
-            .routing6
-            .as_ref()
-            .map_err(|why| Error::Invalid(format!("no IPv6 multicast routing here: {why}")))?;
+        let routing = match &self.routing6 {
+            Ok(routing) => routing,
+            Err(Error::Unavailable(missing)) => return Err(Error::Unavailable(missing.clone())),
+            Err(other) => {
+                return Err(Error::Invalid(format!(
+                    "no IPv6 multicast routing: {other}"
+                )));
+            }
+        };
         let from = self
             .segments
             .iter()
@@ -369,7 +375,16 @@ impl Drop for Routed {
 fn start_routing(interfaces: usize) -> crate::Result<OwnedFd> {
     let socket: OwnedFd = raw_socket(Domain::IPV4, libc::IPPROTO_IGMP)
         .doing(|| "opening the multicast routing socket".into())?;
-    set(&socket, MRT_INIT, &1i32).doing(|| "MRT_INIT (is another router running here?)".into())?;
+    match set(&socket, MRT_INIT, &1i32) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {
+            return Err(Capability::Ipv4Routing.missing(format!("MRT_INIT said: {e}")));
+        }
+        Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => {
+            return Err(e)
+                .doing(|| "MRT_INIT: another multicast router runs in this namespace".into());
+        }
+        other => other.doing(|| "MRT_INIT".into())?,
+    }
     for n in 0..interfaces {
         let vif = VifCtl {
             vifi: n as u16,
@@ -385,12 +400,14 @@ fn start_routing(interfaces: usize) -> crate::Result<OwnedFd> {
 }
 
 /// Opens the IPv6 multicast routing socket (`MRT6_INIT`), makes each `eth{n}` interface n,
-/// and turns IPv6 forwarding on. An error is kept as the reason IPv6 cannot be routed.
-fn start_routing_v6(interfaces: usize) -> Result<OwnedFd, String> {
+/// and turns IPv6 forwarding on. An error is kept as the reason IPv6 cannot be routed
+/// ([`Capability::Ipv6Routing`] missing, for a kernel without it).
+fn start_routing_v6(interfaces: usize) -> crate::Result<OwnedFd> {
+    Capability::Ipv6Routing.check()?;
     let socket = raw_socket(Domain::IPV6, libc::IPPROTO_ICMPV6)
-        .map_err(|e| format!("opening the IPv6 multicast routing socket: {e}"))?;
+        .doing(|| "opening the IPv6 multicast routing socket".into())?;
     mcast_vocab::sockopt::set_option(&socket, libc::IPPROTO_IPV6, MRT6_INIT, &1i32)
-        .map_err(|e| format!("MRT6_INIT: {e}"))?;
+        .doing(|| "MRT6_INIT".into())?;
     for n in 0..interfaces {
         let mif = Mif6Ctl {
             mifi: n as u16,
@@ -400,9 +417,10 @@ fn start_routing_v6(interfaces: usize) -> Result<OwnedFd, String> {
             rate_limit: 0,
         };
         mcast_vocab::sockopt::set_option(&socket, libc::IPPROTO_IPV6, MRT6_ADD_MIF, &mif)
-            .map_err(|e| format!("MRT6_ADD_MIF eth{n}: {e}"))?;
+            .doing(|| format!("MRT6_ADD_MIF eth{n}"))?;
     }
-    crate::namespace::sysctl("net/ipv6/conf/all/forwarding", "1").map_err(|e| e.to_string())?;
+    crate::namespace::sysctl("net/ipv6/conf/all/forwarding", "1")
+        .doing(|| "IPv6 forwarding".into())?;
     Ok(socket)
 }
 

@@ -60,6 +60,7 @@ impl Sandbox {
     /// Builds the sandbox. Fails with [`crate::Error::Unavailable`] where namespaces cannot be
     /// created; tests wrap this in [`crate::or_skip!`]. Returns when every link is usable.
     pub fn new() -> crate::Result<Sandbox> {
+        crate::Capability::Ifb.check()?;
         let (namespace, rtnl) = Namespace::create_many(1, |_, _, rtnl| {
             let until = Instant::now() + READY_DEADLINE;
             let doing = |what: &str| format!("building the sandbox: {what}");

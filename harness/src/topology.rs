@@ -148,6 +148,16 @@ pub(crate) fn build_with(
     snooping: Snooping,
 ) -> crate::Result<Built> {
     validate(segments, with_router)?;
+    // What the kernel must have, named before anything is built.
+    crate::Capability::Veth.check()?;
+    crate::Capability::Bridge.check()?;
+    if snooping != Snooping::Off {
+        crate::Capability::Snooping.check()?;
+    }
+    if with_router {
+        // A router without the kernel's multicast routing would fail at `MRT_INIT`.
+        crate::Capability::Ipv4Routing.check()?;
+    }
     let until = Instant::now() + READY_DEADLINE;
     let plans = plans(segments);
     let mut roles: Vec<Role> = segments.iter().map(|_| Role::Switch).collect();

@@ -11,12 +11,12 @@
 //! generous ceiling on the fastest frame: a busy machine can release frames late, adding to
 //! some latencies, never taking away.
 //!
-//! Every test but the rate limits' needs the kernel's netem (`CONFIG_NET_SCH_NETEM`); without
-//! it each prints one `skipped:` line and passes, whatever `HARNESS_REQUIRE_SANDBOX` says
-//! (that variable asks for namespaces, not for every queueing discipline). With
-//! `HARNESS_REQUIRE_NETEM=1` a missing netem (or, for the rate limit, `tbf`) fails the test
-//! instead, with one line saying so: `.ci/netem-vm` sets it, running these tests in a virtual
-//! machine whose kernel has netem, so that CI cannot pass without them having run.
+//! Every test but the rate limits' needs the kernel's netem (`CONFIG_NET_SCH_NETEM`), and the
+//! router's need multicast routing (`CONFIG_IP_MROUTE`); without them each prints one
+//! `skipped:` line and passes, whatever `HARNESS_REQUIRE_SANDBOX` says (that variable asks for
+//! namespaces, not for every kernel feature). With `HARNESS_REQUIRE=netem` (or `all`) a
+//! missing netem fails the test instead, with one line saying so: CI's VM sets it, running
+//! these tests on a kernel that has them, so that CI cannot pass without them having run.
 
 use std::io::IoSliceMut;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
@@ -86,14 +86,6 @@ fn stream(phases: &[(Impairment, u64)], size: usize) -> Option<(Vec<Arrival>, Ve
         "c, unimpaired, got each once"
     );
     Some((b, c))
-}
-
-/// Fails the test, saying why, when this kernel lacks a queueing discipline it needs and
-/// `HARNESS_REQUIRE_NETEM=1` is set; otherwise the caller goes on to skip.
-fn fail_if_netem_required(why: &str) {
-    if std::env::var_os("HARNESS_REQUIRE_NETEM").is_some_and(|v| v == "1") {
-        panic!("HARNESS_REQUIRE_NETEM=1, but {why}");
-    }
 }
 
 /// A socket in `host` joined to the group on `eth0`, read by a thread until `end` arrives.
@@ -332,7 +324,9 @@ fn a_change_takes_effect_for_the_next_datagram() {
             let start = Instant::now();
             match lan.impair("b", &impairment(i)) {
                 Err(Error::Unavailable(why)) => {
-                    fail_if_netem_required(&why);
+                    if let Some(required) = harness::required(why.capability) {
+                        panic!("{required}, but {why}");
+                    }
                     return println!("no {kind} figure: {why}");
                 }
                 other => other.unwrap(),
@@ -505,20 +499,10 @@ fn numbered(id: u64, size: usize) -> Vec<u8> {
 }
 
 /// `result` of impairing a link, when this kernel lacks the queueing discipline it needs:
-/// prints one `skipped:` line and returns `false` (or fails, under `HARNESS_REQUIRE_NETEM=1`).
-/// Any other error fails the test.
+/// reports the skip and returns `false` (or fails, where the run requires it: see
+/// `harness::skip`). Any other error fails the test.
 fn impaired(result: harness::Result<()>) -> bool {
-    match result {
-        Err(Error::Unavailable(why)) => {
-            fail_if_netem_required(&why);
-            println!("skipped: {why}");
-            false
-        }
-        other => {
-            other.unwrap();
-            true
-        }
-    }
+    harness::skip_unless_available(result).is_some()
 }
 
 /// On `Routed::new(["a"], ["b", "d"])`: `impair` impairs the network, then `a` sends `n`

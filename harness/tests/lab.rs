@@ -140,7 +140,7 @@ fn text(bytes: &[u8]) -> String {
 
 /// Whether `program` is installed; if not, a `skipped:` line (a failure under
 /// `HARNESS_REQUIRE_SANDBOX=1`), as `harness::or_skip!` does.
-fn have(program: &str) -> bool {
+fn have(program: harness::Capability) -> bool {
     harness::skip_unless_available(harness::tool(program)).is_some()
 }
 
@@ -221,7 +221,7 @@ fn exec_passes_the_exit_status_through() {
 /// `lab exec` process in host b: both entered the same running lab.
 #[test]
 fn send_in_one_exec_reaches_receive_in_another() {
-    if !have("python3") {
+    if !have(harness::Capability::Python3) {
         return;
     }
     let registry = Registry::new();
@@ -251,7 +251,7 @@ fn send_in_one_exec_reaches_receive_in_another() {
 /// never heard.
 #[test]
 fn two_labs_do_not_hear_each_other() {
-    if !have("python3") {
+    if !have(harness::Capability::Python3) {
         return;
     }
     let registry = Registry::new();
@@ -489,7 +489,7 @@ fn bad_input_gets_one_line_and_a_non_zero_exit() {
 /// host a sent is in it with a's address as source, the group as destination, and its TTL.
 #[test]
 fn capture_writes_what_crosses_an_interface_to_a_pcap_file() {
-    if !have("python3") {
+    if !have(harness::Capability::Python3) {
         return;
     }
     let registry = Registry::new();
@@ -557,7 +557,7 @@ fn check_says_whether_this_machine_can_run_the_lab() {
         "{said}"
     );
     // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 || !have("setpriv") {
+    if unsafe { libc::geteuid() } != 0 || !std::path::Path::new("/usr/bin/setpriv").exists() {
         return;
     }
     // As an ordinary user (no sudo), the lab works in a user namespace of its own.
@@ -682,7 +682,7 @@ fn pane(socket: &Path, target: &str) -> String {
 /// leaving a's shell ends the lab and its tmux server.
 #[test]
 fn tmux_windows_are_shells_in_their_hosts() {
-    if !have("tmux") || !have("python3") {
+    if !have(harness::Capability::Tmux) || !have(harness::Capability::Python3) {
         return;
     }
     let registry = Registry::new();

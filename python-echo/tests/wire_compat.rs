@@ -16,7 +16,7 @@ use harness::Lan;
 /// Our sender counts the original receiver's `ack` like our own: one host, 10.0.0.2.
 #[test]
 fn our_sender_collects_the_original_receivers_ack() {
-    let python3 = harness::or_skip!(harness::tool("python3"));
+    let python3 = harness::or_skip!(harness::tool(harness::Capability::Python3));
     let lan = harness::or_skip!(Lan::new(["a", "b"]));
     let mut original = Program::ready(lan.host("b"), &mut python(&python3, "original_receiver.py"));
 
@@ -36,7 +36,7 @@ fn our_sender_collects_the_original_receivers_ack() {
 /// The original sender hears our receiver's `ack` and prints it like any other.
 #[test]
 fn original_sender_collects_our_receivers_ack() {
-    let python3 = harness::or_skip!(harness::tool("python3"));
+    let python3 = harness::or_skip!(harness::tool(harness::Capability::Python3));
     let lan = harness::or_skip!(Lan::new(["a", "b"]));
     let mut ours = Program::ready(lan.host("b"), &mut Command::new(RECEIVER));
 
@@ -60,7 +60,7 @@ fn original_sender_collects_our_receivers_ack() {
 /// receiver prints exactly what the original prints, line for line.
 #[test]
 fn our_receiver_prints_what_the_original_prints() {
-    let python3 = harness::or_skip!(harness::tool("python3"));
+    let python3 = harness::or_skip!(harness::tool(harness::Capability::Python3));
     let lan = harness::or_skip!(Lan::new(["sender", "original", "ours"]));
     let mut original = Program::ready(
         lan.host("original"),
@@ -100,7 +100,7 @@ fn our_receiver_prints_what_the_original_prints() {
 /// of each kind; only our summary line is extra.
 #[test]
 fn mixed_receivers_are_both_counted() {
-    let python3 = harness::or_skip!(harness::tool("python3"));
+    let python3 = harness::or_skip!(harness::tool(harness::Capability::Python3));
     let lan = harness::or_skip!(Lan::new(["a", "b", "c"]));
     let _original = Program::ready(lan.host("b"), &mut python(&python3, "original_receiver.py"));
     let _ours = Program::ready(lan.host("c"), &mut Command::new(RECEIVER));

@@ -104,7 +104,7 @@ fn main() {
 }
 
 fn tmux_program() -> Option<PathBuf> {
-    harness::tool("tmux").ok()
+    harness::tool(harness::Capability::Tmux).ok()
 }
 
 fn print_memory(name: &str, (idle, after): (flood::Memory, flood::Memory)) {

@@ -50,7 +50,7 @@ impl Drop for OutputFile {
 /// at most one frame drawn per frame interval however fast messages came.
 #[test]
 fn chat_window_survives_a_flood_bounded_and_clean() {
-    let tmux_program = harness::or_skip!(harness::tool("tmux"));
+    let tmux_program = harness::or_skip!(harness::tool(harness::Capability::Tmux));
     let lan = harness::or_skip!(Lan::new(["a", "b"]));
     let tmux = Tmux::start(lan.host("b"), tmux_program, &format!("{CHAT} bob"));
     tmux.until_screen_shows(" [backchannel]");
@@ -97,7 +97,7 @@ fn chat_window_survives_a_flood_bounded_and_clean() {
 /// (before the fixes it took over a minute).
 #[test]
 fn esc_ends_the_chat_window_during_a_flood() {
-    let tmux_program = harness::or_skip!(harness::tool("tmux"));
+    let tmux_program = harness::or_skip!(harness::tool(harness::Capability::Tmux));
     let lan = harness::or_skip!(Lan::new(["a", "b"]));
     let tmux = Tmux::start(lan.host("b"), tmux_program, &format!("{CHAT} bob"));
     tmux.until_screen_shows(" [backchannel]");

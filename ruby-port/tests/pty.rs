@@ -19,7 +19,7 @@ const CHAT: &str = env!("CARGO_BIN_EXE_chat");
 /// Esc quits with exit code 0, leaving the alternate screen.
 #[test]
 fn chat_runs_in_a_real_terminal_and_restores_it_on_esc() {
-    let tmux_program = harness::or_skip!(harness::tool("tmux"));
+    let tmux_program = harness::or_skip!(harness::tool(harness::Capability::Tmux));
     let host = harness::or_skip!(Sandbox::new());
     let tmux = Tmux::start(&host, tmux_program, &format!("{CHAT} alice"));
     tmux.until_screen_shows(" [backchannel]");
@@ -97,7 +97,7 @@ fn chat_runs_in_a_real_terminal_and_restores_it_on_esc() {
 /// Ctrl-C is a key in raw mode, not a signal: it quits cleanly as Esc does.
 #[test]
 fn ctrl_c_quits_and_restores_the_terminal() {
-    let tmux_program = harness::or_skip!(harness::tool("tmux"));
+    let tmux_program = harness::or_skip!(harness::tool(harness::Capability::Tmux));
     let host = harness::or_skip!(Sandbox::new());
     let tmux = Tmux::start(&host, tmux_program, &format!("{CHAT} alice"));
     tmux.until_screen_shows(" [backchannel]");

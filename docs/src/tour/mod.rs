@@ -174,7 +174,7 @@ const HOSTS: [&str; 3] = ["a", "b", "c"];
 pub fn run() -> Result<Report, TourError> {
     let started = Instant::now();
     let lan = Lan::new(HOSTS).map_err(|error| match error {
-        harness::Error::Unavailable(why) => TourError::NoSandbox(why),
+        harness::Error::Unavailable(why) => TourError::NoSandbox(why.to_string()),
         other => TourError::Lan(other.to_string()),
     })?;
     let chapters = vec![

@@ -38,7 +38,7 @@ pub fn udp_records(file: &[u8]) -> Vec<Record> {
 /// What tshark reads from `path`: `source destination ttl` per UDP datagram, or `None`
 /// (after a `skipped:` line) where tshark is not installed.
 pub fn tshark_udp(path: &std::path::Path) -> Option<Vec<String>> {
-    let tshark = harness::skip_unless_available(harness::tool("tshark"))?;
+    let tshark = harness::skip_unless_available(harness::tool(harness::Capability::Tshark))?;
     let out = Command::new(tshark)
         .arg("-r")
         .arg(path)

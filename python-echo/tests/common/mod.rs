@@ -27,7 +27,7 @@ pub const READY: &str = "waiting to receive message";
 pub const TEST_TIMEOUT: &str = "0.5";
 
 /// A Python fixture under `tests/fixtures/`, run unbuffered by `python3`, the interpreter
-/// `harness::tool("python3")` found (tests skip without one).
+/// `harness::tool(harness::Capability::Python3)` found (tests skip without one).
 pub fn python(python3: &Path, fixture: &str) -> Command {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
