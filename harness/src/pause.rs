@@ -56,8 +56,7 @@ pub(crate) fn if_failed(hosts: &[&Host], mark: u64) {
         hosts: hosts.iter().map(|h| HostEntry::of(h)).collect(),
     };
     let registered = registry::register(&entry);
-    let in_user_namespace = std::fs::read_to_string("/proc/self/uid_map")
-        .is_ok_and(|map| map.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"]);
+    let in_user_namespace = !crate::privilege::in_initial_user_namespace();
     let user = if in_user_namespace {
         format!("--preserve-credentials --user=/proc/{pid}/ns/user ")
     } else {

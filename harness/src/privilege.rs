@@ -220,3 +220,35 @@ fn probe() -> Result<(), String> {
         )),
     }
 }
+
+/// Whether this process is in the machine's own user namespace (its `uid_map` maps every id
+/// to itself), not in one the harness or anybody else made.
+pub(crate) fn in_initial_user_namespace() -> bool {
+    std::fs::read_to_string("/proc/self/uid_map")
+        .is_ok_and(|map| map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
+}
+
+/// Whether this process is the machine's root: effective uid 0 in the initial user namespace.
+/// Root of a user namespace (an ordinary user after the harness's move) is not: it cannot
+/// become another user, nor write the machine's sysctls.
+pub fn real_root() -> bool {
+    nix::unistd::geteuid().is_root() && in_initial_user_namespace()
+}
+
+/// Our user id outside any user namespace we are in (the first line of `uid_map` that maps
+/// our id).
+pub(crate) fn outer_uid() -> u32 {
+    let inside = nix::unistd::geteuid().as_raw();
+    std::fs::read_to_string("/proc/self/uid_map")
+        .ok()
+        .and_then(|map| {
+            map.lines().find_map(|line| {
+                let mut n = line.split_whitespace().map(|w| w.parse::<u64>().ok());
+                let (first, outside, count) = (n.next()??, n.next()??, n.next()??);
+                let inside = u64::from(inside);
+                (first <= inside && inside < first + count)
+                    .then(|| (outside + inside - first) as u32)
+            })
+        })
+        .unwrap_or(inside)
+}

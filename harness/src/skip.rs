@@ -62,18 +62,28 @@ pub fn skip(missing: &Missing) {
         }
         panic!("{why}, but {missing}");
     }
+    report(missing.capability.id(), &missing.to_string());
+}
+
+/// Reports a skip that no [`Capability`] explains (a test that cannot see what it checks
+/// from where it runs), the same way: one line on standard error and in `HARNESS_SKIP_LOG`,
+/// under the capability `-`. Never a failure.
+pub fn skip_because(why: &str) {
+    report("-", why);
+}
+
+fn report(capability: &str, why: &str) {
     let thread = std::thread::current();
     let test = thread.name().unwrap_or("?");
-    let line = format!("skipped: {test}: {missing}\n");
+    let line = format!("skipped: {test}: {why}\n");
     // One write, not captured by the test runner.
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
     if let Some(log) = std::env::var_os("HARNESS_SKIP_LOG") {
         let exe = std::env::current_exe().unwrap_or_default();
         let record = format!(
-            "{}\t{test}\t{}\t{}\n",
+            "{}\t{test}\t{capability}\t{}\n",
             exe.display(),
-            missing.capability.id(),
-            missing.to_string().replace(['\t', '\n'], " ")
+            why.replace(['\t', '\n'], " ")
         );
         let appended = std::fs::OpenOptions::new()
             .create(true)
@@ -81,7 +91,11 @@ pub fn skip(missing: &Missing) {
             .open(&log)
             .and_then(|mut file| file.write_all(record.as_bytes()));
         if let Err(e) = appended {
-            panic!("HARNESS_SKIP_LOG={}: {e}", log.to_string_lossy());
+            let warning = format!(
+                "harness: this skip is not in HARNESS_SKIP_LOG={}: {e}\n",
+                log.to_string_lossy()
+            );
+            let _ = std::io::stderr().lock().write_all(warning.as_bytes());
         }
     }
 }

@@ -26,7 +26,8 @@ fn run_unprivileged(require: bool) -> Output {
         .args(["--exact", "needs_a_sandbox", "--nocapture"])
         .env("HARNESS_NO_USERNS", "1")
         .env("HARNESS_PRIVILEGE_CHILD", "1")
-        .env_remove("HARNESS_REQUIRE_SANDBOX");
+        .env_remove("HARNESS_REQUIRE_SANDBOX")
+        .env_remove("HARNESS_SKIP_LOG");
     if require {
         command.env("HARNESS_REQUIRE_SANDBOX", "1");
     }

@@ -290,23 +290,7 @@ pub(crate) fn start_time(pid: u32) -> Option<u64> {
     after_name.split_whitespace().nth(19)?.parse().ok()
 }
 
-/// Our user id outside any user namespace we are in (the first line of `uid_map`).
-pub(crate) fn outer_uid() -> u32 {
-    // SAFETY: geteuid cannot fail.
-    let inside = unsafe { libc::geteuid() };
-    fs::read_to_string("/proc/self/uid_map")
-        .ok()
-        .and_then(|map| {
-            map.lines().find_map(|line| {
-                let mut n = line.split_whitespace().map(|w| w.parse::<u64>().ok());
-                let (first, outside, count) = (n.next()??, n.next()??, n.next()??);
-                let inside = u64::from(inside);
-                (first <= inside && inside < first + count)
-                    .then(|| (outside + inside - first) as u32)
-            })
-        })
-        .unwrap_or(inside)
-}
+pub(crate) use crate::privilege::outer_uid;
 
 #[cfg(test)]
 mod tests {
