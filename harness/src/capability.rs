@@ -119,8 +119,8 @@ impl Capability {
             Sandbox => (
                 "sandbox",
                 "network namespaces",
-                "root, or unprivileged user namespaces (sysctl user.max_user_namespaces > 0; \
-                 kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu 24.04)",
+                "root, or user namespaces: sysctl user.max_user_namespaces > 0, and on \
+                 Ubuntu 24.04 kernel.apparmor_restrict_unprivileged_userns=0",
                 "everything that sends or joins: the tour, the lab, most tests",
             ),
             Veth => (

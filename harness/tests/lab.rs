@@ -556,6 +556,25 @@ fn check_says_whether_this_machine_can_run_the_lab() {
             && said.contains("reached host b on eth0 from 10.0.0.1:"),
         "{said}"
     );
+    // The capability table agrees with this process's own probe, row by row, and names
+    // what provides each.
+    for capability in harness::Capability::ALL {
+        let here = if capability.present() { "yes" } else { "NO " };
+        let row = format!(
+            "  {here}  {:<15} {} ({})",
+            capability.id(),
+            capability.title(),
+            capability.provided_by()
+        );
+        assert!(said.contains(&row), "no row {row:?} in:\n{said}");
+    }
+    let routed = if harness::Capability::Ipv4Routing.present() {
+        "  yes  cargo lab --routed\n".to_owned()
+    } else {
+        "  NO   cargo lab --routed: this kernel has no IPv4 multicast routing (CONFIG_IP_MROUTE)"
+            .to_owned()
+    };
+    assert!(said.contains(&routed), "{said}");
     // SAFETY: geteuid cannot fail.
     if !harness::real_root() {
         return;
@@ -888,6 +907,35 @@ fn the_lab_library_runs_command_lines_in_hosts() {
         std::os::unix::process::ExitStatusExt::signal(&status),
         Some(libc::SIGKILL)
     );
+}
+
+/// `lab --routed` opens where the kernel routes multicast; where it does not
+/// (`CONFIG_IP_MROUTE` unset), it says so in one line, non-zero, and builds nothing.
+#[test]
+fn a_routed_lab_opens_or_names_the_missing_kernel_option_in_one_line() {
+    harness::or_skip!(harness::Capability::Sandbox.check());
+    let registry = Registry::new();
+    let script = registry.0.join("script");
+    std::fs::write(&script, "router cat /proc/sys/net/ipv4/ip_forward\n").unwrap();
+    let out = registry
+        .lab()
+        .args(["--routed", "--no-tmux", "--no-build", "--run"])
+        .arg(&script)
+        .output()
+        .unwrap();
+    let (shown, said) = (text(&out.stdout), text(&out.stderr));
+    if harness::Capability::Ipv4Routing.present() {
+        assert!(shown.ends_with("1\n"), "{shown}{said}");
+        assert_eq!(out.status.code(), Some(0), "{said}");
+    } else {
+        assert_eq!(out.status.code(), Some(2), "{said}");
+        assert_eq!(said.lines().count(), 1, "{said}");
+        assert!(
+            said.starts_with("lab: cannot open this lab: this kernel has no IPv4 multicast routing (CONFIG_IP_MROUTE)"),
+            "{said}"
+        );
+    }
+    assert!(registry::running_in(&registry.0).unwrap().is_empty());
 }
 
 /// Without a terminal the lab is scriptable: `--run FILE` runs its `HOST COMMAND` lines in

@@ -9,6 +9,7 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
+use harness::Capability;
 use harness::lab::{self, Lab, Network, Program, Tmux, registry};
 
 /// The workshop's virtual LAN: hosts on a virtual segment, a shell in every host.
@@ -189,12 +190,79 @@ fn check() -> Result<i32, String> {
         .expect(1)
         .within(Duration::from_secs(2))
         .map_err(|e| format!("host b did not receive host a's datagram: {e}"))?;
-    println!(
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "ok: this machine can run the lab ({how}): host a's datagram to {group} reached host b \
          on {} from {}",
         got[0].interface.name, got[0].source
     );
+    let _ = writeln!(
+        out,
+        "\nWhat this machine can do (each tried once, in a throwaway namespace):"
+    );
+    for capability in Capability::ALL {
+        let here = match capability.check() {
+            Ok(()) => "yes",
+            Err(_) => "NO",
+        };
+        let _ = writeln!(
+            out,
+            "  {here:<3}  {:<15} {} ({})",
+            capability.id(),
+            capability.title(),
+            capability.provided_by()
+        );
+        let _ = writeln!(out, "       {:<15} for: {}", "", capability.enables());
+    }
+    let _ = writeln!(out, "\nLab shapes this machine can open:");
+    let shapes = [
+        ("cargo lab [HOST...]", Network::Lan(vec!["a".into()])),
+        ("cargo lab --sandbox", Network::Sandbox),
+        (
+            "cargo lab --routed",
+            Network::Routed {
+                first: Vec::new(),
+                second: Vec::new(),
+                forward: Vec::new(),
+            },
+        ),
+    ];
+    for (shape, network) in shapes {
+        let _ = match can_open(&network) {
+            Ok(()) => writeln!(out, "  yes  {shape}"),
+            Err(why) => writeln!(out, "  NO   {shape}: {why}"),
+        };
+    }
+    // Written once, so that `lab check | head` ends quietly.
+    let _ = std::io::stdout().write_all(out.as_bytes());
     Ok(0)
+}
+
+/// What a lab of this shape needs from the kernel, as [`Capability`]s.
+fn needs(network: &Network) -> &'static [Capability] {
+    match network {
+        Network::Sandbox => &[Capability::Sandbox, Capability::Ifb],
+        Network::Routed { .. } => &[
+            Capability::Sandbox,
+            Capability::Veth,
+            Capability::Bridge,
+            Capability::Ipv4Routing,
+        ],
+        _ => &[Capability::Sandbox, Capability::Veth, Capability::Bridge],
+    }
+}
+
+/// `Ok` where this machine can build a lab of this shape; else one line saying what it lacks
+/// and what provides it.
+fn can_open(network: &Network) -> Result<(), String> {
+    for capability in needs(network) {
+        if let Err(e) = capability.check() {
+            return Err(e.to_string());
+        }
+    }
+    Ok(())
 }
 
 fn choose(which: &Which) -> Result<registry::Entry, String> {
@@ -321,6 +389,15 @@ fn start(start: Start) -> Result<i32, String> {
     // The build runs outside the lab's user namespace: what it writes is plainly the user's.
     let build = if start.no_build { None } else { start_build()? };
     lab::become_root_in_user_namespace();
+    if let Err(why) = can_open(&network) {
+        if let Some(mut build) = build {
+            let _ = build.kill();
+            let _ = build.wait();
+        }
+        return Err(format!(
+            "cannot open this lab: {why}; `cargo lab check` lists what this machine can do"
+        ));
+    }
     let (events, happened) = mpsc::channel();
     watch_signals(events.clone())?;
     let mut lab = Lab::new(network).map_err(|e| format!("cannot start the lab: {e}"))?;
