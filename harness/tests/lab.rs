@@ -909,6 +909,68 @@ fn the_lab_library_runs_command_lines_in_hosts() {
     );
 }
 
+/// The registry's directory has a predictable name (`/tmp/multicast-lab-0` for root), so
+/// another local user can make it first. A symbolic link planted there is refused in one
+/// line and never followed: the directory it points to keeps its mode and gets no file.
+#[test]
+fn a_symlink_planted_as_the_registry_is_refused_not_followed() {
+    use std::os::unix::fs::PermissionsExt;
+    let registry = Registry::new();
+    let target = registry.0.join("victim");
+    std::fs::create_dir(&target).unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let planted = registry.0.join("multicast-lab-0");
+    std::os::unix::fs::symlink(&target, &planted).unwrap();
+    for args in [&["list"][..], &["--no-tmux", "--no-build", "a"][..]] {
+        let out = Command::new(LAB)
+            .env("HARNESS_LAB_DIR", &planted)
+            .env_remove("CARGO")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let said = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "lab {args:?}: {said}");
+        assert_eq!(said.lines().count(), 1, "lab {args:?}: {said}");
+        assert!(
+            said.contains("multicast-lab-0 is a symbolic link")
+                && said.contains("another user may have planted it"),
+            "lab {args:?}: {said}"
+        );
+    }
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o755, "the link's target was chmodded");
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+}
+
+/// A directory that another user made under the registry's name is refused, saying whose it
+/// is, and left as it was. (Needs the machine's root, to make a directory of another user.)
+#[test]
+fn a_registry_directory_made_by_another_user_is_refused_with_its_owner() {
+    use std::os::unix::fs::MetadataExt;
+    if !harness::real_root() {
+        harness::skip_because("only the machine's root can make a directory of another user");
+        return;
+    }
+    let registry = Registry::new();
+    let foreign = registry.0.join("multicast-lab-0");
+    std::fs::create_dir(&foreign).unwrap();
+    let stranger = nix::unistd::Uid::from_raw(1000);
+    nix::unistd::chown(&foreign, Some(stranger), None).unwrap();
+    let out = Command::new(LAB)
+        .env("HARNESS_LAB_DIR", &foreign)
+        .arg("list")
+        .output()
+        .unwrap();
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("multicast-lab-0 belongs to user 1000 (you are 0)"),
+        "{said}"
+    );
+    assert_eq!(std::fs::metadata(&foreign).unwrap().uid(), 1000);
+}
+
 /// `lab --routed` opens where the kernel routes multicast; where it does not
 /// (`CONFIG_IP_MROUTE` unset), it says so in one line, non-zero, and builds nothing.
 #[test]

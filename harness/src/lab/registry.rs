@@ -139,7 +139,7 @@ impl Entry {
     }
 }
 
-/// The registry directory, created (mode 0700) if missing.
+/// The registry directory, created (mode 0700) if missing, and checked to be ours.
 pub fn directory() -> io::Result<PathBuf> {
     let dir = match std::env::var_os("HARNESS_LAB_DIR") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
@@ -148,37 +148,66 @@ pub fn directory() -> io::Result<PathBuf> {
             _ => PathBuf::from(format!("/tmp/multicast-lab-{}", outer_uid())),
         },
     };
-    match fs::DirBuilder::new()
-        .mode(0o700)
-        .recursive(true)
-        .create(&dir)
-    {
-        Ok(()) => {}
-        Err(e) => {
+    own_directory(&dir)
+}
+
+/// Makes `dir` (mode 0700, its parents too) or takes the one there, only if it is a real
+/// directory of this user's. Its name is predictable (`/tmp/multicast-lab-0` for root), so
+/// another local user may have made it first: a symbolic link to a directory of ours (we
+/// would write our entries, and chmod, wherever it points) or a directory of theirs (which
+/// would deny us the lab, or let them read it). Both are refused, never followed: the link
+/// is looked at itself (`lstat`), and in a sticky `/tmp` nobody else can swap a directory
+/// of ours for a link afterwards.
+pub(crate) fn own_directory(dir: &Path) -> io::Result<PathBuf> {
+    let refused = |why: String| {
+        io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} {why}; remove it, or set HARNESS_LAB_DIR to a directory of yours",
+                dir.display()
+            ),
+        )
+    };
+    if let Some(parent) = dir.parent() {
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .recursive(true)
+            .create(parent)
+            .map_err(|e| io::Error::new(e.kind(), format!("creating {}: {e}", parent.display())))?;
+    }
+    match fs::DirBuilder::new().mode(0o700).create(dir) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
             return Err(io::Error::new(
                 e.kind(),
                 format!("creating {}: {e}", dir.display()),
             ));
         }
+        _ => {}
     }
-    let meta = fs::metadata(&dir)?;
-    // SAFETY: geteuid cannot fail.
-    if meta.uid() != unsafe { libc::geteuid() } {
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!(
-                "{} belongs to another user; set HARNESS_LAB_DIR to a directory of yours",
-                dir.display()
-            ),
-        ));
+    let meta = fs::symlink_metadata(dir)?;
+    if meta.file_type().is_symlink() {
+        let target = fs::read_link(dir).unwrap_or_default();
+        return Err(refused(format!(
+            "is a symbolic link (to {}), not a directory: another user may have planted it",
+            target.display()
+        )));
+    }
+    if !meta.is_dir() {
+        return Err(refused("is not a directory".into()));
+    }
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(refused(format!(
+            "belongs to user {} (you are {me}): another user made it first",
+            meta.uid()
+        )));
     }
     if meta.permissions().mode() & 0o077 != 0 {
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
     }
-    Ok(dir)
+    Ok(dir.to_path_buf())
 }
 
-/// Writes (or replaces) `entry`; returns its path.
 /// A registry id no other entry of this process has: the pid for the first, then `PID-1`,
 /// `PID-2`, ... (a test process may run several labs at once).
 pub(crate) fn new_id() -> String {
@@ -190,14 +219,19 @@ pub(crate) fn new_id() -> String {
     }
 }
 
+/// Writes (or replaces) `entry`; returns its path.
 pub(crate) fn register(entry: &Entry) -> io::Result<PathBuf> {
     let dir = directory()?;
     let path = dir.join(format!("{}.lab", entry.id));
     let temporary = dir.join(format!(".{}.lab.tmp", entry.id));
-    let mut file = fs::File::create(&temporary)?;
-    file.write_all(entry.to_text().as_bytes())?;
-    drop(file);
-    fs::rename(&temporary, &path)?;
+    let written = fs::File::create(&temporary)
+        .and_then(|mut file| file.write_all(entry.to_text().as_bytes()))
+        .and_then(|()| fs::rename(&temporary, &path));
+    if let Err(e) = written {
+        // A full disk must not leave a half-written (or empty) file behind.
+        let _ = fs::remove_file(&temporary);
+        return Err(e);
+    }
     Ok(path)
 }
 
