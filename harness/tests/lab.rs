@@ -1000,6 +1000,74 @@ fn a_routed_lab_opens_or_names_the_missing_kernel_option_in_one_line() {
     assert!(registry::running_in(&registry.0).unwrap().is_empty());
 }
 
+/// A `--run` script stops at its first failing line, as `bash -e` would: the lab says which
+/// line, runs nothing after it, and ends with that line's status.
+#[test]
+fn run_file_stops_at_the_first_failing_line_and_names_it() {
+    let registry = Registry::new();
+    let script = registry.0.join("script");
+    std::fs::write(&script, "a echo first\nb exit 3\na echo never\n").unwrap();
+    let out = registry
+        .lab()
+        .args(["--no-tmux", "--no-build", "--run"])
+        .arg(&script)
+        .args(["a", "b"])
+        .output()
+        .unwrap();
+    let said = text(&out.stderr);
+    if said.contains("no network namespace") && !harness::sandbox_required() {
+        harness::skip_because(said.trim());
+        return;
+    }
+    let shown = text(&out.stdout);
+    assert!(shown.ends_with("first\n"), "{shown}{said}");
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(
+        said.contains(&format!(
+            "lab: {}:2: exited with status 3; the rest of the script is not run",
+            script.display()
+        )),
+        "{said}"
+    );
+}
+
+/// A `--run` script that cannot be read (missing, a directory) is refused in one line
+/// before any network is built; so is `bench --runs 0`.
+#[test]
+fn unreadable_scripts_and_zero_runs_are_refused_before_anything_is_built() {
+    let registry = Registry::new();
+    for (path, why) in [
+        (registry.0.join("missing"), "No such file or directory"),
+        (registry.0.clone(), "Is a directory"),
+    ] {
+        let out = registry
+            .lab()
+            .args(["--no-tmux", "--no-build", "--run"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let said = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{said}");
+        assert_eq!(
+            said,
+            format!(
+                "lab: --run {}: {why} (os error {})\n",
+                path.display(),
+                if why.starts_with("No") { 2 } else { 21 }
+            ),
+        );
+        assert!(text(&out.stdout).is_empty(), "a lab was built");
+    }
+    let out = registry
+        .lab()
+        .args(["bench", "--runs", "0"])
+        .output()
+        .unwrap();
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("0 is not in 1..=65535"), "{said}");
+}
+
 /// Without a terminal the lab is scriptable: `--run FILE` runs its `HOST COMMAND` lines in
 /// their hosts, in order, then ends the lab with the last command's exit status.
 #[test]

@@ -116,8 +116,8 @@ enum Sub {
     /// Measure: from `lab a b c` to three ready prompts, and one attach (`lab exec`)
     Bench {
         /// How many runs of each
-        #[arg(long, default_value_t = 10)]
-        runs: usize,
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+        runs: u16,
         /// Start the labs with `cargo lab a b c` (cargo's start-up and its up-to-date check
         /// included) instead of this binary with --no-build
         #[arg(long)]
@@ -150,7 +150,7 @@ fn main() -> ExitCode {
         }),
         Some(Sub::Check) => check(),
         Some(Sub::List) => list(),
-        Some(Sub::Bench { runs, cargo }) => bench(runs, cargo),
+        Some(Sub::Bench { runs, cargo }) => bench(usize::from(runs), cargo),
     };
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
@@ -386,6 +386,11 @@ fn finish_build(build: Option<std::process::Child>) -> Result<(), String> {
 
 fn start(start: Start) -> Result<i32, String> {
     let network = network(&start)?;
+    // Read before anything is built: a script that cannot be read is known at once.
+    let script = match &start.run {
+        Some(path) => Some(Script::read(path)?),
+        None => None,
+    };
     // The build runs outside the lab's user namespace: what it writes is plainly the user's.
     let build = if start.no_build { None } else { start_build()? };
     lab::become_root_in_user_namespace();
@@ -433,9 +438,8 @@ fn start(start: Start) -> Result<i32, String> {
     let lab = Arc::new(lab);
     {
         let lab = lab.clone();
-        let run = start.run.clone();
         std::thread::spawn(move || {
-            let code = command_loop(&lab, run);
+            let code = command_loop(&lab, script);
             let _ = events.send(Event::Done(code));
         });
     }
@@ -533,22 +537,51 @@ fn print_hosts(lab: &Lab) {
     let _ = out.flush();
 }
 
+/// A `--run` file, read whole before the lab is built.
+struct Script {
+    path: PathBuf,
+    text: String,
+}
+
+impl Script {
+    fn read(path: &std::path::Path) -> Result<Script, String> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("--run {}: {e}", path.display()))?;
+        Ok(Script {
+            path: path.to_owned(),
+            text,
+        })
+    }
+}
+
 /// Reads `HOST COMMAND...` lines and runs each command line with `bash -c` in its host, in
-/// turn; returns the exit status of the last one.
-fn command_loop(lab: &Lab, run: Option<PathBuf>) -> i32 {
-    let input: Box<dyn BufRead> = match &run {
-        Some(path) => match std::fs::File::open(path) {
-            Ok(file) => Box::new(std::io::BufReader::new(file)),
-            Err(e) => {
-                eprintln!("lab: reading {}: {e}", path.display());
-                return 2;
-            }
-        },
+/// turn. From standard input: every line, and the status of the last one. From a `--run`
+/// script: up to the first line that fails (as `bash -e` would), which is named, and its
+/// status; 0 when every line succeeded.
+fn command_loop(lab: &Lab, script: Option<Script>) -> i32 {
+    let input: Box<dyn BufRead + '_> = match &script {
+        Some(script) => Box::new(script.text.as_bytes()),
         None => Box::new(std::io::stdin().lock()),
     };
     let mut last = 0;
-    for line in input.lines() {
-        let Ok(line) = line else { break };
+    for (number, line) in (1..).zip(input.lines()) {
+        if let Some(script) = &script
+            && last != 0
+        {
+            eprintln!(
+                "lab: {}:{}: exited with status {last}; the rest of the script is not run",
+                script.path.display(),
+                number - 1
+            );
+            return last;
+        }
+        let line = match line {
+            Ok(line) => line,
+            Err(e) => {
+                eprintln!("lab: reading line {number}: {e}");
+                return 2;
+            }
+        };
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
