@@ -1,7 +1,7 @@
 //! What can go wrong in a measurement, one variant per concern.
 //!
 //! The workspace's error policy (written down in `mcast-vocab`): a library returns a typed
-//! error, a failed system call keeps its `io::Error` as the source with what was being done,
+//! error, a failed system call keeps its `io::Error` (as `cause`, shown once) with what was being done,
 //! and only the binary adds context with `anyhow` on its way out.
 
 use std::io;
@@ -13,13 +13,12 @@ pub enum Error {
     #[error("{0}")]
     Setting(String),
     /// A system call failed; `doing` says during what.
-    #[error("{doing}: {source}")]
+    #[error("{doing}: {cause}")]
     Io {
         /// What was being done, e.g. `cannot start receiver 2`.
         doing: String,
         /// What the kernel said.
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
     /// A process the measurement started (a receiver, the echo, a peer server) did not do its
     /// part: silent past its deadline, gone, or saying something unexpected. Names it.
@@ -54,7 +53,7 @@ impl<T, E: Into<io::Error>> Doing<T> for std::result::Result<T, E> {
     fn doing(self, doing: impl FnOnce() -> String) -> Result<T> {
         self.map_err(|error| Error::Io {
             doing: doing(),
-            source: error.into(),
+            cause: error.into(),
         })
     }
 }

@@ -231,7 +231,7 @@ pub(crate) fn wait_until_drained(rtnl: &mut Rtnl, index: u32, link: &str) -> cra
         if Instant::now() >= until {
             return Err(Error::Io {
                 doing: format!("waiting for {link} to drain"),
-                source: io::Error::new(
+                cause: io::Error::new(
                     io::ErrorKind::TimedOut,
                     format!("{queued} frames still queued after {READY_DEADLINE:?}"),
                 ),

@@ -144,7 +144,7 @@ impl Lan {
                         if present { "list" } else { "drop" },
                         group.ip()
                     ),
-                    source: io::Error::new(
+                    cause: io::Error::new(
                         io::ErrorKind::TimedOut,
                         format!("not within {READY_DEADLINE:?}; its table: {table:?}"),
                     ),
@@ -185,7 +185,7 @@ impl Lan {
             if let Err(unmet) = seen {
                 return Err(Error::Io {
                     doing: "waiting for the snooping switch to flood a link-local group".into(),
-                    source: io::Error::new(io::ErrorKind::TimedOut, unmet.to_string()),
+                    cause: io::Error::new(io::ErrorKind::TimedOut, unmet.to_string()),
                 });
             }
             // Taken, so the next round reads only its own frames.
@@ -200,7 +200,7 @@ impl Lan {
             if Instant::now() >= until {
                 return Err(Error::Io {
                     doing: "waiting for the snooping switch to filter".into(),
-                    source: io::Error::new(
+                    cause: io::Error::new(
                         io::ErrorKind::TimedOut,
                         format!("it still floods after {READY_DEADLINE:?}"),
                     ),

@@ -76,7 +76,7 @@ pub(crate) fn wait_for_ipv6_multicast(
 fn timed_out(what: &str) -> Error {
     Error::Io {
         doing: "waiting for a new link to come up".into(),
-        source: io::Error::new(
+        cause: io::Error::new(
             io::ErrorKind::TimedOut,
             format!("{what} after {READY_DEADLINE:?}"),
         ),

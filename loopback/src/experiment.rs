@@ -31,21 +31,20 @@ pub enum ExperimentError {
     #[error(transparent)]
     Interface(#[from] InterfaceError),
     /// A system call failed; `doing` says which step.
-    #[error("{doing}: {source}")]
+    #[error("{doing}: {cause}")]
     Io {
         /// The step, e.g. `joining 224.16.17.8:6666 on lo`.
         doing: String,
         /// What the kernel said.
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
 }
 
 /// Adds the step to an `io::Error`.
 fn doing<T>(result: io::Result<T>, doing: impl FnOnce() -> String) -> Result<T, ExperimentError> {
-    result.map_err(|source| ExperimentError::Io {
+    result.map_err(|cause| ExperimentError::Io {
         doing: doing(),
-        source,
+        cause,
     })
 }
 

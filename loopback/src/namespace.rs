@@ -41,20 +41,19 @@ pub enum NamespaceError {
     )]
     MachinesOwn(String),
     /// The namespace files could not be read at all.
-    #[error("cannot tell whether this is the machine's own network namespace: {doing}: {source}")]
+    #[error("cannot tell whether this is the machine's own network namespace: {doing}: {cause}")]
     Unknown {
         /// What was being read.
         doing: &'static str,
         /// Why it failed.
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
 }
 
 /// Returns `Ok` only in a network namespace that is not the machine's own (see the module
 /// docs for what is checked).
 pub fn ensure_throwaway() -> Result<(), NamespaceError> {
-    let unknown = |doing| move |source| NamespaceError::Unknown { doing, source };
+    let unknown = |doing| move |cause| NamespaceError::Unknown { doing, cause };
     let path = "/proc/thread-self/ns/net";
     let mine = std::fs::read_link(path).map_err(unknown("reading /proc/thread-self/ns/net"))?;
     let refuse = |why: &str| {

@@ -20,13 +20,12 @@ use crate::group::host_route;
 #[derive(Debug, thiserror::Error)]
 pub enum RouteError {
     /// `ip` could not be started (iproute2 missing?).
-    #[error("cannot run `ip route replace {route}` (is iproute2 installed?): {source}")]
+    #[error("cannot run `ip route replace {route}` (is iproute2 installed?): {cause}")]
     NoIp {
         /// The route, as `ip route` writes it.
         route: String,
         /// Why `ip` did not start.
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
     /// `ip` refused (no `CAP_NET_ADMIN` here, or no such interface).
     #[error("`ip route replace {route}` failed: {message}")]
@@ -49,9 +48,9 @@ impl HostRoute {
     /// network namespace: the article's step 2.
     pub fn add(group: &Group, interface: &str) -> Result<HostRoute, RouteError> {
         let route = format!("{} dev {interface}", host_route(group));
-        let output = ip_route("replace", &route).map_err(|source| RouteError::NoIp {
+        let output = ip_route("replace", &route).map_err(|cause| RouteError::NoIp {
             route: route.clone(),
-            source,
+            cause,
         })?;
         if !output.status.success() {
             return Err(RouteError::Refused {

@@ -27,9 +27,11 @@
 //!   per concern: [`GroupError`], [`InterfaceError`], [`TtlError`], [`FrameError`]. Each
 //!   message names the bad value and says what was expected ("`10.0.0.1` is not a multicast
 //!   address (expected 224.0.0.0/4 or ff00::/8)"), so a command line can print it as it is.
-//! - **I/O keeps its cause.** A failed system call stays a `std::io::Error`; a library that
-//!   wraps it adds what it was doing ("joining 224.6.8.11 on eth0") and keeps the `io::Error`
-//!   as `#[source]`, so `errno` is never lost and never flattened into a string.
+//! - **I/O keeps its cause, and prints it once.** A failed system call stays a
+//!   `std::io::Error`; a library that wraps it adds what it was doing ("joining 224.6.8.11 on
+//!   eth0") and keeps the `io::Error` in a field named `cause` (its kind and `errno` are
+//!   never flattened into a string). The wrapper's `Display` shows the cause; so it is not
+//!   also the `source()`, or a chain printer (`anyhow`'s `{:#}`) would print it twice.
 //! - **`anyhow` only at the top.** Binaries, the tour and tests may use `anyhow` to add
 //!   context on the way out; a library's public function never returns `anyhow::Error`.
 //! - **One line to the user.** A binary prints the error and its causes on one line

@@ -14,12 +14,12 @@ pub enum Error {
     #[error(transparent)]
     Group(#[from] GroupError),
     /// A socket call failed; `step` says which, in words.
-    #[error("cannot {step}: {source}{hint}", hint = hint(source))]
+    #[error("cannot {step}: {cause}{hint}", hint = hint(cause))]
     Socket {
         /// The step, e.g. "join group 224.3.29.71 on the default interface".
         step: String,
         /// The kernel's reason.
-        source: io::Error,
+        cause: io::Error,
     },
     /// A timeout too short for the kernel to honour (see [`crate::MIN_TIMEOUT`]).
     #[error(
@@ -34,7 +34,7 @@ pub enum Error {
     },
     /// Writing the printed transcript failed (e.g. stdout was closed).
     #[error("cannot print the transcript: {0}")]
-    Output(#[source] io::Error),
+    Output(io::Error),
 }
 
 impl Error {
@@ -47,7 +47,7 @@ impl Error {
     /// Wraps a failed socket step.
     pub(crate) fn socket(step: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
         let step = step.into();
-        move |source| Error::Socket { step, source }
+        move |cause| Error::Socket { step, cause }
     }
 }
 

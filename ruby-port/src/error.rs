@@ -15,13 +15,12 @@ use mcast_vocab::Interface;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A socket call failed.
-    #[error("{step}: {source}{hint}")]
+    #[error("{step}: {cause}{hint}")]
     Socket {
         /// What we were doing, e.g. `joining 224.0.0.1 on any interface (IP_ADD_MEMBERSHIP)`.
         step: String,
         /// What the kernel said.
-        #[source]
-        source: io::Error,
+        cause: io::Error,
         /// Advice for common causes, empty or starting with a separator; it
         /// suggests `--interface` only when none was given.
         hint: String,
@@ -59,7 +58,7 @@ impl Error {
             let hint = hint_for(&source, interface);
             Error::Socket {
                 step: step(),
-                source,
+                cause: source,
                 hint,
             }
         })

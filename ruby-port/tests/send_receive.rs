@@ -122,7 +122,7 @@ fn reuse_options_decide_who_may_share_the_port() {
             Ok(())
         };
         let in_use = |result: Result<(), Error>| match result {
-            Err(Error::Socket { source, .. }) => source.kind() == ErrorKind::AddrInUse,
+            Err(Error::Socket { cause, .. }) => cause.kind() == ErrorKind::AddrInUse,
             _ => false,
         };
         shares(Reuse::Port, Reuse::Port).expect("SO_REUSEPORT pairs share (receive.rb twice)");

@@ -1,5 +1,6 @@
 //! How the fixed pieces report a failed step: what they were doing, which step failed, and
-//! why, with the cause kept as the error's source (so its `errno` is never lost).
+//! why: the cause is shown in the message, once (it is not also the error's `source()`, which
+//! would make a chain printer repeat it), and its kind is the `io::Error`'s kind.
 //!
 //! The fixed functions return `std::io::Result`, as the diary's do, so that a caller sees
 //! the kernel's `ErrorKind` (`AddrInUse`, `InvalidInput`, ...) directly. The context goes
@@ -11,11 +12,11 @@ use std::io;
 
 /// One failed step, carried inside an `io::Error` of the cause's kind.
 #[derive(Debug, thiserror::Error)]
-#[error("{doing}: {step} failed: {source}")]
+#[error("{doing}: {step} failed: {cause}")]
 struct StepFailed {
     doing: String,
     step: String,
-    source: Box<dyn Error + Send + Sync>,
+    cause: Box<dyn Error + Send + Sync>,
 }
 
 /// Wraps a failed socket call: `doing` is the whole job (`listening on GROUP`), `step`
@@ -30,7 +31,7 @@ pub(crate) fn step_failed(doing: &str, step: &str) -> impl FnOnce(io::Error) -> 
             StepFailed {
                 doing,
                 step,
-                source,
+                cause: source,
             },
         )
     }
@@ -46,7 +47,7 @@ pub(crate) fn refused(
     let failed = StepFailed {
         doing: doing.to_string(),
         step: step.to_string(),
-        source: Box::new(cause),
+        cause: Box::new(cause),
     };
     io::Error::new(io::ErrorKind::InvalidInput, failed)
 }
@@ -64,19 +65,16 @@ pub(crate) fn is_quiet(error: &io::Error) -> bool {
 mod tests {
     use super::*;
 
-    /// The context is in the message, and the kernel's error stays reachable as the
-    /// source, with its kind and its errno.
+    /// The context and the kernel's error are in the message, once, and the error keeps the
+    /// kernel's kind; no `source()` repeats the cause.
     #[test]
     fn a_failed_step_keeps_its_cause() {
         let error = step_failed("listening on 224.0.0.123:7645", "bind(224.0.0.123:7645)")(
             io::Error::from_raw_os_error(libc::EADDRINUSE),
         );
         assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
-        let cause = error
-            .source()
-            .and_then(|e| e.downcast_ref::<io::Error>())
-            .expect("the kernel's error is the source");
-        assert_eq!(cause.raw_os_error(), Some(libc::EADDRINUSE));
+        let inner = error.get_ref().expect("a custom error");
+        assert!(inner.source().is_none(), "the cause would print twice");
         assert_eq!(
             error.to_string(),
             "listening on 224.0.0.123:7645: bind(224.0.0.123:7645) failed: \

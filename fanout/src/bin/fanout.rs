@@ -251,10 +251,15 @@ fn main() -> ExitCode {
 
 /// Whether `error` comes from the reader of our output going away (`EPIPE`).
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .filter_map(|cause| cause.downcast_ref::<io::Error>())
-        .any(|cause| cause.kind() == io::ErrorKind::BrokenPipe)
+    error.chain().any(|cause| {
+        let io = cause.downcast_ref::<io::Error>().or_else(|| {
+            match cause.downcast_ref::<fanout::Error>() {
+                Some(fanout::Error::Io { cause, .. }) => Some(cause),
+                _ => None,
+            }
+        });
+        io.is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Prints one line to stdout. When the reader has gone away (`fanout run | head -1`) the
