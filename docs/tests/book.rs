@@ -285,3 +285,37 @@ fn appendix_names_only_tests_that_exist() {
         problems.join("\n")
     );
 }
+
+/// The markers in `before-you-start.md` around its generated requirements table.
+const TABLE_BEGIN: &str = "<!-- BEGIN requirements_table";
+const TABLE_END: &str = "<!-- END requirements_table -->";
+
+/// "Before you start" shows exactly the capabilities the harness probes, as
+/// `harness::requirements_table()` writes them, so the book cannot drift from the probe.
+/// After a change to the list, `UPDATE_REQUIREMENTS=1 cargo test -p docs --test book` writes
+/// the new table between the chapter's markers; review it like code.
+#[test]
+fn before_you_start_shows_the_probes_requirements_table() {
+    let path = book_dir().join("before-you-start.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let begin = text
+        .find(TABLE_BEGIN)
+        .and_then(|at| Some(at + text[at..].find('\n')? + 1))
+        .unwrap_or_else(|| panic!("{} has no `{TABLE_BEGIN} ... -->` line", path.display()));
+    let end = text[begin..]
+        .find(TABLE_END)
+        .map(|at| begin + at)
+        .unwrap_or_else(|| panic!("{} has no `{TABLE_END}` after the table", path.display()));
+    let table = harness::requirements_table();
+    if std::env::var_os("UPDATE_REQUIREMENTS").is_some() {
+        let rewritten = format!("{}\n{table}\n{}", &text[..begin], &text[end..]);
+        std::fs::write(&path, rewritten).unwrap();
+        return;
+    }
+    assert!(
+        text[begin..end].trim() == table.trim(),
+        "the table in {} is not harness::requirements_table(); run UPDATE_REQUIREMENTS=1 cargo \
+         test -p docs --test book and review the change",
+        path.display()
+    );
+}

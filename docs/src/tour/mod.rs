@@ -4,8 +4,11 @@
 //! each article's programs through the port crates' libraries, and returns a [`Report`]
 //! with one [`Chapter`] per article: what was sent, who received it and on which interface, and
 //! the claims it checked. Each [`Claim`] carries the verdict the book gives
-//! (`docs/src/claims.md`) and the verdict observed now; a difference means the kernel, a
-//! port or the book changed. The test `tour_verdicts_match_the_appendix` keeps the
+//! (`docs/src/claims.md`) and its [`Outcome`]: the verdict observed now, or, where this
+//! machine lacks what the check needs (a kernel without multicast routing cannot build the
+//! router of the TTL claim), the [`harness::Missing`] that says so. A verdict that differs
+//! means the kernel, a port or the book changed; a claim not checked is neither a pass nor a
+//! failure, and the report counts it. The test `tour_verdicts_match_the_appendix` keeps the
 //! expected verdicts here and the appendix in step.
 //!
 //! One file per article: [`ruby`], [`python`], [`diary`], [`loopback`].
@@ -48,25 +51,47 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// One claim of an article, checked.
+/// One claim of an article, and what the tour made of it.
 #[derive(Debug, Clone)]
 pub struct Claim {
     /// The claim, in a few words.
     pub text: &'static str,
     /// The verdict the book gives.
     pub expected: Verdict,
-    /// The verdict observed in this run.
-    pub observed: Verdict,
-    /// What was seen that decided it.
-    pub evidence: String,
+    /// The verdict observed in this run, or why it could not be checked.
+    pub outcome: Outcome,
     /// The test the appendix names for this claim (`crate/tests/file.rs::test`).
     pub test: &'static str,
 }
 
+/// What the tour made of one claim.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Checked: the verdict observed and what was seen that decided it.
+    Checked {
+        /// The verdict observed in this run.
+        verdict: Verdict,
+        /// What was seen that decided it.
+        evidence: String,
+    },
+    /// Not checked: this machine lacks what the check needs. Neither a pass nor a failure,
+    /// unless the run requires that capability (`HARNESS_REQUIRE`, see
+    /// [`Report::unmet_requirements`]).
+    NotChecked(harness::Missing),
+}
+
 impl Claim {
-    /// Whether the run agrees with the book.
-    pub fn agrees(&self) -> bool {
-        self.expected == self.observed
+    /// Whether the claim was checked and the verdict observed is not the book's.
+    pub fn differs(&self) -> bool {
+        matches!(&self.outcome, Outcome::Checked { verdict, .. } if *verdict != self.expected)
+    }
+
+    /// What this machine lacks to check the claim, if it could not.
+    pub fn missing(&self) -> Option<&harness::Missing> {
+        match &self.outcome {
+            Outcome::NotChecked(missing) => Some(missing),
+            Outcome::Checked { .. } => None,
+        }
     }
 }
 
@@ -98,18 +123,41 @@ impl Chapter {
     }
 
     fn check(&mut self, spec: &Spec, observed: Verdict, evidence: impl Into<String>) {
+        self.record(
+            spec,
+            Outcome::Checked {
+                verdict: observed,
+                evidence: evidence.into(),
+            },
+        );
+    }
+
+    fn record(&mut self, spec: &Spec, outcome: Outcome) {
         self.claims.push(Claim {
             text: spec.text,
             expected: spec.expected,
-            observed,
-            evidence: evidence.into(),
+            outcome,
             test: spec.test,
         });
     }
 
-    /// Whether every claim agrees with the book.
-    pub fn agrees(&self) -> bool {
-        self.claims.iter().all(Claim::agrees)
+    /// What a claim's check needs, built: the value, or `None` with the claim recorded as not
+    /// checked when this machine lacks a capability it needs (the tour's `or_skip!`). Any
+    /// other error is returned: a fault, not a kernel without a feature.
+    fn needs<T>(&mut self, spec: &Spec, built: harness::Result<T>) -> harness::Result<Option<T>> {
+        match built {
+            Ok(value) => Ok(Some(value)),
+            Err(harness::Error::Unavailable(missing)) => {
+                self.record(spec, Outcome::NotChecked(missing));
+                Ok(None)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Whether a verdict observed here differs from the book.
+    pub fn differs(&self) -> bool {
+        self.claims.iter().any(Claim::differs)
     }
 }
 
@@ -120,18 +168,17 @@ impl fmt::Display for Chapter {
             writeln!(f, "  {line}")?;
         }
         for claim in &self.claims {
-            if claim.agrees() {
-                writeln!(
+            let text = claim.text;
+            match &claim.outcome {
+                Outcome::Checked { verdict, evidence } if *verdict == claim.expected => {
+                    writeln!(f, "  [{verdict:<6}] {text}: {evidence}")?
+                }
+                Outcome::Checked { verdict, evidence } => writeln!(
                     f,
-                    "  [{:<6}] {}: {}",
-                    claim.observed, claim.text, claim.evidence
-                )?;
-            } else {
-                writeln!(
-                    f,
-                    "  [DIFFERS] {}: the book says {}, observed {}: {}",
-                    claim.text, claim.expected, claim.observed, claim.evidence
-                )?;
+                    "  [DIFFERS] {text}: the book says {}, observed {verdict}: {evidence}",
+                    claim.expected
+                )?,
+                Outcome::NotChecked(missing) => writeln!(f, "  [not checked] {text}: {missing}")?,
             }
         }
         Ok(())
@@ -200,35 +247,78 @@ pub struct Report {
 }
 
 impl Report {
-    /// Whether every article ran and every verdict is the book's.
+    /// Whether every article ran and no verdict observed differs from the book. A claim this
+    /// machine could not check differs from nothing.
     pub fn agrees(&self) -> bool {
         self.chapters
             .iter()
-            .all(|chapter| chapter.as_ref().is_ok_and(Chapter::agrees))
+            .all(|chapter| chapter.as_ref().is_ok_and(|c| !c.differs()))
+    }
+
+    /// The claims of the articles that ran.
+    fn claims(&self) -> impl Iterator<Item = &Claim> {
+        self.chapters.iter().flatten().flat_map(|c| &c.claims)
+    }
+
+    /// One line per claim left unchecked for lack of a capability this run requires
+    /// (`HARNESS_REQUIRE`, as CI's VM sets it; see `harness::required`): there, not checking
+    /// is a failure.
+    pub fn unmet_requirements(&self) -> Vec<String> {
+        self.claims()
+            .filter_map(|claim| {
+                let missing = claim.missing()?;
+                let why = harness::required(missing.capability)?;
+                Some(format!("{}: {why}, but {missing}", claim.text))
+            })
+            .collect()
     }
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (mut claims, mut differing, mut failed) = (0, 0, 0);
+        let mut failed = 0;
         for chapter in &self.chapters {
             match chapter {
-                Ok(chapter) => {
-                    writeln!(f, "{chapter}")?;
-                    claims += chapter.claims.len();
-                    differing += chapter.claims.iter().filter(|c| !c.agrees()).count();
-                }
+                Ok(chapter) => writeln!(f, "{chapter}")?,
                 Err(error) => {
                     writeln!(f, "== FAILED: {error} ==\n")?;
                     failed += 1;
                 }
             }
         }
-        writeln!(
+        let unchecked: Vec<&harness::Missing> = self.claims().filter_map(Claim::missing).collect();
+        let checked = self.claims().count() - unchecked.len();
+        let differing = self.claims().filter(|c| c.differs()).count();
+        write!(
             f,
-            "{claims} claims checked, {differing} differ from the book, {failed} article(s) failed, in {:.1} s",
+            "{checked} claims checked, {differing} differ from the book, {failed} article(s) failed, in {:.1} s",
             self.elapsed.as_secs_f64()
-        )
+        )?;
+        if !unchecked.is_empty() {
+            let mut lacking: Vec<String> = Vec::new();
+            for c in unchecked.iter().map(|m| m.capability) {
+                let named = format!(
+                    "{} ({})",
+                    c.title().trim_start_matches("the "),
+                    c.provided_by()
+                );
+                if !lacking.contains(&named) {
+                    lacking.push(named);
+                }
+            }
+            let claims = if unchecked.len() == 1 {
+                "claim"
+            } else {
+                "claims"
+            };
+            write!(
+                f,
+                "; {} {claims} not checked on this kernel, which has no {}",
+                unchecked.len(),
+                lacking.join(" and no ")
+            )?;
+        }
+        writeln!(f)
     }
 }
 

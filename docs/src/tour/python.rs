@@ -150,21 +150,24 @@ pub fn tour(lan: &Lan) -> Result<Chapter, String> {
 }
 
 /// The article's TTL explanation on two segments joined by a multicast router: one receiver
-/// on the far segment, the sender sends with TTL 1, then with TTL 2.
+/// on the far segment, the sender sends with TTL 1, then with TTL 2. Where the kernel has no
+/// multicast routing the router cannot be built: the claim is recorded as not checked, with
+/// the reason, and the chapter goes on (its LAN claims never need the router).
 fn ttl_across_a_router(chapter: &mut Chapter) -> Result<(), String> {
-    let net = harness::Routed::new(["a1"], ["b1"]).map_err(|e| format!("routed topology: {e}"))?;
-    let (a1, b1) = (net.host("a1"), net.host("b1"));
-    let group = DEFAULT_GROUP;
-    let IpAddr::V4(group_v4) = group.ip() else {
+    let IpAddr::V4(group) = DEFAULT_GROUP.ip() else {
         return Err("the article's group is IPv4".into());
     };
-    net.forward(a1.ipv4(), group_v4)
-        .map_err(|e| e.to_string())?;
-    chapter.say(format!(
-        "a second network: a1 ({}) and b1 ({}) on two segments, a router forwarding {group_v4} from a1",
-        a1.ipv4(),
-        b1.ipv4()
-    ));
+    let routed = harness::Routed::new(["a1"], ["b1"]).and_then(|net| {
+        net.forward(net.host("a1").ipv4(), group)?;
+        Ok(net)
+    });
+    let Some(net) = chapter
+        .needs(&CLAIMS[1], routed)
+        .map_err(|e| format!("routed topology: {e}"))?
+    else {
+        return Ok(());
+    };
+    let (a1, b1) = (net.host("a1"), net.host("b1"));
     let receiving = ReceiverConfig {
         count: Some(1),
         idle: Some(super::DEADLINE),
@@ -177,32 +180,24 @@ fn ttl_across_a_router(chapter: &mut Chapter) -> Result<(), String> {
             ttl: Ttl(ttl),
             ..SenderConfig::default()
         };
-        let mut printed = Vec::new();
         let report = a1
-            .run(|| python_echo::send(&sending, &mut printed))
+            .run(|| python_echo::send(&sending, &mut std::io::sink()))
             .map_err(|e| format!("sender on a1: {e}"))?;
-        chapter.say(format!(
-            "a1 sent with TTL {ttl}: acknowledged by {:?}",
-            report.hosts()
-        ));
         acks.push(report.hosts().to_vec());
     }
-    let output = receiver
+    receiver
         .join()
         .map_err(|_| "the receiver thread panicked")?;
-    chapter.say(format!(
-        "{}'s receiver: {}",
-        who(b1),
-        first_received(&output)
-    ));
     let holds = acks[0].is_empty() && acks[1] == [IpAddr::V4(b1.ipv4())];
     chapter.check(
         &CLAIMS[1],
         verdict(holds, Verdict::Wrong),
         format!(
-            "TTL 1: {} ack(s) from b1's segment, TTL 2: {}",
-            acks[0].len(),
-            acks[1].len()
+            "{} behind a router forwarding {group} from {}: TTL 1 acknowledged by {:?}, TTL 2 by {:?}",
+            who(b1),
+            who(a1),
+            acks[0],
+            acks[1]
         ),
     );
     Ok(())
