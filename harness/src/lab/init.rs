@@ -68,6 +68,8 @@ pub(crate) unsafe fn run_if_asked() {
 /// The keeper thread and the init it started; dropping it kills every process of the lab.
 pub(crate) struct Keeper {
     init_pid: u32,
+    /// The PID namespace, opened by the thread that made it.
+    pid_namespace: std::fs::File,
     namespace: u64,
     stop: Option<mpsc::Sender<()>>,
 }
@@ -75,22 +77,33 @@ pub(crate) struct Keeper {
 impl Keeper {
     /// Starts the PID namespace and its init; returns once init runs.
     pub(crate) fn start() -> crate::Result<Keeper> {
-        let (started_tx, started_rx) = mpsc::sync_channel::<io::Result<u32>>(1);
+        let (started_tx, started_rx) = mpsc::sync_channel::<io::Result<(u32, std::fs::File)>>(1);
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("lab keeper".into())
             .spawn(move || {
-                let child = unshare(CloneFlags::CLONE_NEWPID)
+                // The namespace is opened here, where it was made (the kernel shows it only
+                // once it holds a process: after init started). `/proc/INIT/ns/pid` would need
+                // a /proc of the PID namespace we are in, which a lab started inside a lab
+                // shell does not have (its /proc is the machine's, numbered otherwise).
+                let started = unshare(CloneFlags::CLONE_NEWPID)
                     .map_err(io::Error::from)
-                    .and_then(|()| spawn_init());
-                let mut child: Child = match child {
-                    Ok(child) => child,
+                    .and_then(|()| spawn_init())
+                    .and_then(|child| {
+                        let namespace =
+                            std::fs::File::open("/proc/thread-self/ns/pid_for_children");
+                        Ok((child, namespace?))
+                    });
+                let mut child: Child = match started {
+                    Ok((child, namespace)) => {
+                        let _ = started_tx.send(Ok((child.id(), namespace)));
+                        child
+                    }
                     Err(e) => {
                         let _ = started_tx.send(Err(e));
                         return;
                     }
                 };
-                let _ = started_tx.send(Ok(child.id()));
                 // Until the lab ends (or the process dies, which kills init: PDEATHSIG).
                 let _ = stop_rx.recv();
                 let _ = child.kill();
@@ -100,7 +113,7 @@ impl Keeper {
                 let _ = child.wait();
             })
             .doing(|| "starting the lab's keeper thread".into())?;
-        let init_pid = started_rx
+        let (init_pid, namespace_file) = started_rx
             .recv()
             .map_err(|_| io::Error::other("the keeper thread died"))
             .and_then(|r| r)
@@ -114,6 +127,7 @@ impl Keeper {
         };
         Ok(Keeper {
             init_pid,
+            pid_namespace: namespace_file,
             namespace,
             stop: Some(stop_tx),
         })
@@ -122,6 +136,11 @@ impl Keeper {
     /// Init's pid, as this process sees it.
     pub(crate) fn init_pid(&self) -> u32 {
         self.init_pid
+    }
+
+    /// The lab's PID namespace, a descriptor of its own.
+    pub(crate) fn pid_namespace(&self) -> io::Result<std::fs::File> {
+        self.pid_namespace.try_clone()
     }
 }
 

@@ -111,7 +111,8 @@ impl Lab {
         };
         let keeper = init::Keeper::start()?;
         let init_pid = keeper.init_pid();
-        let pid_namespace = File::open(format!("/proc/{init_pid}/ns/pid"))
+        let pid_namespace = keeper
+            .pid_namespace()
             .doing(|| "opening the lab's PID namespace".into())?;
         let pid = std::process::id();
         let mut lab = Lab {
