@@ -29,6 +29,12 @@
 //! one receiver of a tree at a time; for a host with several interfaces, on all of them or
 //! ([`Routed::impair_on`]) on one.
 //!
+//! Multicast forwarding needs the kernel's multicast routing (`CONFIG_IP_MROUTE`, and
+//! `CONFIG_IPV6_MROUTE` for IPv6). Where it is missing the network is built all the same:
+//! unicast is routed, and hosts on several segments have their interfaces. Only
+//! [`Routed::forward`] fails, with [`crate::Error::Unavailable`] naming the option, which
+//! [`crate::or_skip!`] turns into a skip: `harness::or_skip!(net.forward(source, group));`.
+//!
 //! When an expectation on any of its hosts fails, the failure message also shows the
 //! router's side (`diagnostics::router`): its virtual interfaces and its forwarding cache,
 //! with the kernel's packet, byte and wrong-interface counters per (group, source).
@@ -50,7 +56,8 @@ pub struct Routed {
     hosts: Vec<Host>,
     router: Host,
     segments: Vec<u8>,
-    routing: OwnedFd,
+    /// The IPv4 routing socket, or why there is none (a kernel without `CONFIG_IP_MROUTE`).
+    routing: Result<OwnedFd, Error>,
     /// The IPv6 routing socket, or why there is none (a kernel without `CONFIG_IPV6_MROUTE`).
     routing6: Result<OwnedFd, Error>,
     /// `HARNESS_PAUSE` bookkeeping (see `pause.rs`).
@@ -177,7 +184,10 @@ impl Routed {
             .collect();
         let built = topology::build(&segments, true)?;
         let router = built.router.expect("the router was asked for");
-        let routing = router.run(|| start_routing(segments.len()))?;
+        // Without the kernel's multicast routing the network is still built (unicast is
+        // routed, hosts may have an interface per segment); only `forward` then fails,
+        // naming the missing kernel option.
+        let routing = router.run(|| start_routing(segments.len()));
         let routing6 = router.run(|| start_routing_v6(segments.len()));
         // A failure message about any host also shows what the router did (a weak reference:
         // the hosts do not keep the router's namespace alive, nor the router its own).
@@ -285,15 +295,7 @@ impl Routed {
     }
 
     fn forward_v6(&self, source: Ipv6Addr, group: Ipv6Addr) -> crate::Result<()> {
-        let routing = match &self.routing6 {
-            Ok(routing) => routing,
-            Err(Error::Unavailable(missing)) => return Err(Error::Unavailable(missing.clone())),
-            Err(other) => {
-                return Err(Error::Invalid(format!(
-                    "no IPv6 multicast routing: {other}"
-                )));
-            }
-        };
+        let routing = usable(&self.routing6, "IPv6")?;
         let from = self
             .segments
             .iter()
@@ -345,7 +347,8 @@ impl Routed {
         for vif in (0..self.segments.len()).filter(|v| *v != from) {
             entry.ttls[vif] = THRESHOLD;
         }
-        set(&self.routing, MRT_ADD_MFC, &entry).doing(|| format!("forwarding ({source}, {group})"))
+        set(usable(&self.routing, "IPv4")?, MRT_ADD_MFC, &entry)
+            .doing(|| format!("forwarding ({source}, {group})"))
     }
 
     fn segment_of(&self, source: Ipv4Addr) -> crate::Result<usize> {
@@ -371,8 +374,21 @@ impl Drop for Routed {
     }
 }
 
+/// The routing socket, or the reason there is none: a missing kernel feature stays
+/// [`Error::Unavailable`] (a test skips), anything else says which family failed.
+fn usable<'a>(routing: &'a crate::Result<OwnedFd>, family: &str) -> crate::Result<&'a OwnedFd> {
+    match routing {
+        Ok(routing) => Ok(routing),
+        Err(Error::Unavailable(missing)) => Err(Error::Unavailable(missing.clone())),
+        Err(other) => Err(Error::Invalid(format!(
+            "the router has no {family} multicast routing: {other}"
+        ))),
+    }
+}
+
 /// Opens the multicast routing socket (`MRT_INIT`) and makes each `eth{n}` virtual interface n.
 fn start_routing(interfaces: usize) -> crate::Result<OwnedFd> {
+    Capability::Ipv4Routing.check()?;
     let socket: OwnedFd = raw_socket(Domain::IPV4, libc::IPPROTO_IGMP)
         .doing(|| "opening the multicast routing socket".into())?;
     match set(&socket, MRT_INIT, &1i32) {

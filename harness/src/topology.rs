@@ -154,10 +154,6 @@ pub(crate) fn build_with(
     if snooping != Snooping::Off {
         crate::Capability::Snooping.check()?;
     }
-    if with_router {
-        // A router without the kernel's multicast routing would fail at `MRT_INIT`.
-        crate::Capability::Ipv4Routing.check()?;
-    }
     let until = Instant::now() + READY_DEADLINE;
     let plans = plans(segments);
     let mut roles: Vec<Role> = segments.iter().map(|_| Role::Switch).collect();
