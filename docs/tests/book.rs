@@ -3,6 +3,9 @@
 //! `mdbook build` logs a broken `{{#include}}` and still exits with success, and it does
 //! not check links at all; these tests are what makes a broken include fail CI.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

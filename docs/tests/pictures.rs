@@ -3,6 +3,9 @@
 //! the book shows. After a change to the labs, `UPDATE_PICTURES=1 cargo test -p docs --test
 //! pictures` writes the new drawings; review them like code.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::path::Path;
 
 use docs::picture::{self, Shape};

@@ -7,6 +7,9 @@
 //! so that `ip netns add` leaves nothing on the machine. Then a datagram is sent where the
 //! chapter says it goes, with the workspace's programs, and the receiver's output is checked.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::path::Path;
 use std::process::Command;
 

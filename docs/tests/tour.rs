@@ -7,6 +7,9 @@
 //! the book. A claim this kernel cannot check (the TTL claim without multicast routing) is
 //! neither: `claims_this_kernel_cannot_check_are_counted_not_failed` shows how it is printed.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::path::Path;
 use std::process::{Command, Output};
 

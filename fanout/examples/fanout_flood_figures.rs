@@ -12,6 +12,9 @@
 //! cargo run -p fanout --release --example fanout_flood_figures [RUNS]
 //! ```
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
 use std::process::{Command, Stdio};

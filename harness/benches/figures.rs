@@ -23,6 +23,9 @@
 //! Targets on a 2-core machine: Sandbox ≤ 1 ms and ≤ 1.3× its floor, 2-host LAN ≤ 20 ms,
 //! 32-host LAN ≤ 300 ms, 256-host LAN ≤ 1.5 s, delivery ≤ 100 µs, impairing a link ≤ 5 ms.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::fs::File;
 use std::net::UdpSocket;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};

@@ -3,6 +3,9 @@
 //!
 //! Run it as: `cargo run -p harness --example lan_demo`
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::net::UdpSocket;
 use std::process::ExitCode;
 use std::time::Duration;

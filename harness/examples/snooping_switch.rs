@@ -14,6 +14,9 @@
 //!
 //! Run it as: `cargo run -p harness --example snooping_switch`
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::time::Duration;

@@ -10,6 +10,9 @@
 //!
 //! Run it as: `cargo run -p harness --features tokio --example tokio_multicast`
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::mpsc;

@@ -113,7 +113,7 @@ pub use lan::{Lan, Snooping};
 pub use listener::{Expect, Listen, Listener};
 pub use mcast_vocab::{Group, GroupError, Interface, Scope, Ttl};
 pub use pcap::PcapWriter;
-pub use privilege::real_root;
+pub use privilege::{init_userns_before_main, real_root};
 pub use routed::{MAX_SEGMENTS, Routed};
 pub use sandbox::{SANDBOX_IPV4, Sandbox};
 pub use skip::{required, sandbox_required, skip, skip_because, skip_unless_available};
@@ -125,3 +125,7 @@ pub use unmet::Unmet;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+// The unit tests build sandboxes too (see `flood.rs`).
+#[cfg(test)]
+userns_before_main!();

@@ -4,8 +4,9 @@
 //! it inside a *user namespace* of their own, where they are mapped to root; that works where
 //! the distribution allows unprivileged user namespaces. But `unshare(CLONE_NEWUSER)` refuses
 //! a process that already has several threads, and a test binary starts its threads before
-//! any test runs. So the harness makes the move before `main`, while the process still has one
-//! thread: a constructor (the `ctor` crate) that runs only when the process is not root.
+//! any test runs. So the move is made before `main`, while the process still has one thread,
+//! in the binaries that ask for it with one line, `harness::userns_before_main!();` (a
+//! constructor in the ELF `.init_array`; nothing runs before `main` in a binary without it).
 //! It first makes the whole move in a forked child and moves this process only when the
 //! child succeeded, so a machine that allows half of it never leaves a process as `nobody`.
 //! Inside, the process is root of its own user namespace, mapped to the user outside: files
@@ -14,7 +15,7 @@
 //! When no sandbox can be had, [`crate::Capability::Sandbox`] says why, and
 //! [`crate::or_skip!`] (in `skip.rs`) turns that into a visible skip.
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// Stage of the user-namespace move that failed (0 = not attempted or fine), and its errno.
 static USERNS_STAGE: AtomicI32 = AtomicI32::new(0);
@@ -24,32 +25,55 @@ const STAGE_MAPS: i32 = 2;
 const STAGE_NETNS: i32 = 3;
 const STAGE_PROBE: i32 = 4;
 
-/// Runs before `main` in every binary that links the harness. Only libc calls here: the
-/// standard library is not set up yet.
+/// Whether this binary asked for the move before `main` ([`init_userns_before_main`]).
+static ASKED: AtomicBool = AtomicBool::new(false);
+
+/// Moves this process into a user namespace of its own, where its user is root, unless it is
+/// root already or `HARNESS_NO_USERNS` is set. A binary asks for it with one line,
+/// [`crate::userns_before_main!`], which calls this from the process's constructors (the ELF
+/// `.init_array`), before `main`. Without that line a process of an ordinary user stays as
+/// it is, and a test that needs a sandbox skips, saying which line is missing.
 ///
 /// The move is tried first in a forked child, all of it: the user namespace, the id maps
 /// and a network namespace inside. Only when the child succeeded does this process move. A
 /// half-done move would be worse than none: where `unshare(CLONE_NEWUSER)` is allowed but
 /// writing the maps is not (Ubuntu 24.04's AppArmor restriction), the process would run on
-/// as the overflow user `nobody`, unable to read its own files.
+/// as the overflow user `nobody`, unable to read its own files. How it failed is kept for
+/// the skip message. Only libc is called: the standard library may not be set up yet.
 ///
-/// Two exceptions to the move: a process started as a lab's `init` (see `lab/init.rs`) never
-/// returns from here, and the `lab` front end manages user namespaces itself: creating a lab
-/// moves into a new one from `main`, while attaching to a running lab must *join the lab's*,
-/// which a process that already made one of its own can no longer do.
-#[ctor::ctor(unsafe)]
-fn enter_user_namespace_if_unprivileged() {
-    // SAFETY: plain libc calls on a single-threaded process before main.
+/// # Safety
+/// - The process must have exactly one thread: `unshare(CLONE_NEWUSER)` refuses others, and
+///   the probe forks. Before `main` (as the macro calls it) that holds.
+/// - Nothing may have relied yet on the process's user ids (open files keep working; a
+///   credential cached before the move would be stale).
+pub unsafe fn init_userns_before_main() {
+    ASKED.store(true, Ordering::Relaxed);
+    // SAFETY: plain libc calls; the caller guarantees a single thread.
     unsafe {
-        crate::lab::init::run_if_asked();
-        if libc::geteuid() == 0
-            || !libc::getenv(c"HARNESS_NO_USERNS".as_ptr()).is_null()
-            || is_lab_front_end()
-        {
+        if libc::geteuid() == 0 || !libc::getenv(c"HARNESS_NO_USERNS".as_ptr()).is_null() {
             return;
         }
         enter_user_namespace();
     }
+}
+
+/// Asks for [`init_userns_before_main`] before `main`: put `harness::userns_before_main!();`
+/// once in a test binary (at the top of the test file, or in a module every test file of a
+/// crate includes), an example or a program, and an ordinary user's run of it can build
+/// sandboxes where unprivileged user namespaces are allowed.
+#[macro_export]
+macro_rules! userns_before_main {
+    () => {
+        #[used]
+        #[unsafe(link_section = ".init_array")]
+        static __HARNESS_USERNS_BEFORE_MAIN: extern "C" fn() = {
+            extern "C" fn harness_userns_before_main() {
+                // SAFETY: called from `.init_array`, before main, on the only thread.
+                unsafe { $crate::init_userns_before_main() }
+            }
+            harness_userns_before_main
+        };
+    };
 }
 
 /// Moves the calling process into a new user namespace where its user is root, after a
@@ -137,20 +161,6 @@ unsafe fn move_into_user_namespace(fail_maps: bool) -> (i32, i32) {
     }
 }
 
-/// Whether this executable is the `lab` front end (`/proc/self/exe` ends in `/lab`).
-unsafe fn is_lab_front_end() -> bool {
-    let mut buffer = [0u8; 4096];
-    // SAFETY: buffer is valid for its length.
-    let n = unsafe {
-        libc::readlink(
-            c"/proc/self/exe".as_ptr(),
-            buffer.as_mut_ptr().cast(),
-            buffer.len(),
-        )
-    };
-    n > 0 && buffer[..n as usize].ends_with(b"/lab")
-}
-
 /// Writes "0 <id> 1": the caller's id becomes root inside the new user namespace.
 unsafe fn write_map(path: &std::ffi::CStr, id: u32) -> bool {
     let mut line = *b"0 0000000000 1";
@@ -213,6 +223,11 @@ fn probe() -> Result<(), String> {
         (Err(e), STAGE_PROBE) => Err(format!(
             "no network namespace: could not try a user namespace in a child process ({errno}); \
              {root_works} (unshare(CLONE_NEWNET) said {e})"
+        )),
+        (Err(e), _) if !ASKED.load(Ordering::Relaxed) => Err(format!(
+            "no network namespace: unshare(CLONE_NEWNET) said {e}: not root, and this program \
+             did not ask for a user namespace of its own (add `harness::userns_before_main!();` \
+             to it)"
         )),
         (Err(e), _) => Err(format!(
             "no network namespace: unshare(CLONE_NEWNET) said {e} (needs root, or a user \

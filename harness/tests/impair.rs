@@ -18,6 +18,9 @@
 //! missing netem fails the test instead, with one line saying so: CI's VM sets it, running
 //! these tests on a kernel that has them, so that CI cannot pass without them having run.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::io::IoSliceMut;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;

@@ -5,6 +5,9 @@
 //! at once never see each other's labs, and a test with one lab needs no `--lab` flag, as a
 //! person with one lab does not.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};

@@ -1,6 +1,9 @@
 //! What a LAN gives a test: hosts by name at known addresses, one segment that carries
 //! multicast to every member, per-host routes, and captures that show where frames went.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
 use std::time::Duration;
 

@@ -6,6 +6,9 @@
 //! parent kills it with SIGKILL and checks that no process refers to those namespaces any
 //! more, that the sleep is gone, and that its own namespace gained no interface.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -7,6 +7,9 @@
 //! (10.0.1.2) toward `a`, `eth1` (10.0.2.2) toward `b`. No forwarding entry is installed
 //! unless a test says so, so the router carries no multicast between the segments.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 

@@ -2,6 +2,9 @@
 //! hearing only its own traffic. Run under `cargo test` they share a process and run on
 //! threads; under `cargo nextest run` each is a process of its own. Both must pass.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::time::Duration;
 
 use harness::{Group, Sandbox};

@@ -1,6 +1,9 @@
 //! Captures written as pcap files: read back by an independent parser, and by tshark where
 //! it is installed.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 mod common;
 #[path = "common/pcap.rs"]
 mod pcap;

@@ -7,6 +7,9 @@
 //! `HARNESS_NO_USERNS=1` keeps the harness from trying a user namespace of its own. The child
 //! runs `needs_a_sandbox` and we read what it printed.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
 

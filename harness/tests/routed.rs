@@ -1,5 +1,8 @@
 //! Two segments and a multicast router: TTL decides how far a datagram goes.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::time::Duration;
 

@@ -1,6 +1,9 @@
 //! What one sandbox gives a test: IPv4 multicast over `lo`, IPv6 over `eth0`, replies that
 //! find their way back, and a network that nothing outside can see.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::net::{IpAddr, UdpSocket};
 use std::process::Command;
 use std::time::Duration;

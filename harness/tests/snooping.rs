@@ -4,6 +4,9 @@
 //! (224.0.0.99, or ff02::1 for IPv6), so once a capture holds the marker it would already
 //! hold the stream had the switch sent it there. No test waits for silence.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
 use std::time::Duration;
 

@@ -6,6 +6,9 @@
 //! --features tokio`, or `cargo test --workspace` (the `docs` crate turns the feature on, and
 //! features are unified across a workspace). Plain `cargo test -p harness` runs the others.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 

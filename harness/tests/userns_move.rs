@@ -5,6 +5,9 @@
 //! restriction makes them fail, the child must stay the user it was (not `nobody`) and skip
 //! with one line that names the cause.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 

@@ -2,6 +2,9 @@
 //! namespace (here the harness's sandbox, the one the book's walkthrough uses), and refused
 //! in the machine's own.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::process::Command;
 
 use harness::Sandbox;

@@ -4,6 +4,9 @@
 //! `lo` where the article does, and checks the library's verdicts against independent
 //! witnesses from the harness: a listener joined on `lo` only and a capture on `eth0`.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::time::Duration;
 
 use harness::{Direction, Group, Lan, Listen};

@@ -13,6 +13,9 @@
 //! cargo run -p python-echo --release --example python_flood_figures [RUNS]
 //! ```
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
 use std::process::{Child, Command, Stdio};

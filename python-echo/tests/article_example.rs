@@ -2,6 +2,9 @@
 //! on `a`. The article's hosts were 192.168.1.17 and 192.168.1.8; here they are 10.0.0.1
 //! and 10.0.0.2 on one bridged segment.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 mod common;
 
 use std::process::Command;

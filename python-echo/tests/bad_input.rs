@@ -1,6 +1,9 @@
 //! Datagrams the article never imagined: garbage and oversized ones at the receiver,
 //! replies other than `ack` (and duplicates) at the sender.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 mod common;
 
 use std::net::{Ipv4Addr, UdpSocket};

@@ -1,6 +1,9 @@
 //! The article's example again, over IPv6: the same programs with an IPv6 group.
 //! The original speaks IPv4 only; the ack pattern does not care.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 mod common;
 
 use std::process::Command;

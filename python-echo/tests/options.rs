@@ -1,6 +1,9 @@
 //! The options the original does not have, checked on the wire: TTLs, the outgoing
 //! interface, and the receiver's ways to stop.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 mod common;
 
 use std::process::Command;

@@ -2,6 +2,9 @@
 //! cleanly, `--expect` turns silence into a failing exit status, and every error names
 //! what was wrong.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 mod common;
 
 use std::process::Command;

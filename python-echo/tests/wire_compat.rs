@@ -5,6 +5,9 @@
 //! python3 is optional: without it each test prints one `skipped: python3 is not installed`
 //! line and passes (under `HARNESS_REQUIRE_SANDBOX=1` it fails instead).
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 mod common;
 
 use std::net::UdpSocket;

@@ -14,6 +14,9 @@
 //! target/release/examples/ruby_flood_figures [RUNS]
 //! ```
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

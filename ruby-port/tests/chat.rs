@@ -1,6 +1,9 @@
 //! The backchannel chat: `Client` and the `chat --plain` program, inside
 //! harness sandboxes and across a virtual LAN.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 mod common;
 
 use std::sync::mpsc::{Receiver as Inbox, channel};

@@ -7,6 +7,9 @@
 //! A separate test binary from `tests/flood.rs` so that the two halves, each a few seconds
 //! of flooding, run as two binaries rather than one long one.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -2,6 +2,9 @@
 //! sandbox, the test types into it with `send-keys` and reads the screen with
 //! `capture-pane`.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 mod common;
 
 use std::sync::mpsc::channel;

@@ -1,5 +1,8 @@
 //! `send` and `receive`, the article's first two scripts, inside harness sandboxes.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 mod common;
 
 use std::io::ErrorKind;

@@ -1,6 +1,9 @@
 //! The chat window drawn on ratatui's `TestBackend`: what a person sees,
 //! checked as snapshots, plus the keys that drive it.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

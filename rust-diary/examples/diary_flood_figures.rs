@@ -12,6 +12,9 @@
 //! cargo run -p rust-diary --release --example diary_flood_figures [RUNS]
 //! ```
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;

@@ -2,6 +2,9 @@
 //! joins two groups; the sender writes to the host's unicast address, to the second group
 //! and to the first group, all on the diary's port.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 mod common;
 
 use std::net::SocketAddr;

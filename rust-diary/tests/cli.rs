@@ -1,6 +1,9 @@
 //! The `diary` command: its fixed listener and client talk to each other in a sandbox,
 //! and its `original` subcommand replays the diary's test, IPv4 passing, IPv6 hanging.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 mod common;
 
 use std::io::{BufRead, BufReader, Read};

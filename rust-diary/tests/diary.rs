@@ -1,6 +1,9 @@
 //! The diary's program as written, run in a sandbox: its IPv4 test passes, its IPv6 test
 //! cannot get going on Linux, and here is exactly why.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 mod common;
 
 use std::net::SocketAddr;

@@ -2,6 +2,9 @@
 //! bare statement it stops the listener before the client speaks; bound to a name it holds
 //! until the end of the test. `Responder`, the fix, is its own guard.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 mod common;
 
 use std::net::SocketAddr;

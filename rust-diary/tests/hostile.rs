@@ -1,6 +1,9 @@
 //! The fixed responder on a hostile network: a datagram whose answer the kernel refuses
 //! does not stop it, and the `diary` command says so and goes on answering.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 mod common;
 
 use std::io::{BufRead, BufReader};

@@ -1,6 +1,9 @@
 //! IPv6 multicast needs an interface, and the interface must be found where the code runs.
 //! The diary hard-codes index 5; the fix resolves `eth0` by name inside the sandbox.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 mod common;
 
 use std::io;

@@ -2,6 +2,9 @@
 //! socket receives a group it never joined, as soon as *another* socket on the same host
 //! joins it. The fixes: switch the option off, or bind to the group.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 mod common;
 
 use common::{DEADLINE, Family, receive_until, send_all, sorted};

@@ -2,6 +2,9 @@
 //! answers with the test's name) for both families and both bind styles, each in a sandbox
 //! of its own, with the interface resolved by name where the test runs.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 mod common;
 
 use std::net::{IpAddr, SocketAddr};

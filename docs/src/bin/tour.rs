@@ -1,5 +1,8 @@
 //! `tour`: all four articles, end to end, in a sandboxed LAN, with a verdict per claim.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -17,6 +17,9 @@
 //! Output piped into a program that stops reading (`fanout run | head -1`) ends this one
 //! quietly, with status 0: no broken-pipe panic, and the receivers die with it.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::fmt::Display;
 use std::io::{self, IsTerminal, Write};
 use std::net::{SocketAddr, SocketAddrV4};

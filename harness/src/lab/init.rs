@@ -6,64 +6,23 @@
 //! session it moved to (`sleep 100 | cat &`, `nohup`, a daemonised tmux server). Orphans in
 //! the namespace are reparented to init, which reaps them, so it is also the subreaper.
 //!
-//! The init is this same executable (`/proc/self/exe`, shown as `exe` by `ps`), started with `HARNESS_LAB_INIT=<lab pid>` in its
-//! environment: the harness's constructor (see `privilege.rs`) sees the variable before
-//! `main` and runs [`run_if_asked`], a reaping loop that never returns. It is started from a
-//! *keeper* thread that called `unshare(CLONE_NEWPID)` (which acts on the calling thread's
-//! future children only) and lives as long as the lab, because `PR_SET_PDEATHSIG` fires when
-//! the *thread* that forked a child ends: so init dies when the lab ends or the lab process
-//! dies in any way, and takes the namespace with it.
+//! The init is a fork of this process that never executes anything: right after the fork it
+//! closes every inherited descriptor (it must hold no pipe, socket or namespace of the lab's
+//! open), names itself `lab-init` and reaps children until it is killed. Between a fork and
+//! an exec a multi-threaded process may call only async-signal-safe functions, and those are
+//! all it ever calls, so no code has to run before `main` in the binaries that make labs.
+//! It is forked from a *keeper* thread that called `unshare(CLONE_NEWPID)` (which acts on
+//! the calling thread's future children only) and lives as long as the lab, because
+//! `PR_SET_PDEATHSIG` fires when the *thread* that forked a child ends: so init dies when the
+//! lab ends or the lab process dies in any way, and takes the namespace with it.
 
+use std::ffi::CString;
 use std::io;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 
 use nix::sched::{CloneFlags, unshare};
 
 use crate::error::Context;
-
-const VARIABLE: &std::ffi::CStr = c"HARNESS_LAB_INIT";
-
-/// Called by the harness's constructor before `main`: when this process was started as a
-/// lab's init, reap children until killed. Only libc calls: the standard library is not set
-/// up yet.
-pub(crate) unsafe fn run_if_asked() {
-    // SAFETY: getenv before main, single thread.
-    let value = unsafe { libc::getenv(VARIABLE.as_ptr()) };
-    if value.is_null() {
-        return;
-    }
-    // SAFETY: plain libc calls in a single-threaded process.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        // The lab may have died before PR_SET_PDEATHSIG took effect: then its /proc entry is gone.
-        let mut path = *b"/proc/\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
-        let mut at = 6;
-        let mut p = value;
-        while *p != 0 && at < path.len() - 1 {
-            path[at] = *p as u8;
-            at += 1;
-            p = p.add(1);
-        }
-        if libc::access(path.as_ptr().cast(), libc::F_OK) != 0 {
-            libc::_exit(1);
-        }
-        // SIGCHLD must interrupt sigsuspend, so it gets a handler (that does nothing).
-        extern "C" fn on_child(_: libc::c_int) {}
-        let mut blocked: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut blocked);
-        libc::sigaddset(&mut blocked, libc::SIGCHLD);
-        libc::sigprocmask(libc::SIG_BLOCK, &blocked, std::ptr::null_mut());
-        libc::signal(libc::SIGCHLD, on_child as *const () as libc::sighandler_t);
-        let mut nothing: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut nothing);
-        loop {
-            while libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) > 0 {}
-            libc::sigsuspend(&nothing);
-        }
-    }
-}
 
 /// The keeper thread and the init it started; dropping it kills every process of the lab.
 pub(crate) struct Keeper {
@@ -77,7 +36,8 @@ pub(crate) struct Keeper {
 impl Keeper {
     /// Starts the PID namespace and its init; returns once init runs.
     pub(crate) fn start() -> crate::Result<Keeper> {
-        let (started_tx, started_rx) = mpsc::sync_channel::<io::Result<(u32, std::fs::File)>>(1);
+        let (started_tx, started_rx) =
+            mpsc::sync_channel::<io::Result<(nix::unistd::Pid, std::fs::File)>>(1);
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("lab keeper".into())
@@ -89,15 +49,15 @@ impl Keeper {
                 let started = unshare(CloneFlags::CLONE_NEWPID)
                     .map_err(io::Error::from)
                     .and_then(|()| spawn_init())
-                    .and_then(|child| {
+                    .and_then(|init| {
                         let namespace =
                             std::fs::File::open("/proc/thread-self/ns/pid_for_children");
-                        Ok((child, namespace?))
+                        Ok((init, namespace?))
                     });
-                let mut child: Child = match started {
-                    Ok((child, namespace)) => {
-                        let _ = started_tx.send(Ok((child.id(), namespace)));
-                        child
+                let init = match started {
+                    Ok((init, namespace)) => {
+                        let _ = started_tx.send(Ok((init, namespace)));
+                        init
                     }
                     Err(e) => {
                         let _ = started_tx.send(Err(e));
@@ -106,11 +66,11 @@ impl Keeper {
                 };
                 // Until the lab ends (or the process dies, which kills init: PDEATHSIG).
                 let _ = stop_rx.recv();
-                let _ = child.kill();
+                let _ = nix::sys::signal::kill(init, nix::sys::signal::Signal::SIGKILL);
                 // Reaped whenever the kernel lets init go: only once every process of its
                 // namespace has been reaped by its parent, which may be outside (a `lab exec`,
                 // or a `Child` the caller of `Lab::spawn` has not waited for yet).
-                let _ = child.wait();
+                let _ = nix::sys::wait::waitpid(init, None);
             })
             .doing(|| "starting the lab's keeper thread".into())?;
         let (init_pid, namespace_file) = started_rx
@@ -121,10 +81,11 @@ impl Keeper {
         // Without a /proc of our own PID namespace (a lab started inside a lab shell, whose
         // /proc is the machine's), /proc cannot tell about init's namespace: 0 skips the wait.
         let namespace = if super::proc_is_ours() {
-            pid_namespace(init_pid).unwrap_or(0)
+            nix::sys::stat::fstat(&namespace_file).map_or(0, |s| s.st_ino)
         } else {
             0
         };
+        let init_pid = init_pid.as_raw() as u32;
         Ok(Keeper {
             init_pid,
             pid_namespace: namespace_file,
@@ -172,27 +133,56 @@ fn anyone_alive_in(namespace: u64, init: u32) -> bool {
         })
 }
 
-fn spawn_init() -> io::Result<Child> {
-    // Named after the lab in `ps`; the executable is this one, wherever it was moved since.
-    // `/proc/self/exe` even when the file was replaced since we started (a `cargo build`
-    // run by `cargo lab` re-links `target/debug/lab`): it names the running inode.
-    let mut command = Command::new("/proc/self/exe");
-    command.arg0("lab-init");
-    command
-        .env("HARNESS_LAB_INIT", std::process::id().to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
+/// Forks the lab's init (see the module docs) and returns its pid.
+fn spawn_init() -> io::Result<nix::unistd::Pid> {
+    // Everything the child needs is made before the fork: after it, no allocation.
+    let parent = CString::new(format!("/proc/{}", std::process::id()))?;
+    let null = std::fs::File::open("/dev/null")?;
+    use std::os::fd::AsRawFd;
+    let null = null.as_raw_fd();
+    // SAFETY: the child calls only async-signal-safe functions (`init`) and never returns.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        // SAFETY: in the forked child, as `init` requires.
+        0 => unsafe { init(&parent, null) },
+        pid => Ok(nix::unistd::Pid::from_raw(pid)),
     }
-    command.spawn()
+}
+
+/// The life of the lab's init, in the child of a fork: dies with the keeper thread, holds no
+/// descriptor but `/dev/null` as its standard streams, reaps whatever is reparented to it.
+///
+/// # Safety
+/// Call only in the child of a `fork`, before anything else: it uses async-signal-safe
+/// system calls only, and never returns.
+unsafe fn init(parent: &std::ffi::CStr, null: libc::c_int) -> ! {
+    // SAFETY: async-signal-safe system calls on valid pointers (the caller's contract).
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        // The lab may have died before PR_SET_PDEATHSIG took effect: its /proc entry is gone.
+        if libc::access(parent.as_ptr(), libc::F_OK) != 0 {
+            libc::_exit(1);
+        }
+        libc::prctl(libc::PR_SET_NAME, c"lab-init".as_ptr());
+        for stream in 0..3 {
+            libc::dup2(null, stream);
+        }
+        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+        // SIGCHLD must interrupt sigsuspend, so it gets a handler (that does nothing); every
+        // other signal is as the fork left it, and SIGKILL ends init whatever it does.
+        extern "C" fn on_child(_: libc::c_int) {}
+        let mut blocked: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut blocked);
+        libc::sigaddset(&mut blocked, libc::SIGCHLD);
+        libc::sigprocmask(libc::SIG_BLOCK, &blocked, std::ptr::null_mut());
+        libc::signal(libc::SIGCHLD, on_child as *const () as libc::sighandler_t);
+        let mut nothing: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut nothing);
+        loop {
+            while libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) > 0 {}
+            libc::sigsuspend(&nothing);
+        }
+    }
 }
 
 impl Drop for Keeper {
