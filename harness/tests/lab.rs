@@ -141,6 +141,15 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// What the lab said when it refused: exit status 2 and exactly one line on standard error,
+/// which is returned.
+fn refusal(out: &Output, what: &str) -> String {
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{what}: {said}");
+    assert_eq!(said.lines().count(), 1, "{what}: {said}");
+    said
+}
+
 /// Whether `program` is installed; if not, a `skipped:` line (a failure under
 /// `HARNESS_REQUIRE_SANDBOX=1`), as `harness::or_skip!` does.
 fn have(program: harness::Capability) -> bool {
@@ -478,9 +487,7 @@ fn bad_input_gets_one_line_and_a_non_zero_exit() {
     ];
     for (args, expected) in cases {
         let out = registry.lab().args(&args).output().unwrap();
-        let said = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {said}");
-        assert_eq!(said.lines().count(), 1, "{args:?}: {said}");
+        let said = refusal(&out, &format!("{args:?}"));
         assert!(
             said.starts_with("lab: ") && said.contains(expected),
             "{args:?}: {said}"
@@ -612,9 +619,7 @@ fn check_says_whether_this_machine_can_run_the_lab() {
         .env("HARNESS_TEST_USERNS_MAPS_FAIL", "1")
         .output()
         .unwrap();
-    let said = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{said}");
-    assert_eq!(said.lines().count(), 1, "{said}");
+    let said = refusal(&out, "lab check");
     assert!(
         said.starts_with("lab: this machine cannot run the lab")
             && said.contains("kernel.apparmor_restrict_unprivileged_userns"),
@@ -932,9 +937,7 @@ fn a_symlink_planted_as_the_registry_is_refused_not_followed() {
             .stdin(Stdio::null())
             .output()
             .unwrap();
-        let said = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "lab {args:?}: {said}");
-        assert_eq!(said.lines().count(), 1, "lab {args:?}: {said}");
+        let said = refusal(&out, &format!("lab {args:?}"));
         assert!(
             said.contains("multicast-lab-0 is a symbolic link")
                 && said.contains("another user may have planted it"),
@@ -993,8 +996,7 @@ fn a_routed_lab_opens_or_names_the_missing_kernel_option_in_one_line() {
         assert!(shown.ends_with("1\n"), "{shown}{said}");
         assert_eq!(out.status.code(), Some(0), "{said}");
     } else {
-        assert_eq!(out.status.code(), Some(2), "{said}");
-        assert_eq!(said.lines().count(), 1, "{said}");
+        let said = refusal(&out, "lab --routed");
         assert!(
             said.starts_with("lab: cannot open this lab: this kernel has no IPv4 multicast routing (CONFIG_IP_MROUTE)"),
             "{said}"
