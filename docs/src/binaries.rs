@@ -330,6 +330,6 @@ mod tests {
         let names = |package: &str| programs[package].iter().cloned().collect::<Vec<_>>();
         assert_eq!(names("ruby-port"), ["chat", "receive", "send"]);
         assert_eq!(names("python-echo"), ["receiver", "sender"]);
-        assert_eq!(names("harness"), ["lab"]);
+        assert_eq!(names("lab"), ["lab"]);
     }
 }

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use harness::lab::Lab;
+use lab::Lab;
 
 /// One host as the picture shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,7 +23,7 @@
 //!   (`receive --verbose`): the lab puts the workspace's programs on `PATH`.
 //!
 //! This module only parses and matches; `tests/walkthroughs.rs` runs the steps in a
-//! `harness::lab::Lab`, through the same door as `cargo lab exec`.
+//! `lab::Lab`, through the same door as `cargo lab exec`.
 
 use std::fmt;
 
@@ -383,10 +383,11 @@ pub enum Target {
 /// The book must use `-q`: without it cargo prints its own progress lines,
 /// and the output shown would not be what the reader sees.
 pub fn cargo_run(command: &str) -> Result<Option<CargoRun>, String> {
-    // `cargo lab` is the workspace's alias (`.cargo/config.toml`) for running harness's `lab`.
+    // `cargo lab` is the workspace's alias (`.cargo/config.toml`) for running the lab crate's
+    // `lab`.
     if let Some(arguments) = command.strip_prefix("cargo lab") {
         return Ok(Some(CargoRun {
-            package: "harness".into(),
+            package: "lab".into(),
             target: Target::Bin("lab".into()),
             features: Vec::new(),
             arguments: arguments.trim().to_owned(),

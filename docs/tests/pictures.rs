@@ -9,7 +9,7 @@ harness::userns_before_main!();
 use std::path::Path;
 
 use docs::picture::{self, Shape};
-use harness::lab::{Lab, Network};
+use lab::{Lab, Network};
 
 fn check(file: &str, title: &str, shape: Shape, network: Network) {
     let lab = harness::or_skip!(Lab::new(network));

@@ -1,7 +1,7 @@
 //! Every `console` block of the book, run in a lab, its output compared with the book.
 //!
 //! One test per chapter. Each scenario of a chapter (see `docs::walkthrough`) runs in the lab
-//! it names (`harness::lab::Lab`, what `cargo lab` opens); consecutive scenarios that name
+//! it names (`lab::Lab`, what `cargo lab` opens); consecutive scenarios that name
 //! the same lab share it, as a reader keeps one lab open. Each block runs as `bash -c` in the
 //! host it names, with the environment a lab shell has (`Lab::command`: the workspace's
 //! programs first on `PATH`), in the lab's PID namespace: the door `cargo lab exec` uses. A
@@ -30,7 +30,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use docs::walkthrough::{self, CargoRun, Scenario, Target, Topology};
-use harness::lab::{Lab, Network};
+use lab::{Lab, Network};
 
 /// How long a foreground command may run before it counts as hung.
 const COMMAND_DEADLINE: Duration = Duration::from_secs(30);

@@ -73,8 +73,10 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// Opens the packet socket; runs inside the host's namespace.
-    pub(crate) fn open(interface: &str, index: u32) -> crate::Result<Capture> {
+    /// Captures on interface `index` (called `interface`) of the calling thread's network
+    /// namespace. [`crate::Host::capture`] is the usual way; this one serves a thread that
+    /// entered a namespace by other means (`cargo lab capture`).
+    pub fn open(interface: &str, index: u32) -> crate::Result<Capture> {
         let doing = || format!("capturing on {interface}");
         let protocol = (libc::ETH_P_ALL as u16).to_be();
         // SAFETY: plain socket(2) call; the fd is owned right after.
@@ -136,13 +138,13 @@ impl Capture {
     }
 
     /// Frames captured since the last call, removed from the capture (for streaming them).
-    pub(crate) fn take_frames(&self) -> Vec<Frame> {
+    pub fn take_frames(&self) -> Vec<Frame> {
         self.drain();
         std::mem::take(&mut *self.lock())
     }
 
-    /// The packet socket, for waiting on it.
-    pub(crate) fn socket(&self) -> BorrowedFd<'_> {
+    /// The packet socket, for waiting on it (`poll`) while streaming.
+    pub fn socket(&self) -> BorrowedFd<'_> {
         self.socket.as_fd()
     }
 

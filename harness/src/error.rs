@@ -33,8 +33,9 @@ impl From<mcast_vocab::GroupError> for Error {
 /// The harness's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Adds "what we were doing" to an `io::Result`.
-pub(crate) trait Context<T> {
+/// Adds "what we were doing" to an `io::Result`, making an [`Error::Io`].
+pub trait Context<T> {
+    /// `Err(e)` becomes `Error::Io { doing: what(), cause: e }`.
     fn doing(self, what: impl FnOnce() -> String) -> Result<T>;
 }
 

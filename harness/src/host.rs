@@ -347,6 +347,6 @@ impl Drop for Host {
     /// [`Host::spawn`] and everything those started (pipelines, background jobs, a shell's
     /// children), which would otherwise outlive the test and keep the namespace alive.
     fn drop(&mut self) {
-        crate::lab::kill_processes_in(&[self.namespace.inode()]);
+        crate::procfs::kill_processes_in(&[self.namespace.inode()]);
     }
 }

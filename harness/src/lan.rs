@@ -66,13 +66,19 @@ const MARKER: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(224, 0, 0, 99), 9);
 /// Hosts on one bridged segment. See the module docs for names and addresses.
 pub struct Lan {
     hosts: Vec<Host>,
-    /// `HARNESS_PAUSE` bookkeeping: the unmet count at creation, and whether to pause at all.
-    pub(crate) pause: Option<u64>,
+    /// What a failed test keeps of it (`HARNESS_PAUSE`, `HARNESS_PCAP_DIR`).
+    on_failure: crate::pause::OnFailure,
     /// The switch and every host's cable. Dropped last: it holds the far ends of every `eth0`.
     switches: Switches,
 }
 
 impl Lan {
+    /// Keeps nothing of this network when its test fails: no pause (`HARNESS_PAUSE`), no
+    /// recordings (`HARNESS_PCAP_DIR`). For a network people enter by other means, as a lab.
+    pub fn keep_nothing_on_failure(&mut self) {
+        self.on_failure.disarm();
+    }
+
     /// Builds a LAN with one host per name, `10.0.0.1` for the first, `10.0.0.2` for the next...
     /// (1 to [`crate::MAX_LAN_HOSTS`]; past 254 see the module docs). Returns when every link
     /// is usable.
@@ -92,7 +98,7 @@ impl Lan {
         let built = topology::build_with(&[Segment { number: 0, names }], false, snooping)?;
         let lan = Lan {
             hosts: built.hosts,
-            pause: Some(crate::pause::mark()),
+            on_failure: crate::pause::OnFailure::armed(),
             switches: built.switches,
         };
         if snooping == Snooping::WithQuerier {
@@ -253,8 +259,7 @@ impl Lan {
 
 impl Drop for Lan {
     fn drop(&mut self) {
-        if let Some(mark) = self.pause {
-            crate::pause::if_failed(&self.hosts.iter().collect::<Vec<_>>(), mark);
-        }
+        self.on_failure
+            .dropping(&self.hosts.iter().collect::<Vec<_>>());
     }
 }

@@ -40,10 +40,9 @@
 //!   their arrival interface, destination, source and TTL; expectations with deadlines.
 //! - [`Capture`] (`capture.rs`): frames crossing one interface, with their direction.
 //! - [`PcapWriter`] (`pcap.rs`): frames as a classic pcap file ([`Capture::write_pcap`]).
-//! - [`lab`] (`lab/`): a network a person can step into: a PID namespace that takes every
-//!   process with it when the lab ends (`init.rs`), a registry of running labs
-//!   (`registry.rs`), entering a host from another process (`attach.rs`), tmux windows
-//!   (`tmux.rs`). `src/bin/lab.rs` is its front end, `cargo lab`.
+//! - [`registry`] (`registry.rs`): where running labs (the `lab` crate) and paused tests are
+//!   listed, so `cargo lab shell` finds them; [`procfs`] (`procfs.rs`): what `/proc` says
+//!   about processes, to end what a lab or a test started.
 //! - [`flood`] (`flood.rs`): hostile input for listeners (a mixed flood of datagrams) and the
 //!   checks after it: resident memory, control characters in what a program printed.
 //! - `recording.rs`: `HARNESS_PCAP_DIR` records every host interface and keeps a failed
@@ -66,8 +65,9 @@
 //! ## Stepping inside
 //! `cargo lab` (from the workspace root) builds the same LAN for a person, with a shell in
 //! every host: `cargo lab shell b` and `cargo lab exec b -- COMMAND` from any terminal,
-//! `cargo lab capture b eth0 -w b.pcap` for Wireshark. [`lab::Lab`] is the same thing for
-//! code: [`lab::Lab::exec`] runs a command line in a host as a lab shell would. A test run
+//! `cargo lab capture b eth0 -w b.pcap` for Wireshark. The `lab` crate (`lab::Lab`) is the same
+//! thing for code: `Lab::exec` runs a command line in a host as a lab shell would. It is a
+//! crate of its own, on top of this one, so a harness user compiles no front end. A test run
 //! with `HARNESS_PAUSE=1` that fails prints, for each host, the `cargo lab shell --pid PID
 //! HOST` line that enters it, and waits for Enter before its network goes.
 //!
@@ -85,7 +85,6 @@ pub mod flood;
 mod host;
 mod impair;
 mod interfaces;
-pub mod lab;
 mod lan;
 mod listener;
 mod namespace;
@@ -93,8 +92,10 @@ mod netlink;
 mod pause;
 mod pcap;
 mod privilege;
+pub mod procfs;
 mod ready;
 mod recording;
+pub mod registry;
 mod routed;
 mod sandbox;
 mod skip;
@@ -106,7 +107,7 @@ pub use capability::{Capability, Missing, requirements_table};
 pub use capture::{Capture, Direction, Frame, UdpFrame};
 pub use child::wait_within;
 pub use datagram::Datagram;
-pub use error::{Error, Result};
+pub use error::{Context, Error, Result};
 pub use host::{Host, HostInterface};
 pub use impair::Impairment;
 pub use lan::{Lan, Snooping};

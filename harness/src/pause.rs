@@ -13,7 +13,7 @@ use std::cell::Cell;
 use std::io::{BufRead, Write};
 
 use crate::host::Host;
-use crate::lab::registry::{self, Entry, HostEntry};
+use crate::registry::{self, Entry, HostEntry};
 
 thread_local! {
     /// How many `Unmet`s were made on this thread.
@@ -26,8 +26,35 @@ pub(crate) fn count_unmet() {
 }
 
 /// The current count, taken when a network is built.
-pub(crate) fn mark() -> u64 {
+fn mark() -> u64 {
     UNMET.with(Cell::get)
+}
+
+/// What a network does with itself when the test that built it fails: keeps its recordings
+/// and pauses if asked. Each network holds one and calls [`OnFailure::dropping`] from its
+/// `Drop`, before its hosts go.
+pub(crate) struct OnFailure {
+    /// The unmet count when the network was built; `None`: do nothing.
+    mark: Option<u64>,
+}
+
+impl OnFailure {
+    /// Armed, counting failures from now.
+    pub(crate) fn armed() -> OnFailure {
+        OnFailure { mark: Some(mark()) }
+    }
+
+    /// Never keeps or pauses anything (a lab, which people enter by other means).
+    pub(crate) fn disarm(&mut self) {
+        self.mark = None;
+    }
+
+    /// Called as the network with these hosts is dropped.
+    pub(crate) fn dropping(&self, hosts: &[&Host]) {
+        if let Some(mark) = self.mark {
+            if_failed(hosts, mark);
+        }
+    }
 }
 
 /// Whether `HARNESS_PAUSE` asks for pausing.
@@ -37,7 +64,7 @@ fn requested() -> bool {
 
 /// Called as a network is dropped: when the test failed since `mark`, keeps its recordings
 /// (`HARNESS_PCAP_DIR`, see `recording.rs`) and pauses if asked.
-pub(crate) fn if_failed(hosts: &[&Host], mark: u64) {
+fn if_failed(hosts: &[&Host], mark: u64) {
     let failed = std::thread::panicking() || self::mark() > mark;
     if failed {
         crate::recording::keep(hosts);
@@ -51,7 +78,7 @@ pub(crate) fn if_failed(hosts: &[&Host], mark: u64) {
         pid,
         start: registry::start_time(pid).unwrap_or(0),
         init: 0,
-        bin: crate::lab::default_bin(),
+        bin: registry::default_bin(),
         tmux: None,
         hosts: hosts.iter().map(|h| HostEntry::of(h)).collect(),
     };
@@ -98,7 +125,7 @@ pub(crate) fn if_failed(hosts: &[&Host], mark: u64) {
     }
     // Shells entered through the lines above would keep the namespaces alive.
     let inodes: Vec<u64> = hosts.iter().map(|h| h.namespace_inode()).collect();
-    crate::lab::kill_processes_in(&inodes);
+    crate::procfs::kill_processes_in(&inodes);
     if let Ok(path) = registered {
         let _ = std::fs::remove_file(path);
     }

@@ -60,8 +60,8 @@ pub struct Routed {
     routing: Result<OwnedFd, Error>,
     /// The IPv6 routing socket, or why there is none (a kernel without `CONFIG_IPV6_MROUTE`).
     routing6: Result<OwnedFd, Error>,
-    /// `HARNESS_PAUSE` bookkeeping (see `pause.rs`).
-    pub(crate) pause: Option<u64>,
+    /// What a failed test keeps of it (`HARNESS_PAUSE`, `HARNESS_PCAP_DIR`).
+    on_failure: crate::pause::OnFailure,
     /// The switches and every host's cable. Dropped last: they hold the far ends of the cables.
     switches: Switches,
 }
@@ -133,6 +133,12 @@ struct MfcCtl {
 }
 
 impl Routed {
+    /// Keeps nothing of this network when its test fails: no pause (`HARNESS_PAUSE`), no
+    /// recordings (`HARNESS_PCAP_DIR`). For a network people enter by other means, as a lab.
+    pub fn keep_nothing_on_failure(&mut self) {
+        self.on_failure.disarm();
+    }
+
     /// Builds segment 1 with the hosts in `first` (10.0.1.k) and segment 2 with those in
     /// `second` (10.0.2.k), and the router between them. Returns when every link is usable.
     pub fn new<S: AsRef<str>>(
@@ -205,7 +211,7 @@ impl Routed {
             segments: segments.iter().map(|s| s.number).collect(),
             routing,
             routing6,
-            pause: Some(crate::pause::mark()),
+            on_failure: crate::pause::OnFailure::armed(),
             switches: built.switches,
         })
     }
@@ -367,10 +373,8 @@ impl Routed {
 
 impl Drop for Routed {
     fn drop(&mut self) {
-        if let Some(mark) = self.pause {
-            let hosts: Vec<&Host> = self.hosts.iter().chain([&self.router]).collect();
-            crate::pause::if_failed(&hosts, mark);
-        }
+        let hosts: Vec<&Host> = self.hosts.iter().chain([&self.router]).collect();
+        self.on_failure.dropping(&hosts);
     }
 }
 

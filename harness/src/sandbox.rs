@@ -43,8 +43,8 @@ use crate::ready::{self, READY_DEADLINE};
 /// ```
 pub struct Sandbox {
     host: Host,
-    /// `HARNESS_PAUSE` bookkeeping (see `pause.rs`).
-    pub(crate) pause: Option<u64>,
+    /// What a failed test keeps of it (`HARNESS_PAUSE`, `HARNESS_PCAP_DIR`).
+    on_failure: crate::pause::OnFailure,
 }
 
 /// The sandbox's IPv4 address (on `eth0`, and the source of its IPv4 multicast).
@@ -57,6 +57,12 @@ const LO: u32 = 1;
 const ETH0: u32 = 2;
 
 impl Sandbox {
+    /// Keeps nothing of this network when its test fails: no pause (`HARNESS_PAUSE`), no
+    /// recordings (`HARNESS_PCAP_DIR`). For a network people enter by other means, as a lab.
+    pub fn keep_nothing_on_failure(&mut self) {
+        self.on_failure.disarm();
+    }
+
     /// Builds the sandbox. Fails with [`crate::Error::Unavailable`] where namespaces cannot be
     /// created; tests wrap this in [`crate::or_skip!`]. Returns when every link is usable.
     pub fn new() -> crate::Result<Sandbox> {
@@ -80,16 +86,14 @@ impl Sandbox {
         .expect("one namespace");
         Ok(Sandbox {
             host: Host::new("sandbox", namespace, rtnl, SANDBOX_IPV4, SANDBOX_IPV6),
-            pause: Some(crate::pause::mark()),
+            on_failure: crate::pause::OnFailure::armed(),
         })
     }
 }
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        if let Some(mark) = self.pause {
-            crate::pause::if_failed(&[&self.host], mark);
-        }
+        self.on_failure.dropping(&[&self.host]);
     }
 }
 

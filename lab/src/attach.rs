@@ -20,7 +20,7 @@ use std::process::Command;
 
 use nix::sched::{CloneFlags, setns};
 
-use super::registry::{Entry, HostEntry};
+use harness::registry::{Entry, HostEntry};
 
 /// What to run in the host.
 #[derive(Clone, Debug)]
@@ -235,7 +235,7 @@ fn record(
     let target = entry.host(host)?.clone();
     // Opened before anything else: we write it as ourselves.
     let file = File::create(path).map_err(|e| format!("creating {}: {e}", path.display()))?;
-    let mut pcap = crate::pcap::PcapWriter::new(std::io::BufWriter::new(file))
+    let mut pcap = harness::PcapWriter::new(std::io::BufWriter::new(file))
         .map_err(|e| format!("writing {}: {e}", path.display()))?;
     // SAFETY: pidfd_open(2) on the lab's pid; the descriptor is owned right after.
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, entry.pid as libc::c_int, 0) };
@@ -259,7 +259,7 @@ fn record(
             .map_err(|e| format!("entering the host's network namespace: {e}"))?;
         let index = nix::net::if_::if_nametoindex(interface_name.as_str())
             .map_err(|e| format!("no interface {interface_name:?} in the host: {e}"))?;
-        crate::capture::Capture::open(&interface_name, index).map_err(|e| e.to_string())
+        harness::Capture::open(&interface_name, index).map_err(|e| e.to_string())
     })
     .join()
     .map_err(|_| "the capture thread panicked".to_string())?

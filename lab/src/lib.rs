@@ -20,10 +20,9 @@
 //! the lab's own (init is 1). Files keep their owners: a non-root user is root inside the
 //! lab's user namespace, and what a lab shell writes belongs to that user on disk.
 
-pub(crate) mod attach;
-pub(crate) mod init;
-pub mod registry;
-pub(crate) mod tmux;
+mod attach;
+mod init;
+mod tmux;
 
 use std::fs::File;
 use std::net::Ipv4Addr;
@@ -33,13 +32,13 @@ use std::sync::Mutex;
 
 use nix::sched::{CloneFlags, setns};
 
-use crate::error::{Context, Error};
-use crate::host::Host;
-use crate::{Lan, Routed, Sandbox};
+use harness::procfs::kill_processes_in;
+use harness::registry::{self, default_bin};
+use harness::{Context, Error, Host, Lan, Routed, Sandbox};
 
 pub use attach::capture;
 pub use attach::{Program, attach};
-pub use registry::{Entry, HostEntry};
+pub use harness::registry::{Entry, HostEntry};
 pub use tmux::Tmux;
 
 /// Which network a lab is.
@@ -83,17 +82,17 @@ impl Lab {
     /// every link carries traffic. Programs of the directory holding the running executable
     /// (or of `target/debug` when the executable is a test in `target/debug/deps`) come first
     /// on the lab's `PATH`; [`Lab::with_bin`] changes that.
-    pub fn new(network: Network) -> crate::Result<Lab> {
+    pub fn new(network: Network) -> harness::Result<Lab> {
         // A lab is entered with `lab shell` already: it never pauses on a failure.
         let built = match network {
             Network::Lan(names) => {
                 let mut lan = Lan::new(names)?;
-                lan.pause = None;
+                lan.keep_nothing_on_failure();
                 Built::Lan(lan)
             }
             Network::Sandbox => {
                 let mut sandbox = Sandbox::new()?;
-                sandbox.pause = None;
+                sandbox.keep_nothing_on_failure();
                 Built::Sandbox(sandbox)
             }
             Network::Routed {
@@ -102,7 +101,7 @@ impl Lab {
                 forward,
             } => {
                 let mut routed = Routed::new(first, second)?;
-                routed.pause = None;
+                routed.keep_nothing_on_failure();
                 for (source, group) in forward {
                     routed.forward(source, group)?;
                 }
@@ -136,19 +135,19 @@ impl Lab {
     }
 
     /// Puts `bin` first on the lab's `PATH` instead (for shells attached from now on).
-    pub fn with_bin(mut self, bin: &Path) -> crate::Result<Lab> {
+    pub fn with_bin(mut self, bin: &Path) -> harness::Result<Lab> {
         self.entry.bin = bin.to_owned();
         self.register()?;
         Ok(self)
     }
 
     /// Records the lab's tmux socket in its registry entry.
-    pub(crate) fn set_tmux(&mut self, socket: &Path) -> crate::Result<()> {
+    pub(crate) fn set_tmux(&mut self, socket: &Path) -> harness::Result<()> {
         self.entry.tmux = Some(socket.to_owned());
         self.register()
     }
 
-    fn register(&mut self) -> crate::Result<()> {
+    fn register(&mut self) -> harness::Result<()> {
         let path = registry::register(&self.entry).doing(|| "registering the lab".into())?;
         *self.registered.lock().unwrap_or_else(|p| p.into_inner()) = Some(path);
         Ok(())
@@ -178,7 +177,7 @@ impl Lab {
     }
 
     /// The host called `name`, or an error listing the hosts.
-    pub fn host(&self, name: &str) -> crate::Result<&Host> {
+    pub fn host(&self, name: &str) -> harness::Result<&Host> {
         self.entry.host(name).map_err(Error::Invalid)?;
         Ok(self
             .hosts()
@@ -199,20 +198,20 @@ impl Lab {
 
     /// Runs `command_line` with `bash -c` in `host`, the way a lab shell would, and collects
     /// its output. The process lives in the lab's PID namespace.
-    pub fn exec(&self, host: &str, command_line: &str) -> crate::Result<Output> {
+    pub fn exec(&self, host: &str, command_line: &str) -> harness::Result<Output> {
         let mut command = self.command(host, "bash");
         command.arg("-c").arg(command_line);
         self.output(host, &mut command)
     }
 
     /// Starts `command` in `host` and in the lab's PID namespace. It is killed when the lab ends.
-    pub fn spawn(&self, host: &str, command: &mut Command) -> crate::Result<Child> {
+    pub fn spawn(&self, host: &str, command: &mut Command) -> harness::Result<Child> {
         let what = format!("starting {:?} in host {host}", command.get_program());
         self.inside(host, || command.spawn()).doing(|| what)
     }
 
     /// Runs `command` to completion in `host` (and the lab's PID namespace).
-    pub fn output(&self, host: &str, command: &mut Command) -> crate::Result<Output> {
+    pub fn output(&self, host: &str, command: &mut Command) -> harness::Result<Output> {
         let what = format!("running {:?} in host {host}", command.get_program());
         self.inside(host, || command.output()).doing(|| what)
     }
@@ -227,15 +226,11 @@ impl Lab {
         let host = self
             .host(host)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::NotFound, e.to_string()))?;
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    setns(&self.pid_namespace, CloneFlags::CLONE_NEWPID)?;
-                    host.enter().map_err(std::io::Error::other)?;
-                    f()
-                })
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        // `Host::run` runs on a thread in the host's network namespace; entering the PID
+        // namespace there makes the children it starts the lab's.
+        host.run(|| {
+            setns(&self.pid_namespace, CloneFlags::CLONE_NEWPID)?;
+            f()
         })
     }
 
@@ -269,80 +264,17 @@ impl Drop for Lab {
     }
 }
 
-/// Whether `/proc` shows this process's own PID namespace: `/proc/self` is our pid. It is not
-/// in a lab shell (the lab has a PID namespace of its own but no mount namespace, so `/proc`
-/// is the machine's): there the pids `/proc` lists are not the ones `kill(2)` takes.
-pub(crate) fn proc_is_ours() -> bool {
-    std::fs::read_link("/proc/self")
-        .ok()
-        .and_then(|p| p.to_str()?.parse::<u32>().ok())
-        == Some(std::process::id())
-}
-
-/// Sends SIGKILL to every process (but this one) whose network namespace is one of `inodes`.
-/// Does nothing where `/proc` is not of this PID namespace ([`proc_is_ours`]): a pid read
-/// there would name another process, and the lab's own processes die with its init anyway.
-pub(crate) fn kill_processes_in(inodes: &[u64]) {
-    if !proc_is_ours() {
-        return;
-    }
-    let me = std::process::id();
-    for process in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = process
-            .file_name()
-            .to_str()
-            .and_then(|p| p.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if pid as u32 == me {
-            continue;
-        }
-        let inode = std::fs::read_link(process.path().join("ns/net"))
-            .ok()
-            .and_then(|t| {
-                t.to_str()?
-                    .strip_prefix("net:[")?
-                    .strip_suffix(']')?
-                    .parse::<u64>()
-                    .ok()
-            });
-        if inode.is_some_and(|i| inodes.contains(&i)) {
-            // SAFETY: kill(2) with a pid we just read.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-    }
-}
-
-/// The directory of the running executable, or `target/debug` for a test in `target/debug/deps`.
-pub(crate) fn default_bin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap_or_default();
-    let dir = exe.parent().unwrap_or(Path::new("/")).to_owned();
-    if dir.file_name().is_some_and(|n| n == "deps") {
-        dir.parent().unwrap_or(&dir).to_owned()
-    } else {
-        dir
-    }
-}
-
 /// For the `lab` front end, first thing in `main`: when not root, moves the process into a
-/// user namespace of its own where it is root, so that it can build namespaces. (The
-/// harness's constructor does this for every other program; it leaves `lab` alone because
-/// `lab shell` must join the *lab's* user namespace instead.) Does nothing with more than one
-/// thread, as `unshare(CLONE_NEWUSER)` would fail; [`Lab::new`] then reports why it cannot
-/// build anything.
+/// user namespace of its own where it is root, so that it can build namespaces. (The lab
+/// does not ask for it before `main`, as test binaries do with
+/// `harness::userns_before_main!()`, because `lab shell` must join the *lab's* user
+/// namespace instead.) Does nothing with more than one thread, as `unshare(CLONE_NEWUSER)`
+/// would fail; [`Lab::new`] then reports why it cannot build anything.
 pub fn become_root_in_user_namespace() {
-    // SAFETY: geteuid/getenv cannot fail.
-    let (root, opted_out) = unsafe {
-        (
-            libc::geteuid() == 0,
-            !libc::getenv(c"HARNESS_NO_USERNS".as_ptr()).is_null(),
-        )
-    };
     let threads = std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count());
-    if root || opted_out || threads != 1 {
+    if threads != 1 {
         return;
     }
-    // SAFETY: the process has one thread (checked just above).
-    unsafe { crate::privilege::enter_user_namespace() }
+    // SAFETY: the process has one thread (checked just above), and relies on no user id yet.
+    unsafe { harness::init_userns_before_main() }
 }

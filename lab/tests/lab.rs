@@ -14,9 +14,9 @@ use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use harness::lab::registry::{self, Entry};
+use harness::registry::{self, Entry};
 
-#[path = "common/pcap.rs"]
+#[path = "../../harness/tests/common/pcap.rs"]
 mod pcap;
 
 const LAB: &str = env!("CARGO_BIN_EXE_lab");
@@ -631,12 +631,12 @@ fn check_says_whether_this_machine_can_run_the_lab() {
 /// registered, with its own hosts, until it ends, and ending one leaves the other reachable.
 #[test]
 fn labs_of_one_process_are_registered_apart() {
-    use harness::lab::{Lab, Network};
+    use lab::{Lab, Network};
     let first = harness::or_skip!(Lab::new(Network::Sandbox));
     let second = harness::or_skip!(Lab::new(Network::Lan(vec!["x".into()])));
     assert_ne!(first.id(), second.id());
     let running = |id: &str| {
-        harness::lab::registry::choose(Some(id), None).map(|entry| {
+        harness::registry::choose(Some(id), None).map(|entry| {
             entry
                 .hosts
                 .iter()
@@ -884,12 +884,12 @@ fn a_paused_failing_test_can_be_entered() {
     assert!(registry::running_in(&registry.0).unwrap().is_empty());
 }
 
-/// `harness::lab::Lab` is the same lab for code (the book's walkthrough tests): `exec` runs a
+/// `lab::Lab` is the same lab for code (the book's walkthrough tests): `exec` runs a
 /// command line in a host with a lab shell's environment, and ending the lab kills what was
 /// started in it.
 #[test]
 fn the_lab_library_runs_command_lines_in_hosts() {
-    use harness::lab::{Lab, Network};
+    use lab::{Lab, Network};
     let lab = harness::or_skip!(Lab::new(Network::Lan(vec!["a".into(), "b".into()])));
     let out = lab
         .exec(

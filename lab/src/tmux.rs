@@ -33,9 +33,13 @@ impl Tmux {
     /// Starts the session with a window per host and attaches this terminal to it; `lab` is the
     /// `lab` executable the windows run. Returns the tmux client, which exits when the session
     /// ends or the user detaches.
-    pub fn start(lab: &mut Lab, program: &Path, executable: &Path) -> crate::Result<(Tmux, Child)> {
-        let dir = super::registry::directory()
-            .map_err(|e| crate::Error::Invalid(format!("the lab registry: {e}")))?;
+    pub fn start(
+        lab: &mut Lab,
+        program: &Path,
+        executable: &Path,
+    ) -> harness::Result<(Tmux, Child)> {
+        let dir = harness::registry::directory()
+            .map_err(|e| harness::Error::Invalid(format!("the lab registry: {e}")))?;
         let tmux = Tmux {
             program: program.to_owned(),
             socket: dir.join(format!("{}.tmux", lab.id())),

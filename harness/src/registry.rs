@@ -1,4 +1,6 @@
-//! Where running labs are listed, so that `lab shell` in another terminal can find them.
+//! Where running labs are listed, so that `lab shell` in another terminal can find them: the
+//! `lab` crate's labs, and tests paused by `HARNESS_PAUSE` (see `pause.rs`), which is why the
+//! list lives here, below both.
 //!
 //! One small text file per lab, `<id>.lab`, in a directory only its user can read:
 //! `$HARNESS_LAB_DIR` if set (tests use their own), else `$XDG_RUNTIME_DIR/multicast-lab`, else
@@ -210,7 +212,7 @@ pub(crate) fn own_directory(dir: &Path) -> io::Result<PathBuf> {
 
 /// A registry id no other entry of this process has: the pid for the first, then `PID-1`,
 /// `PID-2`, ... (a test process may run several labs at once).
-pub(crate) fn new_id() -> String {
+pub fn new_id() -> String {
     static ISSUED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let pid = std::process::id();
     match ISSUED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
@@ -220,7 +222,7 @@ pub(crate) fn new_id() -> String {
 }
 
 /// Writes (or replaces) `entry`; returns its path.
-pub(crate) fn register(entry: &Entry) -> io::Result<PathBuf> {
+pub fn register(entry: &Entry) -> io::Result<PathBuf> {
     let dir = directory()?;
     let path = dir.join(format!("{}.lab", entry.id));
     let temporary = dir.join(format!(".{}.lab.tmp", entry.id));
@@ -302,7 +304,7 @@ fn listing(labs: &[Entry]) -> String {
 }
 
 /// Deletes a lab's entry and the files it made next to it (tmux socket, shell rc files).
-pub(crate) fn remove_files(dir: &Path, id: &str) {
+pub fn remove_files(dir: &Path, id: &str) {
     let Ok(files) = fs::read_dir(dir) else { return };
     for file in files.flatten() {
         let name = file.file_name();
@@ -313,17 +315,18 @@ pub(crate) fn remove_files(dir: &Path, id: &str) {
     }
 }
 
-/// Field 22 of `/proc/<pid>/stat`: when the process started, in clock ticks since boot.
-pub(crate) fn start_time(pid: u32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = stat.rsplit_once(')')?.1;
-    let state = after_name.split_whitespace().next()?;
-    if state == "Z" || state == "X" {
-        return None;
-    }
-    after_name.split_whitespace().nth(19)?.parse().ok()
-}
+pub use crate::procfs::start_time;
 
+/// The directory of the running executable, or `target/debug` for a test in `target/debug/deps`.
+pub fn default_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let dir = exe.parent().unwrap_or(Path::new("/")).to_owned();
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir.parent().unwrap_or(&dir).to_owned()
+    } else {
+        dir
+    }
+}
 pub(crate) use crate::privilege::outer_uid;
 
 #[cfg(test)]

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use harness::Capability;
-use harness::lab::{self, Lab, Network, Program, Tmux, registry};
+use harness::registry;
+use lab::{Lab, Network, Program, Tmux};
 
 /// The workshop's virtual LAN: hosts on a virtual segment, a shell in every host.
 ///

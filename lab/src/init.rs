@@ -22,7 +22,7 @@ use std::sync::mpsc;
 
 use nix::sched::{CloneFlags, unshare};
 
-use crate::error::Context;
+use harness::Context;
 
 /// The keeper thread and the init it started; dropping it kills every process of the lab.
 pub(crate) struct Keeper {
@@ -35,7 +35,7 @@ pub(crate) struct Keeper {
 
 impl Keeper {
     /// Starts the PID namespace and its init; returns once init runs.
-    pub(crate) fn start() -> crate::Result<Keeper> {
+    pub(crate) fn start() -> harness::Result<Keeper> {
         let (started_tx, started_rx) =
             mpsc::sync_channel::<io::Result<(nix::unistd::Pid, std::fs::File)>>(1);
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
@@ -80,7 +80,7 @@ impl Keeper {
             .doing(|| "starting the lab's PID namespace and its init".into())?;
         // Without a /proc of our own PID namespace (a lab started inside a lab shell, whose
         // /proc is the machine's), /proc cannot tell about init's namespace: 0 skips the wait.
-        let namespace = if super::proc_is_ours() {
+        let namespace = if harness::procfs::proc_is_ours() {
             nix::sys::stat::fstat(&namespace_file).map_or(0, |s| s.st_ino)
         } else {
             0
@@ -129,7 +129,7 @@ fn anyone_alive_in(namespace: u64, init: u32) -> bool {
             };
             pid != init
                 && pid_namespace(pid) == Some(namespace)
-                && super::registry::start_time(pid).is_some()
+                && harness::procfs::start_time(pid).is_some()
         })
 }
 
