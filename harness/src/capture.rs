@@ -137,6 +137,15 @@ impl Capture {
         Ok(frames.len())
     }
 
+    /// Asks for a receive buffer of `bytes`: `SO_RCVBUFFORCE` (as root in the namespace's
+    /// user namespace), else `SO_RCVBUF`, which `net.core.rmem_max` caps.
+    pub(crate) fn enlarge_buffer(&self, bytes: usize) {
+        use nix::sys::socket::{setsockopt, sockopt};
+        if setsockopt(&self.socket, sockopt::RcvBufForce, &bytes).is_err() {
+            let _ = setsockopt(&self.socket, sockopt::RcvBuf, &bytes);
+        }
+    }
+
     /// Frames captured since the last call, removed from the capture (for streaming them).
     pub fn take_frames(&self) -> Vec<Frame> {
         self.drain();

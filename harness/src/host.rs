@@ -20,6 +20,9 @@ use crate::namespace::Namespace;
 use crate::netlink::Rtnl;
 use crate::{Group, diagnostics};
 
+/// A host's `eth0` (a `Sandbox`'s, and a router's first interface too) has index 2.
+pub(crate) const ETH0: u32 = 2;
+
 /// One virtual host: a network namespace of its own.
 pub struct Host {
     name: String,
@@ -58,7 +61,7 @@ impl Host {
     ) -> Host {
         let eth0 = HostInterface {
             name: "eth0".into(),
-            index: crate::topology::ETH0,
+            index: ETH0,
             ipv4,
             prefix: 24,
             ipv6,
@@ -340,6 +343,20 @@ fn parse_prefix(text: &str) -> crate::Result<(IpAddr, u8)> {
         None => max,
     };
     Ok((address, prefix))
+}
+
+impl Host {
+    /// The host as a lab's registry entry lists it: `cargo lab shell` enters it through the
+    /// descriptor of its namespace, which lives in this process.
+    pub fn registry_entry(&self) -> crate::registry::HostEntry {
+        use std::os::fd::AsRawFd;
+        crate::registry::HostEntry {
+            name: self.name().to_owned(),
+            ipv4: self.ipv4(),
+            ipv6: self.ipv6(),
+            fd: self.namespace_fd().as_raw_fd(),
+        }
+    }
 }
 
 impl Drop for Host {

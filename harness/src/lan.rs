@@ -40,23 +40,7 @@ use crate::error::{Context, Error};
 use crate::host::Host;
 use crate::impair::Impairment;
 use crate::ready::READY_DEADLINE;
-use crate::topology::{self, SWITCH_PORTS, Segment, Switches, find};
-
-/// What the switch of a [`Lan`] does with multicast. A Linux bridge that snoops learns
-/// which ports have members from their IGMP/MLD reports (the membership table, its mdb),
-/// but filters by it only while it knows of a querier: without one it still floods every
-/// group to every port (measured in `docs/tests/snooping.rs`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Snooping {
-    /// No snooping: every group to every port at once (the default).
-    #[default]
-    Off,
-    /// Snooping, no querier: the table is learnt, the groups are still flooded.
-    WithoutQuerier,
-    /// Snooping, and the switch is the segment's querier (IGMP and MLD queries from the
-    /// bridge, answer time 100 ms): each group goes only to the ports with a member.
-    WithQuerier,
-}
+use crate::topology::{self, SWITCH_PORTS, Segment, Snooping, Switches, find};
 
 /// A group nobody joins, for the snooping probe.
 const PROBE: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(239, 255, 77, 77), 9);

@@ -110,7 +110,7 @@ pub use datagram::Datagram;
 pub use error::{Context, Error, Result};
 pub use host::{Host, HostInterface};
 pub use impair::Impairment;
-pub use lan::{Lan, Snooping};
+pub use lan::Lan;
 pub use listener::{Expect, Listen, Listener};
 pub use mcast_vocab::{Group, GroupError, Interface, Scope, Ttl};
 pub use pcap::PcapWriter;
@@ -120,6 +120,7 @@ pub use sandbox::{SANDBOX_IPV4, Sandbox};
 pub use skip::{required, sandbox_required, skip, skip_because, skip_unless_available};
 pub use tools::tool;
 pub use topology::MAX_LAN_HOSTS;
+pub use topology::Snooping;
 pub use unmet::Unmet;
 
 /// The README's code, run as doc tests.

@@ -9,25 +9,14 @@
 //! network is torn down. It reads Enter from the terminal (`/dev/tty`) when there is one, so
 //! it works under `cargo test`'s output capture; otherwise from standard input.
 
-use std::cell::Cell;
 use std::io::{BufRead, Write};
 
 use crate::host::Host;
-use crate::registry::{self, Entry, HostEntry};
+use crate::registry::{self, Entry};
 
-thread_local! {
-    /// How many `Unmet`s were made on this thread.
-    static UNMET: Cell<u64> = const { Cell::new(0) };
-}
-
-/// Counts an unmet expectation (called by `Unmet::new`).
-pub(crate) fn count_unmet() {
-    UNMET.with(|c| c.set(c.get() + 1));
-}
-
-/// The current count, taken when a network is built.
+/// The current count of unmet expectations on this thread, taken when a network is built.
 fn mark() -> u64 {
-    UNMET.with(Cell::get)
+    crate::unmet::made_on_this_thread()
 }
 
 /// What a network does with itself when the test that built it fails: keeps its recordings
@@ -67,7 +56,11 @@ fn requested() -> bool {
 fn if_failed(hosts: &[&Host], mark: u64) {
     let failed = std::thread::panicking() || self::mark() > mark;
     if failed {
-        crate::recording::keep(hosts);
+        for host in hosts {
+            if let Some(recording) = host.recording() {
+                recording.keep(host.name());
+            }
+        }
     }
     if !requested() || !failed || hosts.is_empty() {
         return;
@@ -80,7 +73,7 @@ fn if_failed(hosts: &[&Host], mark: u64) {
         init: 0,
         bin: registry::default_bin(),
         tmux: None,
-        hosts: hosts.iter().map(|h| HostEntry::of(h)).collect(),
+        hosts: hosts.iter().map(|h| h.registry_entry()).collect(),
     };
     let registered = registry::register(&entry);
     let in_user_namespace = !crate::privilege::in_initial_user_namespace();

@@ -7,11 +7,9 @@
 //! until a failure writes them out, so a test that floods an interface keeps only the
 //! first few megabytes of it. A test that passes writes nothing.
 
-use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::capture::Capture;
-use crate::host::Host;
 use crate::namespace::Namespace;
 
 /// The directory `HARNESS_PCAP_DIR` names, if it is set.
@@ -94,48 +92,24 @@ pub(crate) fn note(host: &str) -> Option<String> {
     ))
 }
 
-/// Writes every recording of `hosts` to the directory and prints the files' names. Called
-/// when a failed test's network is dropped.
-pub(crate) fn keep(hosts: &[&Host]) {
-    let Some(dir) = directory() else { return };
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        eprintln!(
-            "harness: cannot keep the recordings in {}: {e}",
-            dir.display()
-        );
-        return;
-    }
-    for host in hosts {
-        let Some(recording) = host.recording() else {
-            continue;
-        };
-        for (interface, capture) in &recording.captures {
-            let path = file(&dir, host.name(), interface);
+impl Recording {
+    /// Writes each interface's recording to the directory as `TEST-HOST-INTERFACE.pcap` and
+    /// prints the files' names. Called when a failed test's network is dropped.
+    pub(crate) fn keep(&self, host: &str) {
+        let Some(dir) = directory() else { return };
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            eprintln!(
+                "harness: cannot keep the recordings in {}: {e}",
+                dir.display()
+            );
+            return;
+        }
+        for (interface, capture) in &self.captures {
+            let path = file(&dir, host, interface);
             match capture.write_pcap(&path) {
                 Ok(frames) => eprintln!("harness: kept {} ({frames} frames)", path.display()),
                 Err(e) => eprintln!("harness: writing {}: {e}", path.display()),
             }
-        }
-    }
-}
-
-impl Capture {
-    /// Asks for a receive buffer of `bytes` (`SO_RCVBUFFORCE`, as root in the namespace's
-    /// user namespace; else `SO_RCVBUF`, capped by `net.core.rmem_max`).
-    fn enlarge_buffer(&self, bytes: i32) {
-        let forced = mcast_vocab::sockopt::set_option(
-            &self.socket(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUFFORCE,
-            &bytes,
-        );
-        if forced.is_err() {
-            let _: io::Result<()> = mcast_vocab::sockopt::set_option(
-                &self.socket(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVBUF,
-                &bytes,
-            );
         }
     }
 }

@@ -33,19 +33,6 @@ pub struct HostEntry {
     pub fd: i32,
 }
 
-impl HostEntry {
-    /// The entry for `host`, whose namespace descriptor lives in this process.
-    pub fn of(host: &crate::host::Host) -> HostEntry {
-        use std::os::fd::AsRawFd;
-        HostEntry {
-            name: host.name().to_owned(),
-            ipv4: host.ipv4(),
-            ipv6: host.ipv6(),
-            fd: host.namespace_fd().as_raw_fd(),
-        }
-    }
-}
-
 /// A running lab (or a test paused under `HARNESS_PAUSE`), as the registry lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {

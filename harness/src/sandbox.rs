@@ -54,7 +54,7 @@ pub const SANDBOX_IPV6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
 
 /// Interface indices in a fresh sandbox: `lo` is always 1; we choose `eth0`'s.
 const LO: u32 = 1;
-const ETH0: u32 = 2;
+use crate::host::ETH0;
 
 impl Sandbox {
     /// Keeps nothing of this network when its test fails: no pause (`HARNESS_PAUSE`), no

@@ -36,13 +36,27 @@ use std::time::Instant;
 use crate::error::{Context, Error};
 use crate::host::{Host, HostInterface};
 use crate::impair::{self, Impairment};
-use crate::lan::Snooping;
 use crate::namespace::{Namespace, sysctl};
 use crate::netlink::Rtnl;
 use crate::ready::{self, READY_DEADLINE};
 
-/// A host's `eth0` (and the router's first interface) has index 2.
-pub(crate) const ETH0: u32 = 2;
+pub(crate) use crate::host::ETH0;
+/// What the switch of a [`crate::Lan`] does with multicast. A Linux bridge that snoops learns
+/// which ports have members from their IGMP/MLD reports (the membership table, its mdb),
+/// but filters by it only while it knows of a querier: without one it still floods every
+/// group to every port (measured in `docs/tests/snooping.rs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Snooping {
+    /// No snooping: every group to every port at once (the default).
+    #[default]
+    Off,
+    /// Snooping, no querier: the table is learnt, the groups are still flooded.
+    WithoutQuerier,
+    /// Snooping, and the switch is the segment's querier (IGMP and MLD queries from the
+    /// bridge, answer time 100 ms): each group goes only to the ports with a member.
+    WithQuerier,
+}
+
 /// Switch port k (toward the k-th host of a segment) has index `SWITCH_PORTS + k`.
 pub(crate) const SWITCH_PORTS: u32 = 10;
 /// The bridge's index in a switch's namespace.

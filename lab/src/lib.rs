@@ -129,7 +129,7 @@ impl Lab {
             },
             built,
         };
-        lab.entry.hosts = lab.hosts().iter().map(|h| HostEntry::of(h)).collect();
+        lab.entry.hosts = lab.hosts().iter().map(|h| h.registry_entry()).collect();
         lab.register()?;
         Ok(lab)
     }
