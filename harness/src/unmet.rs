@@ -15,7 +15,8 @@ pub(crate) fn made_on_this_thread() -> u64 {
 
 /// An expectation on received traffic that was not met. Its message says what was expected,
 /// lists what did arrive (with interfaces), and shows the host's memberships and routes.
-#[derive(Debug)]
+/// Its `Debug` is its `Display`, so that `.within(..).unwrap()` in a test prints the message
+/// as lines, not as one string full of `\n`.
 pub struct Unmet {
     message: String,
 }
@@ -37,6 +38,12 @@ impl Unmet {
     }
 }
 
+impl fmt::Debug for Unmet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
 impl fmt::Display for Unmet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
@@ -44,3 +51,24 @@ impl fmt::Display for Unmet {
 }
 
 impl std::error::Error for Unmet {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A test that unwraps an unmet expectation shows its message line by line.
+    #[test]
+    fn an_unwrapped_unmet_prints_its_lines() {
+        let unmet = Unmet::new(
+            "1 datagram on b".into(),
+            vec![],
+            "routes of b: none\n".into(),
+        );
+        let shown = format!("{unmet:?}");
+        assert!(
+            shown.starts_with("1 datagram on b\nnothing arrived\n"),
+            "{shown}"
+        );
+        assert!(!shown.contains("\\n"), "{shown}");
+    }
+}

@@ -12,6 +12,8 @@ use clap::Parser;
 /// appendix (docs/src/claims.md).
 #[derive(Parser)]
 #[command(
+    name = "tour",
+    version,
     after_help = "A claim this machine cannot check (the TTL claim needs a kernel with multicast \
                   routing, CONFIG_IP_MROUTE) is printed as [not checked] with the reason, and \
                   counted on the last line.\n\n\

@@ -29,6 +29,7 @@ use lab::{Lab, Network, Program, Tmux};
 /// --workspace --bins`), so the ones a lab shell finds on PATH are current.
 #[derive(Parser)]
 #[command(
+    version,
     name = "lab",
     args_conflicts_with_subcommands = true,
     subcommand_precedence_over_arg = true
