@@ -2,9 +2,9 @@
 //! that never enters a namespace ([`Host::udp_socket`], [`Host::socket`]), and whole futures
 //! run on a thread that lives in a host ([`Host::block_on`], with the `tokio` feature).
 //!
-//! The `block_on` tests are compiled only with the `tokio` feature: `cargo test -p harness
-//! --features tokio`, or `cargo test --workspace` (the `docs` crate turns the feature on, and
-//! features are unified across a workspace). Plain `cargo test -p harness` runs the others.
+//! The `block_on` tests need the harness's `tokio` feature, which its own tests always have
+//! (the harness is its own dev-dependency with the feature, see `Cargo.toml`): `cargo test
+//! -p harness` and `cargo test --workspace` both run them.
 
 // As an ordinary user, move into a user namespace of our own before main (see harness).
 harness::userns_before_main!();
@@ -181,7 +181,6 @@ fn two_reuseaddr_receivers_in_one_host_each_get_a_copy() {
     assert_eq!(heard, [(b"twice".to_vec(), a), (b"twice".to_vec(), a)]);
 }
 
-#[cfg(feature = "tokio")]
 mod block_on {
     use std::sync::mpsc;
 
