@@ -15,8 +15,12 @@
 //! router's need multicast routing (`CONFIG_IP_MROUTE`); without them each prints one
 //! `skipped:` line and passes, whatever `HARNESS_REQUIRE_SANDBOX` says (that variable asks for
 //! namespaces, not for every kernel feature). With `HARNESS_REQUIRE=netem` (or `all`) a
-//! missing netem fails the test instead, with one line saying so: CI's VM sets it, running
-//! these tests on a kernel that has them, so that CI cannot pass without them having run.
+//! missing netem fails the test instead, with one line saying so (`ipv4-routing` likewise).
+//! CI's kernel has neither, so `.ci/run` reruns the tests that skipped there in a VM booting
+//! Debian's kernel (`.ci/vm`), with `HARNESS_REQUIRE` naming what they skipped for: CI cannot
+//! pass without them having run. The same VM first runs this file with `sch_netem` left out
+//! and `MRT_INIT` refused (`.ci/vm --degrade`) and checks that each such test skips, naming
+//! `CONFIG_NET_SCH_NETEM` or `CONFIG_IP_MROUTE`.
 
 // As an ordinary user, move into a user namespace of our own before main (see harness).
 harness::userns_before_main!();
