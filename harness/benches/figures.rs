@@ -16,7 +16,7 @@
 //!   measured in the same run, interleaved: `Lan::clear` on a link with nothing to clear, two
 //!   rtnetlink round trips (one at each end of the cable) that change nothing. A kernel
 //!   without netem (or
-//!   tbf) gets one line saying so instead of that figure; `.ci/netem-vm --bench` runs this
+//!   tbf) gets one line saying so instead of that figure; `.ci/vm --bench` runs this
 //!   bench in a virtual machine whose kernel has both.
 //!
 //! These are wall-clock figures on a shared machine: run it a few times and compare medians.

@@ -227,7 +227,7 @@ fn a_delay_of_20ms_holds_every_datagram_to_b_and_none_to_c() {
         fastest >= delay,
         "a datagram reached b after only {fastest:?}"
     );
-    // Not the median: in .ci/netem-vm's VM, on a busy machine, it was once 49 ms while the
+    // Not the median: in CI's VM (.ci/vm), on a busy machine, it was once 49 ms while the
     // fastest took 20.1 ms and c's median was 58 µs.
     assert!(
         fastest < delay + Duration::from_millis(15),
@@ -583,10 +583,14 @@ fn across_the_router_a_rate_limit_spaces_b_arrivals_while_d_gets_the_stream_at_o
         spread(&b) >= expected.mul_f64(0.8),
         "the link to b carried more than 1 Mbit/s"
     );
+    // Relative to b's, not to a fixed share of the expected spread: d's spread is however long
+    // the sending took, which under emulation (CI's VM) was once 82 ms of the 81 ms a quarter
+    // of the expected spread allowed.
     assert!(
-        spread(&d) < expected / 4,
-        "d's arrivals were spaced too: {:?}",
-        spread(&d)
+        spread(&d) * 2 < spread(&b),
+        "d's arrivals were spaced too: {:?} (b's {:?})",
+        spread(&d),
+        spread(&b)
     );
 }
 
@@ -721,9 +725,10 @@ fn a_multihomed_receiver_impaired_on_eth1_alone_has_only_its_b_feed_spaced() {
         "eth1 carried more than 1 Mbit/s"
     );
     assert!(
-        spread(&a) < expected / 4,
-        "the A feed on eth0 was spaced too: {:?}",
-        spread(&a)
+        spread(&a) * 2 < spread(&b),
+        "the A feed was spaced too: {:?} (the B feed's {:?})",
+        spread(&a),
+        spread(&b)
     );
 
     net.impair("r", &rate).unwrap();
