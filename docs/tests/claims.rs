@@ -547,13 +547,58 @@ fn multicast_fan_out_costs_the_sender_less_than_unicast() {
 }
 
 // ---------------------------------------------------------------------------------------
-// TTL across a multicast router
+// TTL: 0 on the host or not, 1 on the segment, 2 across a multicast router
 // ---------------------------------------------------------------------------------------
 
 fn send_with_ttl(to: SocketAddr, text: &str, ttl: u32) -> io::Result<usize> {
     let socket = sender_v4();
     socket.set_multicast_ttl_v4(ttl)?;
     socket.send_to(text.as_bytes(), to)
+}
+
+/// TTL 0 alone does not keep a datagram on its host: sent from a host that is not a member
+/// of the group, it goes out on the wire with TTL 0 and the other hosts of the segment
+/// receive it (its output route is the plain `ip_output`, which never looks at the TTL).
+#[test]
+fn ttl_0_leaves_the_host_when_the_sender_is_not_a_member() {
+    let lan = harness::or_skip!(Lan::new(["a", "b"]));
+    let g = group("239.0.0.40:5040");
+    let on_b = lan.host("b").listen(g).unwrap();
+    lan.host("a")
+        .run(|| send_with_ttl(g.socket_addr(), "ttl 0", 0))
+        .unwrap();
+    let got = unmet(on_b.expect(1).within(SECOND));
+    assert_eq!((got[0].text(), got[0].ttl), ("ttl 0".to_owned(), Some(0)));
+    assert_eq!(got[0].source.ip(), IpAddr::V4(lan.host("a").ipv4()));
+}
+
+/// When the sending host is itself a member of the group on the outgoing interface, its
+/// output route goes through `ip_mc_output`, which loops a copy back to the host's own
+/// members and then drops a TTL 0 datagram before it is transmitted: a's member gets it,
+/// b does not. (Every host is a member of 224.0.0.1, so TTL 0 to it always stays home.)
+#[test]
+fn ttl_0_stays_on_the_host_when_the_sender_is_a_member_on_that_interface() {
+    let lan = harness::or_skip!(Lan::new(["a", "b"]));
+    let g = group("239.0.0.41:5041");
+    let on_a = lan
+        .host("a")
+        .listen_with(g, Listen::default().interface("eth0"))
+        .unwrap();
+    let on_b = lan.host("b").listen(g).unwrap();
+    lan.host("a")
+        .run(|| send_with_ttl(g.socket_addr(), "ttl 0", 0))
+        .unwrap();
+    let at_home = unmet(on_a.expect(1).within(SECOND));
+    assert_eq!(
+        (at_home[0].text(), at_home[0].interface.name.as_str()),
+        ("ttl 0".to_owned(), "eth0")
+    );
+    // b hears a's TTL 1 datagram, sent after the TTL 0 one, first.
+    lan.host("a")
+        .run(|| send_with_ttl(g.socket_addr(), "ttl 1", 1))
+        .unwrap();
+    assert_eq!(unmet(on_b.expect(1).within(SECOND))[0].text(), "ttl 1");
+    unmet(on_b.expect_none(QUIET));
 }
 
 /// TTL 1 keeps a datagram on the sender's segment; TTL 2 crosses a multicast router that
