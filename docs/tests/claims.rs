@@ -792,3 +792,53 @@ fn python_membership_value_is_16_bytes_on_64_bit_linux_and_still_joins() {
     assert_eq!(first, expected);
     assert_eq!(igmp_devices(&text, "471D03E0"), ["lo"], "{text}");
 }
+
+// ---------------------------------------------------------------------------------------
+// What a new namespace starts with
+// ---------------------------------------------------------------------------------------
+
+/// The `rp_filter` values (`all`, `default`) of the namespace that reads them.
+const READ_RP_FILTER: &str =
+    "cat /proc/sys/net/ipv4/conf/all/rp_filter /proc/sys/net/ipv4/conf/default/rp_filter";
+
+/// A new network namespace starts with the IPv4 settings of the machine's initial namespace
+/// (`net.core.devconf_inherit_init_net` is 0 by default), not with the kernel's defaults and
+/// not with those of the namespace that made it: a sandbox reads the machine's `rp_filter`
+/// (2 on Ubuntu and Debian), and a namespace made inside a sandbox whose value was changed
+/// reads the machine's again. The machine's values are read by this test process before it
+/// enters any namespace (reading is harmless), so it assumes the test runs in the machine's
+/// own namespace, not in a container's.
+#[test]
+fn a_new_namespace_copies_rp_filter_from_the_initial_namespace() {
+    let machine = String::from_utf8(
+        Command::new("sh")
+            .arg("-c")
+            .arg(READ_RP_FILTER)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let host = harness::or_skip!(Sandbox::new());
+    assert_eq!(
+        sh(&host, READ_RP_FILTER),
+        machine,
+        "a sandbox starts with the machine's values"
+    );
+
+    let all: u8 = machine.lines().next().unwrap().trim().parse().unwrap();
+    let changed = (all + 1) % 3;
+    sh(
+        &host,
+        &format!("sysctl -qw net.ipv4.conf.all.rp_filter={changed}"),
+    );
+    assert_eq!(
+        sh(&host, READ_RP_FILTER).lines().next(),
+        Some(changed.to_string().as_str())
+    );
+    let nested = sh(&host, &format!("unshare --net {READ_RP_FILTER}"));
+    assert_eq!(
+        nested, machine,
+        "a namespace made in the sandbox copies the machine's, not the sandbox's"
+    );
+}
