@@ -382,6 +382,80 @@ fn ipv6_multicast_over_lo_is_not_delivered_even_with_the_flag() {
     );
 }
 
+/// `CAP_NET_RAW`, bit 13 of the first word of a capability set (`<linux/capability.h>`).
+const CAP_NET_RAW: u32 = 1 << 13;
+
+/// Runs `f` on a new thread of the calling thread's namespaces whose *effective* capability
+/// set lacks `CAP_NET_RAW` (capabilities belong to a thread on Linux, so the caller keeps
+/// its own).
+fn without_cap_net_raw<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let mut header = Header {
+                    version: VERSION_3,
+                    pid: 0,
+                };
+                let mut data = [Data::default(); 2];
+                // SAFETY: capget/capset read and write one header and two data words, as
+                // version 3 of the interface defines them.
+                unsafe {
+                    assert_eq!(
+                        libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()),
+                        0
+                    );
+                    data[0].effective &= !CAP_NET_RAW;
+                    assert_eq!(libc::syscall(libc::SYS_capset, &header, data.as_ptr()), 0);
+                }
+                f()
+            })
+            .join()
+            .unwrap()
+    })
+}
+
+/// Since Linux 5.7, `SO_BINDTODEVICE` needs no `CAP_NET_RAW` on a socket not yet tied to a
+/// device: a thread without the capability binds a fresh socket to `lo`, and its datagram
+/// arrives on `lo`. Only moving a socket that is already bound to another device still
+/// needs the capability (`EPERM`).
+#[test]
+fn bind_to_device_needs_no_cap_net_raw_on_a_socket_not_yet_bound() {
+    let host = harness::or_skip!(Sandbox::new());
+    let g = group("224.1.1.7:5007");
+    let listener = host.listen(g).unwrap();
+    let moved = host.run(|| {
+        without_cap_net_raw(|| {
+            let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+            socket
+                .bind_device(Some(b"lo"))
+                .expect("binding a fresh socket to lo");
+            socket
+                .send_to(b"bound to lo", &g.socket_addr().into())
+                .unwrap();
+            socket.bind_device(Some(b"eth0"))
+        })
+    });
+    let got = unmet(listener.expect(1).within(SECOND));
+    assert_eq!(
+        (got[0].text(), got[0].interface.name.as_str()),
+        ("bound to lo".to_owned(), "lo")
+    );
+    assert_eq!(moved.unwrap_err().raw_os_error(), Some(libc::EPERM));
+}
+
 // ---------------------------------------------------------------------------------------
 // Which socket gets a datagram: wildcard binds, IP_MULTICAST_ALL, binding to the group
 // ---------------------------------------------------------------------------------------
