@@ -483,8 +483,8 @@ fn send_theirs_then_mine(theirs: Ipv4Addr, mine: Ipv4Addr, port: u16) {
     }
 }
 
-/// On Linux a socket bound to `0.0.0.0:port` also receives datagrams for groups that only
-/// *another* socket joined on that port (IP_MULTICAST_ALL, on by default). Turning the
+/// On Linux a socket bound to `0.0.0.0:port` also receives datagrams to that port for groups
+/// that only *another* socket joined (IP_MULTICAST_ALL, on by default). Turning the
 /// option off limits it to its own memberships.
 #[test]
 fn wildcard_socket_hears_groups_it_never_joined_until_multicast_all_is_off() {
@@ -505,6 +505,35 @@ fn wildcard_socket_hears_groups_it_never_joined_until_multicast_all_is_off() {
             receive_text(&ours).unwrap(),
             "for 224.1.1.20",
             "only its own group now"
+        );
+    });
+}
+
+/// A join names a group and an interface, never a port: while any socket on the host is
+/// joined to a group (here one that is not even bound), a datagram for that group reaches a
+/// socket bound to the wildcard on the datagram's port, a socket that joined nothing; once
+/// that join is dropped, the same datagram reaches nobody.
+#[test]
+fn a_join_has_no_port_so_any_sockets_join_lets_the_group_reach_a_wildcard_socket() {
+    let host = harness::or_skip!(Sandbox::new());
+    let g = Ipv4Addr::new(224, 1, 1, 30);
+    host.run(|| {
+        let ours = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+        ours.bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, 7002)).into())
+            .unwrap();
+        ours.set_read_timeout(Some(QUIET)).unwrap();
+        let unbound_member = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+        unbound_member
+            .join_multicast_v4(&g, &Ipv4Addr::UNSPECIFIED)
+            .unwrap();
+        sender_v4().send_to(b"joined", (g, 7002)).unwrap();
+        assert_eq!(receive_text(&ours).unwrap(), "joined");
+
+        drop(unbound_member);
+        sender_v4().send_to(b"left", (g, 7002)).unwrap();
+        assert_eq!(
+            receive_text(&ours).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
         );
     });
 }
