@@ -385,6 +385,80 @@ fn ipv6_multicast_over_lo_is_not_delivered_even_with_the_flag() {
     );
 }
 
+/// `CAP_NET_RAW`, bit 13 of the first word of a capability set (`<linux/capability.h>`).
+const CAP_NET_RAW: u32 = 1 << 13;
+
+/// Runs `f` on a new thread of the calling thread's namespaces whose *effective* capability
+/// set lacks `CAP_NET_RAW` (capabilities belong to a thread on Linux, so the caller keeps
+/// its own).
+fn without_cap_net_raw<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let mut header = Header {
+                    version: VERSION_3,
+                    pid: 0,
+                };
+                let mut data = [Data::default(); 2];
+                // SAFETY: capget/capset read and write one header and two data words, as
+                // version 3 of the interface defines them.
+                unsafe {
+                    assert_eq!(
+                        libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()),
+                        0
+                    );
+                    data[0].effective &= !CAP_NET_RAW;
+                    assert_eq!(libc::syscall(libc::SYS_capset, &header, data.as_ptr()), 0);
+                }
+                f()
+            })
+            .join()
+            .unwrap()
+    })
+}
+
+/// Since Linux 5.7, `SO_BINDTODEVICE` needs no `CAP_NET_RAW` on a socket not yet tied to a
+/// device: a thread without the capability binds a fresh socket to `lo`, and its datagram
+/// arrives on `lo`. Only moving a socket that is already bound to another device still
+/// needs the capability (`EPERM`).
+#[test]
+fn bind_to_device_needs_no_cap_net_raw_on_a_socket_not_yet_bound() {
+    let host = harness::or_skip!(Sandbox::new());
+    let g = group("224.1.1.7:5007");
+    let listener = host.listen(g).unwrap();
+    let moved = host.run(|| {
+        without_cap_net_raw(|| {
+            let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+            socket
+                .bind_device(Some(b"lo"))
+                .expect("binding a fresh socket to lo");
+            socket
+                .send_to(b"bound to lo", &g.socket_addr().into())
+                .unwrap();
+            socket.bind_device(Some(b"eth0"))
+        })
+    });
+    let got = unmet(listener.expect(1).within(SECOND));
+    assert_eq!(
+        (got[0].text(), got[0].interface.name.as_str()),
+        ("bound to lo".to_owned(), "lo")
+    );
+    assert_eq!(moved.unwrap_err().raw_os_error(), Some(libc::EPERM));
+}
+
 // ---------------------------------------------------------------------------------------
 // Which socket gets a datagram: wildcard binds, IP_MULTICAST_ALL, binding to the group
 // ---------------------------------------------------------------------------------------
@@ -412,8 +486,8 @@ fn send_theirs_then_mine(theirs: Ipv4Addr, mine: Ipv4Addr, port: u16) {
     }
 }
 
-/// On Linux a socket bound to `0.0.0.0:port` also receives datagrams for groups that only
-/// *another* socket joined on that port (IP_MULTICAST_ALL, on by default). Turning the
+/// On Linux a socket bound to `0.0.0.0:port` also receives datagrams to that port for groups
+/// that only *another* socket joined (IP_MULTICAST_ALL, on by default). Turning the
 /// option off limits it to its own memberships.
 #[test]
 fn wildcard_socket_hears_groups_it_never_joined_until_multicast_all_is_off() {
@@ -434,6 +508,35 @@ fn wildcard_socket_hears_groups_it_never_joined_until_multicast_all_is_off() {
             receive_text(&ours).unwrap(),
             "for 224.1.1.20",
             "only its own group now"
+        );
+    });
+}
+
+/// A join names a group and an interface, never a port: while any socket on the host is
+/// joined to a group (here one that is not even bound), a datagram for that group reaches a
+/// socket bound to the wildcard on the datagram's port, a socket that joined nothing; once
+/// that join is dropped, the same datagram reaches nobody.
+#[test]
+fn a_join_has_no_port_so_any_sockets_join_lets_the_group_reach_a_wildcard_socket() {
+    let host = harness::or_skip!(Sandbox::new());
+    let g = Ipv4Addr::new(224, 1, 1, 30);
+    host.run(|| {
+        let ours = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+        ours.bind(&SocketAddr::from((Ipv4Addr::UNSPECIFIED, 7002)).into())
+            .unwrap();
+        ours.set_read_timeout(Some(QUIET)).unwrap();
+        let unbound_member = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+        unbound_member
+            .join_multicast_v4(&g, &Ipv4Addr::UNSPECIFIED)
+            .unwrap();
+        sender_v4().send_to(b"joined", (g, 7002)).unwrap();
+        assert_eq!(receive_text(&ours).unwrap(), "joined");
+
+        drop(unbound_member);
+        sender_v4().send_to(b"left", (g, 7002)).unwrap();
+        assert_eq!(
+            receive_text(&ours).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
         );
     });
 }
@@ -550,13 +653,58 @@ fn multicast_fan_out_costs_the_sender_less_than_unicast() {
 }
 
 // ---------------------------------------------------------------------------------------
-// TTL across a multicast router
+// TTL: 0 on the host or not, 1 on the segment, 2 across a multicast router
 // ---------------------------------------------------------------------------------------
 
 fn send_with_ttl(to: SocketAddr, text: &str, ttl: u32) -> io::Result<usize> {
     let socket = sender_v4();
     socket.set_multicast_ttl_v4(ttl)?;
     socket.send_to(text.as_bytes(), to)
+}
+
+/// TTL 0 alone does not keep a datagram on its host: sent from a host that is not a member
+/// of the group, it goes out on the wire with TTL 0 and the other hosts of the segment
+/// receive it (its output route is the plain `ip_output`, which never looks at the TTL).
+#[test]
+fn ttl_0_leaves_the_host_when_the_sender_is_not_a_member() {
+    let lan = harness::or_skip!(Lan::new(["a", "b"]));
+    let g = group("239.0.0.40:5040");
+    let on_b = lan.host("b").listen(g).unwrap();
+    lan.host("a")
+        .run(|| send_with_ttl(g.socket_addr(), "ttl 0", 0))
+        .unwrap();
+    let got = unmet(on_b.expect(1).within(SECOND));
+    assert_eq!((got[0].text(), got[0].ttl), ("ttl 0".to_owned(), Some(0)));
+    assert_eq!(got[0].source.ip(), IpAddr::V4(lan.host("a").ipv4()));
+}
+
+/// When the sending host is itself a member of the group on the outgoing interface, its
+/// output route goes through `ip_mc_output`, which loops a copy back to the host's own
+/// members and then drops a TTL 0 datagram before it is transmitted: a's member gets it,
+/// b does not. (Every host is a member of 224.0.0.1, so TTL 0 to it always stays home.)
+#[test]
+fn ttl_0_stays_on_the_host_when_the_sender_is_a_member_on_that_interface() {
+    let lan = harness::or_skip!(Lan::new(["a", "b"]));
+    let g = group("239.0.0.41:5041");
+    let on_a = lan
+        .host("a")
+        .listen_with(g, Listen::default().interface("eth0"))
+        .unwrap();
+    let on_b = lan.host("b").listen(g).unwrap();
+    lan.host("a")
+        .run(|| send_with_ttl(g.socket_addr(), "ttl 0", 0))
+        .unwrap();
+    let at_home = unmet(on_a.expect(1).within(SECOND));
+    assert_eq!(
+        (at_home[0].text(), at_home[0].interface.name.as_str()),
+        ("ttl 0".to_owned(), "eth0")
+    );
+    // b hears a's TTL 1 datagram, sent after the TTL 0 one, first.
+    lan.host("a")
+        .run(|| send_with_ttl(g.socket_addr(), "ttl 1", 1))
+        .unwrap();
+    assert_eq!(unmet(on_b.expect(1).within(SECOND))[0].text(), "ttl 1");
+    unmet(on_b.expect_none(QUIET));
 }
 
 /// TTL 1 keeps a datagram on the sender's segment; TTL 2 crosses a multicast router that
@@ -749,4 +897,54 @@ fn python_membership_value_is_16_bytes_on_64_bit_linux_and_still_joins() {
     };
     assert_eq!(first, expected);
     assert_eq!(igmp_devices(&text, "471D03E0"), ["lo"], "{text}");
+}
+
+// ---------------------------------------------------------------------------------------
+// What a new namespace starts with
+// ---------------------------------------------------------------------------------------
+
+/// The `rp_filter` values (`all`, `default`) of the namespace that reads them.
+const READ_RP_FILTER: &str =
+    "cat /proc/sys/net/ipv4/conf/all/rp_filter /proc/sys/net/ipv4/conf/default/rp_filter";
+
+/// A new network namespace starts with the IPv4 settings of the machine's initial namespace
+/// (`net.core.devconf_inherit_init_net` is 0 by default), not with the kernel's defaults and
+/// not with those of the namespace that made it: a sandbox reads the machine's `rp_filter`
+/// (2 on Ubuntu and Debian), and a namespace made inside a sandbox whose value was changed
+/// reads the machine's again. The machine's values are read by this test process before it
+/// enters any namespace (reading is harmless), so it assumes the test runs in the machine's
+/// own namespace, not in a container's.
+#[test]
+fn a_new_namespace_copies_rp_filter_from_the_initial_namespace() {
+    let machine = String::from_utf8(
+        Command::new("sh")
+            .arg("-c")
+            .arg(READ_RP_FILTER)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let host = harness::or_skip!(Sandbox::new());
+    assert_eq!(
+        sh(&host, READ_RP_FILTER),
+        machine,
+        "a sandbox starts with the machine's values"
+    );
+
+    let all: u8 = machine.lines().next().unwrap().trim().parse().unwrap();
+    let changed = (all + 1) % 3;
+    sh(
+        &host,
+        &format!("sysctl -qw net.ipv4.conf.all.rp_filter={changed}"),
+    );
+    assert_eq!(
+        sh(&host, READ_RP_FILTER).lines().next(),
+        Some(changed.to_string().as_str())
+    );
+    let nested = sh(&host, &format!("unshare --net {READ_RP_FILTER}"));
+    assert_eq!(
+        nested, machine,
+        "a namespace made in the sandbox copies the machine's, not the sandbox's"
+    );
 }

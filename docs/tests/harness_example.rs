@@ -54,10 +54,10 @@ fn announcement_reaches_the_other_host() {
 // ANCHOR_END: test
 
 // ANCHOR: ttl_zero
-/// TTL 0 keeps the datagram on the sending host: the sender's own listener
-/// hears it, the other host does not.
+/// TTL 0 keeps the datagram on a sending host that is a member of the group
+/// (a's listener joined it): that listener hears it, the other host does not.
 #[test]
-fn ttl_zero_stays_on_the_sending_host() {
+fn ttl_zero_stays_on_a_sending_host_that_is_a_member() {
     let lan = harness::or_skip!(Lan::new(["a", "b"]));
     let group = Group::parse("239.1.2.3:4567").unwrap();
     let on_a = lan.host("a").listen(group).unwrap();

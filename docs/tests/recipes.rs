@@ -1,11 +1,15 @@
 //! The lab chapter's by-hand recipes ("What the lab does for you" in `sandbox.md`) build what
-//! the chapter says they build.
+//! the chapter says they build, and what the lab builds.
 //!
 //! Each recipe runs as written, with `sudo` taken out (this test is root, or root in a user
 //! namespace of its own), inside namespaces this test creates with `unshare`: a fresh network
 //! namespace, and for the named-namespace recipe a fresh mount namespace with its own `/run`,
 //! so that `ip netns add` leaves nothing on the machine. Then a datagram is sent where the
 //! chapter says it goes, with the workspace's programs, and the receiver's output is checked.
+//!
+//! Every script runs as PID 1 of a PID namespace of its own (`unshare --pid --fork
+//! --kill-child`), so no `receive` it started in the background can outlive it, whichever
+//! way it ends; `timeout` bounds the whole, and every wait inside has a deadline of its own.
 
 // As an ordinary user, move into a user namespace of our own before main (see harness).
 harness::userns_before_main!();
@@ -30,8 +34,10 @@ fn recipes() -> Vec<Vec<String>> {
     blocks
 }
 
-/// Runs `script` with `bash` under `unshare ARGS`, the workspace's programs first on `PATH`,
-/// and returns its output (stdout then stderr). A step that fails fails the script.
+/// Runs `script` with `bash` under `unshare ARGS`, as PID 1 of a new PID namespace (when it
+/// ends, for whatever reason, the kernel kills whatever it left running), the workspace's
+/// programs first on `PATH`, and returns its output (stdout then stderr). A step that fails
+/// fails the script; the whole has 20 seconds.
 fn run(unshare: &[&str], script: &str) -> String {
     let programs = docs::binaries::current_programs().expect("the workspace's programs");
     let path = format!(
@@ -42,7 +48,7 @@ fn run(unshare: &[&str], script: &str) -> String {
     let output = Command::new("timeout")
         .args(["20", "unshare"])
         .args(unshare)
-        .args(["bash", "-euc", script])
+        .args(["--pid", "--fork", "--kill-child", "bash", "-euc", script])
         .env("PATH", path)
         .output()
         .expect("timeout, unshare and bash are installed");
@@ -59,11 +65,23 @@ fn run(unshare: &[&str], script: &str) -> String {
     text
 }
 
-/// Waits (polling, bounded by the script's `timeout`) until `/proc/net/igmp` of the current
-/// namespace lists `hex`, the group as the kernel writes it: then a receiver has joined.
-fn until_joined(hex: &str) -> String {
-    format!("until grep -q {hex} /proc/net/igmp; do sleep 0.01; done\n")
+/// Waits, polling for at most 5 seconds, until `file` (as read by `reader`, a command
+/// prefix such as `ip netns exec b`) lists `hex`, the group as the kernel writes it: then a
+/// receiver has joined. Fails the script when the deadline passes.
+fn until_listed(reader: &str, file: &str, hex: &str) -> String {
+    format!(
+        "timeout 5 sh -c 'until {reader} grep -q {hex} {file}; do sleep 0.01; done' \
+         || {{ echo '{hex} never appeared in {file}'; exit 1; }}\n"
+    )
 }
+
+/// [`until_listed`] for an IPv4 group in this namespace's `/proc/net/igmp`.
+fn until_joined(hex: &str) -> String {
+    until_listed("", "/proc/net/igmp", hex)
+}
+
+/// A receiver that ends after one datagram, or after 5 seconds without one.
+const RECEIVE_ONE: &str = "timeout 5 receive --verbose --count 1";
 
 /// No network namespace, no test: the same one-line skip as every sandboxed test.
 fn namespaces_available() -> bool {
@@ -80,7 +98,7 @@ fn one_host_recipe_delivers_over_lo_from_its_address() {
     let (opening, steps) = recipes[0].split_first().expect("the one-host recipe");
     assert!(opening.starts_with("unshare -n bash"), "{opening}");
     let script = format!(
-        "{}\nreceive --verbose --count 1 --group 224.1.2.3 &\n{}send --group 224.1.2.3 recipe\nwait\n",
+        "{}\n{RECEIVE_ONE} --group 224.1.2.3 &\n{}send --group 224.1.2.3 recipe\nwait\n",
         steps.join("\n"),
         until_joined("030201E0")
     );
@@ -89,6 +107,30 @@ fn one_host_recipe_delivers_over_lo_from_its_address() {
         output.contains("to 224.1.2.3 on lo: recipe") && output.contains("from 10.0.0.1:"),
         "{output}"
     );
+}
+
+/// The one-host recipe builds what the lab's sandbox builds, so the loopback chapter's
+/// `demo` prints there exactly what the chapter shows: `sendto()` follows the route over
+/// `lo`, the `connect()`ed `send()` leaves through `eth0` from 10.0.0.1.
+#[test]
+fn one_host_recipe_reproduces_the_loopback_chapter() {
+    if !namespaces_available() {
+        return;
+    }
+    let chapter = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/loopback.md");
+    let chapter = std::fs::read_to_string(chapter).expect("loopback.md is readable");
+    let shown = docs::walkthrough::parse(&chapter)
+        .expect("loopback.md parses")
+        .into_iter()
+        .flat_map(|scenario| scenario.steps)
+        .flat_map(|step| step.commands)
+        .find(|command| command.text == "demo --port 6666")
+        .expect("the loopback chapter runs `demo --port 6666`");
+    let script = format!("{}\ndemo --port 6666\n", recipes()[0][1..].join("\n"));
+    let output = run(&["-n"], &script);
+    if let Err(difference) = docs::walkthrough::check_output(&shown.expected, &output) {
+        panic!("{difference}");
+    }
 }
 
 /// Without the recipe's address, what is sent over `lo` carries the source 0.0.0.0, and a
@@ -100,7 +142,7 @@ fn without_the_address_an_answer_to_the_sender_comes_from_127_0_0_1() {
         return;
     }
     let script = format!(
-        "ip link set lo up\nip route add 224.0.0.0/4 dev lo\nreceiver &\n{}\
+        "ip link set lo up\nip route add 224.0.0.0/4 dev lo\ntimeout 5 receiver &\n{}\
          sender --expect 1\nkill %1\n",
         until_joined("471D03E0")
     );
@@ -115,8 +157,8 @@ fn without_the_address_an_answer_to_the_sender_comes_from_127_0_0_1() {
     );
 }
 
-/// The `ifb` recipe gives IPv6 multicast a link: a member on the same host gets a copy of
-/// what leaves through `eth0`.
+/// The one-host recipe's `ifb` gives IPv6 multicast a link: a member on the same host gets
+/// a copy of what leaves through `eth0`.
 #[test]
 fn ifb_recipe_loops_ipv6_multicast_back_to_the_host() {
     if !namespaces_available() {
@@ -124,11 +166,10 @@ fn ifb_recipe_loops_ipv6_multicast_back_to_the_host() {
     }
     let recipes = recipes();
     let script = format!(
-        "{}\n{}\nreceive --verbose --count 1 --group ff02::123 --interface eth0 &\n\
-         until grep -q ff020000000000000000000000000123 /proc/net/igmp6; do sleep 0.01; done\n\
+        "{}\n{RECEIVE_ONE} --group ff02::123 --interface eth0 &\n{}\
          send --group ff02::123 --interface eth0 over-ifb\nwait\n",
         recipes[0][1..].join("\n"),
-        recipes[1].join("\n")
+        until_listed("", "/proc/net/igmp6", "ff020000000000000000000000000123"),
     );
     let output = run(&["-n"], &script);
     assert!(
@@ -145,16 +186,16 @@ fn named_namespace_recipe_carries_a_datagram_from_a_to_b() {
         return;
     }
     let recipes = recipes();
-    let lan = &recipes[2];
+    let lan = &recipes[1];
     let (last, building) = lan.split_last().expect("the LAN recipe");
     assert!(last.starts_with("ip netns exec b bash"), "{last}");
     let script = format!(
         "mount -t tmpfs tmpfs /run\n{}\n\
-         ip netns exec b receive --verbose --count 1 --group 224.1.2.3 &\n\
-         until ip netns exec b grep -q 030201E0 /proc/net/igmp; do sleep 0.01; done\n\
+         ip netns exec b {RECEIVE_ONE} --group 224.1.2.3 &\n{}\
          ip netns exec a send --group 224.1.2.3 across-the-bridge\nwait\n\
          ip netns del a; ip netns del b; ip netns del lan\necho \"namespaces left: $(ip netns list | wc -l)\"\n",
-        building.join("\n")
+        building.join("\n"),
+        until_listed("ip netns exec b", "/proc/net/igmp", "030201E0"),
     );
     let output = run(&["-n", "-m"], &script);
     assert!(

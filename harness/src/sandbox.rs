@@ -4,8 +4,9 @@
 //! - `lo` is down: the sandbox brings it up.
 //! - With no route, `IP_ADD_MEMBERSHIP` on `INADDR_ANY` fails with `ENODEV`: the sandbox routes
 //!   `224.0.0.0/4` over `lo`, so IPv4 multicast goes out and comes back on `lo`.
-//! - With only 127.0.0.1 on `lo`, multicast leaves with source 0.0.0.0 and nobody can reply to
-//!   it: the route names `10.0.0.1` as preferred source, an address of the sandbox.
+//! - With only 127.0.0.1 on `lo`, multicast leaves with source 0.0.0.0, and a reply goes to
+//!   0.0.0.0, which Linux takes as this host: it arrives from 127.0.0.1, not from the address
+//!   the sender used. The route names `10.0.0.1` as preferred source, an address of the sandbox.
 //! - IPv6 multicast over `lo` is never delivered: the sandbox has a second interface, `eth0`
 //!   (with 10.0.0.1/24, fd00::1/64 and a link-local address), so IPv6 multicast leaves through
 //!   `eth0` and the kernel loops a copy back to local members. There is no duplicate address

@@ -153,8 +153,8 @@ fn open(config: &SenderConfig) -> Result<Socket, Error> {
 
     match config.group.ip() {
         IpAddr::V4(_) => {
-            // IP_MULTICAST_TTL: how many routers the datagram may cross; 1 keeps it
-            // on this segment. The article packs it into one byte.
+            // IP_MULTICAST_TTL: each router lowers it by one, so TTL n crosses at most
+            // n-1 routers; 1 keeps it on this segment. The article packs it into one byte.
             socket
                 .set_multicast_ttl_v4(config.ttl.0.into())
                 .map_err(Error::socket(format!(

@@ -3,7 +3,7 @@
 //!
 //! | option | set by | what it does | in the article |
 //! |---|---|---|---|
-//! | `IP_MULTICAST_TTL` / `IPV6_MULTICAST_HOPS` | [`sender`], [`member`] | limits how many routers a datagram crosses | `send.rb`, the chat client (TTL 1) |
+//! | `IP_MULTICAST_TTL` / `IPV6_MULTICAST_HOPS` | [`sender`], [`member`] | limits how many routers a datagram crosses: TTL *n*, at most *n*−1 | `send.rb`, the chat client (TTL 1) |
 //! | `IP_MULTICAST_IF` / `IPV6_MULTICAST_IF` | both, with `--interface` | picks the interface datagrams leave through | not used: the route decides |
 //! | `SO_REUSEADDR`, `SO_REUSEPORT` | [`member`] | lets several programs bind the same port | `receive.rb` (`SO_REUSEPORT`), the gem (`SO_REUSEADDR`) |
 //! | `IP_ADD_MEMBERSHIP` / `IPV6_JOIN_GROUP` | [`member`] | joins the group on one or any interface; the kernel reports it with IGMP/MLD | `receive.rb`, the chat client |
@@ -64,8 +64,8 @@ pub(crate) fn member(config: &Config) -> Result<Socket, Error> {
     // Bind the wildcard address, as the article does (0.0.0.0, or [::] with
     // IPV6_V6ONLY so the IPv6 socket does not also claim the IPv4 port). The
     // socket then also receives unicast to this port, and, since Linux's
-    // IP_MULTICAST_ALL defaults to on, datagrams for groups that *other*
-    // sockets on this host joined on the same port.
+    // IP_MULTICAST_ALL defaults to on, datagrams to this port for groups that
+    // only *other* sockets on this host joined (a join has no port).
     let wildcard = match group.ip() {
         IpAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, group.port())),
         IpAddr::V6(_) => {

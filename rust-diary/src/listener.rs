@@ -100,8 +100,8 @@ impl ListenOptions {
 /// returns. The fixed form of [`crate::diary::join_multicast`]. In order:
 ///
 /// 1. A UDP socket with a 100 ms read timeout (`SO_RCVTIMEO`), as the diary has.
-/// 2. `SO_REUSEADDR`, so several listeners on one host can share the port: the diary's
-///    closing advice, which its code never took.
+/// 2. `SO_REUSEADDR`, so several listeners on one host can share the port. The diary
+///    asks for socket2's `reuseport` feature, but its code never sets address reuse.
 /// 3. IPv6 only: `IPV6_V6ONLY`, as the diary has.
 /// 4. `IP_MULTICAST_ALL` / `IPV6_MULTICAST_ALL` as chosen (off unless asked for).
 /// 5. `IP_ADD_MEMBERSHIP` / `IPV6_ADD_MEMBERSHIP` on the chosen interface's index, or on

@@ -1,4 +1,4 @@
-//! `cargo lab`: the workshop's virtual LAN, a shell in every host. See `harness::lab`.
+//! `cargo lab`: the workshop's virtual LAN, a shell in every host. See the `lab` crate (`lab/src/lib.rs`).
 
 use std::ffi::OsString;
 use std::io::{BufRead, IsTerminal, Write};

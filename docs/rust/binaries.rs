@@ -51,14 +51,18 @@ fn locate(wanted: &BTreeMap<String, BTreeSet<String>>) -> Result<Binaries, Strin
     Ok(found)
 }
 
-/// Every program of the workspace, by package: each package's `src/bin/*.rs` (the
-/// workspace's packages live in folders named after them and declare no other binaries).
+/// Every program of the workspace, by package: each package's `src/bin/*.rs`, and this
+/// crate's `rust/bin/*.rs` (the workspace's packages live in folders named after them and
+/// declare no other binaries).
 fn programs() -> BTreeMap<String, BTreeSet<String>> {
     let mut programs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let root = workspace();
     for package in std::fs::read_dir(&root).into_iter().flatten().flatten() {
-        let bin = package.path().join("src/bin");
-        for file in std::fs::read_dir(&bin).into_iter().flatten().flatten() {
+        let bins = ["src/bin", "rust/bin"].map(|folder| package.path().join(folder));
+        let files = bins
+            .iter()
+            .flat_map(|bin| std::fs::read_dir(bin).into_iter().flatten().flatten());
+        for file in files {
             let path = file.path();
             if path.extension().is_some_and(|e| e == "rs")
                 && let Some(stem) = path.file_stem()

@@ -14,7 +14,8 @@
 //!
 //! ## Layout
 //!
-//! - `src/*.md`: the book (mdBook layout; `SUMMARY.md` is its table of contents).
+//! - `src/*.md`: the book (mdBook layout; `SUMMARY.md` is its table of contents). This
+//!   crate's code is in `rust/`, so that the built HTML ships only the book.
 //! - [`walkthrough`]: reads the book's `console` blocks as steps to run and
 //!   matches program output against what the book shows.
 //! - [`binaries`]: where the workspace's programs are, for tests that run them
@@ -22,7 +23,7 @@
 //! - [`picture`]: SVG pictures of the labs the chapters open, drawn from a running lab.
 //! - [`icmp`]: `ping` to a group from a raw socket (no `ping` program needed).
 //! - [`tour`]: all four articles on one sandboxed LAN, with a verdict per claim
-//!   (`src/bin/tour.rs` prints it: `cargo run -p docs --bin tour`).
+//!   (`rust/bin/tour.rs` prints it: `cargo run -p docs --bin tour`).
 //! - `tests/walkthroughs.rs`: runs every `console` block of the book in a sandbox.
 //! - `tests/book.rs`: every `{{#include}}` and every link of the book resolves.
 //! - `tests/claims.rs`: the claims no port crate covers (see the appendix).
