@@ -13,7 +13,9 @@
 //! others, and read at most [`MAX_DATAGRAM`] bytes per datagram.
 //!
 //! The original's `Message.inflate` raises on anything else, inside the receive
-//! thread, which then dies silently. [`Message::from_datagram`] instead says
+//! thread, which then dies: silently on the Ruby of the article's time, printing the
+//! exception once since Ruby 2.5 (`report_on_exception`); either way the chat receives
+//! nothing more. [`Message::from_datagram`] instead says
 //! why a datagram is not a message ([`Rejection`]) so the caller can count it
 //! and carry on.
 //!

@@ -1,5 +1,8 @@
 //! The diary's program, ported faithfully: the same steps, the same values, the same
-//! mistakes, written against today's `socket2`.
+//! mistakes, written against today's `socket2`. The diary's text gives the addresses, the
+//! join, the drop guard and the listener; the receive loop, the sender (with its interface
+//! index 5) and the client half of the test come from the diary's example repository
+//! (bluejekyll/multicast-example), which the chapter names where it uses them.
 //!
 //! Read this module next to the article. Every function here keeps the diary's signature
 //! and behaviour, including the parts that do not work on Linux; the fixed versions live
