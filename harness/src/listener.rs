@@ -51,8 +51,8 @@ impl Listen {
         self
     }
 
-    /// A source-specific join (`IP_ADD_SOURCE_MEMBERSHIP` / `MCAST_JOIN_SOURCE_GROUP`):
-    /// only datagrams from `source` are accepted by the kernel.
+    /// A source-specific join (`MCAST_JOIN_SOURCE_GROUP`, RFC 3678, for either family): only
+    /// datagrams from `source` are accepted by the kernel.
     pub fn source(mut self, source: IpAddr) -> Listen {
         self.source = Some(source);
         self

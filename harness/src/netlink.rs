@@ -2,8 +2,9 @@
 //!
 //! `ip link add`, `ip addr add` and `ip route add` each cost a process spawn (about 1.2 ms here)
 //! before they do anything. Talking rtnetlink from inside the test process makes a namespace
-//! with a link and addresses cost well under a millisecond. Messages are built with the
-//! `netlink-packet-route` crate; this module only sends them and waits for the kernel's ack.
+//! with a link and addresses cost well under a millisecond. Most messages are built and read
+//! with the `netlink-packet-route` crate; the bridge's multicast database (`RTM_GETMDB`), which
+//! that crate does not know, is asked for and parsed by hand ([`Rtnl::mdb`]).
 //!
 //! A netlink socket belongs to the network namespace it was created in, so each [`Rtnl`] is
 //! made on a thread inside its namespace and can then be used from any thread.

@@ -30,9 +30,9 @@ impl Tmux {
             .find(|candidate| candidate.is_file())
     }
 
-    /// Starts the session with a window per host and attaches this terminal to it; `lab` is the
-    /// `lab` executable the windows run. Returns the tmux client, which exits when the session
-    /// ends or the user detaches.
+    /// Starts the session with a window per host of `lab` and attaches this terminal to it;
+    /// `program` is tmux, and `executable` the `lab` program each window runs (`lab shell
+    /// HOST`). Returns the tmux client, which exits when the session ends or the user detaches.
     pub fn start(
         lab: &mut Lab,
         program: &Path,

@@ -2,8 +2,10 @@
 //!
 //! Everything socket2 or nix already offers (`IP_ADD_MEMBERSHIP` via
 //! `Socket::join_multicast_v4_n`, `IP_MULTICAST_TTL`, `IP_MULTICAST_LOOP`, `IP_MULTICAST_ALL`
-//! via `set_multicast_all_v4`, ...) is called directly where it is used. These are the two
-//! gaps, each a single `setsockopt(2)`.
+//! via `set_multicast_all_v4`, ...) is called directly where it is used. These are the gaps:
+//! `IP_MULTICAST_IF` by interface index and the source-specific join, each a single
+//! `setsockopt(2)` through [`set_option`], which the harness also uses for the multicast
+//! router's options.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
