@@ -178,6 +178,10 @@ pub fn attach(entry: &Entry, host: &str, program: Program) -> Result<i32, String
         libc::signal(libc::SIGQUIT, libc::SIG_IGN);
         libc::signal(libc::SIGTTOU, libc::SIG_IGN);
     }
+    // The terminal's modes as we found them: a shell killed with its lab (SIGKILL) leaves
+    // them as its line editor set them (no echo, no line buffering), which would leave the
+    // caller's terminal raw.
+    let modes = nix::sys::termios::tcgetattr(std::io::stdin()).ok();
     let status = command
         .spawn()
         .and_then(|mut child| child.wait())
@@ -188,6 +192,13 @@ pub fn attach(entry: &Entry, host: &str, program: Program) -> Result<i32, String
         if libc::isatty(0) == 1 {
             libc::tcsetpgrp(0, libc::getpgrp());
         }
+    }
+    if let Some(modes) = modes {
+        let _ = nix::sys::termios::tcsetattr(
+            std::io::stdin(),
+            nix::sys::termios::SetArg::TCSANOW,
+            &modes,
+        );
     }
     // The lab ends by killing its init, which kills everything in its PID namespace: a
     // SIGKILL followed at once by init's end means the lab ended.
