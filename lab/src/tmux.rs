@@ -61,9 +61,12 @@ impl Tmux {
             quote(&program.to_string_lossy()),
             quote(&tmux.socket.to_string_lossy())
         );
+        // The server starts inside the lab (its PID namespace), detached, so that it dies with
+        // the lab however the lab ends.
         let mut command = lab.command(&hosts[0], program);
         command.arg("-S").arg(&tmux.socket).args([
             "new-session",
+            "-d",
             "-s",
             &tmux.session,
             "-n",
@@ -73,7 +76,23 @@ impl Tmux {
         for host in &hosts[1..] {
             command.args([";", "new-window", "-d", "-n", host, &shell(host)]);
         }
-        let child = lab.spawn(&hosts[0], &mut command)?;
+        let started = lab.output(&hosts[0], &mut command)?;
+        if !started.status.success() {
+            return Err(harness::Error::Invalid(format!(
+                "tmux new-session: {}",
+                String::from_utf8_lossy(&started.stderr).trim()
+            )));
+        }
+        // The client attaches from outside the lab's PID namespace: killed with the lab (even
+        // with SIGKILL), it would leave the terminal in tmux's alternate screen; outside, it
+        // sees its server go and puts the terminal back, as a detach does.
+        let child = tmux
+            .command()
+            .args(["attach-session", "-t", &tmux.session])
+            .env_remove("TMUX")
+            .env_remove("TMUX_PANE")
+            .spawn()
+            .map_err(|e| harness::Error::Invalid(format!("tmux attach-session: {e}")))?;
         Ok((tmux, child))
     }
 
