@@ -41,8 +41,10 @@ pub fn kill_processes_in(inodes: &[u64]) {
                     .ok()
             });
         if inode.is_some_and(|i| inodes.contains(&i)) {
-            // SAFETY: kill(2) with a pid we just read.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
     }
 }

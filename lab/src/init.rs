@@ -191,8 +191,10 @@ impl Drop for Keeper {
         // until nothing there runs any more (zombies left for their parents to reap), with a
         // deadline that only bounds a failure.
         // Init is our unreaped child, so its pid cannot have been reused.
-        // SAFETY: kill(2).
-        unsafe { libc::kill(self.init_pid as i32, libc::SIGKILL) };
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.init_pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
         drop(self.stop.take());
         let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while self.namespace != 0

@@ -442,8 +442,11 @@ fn attached_shell_says_the_lab_ended() {
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
     assert_eq!(line.trim(), "inside b 10.0.0.2/");
-    // SAFETY: kill(2) on our own child.
-    unsafe { libc::kill(lab.child.id() as i32, libc::SIGTERM) };
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(lab.child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     let status = shell.wait().unwrap();
     let mut said = String::new();
     shell

@@ -54,18 +54,7 @@ impl ClientId {
     /// like Ruby's `SecureRandom.hex(5)`.
     pub(crate) fn random() -> ClientId {
         let mut bytes = [0u8; 5];
-        let mut filled = 0;
-        while filled < bytes.len() {
-            // SAFETY: the pointer and length describe the unfilled tail of `bytes`.
-            let n = unsafe {
-                libc::getrandom(bytes[filled..].as_mut_ptr().cast(), bytes.len() - filled, 0)
-            };
-            if n > 0 {
-                filled += n as usize;
-            } else if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-                panic!("getrandom failed: {}", std::io::Error::last_os_error());
-            }
-        }
+        getrandom::fill(&mut bytes).expect("the kernel's random generator (getrandom(2))");
         ClientId(bytes.iter().map(|b| format!("{b:02x}")).collect())
     }
 }

@@ -166,8 +166,7 @@ fn main() -> ExitCode {
 /// `lab check`: the whole path a workshop needs (namespaces, a bridge, multicast from one host
 /// to another, the lab's process namespace), tried once, in a throwaway lab.
 fn check() -> Result<i32, String> {
-    // SAFETY: geteuid cannot fail.
-    let root = unsafe { libc::geteuid() } == 0;
+    let root = nix::unistd::geteuid().is_root();
     lab::become_root_in_user_namespace();
     let how = if root {
         "as root".to_owned()
