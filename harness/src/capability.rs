@@ -157,7 +157,8 @@ impl Capability {
                 "ipv4-routing",
                 "IPv4 multicast routing",
                 "CONFIG_IP_MROUTE",
-                "Routed, cargo lab --routed, the TTL-across-a-router claims and tests",
+                "forwarding across a Routed network (Routed::forward), cargo lab --routed, the \
+                 TTL-across-a-router claims and tests",
             ),
             Ipv6Routing => (
                 "ipv6-routing",
