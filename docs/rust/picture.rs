@@ -77,9 +77,45 @@ pub fn describe(lab: &Lab, shape: Shape) -> Result<Vec<HostPicture>, String> {
     Ok(hosts)
 }
 
-const BOX_WIDTH: usize = 200;
-const GAP: usize = 30;
+/// The widest drawing the book's column shows unscaled (mdBook's content width, 750 px, less
+/// its padding): wider, the browser shrinks it, text included.
+pub const MAX_WIDTH: usize = 720;
+const GAP: usize = 10;
 const LINE: usize = 16;
+/// Host text: 11 px monospace, this wide per character (DejaVu Sans Mono: 0.602 em).
+const CHAR: f64 = 6.62;
+const FONT: usize = 11;
+
+/// A host box's lines: its name, each interface and its addresses, and its multicast route.
+fn lines(host: &HostPicture) -> usize {
+    2 + host
+        .interfaces
+        .iter()
+        .map(|(_, a)| 1 + a.len())
+        .sum::<usize>()
+        + usize::from(host.multicast_route.is_some())
+}
+
+/// The box width that holds every line of every host (the longest line, with its indent and
+/// a margin on each side).
+fn box_width(hosts: &[&HostPicture]) -> usize {
+    let longest = hosts
+        .iter()
+        .flat_map(|h| {
+            std::iter::once(h.name.len() + 5)
+                .chain(h.interfaces.iter().map(|(name, _)| name.len()))
+                .chain(
+                    h.interfaces
+                        .iter()
+                        .flat_map(|(_, a)| a.iter().map(|a| a.len() + 2)),
+                )
+                .chain(h.multicast_route.iter().map(|r| r.len() + 6))
+        })
+        .max()
+        .unwrap_or(10);
+    // 10 px before the text (where it starts), 10 after.
+    (longest as f64 * CHAR).ceil() as usize + 20
+}
 
 /// The SVG drawing of `hosts` in `shape`, titled `title`.
 pub fn svg(title: &str, shape: Shape, hosts: &[HostPicture]) -> String {
@@ -87,10 +123,11 @@ pub fn svg(title: &str, shape: Shape, hosts: &[HostPicture]) -> String {
         Shape::Routed => hosts.iter().partition(|h| h.name != "router"),
         _ => (hosts.iter().collect(), Vec::new()),
     };
-    let box_height =
-        |h: &HostPicture| LINE * (2 + h.interfaces.iter().map(|(_, a)| 1 + a.len()).sum::<usize>());
+    let box_height = |h: &HostPicture| LINE * lines(h);
     let tallest = top.iter().map(|h| box_height(h)).max().unwrap_or(LINE * 3);
-    let width = (top.len().max(1)) * (BOX_WIDTH + GAP) + GAP;
+    let all: Vec<&HostPicture> = hosts.iter().collect();
+    let box_width = box_width(&all);
+    let width = (top.len().max(1)) * (box_width + GAP) + GAP;
     let bridge_y = 50 + tallest + 40;
     let router_height = bottom.first().map_or(0, |r| box_height(r));
     let height = match shape {
@@ -102,7 +139,7 @@ pub fn svg(title: &str, shape: Shape, hosts: &[HostPicture]) -> String {
     let _ = writeln!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
-         viewBox=\"0 0 {width} {height}\" font-family=\"monospace\" font-size=\"12\">"
+         viewBox=\"0 0 {width} {height}\" font-family=\"monospace\" font-size=\"{FONT}\">"
     );
     let _ = writeln!(out, "<title>{}</title>", escape(title));
     let _ = writeln!(
@@ -112,10 +149,10 @@ pub fn svg(title: &str, shape: Shape, hosts: &[HostPicture]) -> String {
         escape(title)
     );
     for (i, host) in top.iter().enumerate() {
-        let x = GAP + i * (BOX_WIDTH + GAP);
-        draw_host(&mut out, host, x, 40, box_height(host));
+        let x = GAP + i * (box_width + GAP);
+        draw_host(&mut out, host, x, 40, (box_width, box_height(host)));
         if shape != Shape::Sandbox {
-            let middle = x + BOX_WIDTH / 2;
+            let middle = x + box_width / 2;
             let _ = writeln!(
                 out,
                 "<line x1=\"{middle}\" y1=\"{}\" x2=\"{middle}\" y2=\"{bridge_y}\" stroke=\"black\"/>",
@@ -142,25 +179,30 @@ pub fn svg(title: &str, shape: Shape, hosts: &[HostPicture]) -> String {
                         .all(|(_, a)| !a.iter().any(|a| a.starts_with("10.0.1.")))
                 })
                 .unwrap_or(top.len());
-            let left_end = GAP + split * (BOX_WIDTH + GAP) - GAP / 2;
+            let left_end = GAP + split * (box_width + GAP) - GAP / 2;
+            // Each segment's label at its outer end, the router's links at the inner ends:
+            // no link crosses a label.
             bridge(&mut out, GAP, left_end, bridge_y, "segment 1: 10.0.1.0/24");
-            bridge(
-                &mut out,
-                left_end + GAP / 2,
+            let right = left_end + GAP / 2;
+            let _ = writeln!(
+                out,
+                "<rect x=\"{right}\" y=\"{bridge_y}\" width=\"{}\" height=\"12\" rx=\"4\" \
+                 fill=\"#f2c14e\" stroke=\"#8a6d1a\"/>\n\
+                 <text x=\"{}\" y=\"{}\" text-anchor=\"end\">segment 2: 10.0.2.0/24</text>",
+                width - GAP - right,
                 width - GAP,
-                bridge_y,
-                "segment 2: 10.0.2.0/24",
+                bridge_y + 30
             );
             if let Some(router) = bottom.first() {
-                let x = (width - BOX_WIDTH) / 2;
+                let x = (width - box_width) / 2;
                 let y = bridge_y + 60;
-                draw_host(&mut out, router, x, y, box_height(router));
-                for to in [(GAP + left_end) / 2, (left_end + width - GAP) / 2] {
+                draw_host(&mut out, router, x, y, (box_width, box_height(router)));
+                for to in [left_end - GAP, right + GAP] {
                     let _ = writeln!(
                         out,
                         "<line x1=\"{}\" y1=\"{y}\" x2=\"{to}\" y2=\"{}\" stroke=\"black\"/>",
-                        x + BOX_WIDTH / 2,
-                        bridge_y + 6
+                        x + box_width / 2,
+                        bridge_y + 12
                     );
                 }
             }
@@ -186,7 +228,8 @@ pub struct Arrow {
 /// A sequence picture: one vertical lane per program (`lanes`), time downwards, one arrow
 /// per message in the order given.
 pub fn sequence(title: &str, lanes: &[String], arrows: &[Arrow]) -> String {
-    const LANE: usize = 230;
+    // Three lanes (sender and two receivers) fill the book's column.
+    const LANE: usize = (MAX_WIDTH - 2 * GAP) / 3;
     const STEP: usize = 44;
     let width = lanes.len() * LANE + 2 * GAP;
     let top = 70;
@@ -240,10 +283,16 @@ pub fn sequence(title: &str, lanes: &[String], arrows: &[Arrow]) -> String {
     out
 }
 
-fn draw_host(out: &mut String, host: &HostPicture, x: usize, y: usize, height: usize) {
+fn draw_host(
+    out: &mut String,
+    host: &HostPicture,
+    x: usize,
+    y: usize,
+    (width, height): (usize, usize),
+) {
     let _ = writeln!(
         out,
-        "<rect x=\"{x}\" y=\"{y}\" width=\"{BOX_WIDTH}\" height=\"{height}\" rx=\"8\" \
+        "<rect x=\"{x}\" y=\"{y}\" width=\"{width}\" height=\"{height}\" rx=\"8\" \
          fill=\"#eef4fb\" stroke=\"#3a6ea5\"/>\n\
          <text x=\"{}\" y=\"{}\" font-weight=\"bold\">host {}</text>",
         x + 10,
@@ -317,6 +366,78 @@ mod tests {
             "bridge",
         ] {
             assert!(drawing.contains(text), "{text} in {drawing}");
+        }
+    }
+
+    /// The attributes `name` of every element `tag` in `drawing`, as numbers.
+    fn numbers(drawing: &str, tag: &str, name: &str) -> Vec<Vec<f64>> {
+        drawing
+            .lines()
+            .filter(|l| {
+                l.starts_with(&format!("<{tag} "))
+                    && name.split(',').all(|n| l.contains(&format!(" {n}=\"")))
+            })
+            .map(|l| {
+                name.split(',')
+                    .map(|n| {
+                        let at = l.find(&format!(" {n}=\"")).expect(n) + n.len() + 3;
+                        l[at..at + l[at..].find('"').unwrap()].parse().unwrap()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The routed lab, with the longest texts `cargo lab --routed` shows, fits the book's
+    /// column, and every line of every host box (its route the last) lies inside the box.
+    #[test]
+    fn a_routed_lab_fits_the_column_and_each_box_holds_its_lines() {
+        let host = |name: &str, s: u8, k: &str| HostPicture {
+            name: name.into(),
+            interfaces: vec![(
+                "eth0 (veth)".into(),
+                vec![format!("10.0.{s}.{k}/24"), format!("fd00:0:0:{s}::{k}/64")],
+            )],
+            multicast_route: Some("default dev eth0".into()),
+        };
+        let mut hosts = vec![
+            host("a1", 1, "1"),
+            host("a2", 1, "2"),
+            host("b1", 2, "1"),
+            host("b2", 2, "2"),
+        ];
+        let mut router = host("router", 1, "fe");
+        router.interfaces.push((
+            "eth1 (veth)".into(),
+            vec!["10.0.2.254/24".into(), "fd00:0:0:2::fe/64".into()],
+        ));
+        hosts.push(router);
+        let drawing = svg("cargo lab --routed", Shape::Routed, &hosts);
+        let width = numbers(&drawing, "svg", "width")[0][0];
+        assert!(width <= MAX_WIDTH as f64, "{width} px wide");
+        let boxes: Vec<Vec<f64>> = numbers(&drawing, "rect", "x,y,width,height")
+            .into_iter()
+            .filter(|r| r[3] > 20.0)
+            .collect();
+        assert_eq!(boxes.len(), 5, "{drawing}");
+        for line in drawing.lines().filter(|l| l.starts_with("<text x=")) {
+            let at: Vec<f64> = numbers(line, "text", "x,y").remove(0);
+            let text = &line[line.find('>').unwrap() + 1..line.rfind("</").unwrap()];
+            let end = at[0] + text.len() as f64 * CHAR;
+            let inside = |r: &Vec<f64>| {
+                at[0] >= r[0] && end <= r[0] + r[2] && at[1] > r[1] && at[1] <= r[1] + r[3]
+            };
+            if boxes.iter().any(|r| {
+                at[0] >= r[0]
+                    && at[0] <= r[0] + r[2]
+                    && at[1] > r[1]
+                    && at[1] <= r[1] + r[3] + LINE as f64
+            }) {
+                assert!(
+                    boxes.iter().any(inside),
+                    "{text:?} crosses its box in {drawing}"
+                );
+            }
         }
     }
 }
