@@ -27,7 +27,7 @@ fn capture_writes_a_pcap_file_that_tshark_reads() {
         std::time::Duration::from_secs(5),
     )
     .unwrap();
-    let path = std::env::temp_dir().join(format!("harness-pcap-{}.pcap", std::process::id()));
+    let path = pcap::scratch("harness-pcap").with_extension("pcap");
     let frames = lo.write_pcap(&path).unwrap();
     let records = udp_records(&std::fs::read(&path).unwrap());
     // On lo the kernel shows each datagram twice: going out and coming back in.

@@ -61,12 +61,30 @@ pub fn tshark_udp(path: &std::path::Path) -> Option<Vec<String>> {
     )
 }
 
+/// A path for a test's scratch file or directory `name`: under cargo's temporary directory
+/// for tests (`target/tmp`, which `cargo clean` empties), so that a test killed with
+/// `kill -9` leaves nothing in the machine's `/tmp`; the machine's `/tmp` only where that
+/// directory is not ours to write (the test binaries run as another user in CI).
+#[allow(dead_code)] // not every test binary that includes this file uses it
+pub fn scratch(name: &str) -> std::path::PathBuf {
+    let ours = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let probe = ours.join(format!(".probe-{}", std::process::id()));
+    let writable = std::fs::create_dir_all(ours).is_ok() && std::fs::write(&probe, b"").is_ok();
+    let _ = std::fs::remove_file(&probe);
+    let base = if writable {
+        ours.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    base.join(format!("{name}-{}", std::process::id()))
+}
+
 /// Runs the test `child` of this test binary again, alone, with `HARNESS_PCAP_DIR` set to a
 /// fresh directory and `HARNESS_RECORDING_CHILD=1` (which makes it fail on purpose), and
 /// returns that directory and everything the child printed. Fails unless the child failed.
 #[allow(dead_code)] // tests/lab.rs includes this file for the readers alone
 pub fn run_failing_child(child: &str) -> (std::path::PathBuf, String) {
-    let dir = std::env::temp_dir().join(format!("harness-{child}-{}", std::process::id()));
+    let dir = scratch(&format!("harness-{child}"));
     let _ = std::fs::remove_dir_all(&dir);
     let out = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", child, "--nocapture"])
