@@ -22,10 +22,26 @@ use crate::Error;
 use crate::namespace::Namespace;
 use crate::netlink::Rtnl;
 
-/// One thing a test, a topology or a chapter may need from the machine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Capability {
+/// Declares [`Capability`] and [`Capability::ALL`] from one list, so that the two cannot
+/// disagree.
+macro_rules! capabilities {
+    ($($(#[doc = $doc:literal])* $name:ident,)+) => {
+        /// One thing a test, a topology or a chapter may need from the machine.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Capability {
+            $($(#[doc = $doc])* $name,)+
+        }
+
+        impl Capability {
+            /// Every capability, in the order `cargo lab check` and the book list them.
+            pub const ALL: [Capability; [$(Capability::$name),+].len()] =
+                [$(Capability::$name),+];
+        }
+    };
+}
+
+capabilities! {
     /// A network namespace of our own: root, or an unprivileged user namespace.
     Sandbox,
     /// `veth` pairs: the cables of every LAN.
@@ -63,26 +79,6 @@ pub enum Capability {
 use Capability::*;
 
 impl Capability {
-    /// Every capability, in the order `cargo lab check` and the book list them.
-    pub const ALL: [Capability; 16] = [
-        Sandbox,
-        Veth,
-        Bridge,
-        Snooping,
-        Ifb,
-        Ipv6,
-        Ipv4Routing,
-        Ipv6Routing,
-        Netem,
-        Tbf,
-        PacketCapture,
-        Tmux,
-        Tshark,
-        Python3,
-        Sockperf,
-        Iperf,
-    ];
-
     /// The short name used in `HARNESS_REQUIRE` and in skip lines: `ipv4-routing`.
     pub fn id(self) -> &'static str {
         self.facts().0
