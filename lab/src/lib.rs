@@ -37,7 +37,7 @@ use harness::registry::{self, default_bin};
 use harness::{Context, Error, Host, Lan, Routed, Sandbox};
 
 pub use attach::capture;
-pub use attach::{Program, attach};
+pub use attach::{AttachError, Program, attach};
 pub use harness::registry::{Entry, HostEntry};
 pub use tmux::Tmux;
 
@@ -178,7 +178,9 @@ impl Lab {
 
     /// The host called `name`, or an error listing the hosts.
     pub fn host(&self, name: &str) -> harness::Result<&Host> {
-        self.entry.host(name).map_err(Error::Invalid)?;
+        self.entry
+            .host(name)
+            .map_err(|e| Error::Invalid(e.to_string()))?;
         Ok(self
             .hosts()
             .into_iter()
