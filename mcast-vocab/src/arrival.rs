@@ -178,18 +178,27 @@ mod tests {
 
     /// With `SO_TIMESTAMPNS` asked for, the kernel stamps each datagram with its arrival:
     /// the stamp lies between the send and the read, however late the read comes.
+    ///
+    /// The first socket on a machine to ask switches stamping on for every packet, and the
+    /// kernel does that a moment later (it is deferred work); a datagram arriving in between
+    /// is stamped when it is read instead. The warm-up datagram covers that moment.
     #[test]
     fn kernel_stamps_the_arrival_time() {
         let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         request_receive_timestamps(&receiver).unwrap();
         let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut buffer = [0u8; 16];
+        sender
+            .send_to(b"warm-up", receiver.local_addr().unwrap())
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        recv_with_arrival(&receiver, &mut buffer, MsgFlags::empty()).unwrap();
         let before = SystemTime::now();
         sender
             .send_to(b"tick", receiver.local_addr().unwrap())
             .unwrap();
         std::thread::sleep(Duration::from_millis(50));
         let read_at = SystemTime::now();
-        let mut buffer = [0u8; 16];
         let arrival = recv_with_arrival(&receiver, &mut buffer, MsgFlags::empty()).unwrap();
         let stamp = arrival
             .received_at
