@@ -26,6 +26,7 @@ use crate::unmet::Unmet;
 
 /// One captured frame, Ethernet header included.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Frame {
     /// Which way it crossed.
     pub direction: Direction,
@@ -41,6 +42,7 @@ pub struct Frame {
 /// The datagram's fields (`source`, `destination`, `ttl`, `payload`, `truncated`) are
 /// `mcast_vocab`'s [`frame::UdpFrame`], reached through `Deref`: `udp.payload`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UdpFrame {
     /// Which way the frame crossed the interface.
     pub direction: Direction,

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 /// One host of a registered lab.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HostEntry {
     /// Its name.
     pub name: String,
@@ -35,6 +36,7 @@ pub struct HostEntry {
 
 /// A running lab (or a test paused under `HARNESS_PAUSE`), as the registry lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Entry {
     /// The lab's id: the lab process's pid, as text, for the first lab (or paused test) a
     /// process registers, `PID-N` for the N-th after it ([`new_id`]).
@@ -54,6 +56,20 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// A new entry for process `pid` (its start time read now) with lab init `init` (0 for
+    /// none) and `hosts`: a fresh id ([`new_id`]), the default `bin` ([`default_bin`]), no tmux.
+    pub fn for_process(pid: u32, init: u32, hosts: Vec<HostEntry>) -> Entry {
+        Entry {
+            id: new_id(),
+            pid,
+            start: start_time(pid).unwrap_or(0),
+            init,
+            bin: default_bin(),
+            tmux: None,
+            hosts,
+        }
+    }
+
     /// The host called `name`, or an error listing the hosts there are.
     pub fn host(&self, name: &str) -> Result<&HostEntry, NoSuchHost> {
         self.hosts
