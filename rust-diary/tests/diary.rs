@@ -125,11 +125,9 @@ fn diary_ipv6_sender_names_an_interface_this_host_lacks() {
         "precondition: eth0 is not index 5 here"
     );
     let (name_of_5, result) = host.run(|| {
-        let mut name = [0 as libc::c_char; libc::IF_NAMESIZE];
-        // SAFETY: `name` has room for IF_NAMESIZE bytes, as if_indextoname requires.
-        let found = unsafe { libc::if_indextoname(AUTHORS_IPV6_INTERFACE, name.as_mut_ptr()) };
+        let found = nix::net::if_::if_indextoname(AUTHORS_IPV6_INTERFACE);
         (
-            !found.is_null(),
+            found.is_ok(),
             diary::new_sender(&SocketAddr::new(*IPV6, PORT)),
         )
     });
