@@ -125,9 +125,8 @@ fn diary_ipv6_sender_names_an_interface_this_host_lacks() {
         "precondition: eth0 is not index 5 here"
     );
     let (name_of_5, result) = host.run(|| {
-        let found = nix::net::if_::if_indextoname(AUTHORS_IPV6_INTERFACE);
         (
-            found.is_ok(),
+            mcast_vocab::Interface::with_index(AUTHORS_IPV6_INTERFACE).is_some(),
             diary::new_sender(&SocketAddr::new(*IPV6, PORT)),
         )
     });
