@@ -2,7 +2,8 @@
 //!
 //! A listener proves a datagram *arrived*; a capture proves it *left* (or did not leave)
 //! through a particular interface, which is what the loopback article is about. It is an
-//! `AF_PACKET` socket bound to one interface with `ETH_P_ALL`, like `tcpdump -i IFACE`. The
+//! `AF_PACKET` socket bound to one interface with `ETH_P_ALL`, like `tcpdump -i IFACE`
+//! ([`mcast_vocab::packet::PacketSocket`], which the loopback port's capture shares). The
 //! kernel hands a copy of each outgoing frame to packet sockets before the driver sends it,
 //! so when `send` returns on a veth, an ifb or `lo`, its frame is already queued here.
 //!
@@ -11,12 +12,13 @@
 
 use std::io;
 use std::ops::Deref;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use mcast_vocab::frame;
 pub use mcast_vocab::frame::Direction;
+use mcast_vocab::packet::PacketSocket;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use crate::error::Context;
@@ -24,12 +26,14 @@ use crate::unmet::Unmet;
 
 /// One captured frame, Ethernet header included.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Frame {
     /// Which way it crossed.
     pub direction: Direction,
     /// The frame's bytes, from the destination MAC on.
     pub bytes: Vec<u8>,
-    /// When the kernel received or sent it (`SIOCGSTAMP`).
+    /// When it crossed, filled by the kernel (`SO_TIMESTAMPNS`); the time it was read if
+    /// the kernel sent no stamp.
     pub time: SystemTime,
 }
 
@@ -38,6 +42,7 @@ pub struct Frame {
 /// The datagram's fields (`source`, `destination`, `ttl`, `payload`, `truncated`) are
 /// `mcast_vocab`'s [`frame::UdpFrame`], reached through `Deref`: `udp.payload`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UdpFrame {
     /// Which way the frame crossed the interface.
     pub direction: Direction,
@@ -67,7 +72,7 @@ impl Frame {
 
 /// Frames crossing one interface; see the module docs.
 pub struct Capture {
-    socket: OwnedFd,
+    socket: PacketSocket,
     interface: String,
     frames: Mutex<Vec<Frame>>,
 }
@@ -78,39 +83,9 @@ impl Capture {
     /// entered a namespace by other means (`cargo lab capture`).
     pub fn open(interface: &str, index: u32) -> crate::Result<Capture> {
         let doing = || format!("capturing on {interface}");
-        let protocol = (libc::ETH_P_ALL as u16).to_be();
-        // SAFETY: plain socket(2) call; the fd is owned right after.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                protocol.into(),
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error()).doing(doing);
-        }
-        // SAFETY: fd is a fresh, valid descriptor.
-        let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-        // SAFETY: sockaddr_ll is plain old data; zero is a valid start.
-        let mut address: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        address.sll_family = libc::AF_PACKET as u16;
-        address.sll_protocol = protocol;
-        address.sll_ifindex = index as i32;
-        // SAFETY: address is a valid sockaddr_ll of the size we pass.
-        let bound = unsafe {
-            libc::bind(
-                socket.as_raw_fd(),
-                (&address as *const libc::sockaddr_ll).cast(),
-                size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if bound != 0 {
-            return Err(io::Error::last_os_error()).doing(doing);
-        }
+        let socket = PacketSocket::bind(index).doing(doing)?;
         // A roomy queue, since frames wait in the kernel until the test reads them.
-        let socket2 = socket2::SockRef::from(&socket);
-        let _ = socket2.set_recv_buffer_size(8 << 20);
+        let _ = socket.socket().set_recv_buffer_size(8 << 20);
         Ok(Capture {
             socket,
             interface: interface.to_owned(),
@@ -195,45 +170,13 @@ impl Capture {
     fn drain(&self) {
         let mut frames = self.lock();
         let mut buffer = vec![0u8; 65_536 + 64];
-        loop {
-            // SAFETY: sockaddr_ll is plain old data.
-            let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-            let mut from_length = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-            // SAFETY: buffer and address are valid for the lengths passed.
-            let n = unsafe {
-                libc::recvfrom(
-                    self.socket.as_raw_fd(),
-                    buffer.as_mut_ptr().cast(),
-                    buffer.len(),
-                    libc::MSG_DONTWAIT,
-                    (&mut from as *mut libc::sockaddr_ll).cast(),
-                    &mut from_length,
-                )
-            };
-            if n < 0 {
-                return;
-            }
+        while let Ok(Some(received)) = self.socket.recv(&mut buffer) {
             frames.push(Frame {
-                direction: Direction::from_packet_type(from.sll_pkttype),
-                bytes: buffer[..n as usize].to_vec(),
-                time: self.timestamp(),
+                direction: received.direction,
+                bytes: buffer[..received.length].to_vec(),
+                time: received.time.unwrap_or_else(SystemTime::now),
             });
         }
-    }
-
-    /// The kernel's timestamp of the frame just read (`SIOCGSTAMP`), or now.
-    fn timestamp(&self) -> SystemTime {
-        const SIOCGSTAMP: libc::c_ulong = 0x8906;
-        let mut time = libc::timeval {
-            tv_sec: 0,
-            tv_usec: 0,
-        };
-        // SAFETY: SIOCGSTAMP writes one timeval.
-        let done = unsafe { libc::ioctl(self.socket.as_raw_fd(), SIOCGSTAMP, &mut time) };
-        if done != 0 {
-            return SystemTime::now();
-        }
-        UNIX_EPOCH + Duration::new(time.tv_sec as u64, time.tv_usec as u32 * 1000)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Frame>> {

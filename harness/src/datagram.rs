@@ -2,11 +2,13 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::time::SystemTime;
 
 use mcast_vocab::Interface;
 
 /// One received datagram and where it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Datagram {
     /// The bytes, cut to the listener's buffer when [`Datagram::truncated`].
     pub payload: Vec<u8>,
@@ -20,6 +22,11 @@ pub struct Datagram {
     pub ttl: Option<u8>,
     /// True when the datagram was longer than the buffer (`MSG_TRUNC`).
     pub truncated: bool,
+    /// When it arrived: filled by the kernel at arrival (`SO_TIMESTAMPNS`), before the
+    /// listener's thread ran, so gaps between datagrams are the gaps on the wire. (Only a
+    /// datagram that arrives while the kernel is still switching stamping on, just after the
+    /// first socket on the machine asked, carries the time it was read instead.)
+    pub received_at: SystemTime,
 }
 
 impl Datagram {

@@ -37,6 +37,7 @@ pub struct Host {
 /// One interface of a host, as the harness made it: its name and index inside the host, and
 /// the addresses it holds (besides a link-local `fe80::` one).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HostInterface {
     /// `eth0`, `eth1`, ...
     pub name: String,

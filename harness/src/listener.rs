@@ -24,7 +24,7 @@ use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use mcast_vocab::{Interface, recv_with_arrival, request_arrival_info};
+use mcast_vocab::{Interface, recv_with_arrival, request_arrival_info, request_receive_timestamps};
 use nix::sys::socket::MsgFlags;
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 
@@ -303,6 +303,7 @@ fn open(group: Group, options: &Listen) -> crate::Result<(Socket, Vec<String>)> 
     }
     request_arrival_info(&socket, group.is_ipv6(), true)
         .doing(|| doing("asking for each datagram's interface, destination and TTL"))?;
+    request_receive_timestamps(&socket).doing(|| doing("SO_TIMESTAMPNS"))?;
     let interfaces = match &options.interface {
         Some(name) => {
             vec![crate::interfaces::named(name).doing(|| doing(&format!("interface {name:?}")))?]
@@ -391,6 +392,9 @@ fn receive_loop(socket: &Socket, shared: &Shared, stopping: &AtomicBool) {
             interface: names.interface(arrival.interface_index.unwrap_or(0)),
             ttl: arrival.ttl,
             truncated: arrival.truncated,
+            received_at: arrival
+                .received_at
+                .unwrap_or_else(std::time::SystemTime::now),
         };
         let mut state = shared.state.lock().unwrap_or_else(|p| p.into_inner());
         state.datagrams.push(datagram);

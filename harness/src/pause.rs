@@ -66,15 +66,7 @@ fn if_failed(hosts: &[&Host], mark: u64) {
         return;
     }
     let pid = std::process::id();
-    let entry = Entry {
-        id: registry::new_id(),
-        pid,
-        start: registry::start_time(pid).unwrap_or(0),
-        init: 0,
-        bin: registry::default_bin(),
-        tmux: None,
-        hosts: hosts.iter().map(|h| h.registry_entry()).collect(),
-    };
+    let entry = Entry::for_process(pid, 0, hosts.iter().map(|h| h.registry_entry()).collect());
     let registered = registry::register(&entry);
     let in_user_namespace = !crate::privilege::in_initial_user_namespace();
     let user = if in_user_namespace {

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 /// One host of a registered lab.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HostEntry {
     /// Its name.
     pub name: String,
@@ -35,6 +36,7 @@ pub struct HostEntry {
 
 /// A running lab (or a test paused under `HARNESS_PAUSE`), as the registry lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Entry {
     /// The lab's id: the lab process's pid, as text, for the first lab (or paused test) a
     /// process registers, `PID-N` for the N-th after it ([`new_id`]).
@@ -54,16 +56,30 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The host called `name`, or a one-line error listing the hosts there are.
-    pub fn host(&self, name: &str) -> Result<&HostEntry, String> {
-        self.hosts.iter().find(|h| h.name == name).ok_or_else(|| {
-            let names: Vec<&str> = self.hosts.iter().map(|h| h.name.as_str()).collect();
-            format!(
-                "lab {} has no host {name:?} (its hosts: {})",
-                self.id,
-                names.join(", ")
-            )
-        })
+    /// A new entry for process `pid` (its start time read now) with lab init `init` (0 for
+    /// none) and `hosts`: a fresh id ([`new_id`]), the default `bin` ([`default_bin`]), no tmux.
+    pub fn for_process(pid: u32, init: u32, hosts: Vec<HostEntry>) -> Entry {
+        Entry {
+            id: new_id(),
+            pid,
+            start: start_time(pid).unwrap_or(0),
+            init,
+            bin: default_bin(),
+            tmux: None,
+            hosts,
+        }
+    }
+
+    /// The host called `name`, or an error listing the hosts there are.
+    pub fn host(&self, name: &str) -> Result<&HostEntry, NoSuchHost> {
+        self.hosts
+            .iter()
+            .find(|h| h.name == name)
+            .ok_or_else(|| NoSuchHost {
+                lab: self.id.clone(),
+                host: name.to_owned(),
+                hosts: self.hosts.iter().map(|h| h.name.clone()).collect(),
+            })
     }
 
     /// Whether the process that registered this entry is still the one running.
@@ -253,26 +269,80 @@ pub fn running_in(dir: &Path) -> io::Result<Vec<Entry>> {
     Ok(entries)
 }
 
+/// A lab has no host of the name asked for ([`Entry::host`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("lab {lab} has no host {host:?} (its hosts: {})", hosts.join(", "))]
+#[non_exhaustive]
+pub struct NoSuchHost {
+    /// The lab's id.
+    pub lab: String,
+    /// The host name asked for.
+    pub host: String,
+    /// The hosts the lab has.
+    pub hosts: Vec<String>,
+}
+
+/// Why [`choose`] found no single lab to attach to. Each message lists the labs running.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChooseError {
+    /// The registry could not be read.
+    #[error("reading the lab registry: {cause}")]
+    Registry {
+        /// What reading it said.
+        cause: io::Error,
+    },
+    /// No lab is running at all.
+    #[error("no lab is running (start one with `cargo lab`)")]
+    NoneRunning,
+    /// No running lab has the id asked for.
+    #[error("no lab {id} is running ({running})")]
+    NoSuchLab {
+        /// The id asked for.
+        id: String,
+        /// The labs that are running, as one line.
+        running: String,
+    },
+    /// No running lab (or paused test) belongs to the process asked for.
+    #[error("process {pid} has no lab or paused test registered ({running})")]
+    NoSuchProcess {
+        /// The pid asked for.
+        pid: u32,
+        /// The labs that are running, as one line.
+        running: String,
+    },
+    /// Several labs match: the caller must pick one.
+    #[error("{count} labs are running: pick one with --lab ID ({running})")]
+    Ambiguous {
+        /// How many match.
+        count: usize,
+        /// The labs that are running, as one line.
+        running: String,
+    },
+}
+
 /// Picks the lab to attach to: by id, by pid, or the only one running.
-pub fn choose(id: Option<&str>, pid: Option<u32>) -> Result<Entry, String> {
-    let labs = running().map_err(|e| format!("reading the lab registry: {e}"))?;
+pub fn choose(id: Option<&str>, pid: Option<u32>) -> Result<Entry, ChooseError> {
+    let labs = running().map_err(|cause| ChooseError::Registry { cause })?;
     let wanted: Vec<&Entry> = labs
         .iter()
         .filter(|e| id.is_none_or(|id| e.id == id) && pid.is_none_or(|pid| e.pid == pid))
         .collect();
     match (wanted.as_slice(), id, pid) {
         ([one], _, _) => Ok((*one).clone()),
-        ([], None, None) => Err("no lab is running (start one with `cargo lab`)".into()),
-        ([], Some(id), _) => Err(format!("no lab {id} is running ({})", listing(&labs))),
-        ([], None, Some(pid)) => Err(format!(
-            "process {pid} has no lab or paused test registered ({})",
-            listing(&labs)
-        )),
-        (_, _, _) => Err(format!(
-            "{} labs are running: pick one with --lab ID ({})",
-            wanted.len(),
-            listing(&labs)
-        )),
+        ([], None, None) => Err(ChooseError::NoneRunning),
+        ([], Some(id), _) => Err(ChooseError::NoSuchLab {
+            id: id.to_owned(),
+            running: listing(&labs),
+        }),
+        ([], None, Some(pid)) => Err(ChooseError::NoSuchProcess {
+            pid,
+            running: listing(&labs),
+        }),
+        (_, _, _) => Err(ChooseError::Ambiguous {
+            count: wanted.len(),
+            running: listing(&labs),
+        }),
     }
 }
 

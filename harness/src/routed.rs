@@ -315,12 +315,9 @@ impl Routed {
         if !group.is_multicast() {
             return Err(Error::Invalid(format!("{group} is not a multicast group")));
         }
-        let address = |ip: Ipv6Addr| {
-            // SAFETY: sockaddr_in6 is plain data; all zero is a valid value.
-            let mut sockaddr: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
-            sockaddr.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-            sockaddr.sin6_addr.s6_addr = ip.octets();
-            sockaddr
+        // The address alone: port, flow info and scope id 0.
+        let address = |ip: Ipv6Addr| -> libc::sockaddr_in6 {
+            *nix::sys::socket::SockaddrIn6::from(std::net::SocketAddrV6::new(ip, 0, 0, 0)).as_ref()
         };
         let mut entry = Mf6cCtl {
             origin: address(source),

@@ -51,7 +51,7 @@ pub struct Sandbox {
 /// The sandbox's IPv4 address (on `eth0`, and the source of its IPv4 multicast).
 pub const SANDBOX_IPV4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 /// The sandbox's unique-local IPv6 address on `eth0`.
-pub const SANDBOX_IPV6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
+pub(crate) const SANDBOX_IPV6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
 
 /// Interface indices in a fresh sandbox: `lo` is always 1; we choose `eth0`'s.
 const LO: u32 = 1;

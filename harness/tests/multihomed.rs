@@ -45,15 +45,19 @@ fn a_host_named_on_two_segments_has_an_interface_on_each() {
         "r is one host, listed where first named"
     );
     let r = net.host("r");
-    let eth = |n: u32, s: u16| HostInterface {
-        name: format!("eth{n}"),
-        index: 2 + n,
-        ipv4: Ipv4Addr::new(10, 0, s as u8, 2),
-        prefix: 24,
-        ipv6: Ipv6Addr::new(0xfd00, 0, 0, s, 0, 0, 0, 2),
+    let eth = |n: u32, s: u16| {
+        (
+            format!("eth{n}"),
+            2 + n,
+            Ipv4Addr::new(10, 0, s as u8, 2),
+            24,
+            Ipv6Addr::new(0xfd00, 0, 0, s, 0, 0, 0, 2),
+        )
     };
-    assert_eq!(r.interfaces(), [eth(0, 1), eth(1, 2)]);
-    assert_eq!((r.ipv4(), r.ipv6()), (eth(0, 1).ipv4, eth(0, 1).ipv6));
+    let fields = |i: &HostInterface| (i.name.clone(), i.index, i.ipv4, i.prefix, i.ipv6);
+    let interfaces: Vec<_> = r.interfaces().iter().map(fields).collect();
+    assert_eq!(interfaces, [eth(0, 1), eth(1, 2)]);
+    assert_eq!((r.ipv4(), r.ipv6()), (eth(0, 1).2, eth(0, 1).4));
     assert_eq!(r.ipv4_on("eth1"), Ipv4Addr::new(10, 0, 2, 2));
     assert_eq!(r.interface_index("eth1").unwrap(), 3);
     assert_eq!(net.host("b").interfaces().len(), 1);

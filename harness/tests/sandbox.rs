@@ -8,7 +8,7 @@ use std::net::{IpAddr, UdpSocket};
 use std::process::Command;
 use std::time::Duration;
 
-use harness::{Datagram, Group, Listen, Listener, SANDBOX_IPV4, Sandbox};
+use harness::{Datagram, Direction, Group, Listen, Listener, SANDBOX_IPV4, Sandbox};
 mod common;
 use common::{receive, send};
 
@@ -34,6 +34,33 @@ fn ipv4_multicast_arrives_on_lo_with_group_source_and_ttl() {
     assert_eq!(got[0].source.ip(), IpAddr::V4(SANDBOX_IPV4));
     assert_eq!(got[0].ttl, Some(3));
     assert!(!got[0].truncated);
+}
+
+/// A datagram's `received_at` is the kernel's stamp of its arrival (`SO_TIMESTAMPNS`), not
+/// the time the listener's thread read it: the very instant a capture on `lo` stamped the
+/// incoming frame that carried it, since both read the same stamp off the same packet.
+#[test]
+fn received_at_is_the_kernels_arrival_stamp() {
+    let host = harness::or_skip!(Sandbox::new());
+    let g = group("224.6.8.12:6812");
+    let rx = host.listen(g).unwrap();
+    let capture = host.capture("lo").unwrap();
+    let before = std::time::SystemTime::now();
+    host.run(|| send(g, b"stamped", 1));
+    let got = rx.expect(1).within(DEADLINE).unwrap();
+    let frame = capture
+        .wait_for_udp(
+            |u| u.payload == b"stamped" && u.direction == Direction::Incoming,
+            DEADLINE,
+        )
+        .unwrap();
+    let stamped = capture
+        .frames()
+        .into_iter()
+        .find(|f| f.udp().as_ref() == Some(&frame))
+        .expect("the frame the capture decoded");
+    assert!(before <= got[0].received_at, "stamped before it was sent");
+    assert_eq!(got[0].received_at, stamped.time);
 }
 
 /// IPv6 multicast is never delivered over `lo`, so the sandbox carries it on its `eth0`,

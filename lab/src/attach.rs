@@ -15,12 +15,89 @@
 
 use std::ffi::OsString;
 use std::fs::File;
+use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
 use std::process::Command;
 
 use nix::sched::{CloneFlags, setns};
 
-use harness::registry::{Entry, HostEntry};
+use harness::registry::{Entry, HostEntry, NoSuchHost};
+
+/// Why [`attach`] or [`capture`] could not enter a host, or could not finish.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AttachError {
+    /// The lab has no host of that name.
+    #[error(transparent)]
+    NoSuchHost(#[from] NoSuchHost),
+    /// The lab's process is gone (or its pid now names another process).
+    #[error("lab {lab} ended")]
+    LabEnded {
+        /// The lab's id.
+        lab: String,
+    },
+    /// The lab's descriptor for the host is not a network namespace (a stale entry).
+    #[error("lab {lab}: host {host} is not a network namespace")]
+    NotANamespace {
+        /// The lab's id.
+        lab: String,
+        /// The host's name.
+        host: String,
+    },
+    /// The lab's user namespace refused us: it belongs to another user.
+    #[error(
+        "entering lab {lab}'s user namespace: {cause} (a lab started by another user, or by \
+         root, can only be entered by that user or root)"
+    )]
+    ForeignLab {
+        /// The lab's id.
+        lab: String,
+        /// What `setns(2)` said.
+        cause: io::Error,
+    },
+    /// `lab exec` without a command.
+    #[error("no command given (lab exec HOST -- COMMAND...)")]
+    NoCommand,
+    /// The capture could not start in the host.
+    #[error("host {host}: {cause}")]
+    Capture {
+        /// The host's name.
+        host: String,
+        /// Why the capture could not start there.
+        cause: Box<AttachError>,
+    },
+    /// The harness could not open the capture.
+    #[error(transparent)]
+    Harness(#[from] harness::Error),
+    /// The thread that opens the capture in the host panicked.
+    #[error("the capture thread panicked")]
+    CaptureThreadPanicked,
+    /// A system call failed; `doing` says what it was for (`opening /proc/7/ns/user`).
+    #[error("{doing}: {cause}")]
+    Io {
+        /// What failed, naming the file, namespace or program.
+        doing: String,
+        /// What the kernel said.
+        cause: io::Error,
+    },
+}
+
+/// Wraps an I/O failure with what it was doing, as [`AttachError::Io`].
+fn doing<T, E: Into<io::Error>>(
+    result: Result<T, E>,
+    doing: impl FnOnce() -> String,
+) -> Result<T, AttachError> {
+    result.map_err(|cause| AttachError::Io {
+        doing: doing(),
+        cause: cause.into(),
+    })
+}
+
+fn open(path: String) -> Result<File, AttachError> {
+    doing(File::open(&path), || format!("opening {path}"))
+}
 
 /// What to run in the host.
 #[derive(Clone, Debug)]
@@ -49,15 +126,13 @@ pub(crate) fn set_environment(command: &mut Command, entry: &Entry, host: &HostE
 }
 
 /// A pidfd for `pid` (`pidfd_open(2)`), which becomes readable when the process ends.
-fn pidfd(pid: u32) -> Option<std::os::fd::OwnedFd> {
-    // SAFETY: pidfd_open(2); the descriptor is owned right after.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::c_int, 0) };
-    // SAFETY: a fresh descriptor.
-    (fd >= 0).then(|| unsafe { std::os::fd::FromRawFd::from_raw_fd(fd as i32) })
+fn pidfd(pid: u32) -> Option<OwnedFd> {
+    let pid = rustix::process::Pid::from_raw(i32::try_from(pid).ok()?)?;
+    rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
 }
 
 /// Whether the process behind `pidfd` ends within a second.
-fn ends_soon(pidfd: Option<&std::os::fd::OwnedFd>) -> bool {
+fn ends_soon(pidfd: Option<&OwnedFd>) -> bool {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     use std::os::fd::AsFd;
     let Some(pidfd) = pidfd else { return false };
@@ -75,10 +150,11 @@ fn file_inode(file: &File) -> Option<u64> {
 
 /// Runs `program` in host `host` of the lab `entry` and returns the exit code to leave with
 /// (the program's, or 128 + signal). Call it while the process has one thread.
-pub fn attach(entry: &Entry, host: &str, program: Program) -> Result<i32, String> {
+pub fn attach(entry: &Entry, host: &str, program: Program) -> Result<i32, AttachError> {
     let target = entry.host(host)?.clone();
-    let lab_ended = || format!("lab {} ended", entry.id);
-    let open = |path: String| File::open(&path).map_err(|e| format!("opening {path}: {e}"));
+    let lab_ended = || AttachError::LabEnded {
+        lab: entry.id.clone(),
+    };
     let user = open(format!("/proc/{}/ns/user", entry.pid))?;
     let net = open(format!("/proc/{}/fd/{}", entry.pid, target.fd))?;
     let pid = match entry.init {
@@ -89,37 +165,38 @@ pub fn attach(entry: &Entry, host: &str, program: Program) -> Result<i32, String
     if !entry.alive() {
         return Err(lab_ended());
     }
-    let link = std::fs::read_link(format!("/proc/{}/fd/{}", entry.pid, target.fd))
-        .map_err(|e| format!("reading host {host}'s namespace: {e}"))?;
+    let link = doing(
+        std::fs::read_link(format!("/proc/{}/fd/{}", entry.pid, target.fd)),
+        || format!("reading host {host}'s namespace"),
+    )?;
     if !link.to_string_lossy().starts_with("net:[") {
-        return Err(format!(
-            "lab {}: host {host} is not a network namespace",
-            entry.id
-        ));
+        return Err(AttachError::NotANamespace {
+            lab: entry.id.clone(),
+            host: host.to_owned(),
+        });
     }
 
     if file_inode(&user) != inode("/proc/self/ns/user") {
-        setns(&user, CloneFlags::CLONE_NEWUSER).map_err(|e| {
-            format!(
-                "entering lab {}'s user namespace: {e} (a lab started by another user, or by \
-                 root, can only be entered by that user or root)",
-                entry.id
-            )
+        setns(&user, CloneFlags::CLONE_NEWUSER).map_err(|e| AttachError::ForeignLab {
+            lab: entry.id.clone(),
+            cause: e.into(),
         })?;
     }
     let mut fork = false;
     if let Some(pid) = &pid
         && file_inode(pid) != inode("/proc/self/ns/pid")
     {
-        setns(pid, CloneFlags::CLONE_NEWPID)
-            .map_err(|e| format!("entering lab {}'s PID namespace: {e}", entry.id))?;
+        doing(setns(pid, CloneFlags::CLONE_NEWPID), || {
+            format!("entering lab {}'s PID namespace", entry.id)
+        })?;
         fork = true;
     }
     drop((user, pid));
     if !fork {
         // We become the program: enter the host ourselves.
-        setns(&net, CloneFlags::CLONE_NEWNET)
-            .map_err(|e| format!("entering host {host}'s network namespace: {e}"))?;
+        doing(setns(&net, CloneFlags::CLONE_NEWNET), || {
+            format!("entering host {host}'s network namespace")
+        })?;
     }
 
     let mut command = match &program {
@@ -129,9 +206,7 @@ pub fn attach(entry: &Entry, host: &str, program: Program) -> Result<i32, String
             command
         }
         Program::Argv(argv) => {
-            let (first, rest) = argv
-                .split_first()
-                .ok_or_else(|| "no command given (lab exec HOST -- COMMAND...)".to_string())?;
+            let (first, rest) = argv.split_first().ok_or(AttachError::NoCommand)?;
             let mut command = Command::new(first);
             command.args(rest);
             command
@@ -164,7 +239,7 @@ pub fn attach(entry: &Entry, host: &str, program: Program) -> Result<i32, String
     if !fork {
         // Already in the lab's PID namespace (a tmux pane) or the lab has none: become it.
         let error = command.exec();
-        return Err(format!("running {name} in host {host}: {error}"));
+        return doing(Err(error), || format!("running {name} in host {host}"));
     }
     let watched = pidfd(if entry.init != 0 {
         entry.init
@@ -182,10 +257,9 @@ pub fn attach(entry: &Entry, host: &str, program: Program) -> Result<i32, String
     // them as its line editor set them (no echo, no line buffering), which would leave the
     // caller's terminal raw.
     let modes = nix::sys::termios::tcgetattr(std::io::stdin()).ok();
-    let status = command
-        .spawn()
-        .and_then(|mut child| child.wait())
-        .map_err(|e| format!("running {name} in host {host}: {e}"))?;
+    let status = doing(command.spawn().and_then(|mut child| child.wait()), || {
+        format!("running {name} in host {host}")
+    })?;
     // An interactive shell took the terminal's foreground; take it back for our caller.
     // SAFETY: plain ioctls on stdin; failures (no terminal) are fine.
     unsafe {
@@ -220,9 +294,9 @@ pub fn capture(
     entry: &Entry,
     host: &str,
     interface: &str,
-    path: &std::path::Path,
+    path: &Path,
     count: Option<usize>,
-) -> Result<usize, String> {
+) -> Result<usize, AttachError> {
     let existed = path.exists();
     let mut started = false;
     let result = record(entry, host, interface, path, count, &mut started);
@@ -236,45 +310,54 @@ fn record(
     entry: &Entry,
     host: &str,
     interface: &str,
-    path: &std::path::Path,
+    path: &Path,
     count: Option<usize>,
     started: &mut bool,
-) -> Result<usize, String> {
+) -> Result<usize, AttachError> {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-    use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+    use std::os::fd::AsFd;
 
     let target = entry.host(host)?.clone();
     // Opened before anything else: we write it as ourselves.
-    let file = File::create(path).map_err(|e| format!("creating {}: {e}", path.display()))?;
-    let mut pcap = harness::PcapWriter::new(std::io::BufWriter::new(file))
-        .map_err(|e| format!("writing {}: {e}", path.display()))?;
-    // SAFETY: pidfd_open(2) on the lab's pid; the descriptor is owned right after.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, entry.pid as libc::c_int, 0) };
-    if pidfd < 0 || !entry.alive() {
-        return Err(format!("lab {} ended", entry.id));
-    }
-    // SAFETY: fresh descriptor.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as i32) };
-    let open = |path: String| File::open(&path).map_err(|e| format!("opening {path}: {e}"));
+    let writing = |path: &Path| format!("writing {}", path.display());
+    let file = doing(File::create(path), || {
+        format!("creating {}", path.display())
+    })?;
+    let mut pcap = doing(
+        harness::PcapWriter::new(std::io::BufWriter::new(file)),
+        || writing(path),
+    )?;
+    let Some(pidfd) = pidfd(entry.pid).filter(|_| entry.alive()) else {
+        return Err(AttachError::LabEnded {
+            lab: entry.id.clone(),
+        });
+    };
     let user = open(format!("/proc/{}/ns/user", entry.pid))?;
     let net = open(format!("/proc/{}/fd/{}", entry.pid, target.fd))?;
     if file_inode(&user) != inode("/proc/self/ns/user") {
-        setns(&user, CloneFlags::CLONE_NEWUSER)
-            .map_err(|e| format!("entering lab {}'s user namespace: {e}", entry.id))?;
+        doing(setns(&user, CloneFlags::CLONE_NEWUSER), || {
+            format!("entering lab {}'s user namespace", entry.id)
+        })?;
     }
     // Only a helper thread enters the host: this process stays where it was, so the lab's
     // clean-up (which kills processes found in its namespaces) leaves it to finish the file.
     let interface_name = interface.to_owned();
     let opened = std::thread::spawn(move || {
-        setns(&net, CloneFlags::CLONE_NEWNET)
-            .map_err(|e| format!("entering the host's network namespace: {e}"))?;
-        let index = nix::net::if_::if_nametoindex(interface_name.as_str())
-            .map_err(|e| format!("no interface {interface_name:?} in the host: {e}"))?;
-        harness::Capture::open(&interface_name, index).map_err(|e| e.to_string())
+        doing(setns(&net, CloneFlags::CLONE_NEWNET), || {
+            "entering the host's network namespace".to_owned()
+        })?;
+        let index = doing(
+            nix::net::if_::if_nametoindex(interface_name.as_str()),
+            || format!("no interface {interface_name:?} in the host"),
+        )?;
+        Ok::<_, AttachError>(harness::Capture::open(&interface_name, index)?)
     })
     .join()
-    .map_err(|_| "the capture thread panicked".to_string())?
-    .map_err(|e| format!("host {host}: {e}"))?;
+    .map_err(|_| AttachError::CaptureThreadPanicked)?
+    .map_err(|cause| AttachError::Capture {
+        host: host.to_owned(),
+        cause: Box::new(cause),
+    })?;
     drop(user);
     *started = true;
     eprintln!(
@@ -290,7 +373,7 @@ fn record(
         ];
         match poll(&mut fds, PollTimeout::NONE) {
             Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(format!("waiting for frames: {e}")),
+            Err(e) => return doing(Err(e), || "waiting for frames".to_owned()),
             Ok(_) => {}
         }
         let lab_ended = fds[1].any().unwrap_or(false);
@@ -298,9 +381,11 @@ fn record(
             if count.is_some_and(|c| written >= c) {
                 break;
             }
-            pcap.write(frame.time, &frame.bytes)
-                .and_then(|()| pcap.flush())
-                .map_err(|e| format!("writing {}: {e}", path.display()))?;
+            doing(
+                pcap.write(frame.time, &frame.bytes)
+                    .and_then(|()| pcap.flush()),
+                || writing(path),
+            )?;
             written += 1;
         }
         if lab_ended {

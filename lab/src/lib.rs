@@ -33,11 +33,11 @@ use std::sync::Mutex;
 use nix::sched::{CloneFlags, setns};
 
 use harness::procfs::kill_processes_in;
-use harness::registry::{self, default_bin};
+use harness::registry;
 use harness::{Context, Error, Host, Lan, Routed, Sandbox};
 
 pub use attach::capture;
-pub use attach::{Program, attach};
+pub use attach::{AttachError, Program, attach};
 pub use harness::registry::{Entry, HostEntry};
 pub use tmux::Tmux;
 
@@ -118,15 +118,7 @@ impl Lab {
             keeper: Mutex::new(Some(keeper)),
             pid_namespace,
             registered: Mutex::new(None),
-            entry: Entry {
-                id: registry::new_id(),
-                pid,
-                start: registry::start_time(pid).unwrap_or(0),
-                init: init_pid,
-                bin: default_bin(),
-                tmux: None,
-                hosts: Vec::new(),
-            },
+            entry: Entry::for_process(pid, init_pid, Vec::new()),
             built,
         };
         lab.entry.hosts = lab.hosts().iter().map(|h| h.registry_entry()).collect();
@@ -178,7 +170,9 @@ impl Lab {
 
     /// The host called `name`, or an error listing the hosts.
     pub fn host(&self, name: &str) -> harness::Result<&Host> {
-        self.entry.host(name).map_err(Error::Invalid)?;
+        self.entry
+            .host(name)
+            .map_err(|e| Error::Invalid(e.to_string()))?;
         Ok(self
             .hosts()
             .into_iter()

@@ -2,17 +2,18 @@
 //!
 //! The article's WARNING suggests `tcpdump -i eth0 port 6666` to see where the connected
 //! send went. [`Capture`] does that from inside the program with an `AF_PACKET` socket
-//! bound to one interface: the kernel hands it a copy of every frame that interface sends
+//! bound to one interface (`mcast-vocab`'s [`PacketSocket`], the harness's too): the kernel hands it a copy of every frame that interface sends
 //! or receives, tagged with the direction. The frames are decoded by `mcast-vocab`'s one
 //! frame parser ([`mcast_vocab::frame::udp`]).
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Instant;
 
 use mcast_vocab::Interface;
 use mcast_vocab::frame::{self, Direction};
+use mcast_vocab::packet::PacketSocket;
 
 /// A UDP datagram seen in a frame on the captured interface.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,7 +42,7 @@ impl Sighting {
 /// An `AF_PACKET` socket bound to one interface; ready (bound) when [`Capture::on`] returns.
 #[derive(Debug)]
 pub struct Capture {
-    socket: OwnedFd,
+    socket: PacketSocket,
     interface: Interface,
 }
 
@@ -55,36 +56,7 @@ impl Capture {
     /// Opens `socket(AF_PACKET, SOCK_RAW, ETH_P_ALL)` and binds it to `interface`, so it sees
     /// that interface's frames only. Needs `CAP_NET_RAW` (root in the namespace).
     pub fn on(interface: &Interface) -> io::Result<Capture> {
-        let protocol = (libc::ETH_P_ALL as u16).to_be();
-        // SAFETY: plain socket(2) call; the result is checked before use.
-        let raw = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-                i32::from(protocol),
-            )
-        };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `raw` is a fresh descriptor that nothing else owns.
-        let socket = unsafe { OwnedFd::from_raw_fd(raw) };
-        // SAFETY: sockaddr_ll is plain data; all-zero is a valid start.
-        let mut address: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        address.sll_family = libc::AF_PACKET as u16;
-        address.sll_protocol = protocol;
-        address.sll_ifindex = interface.index as i32;
-        // SAFETY: the pointer and length describe `address`, which outlives the call.
-        let bound = unsafe {
-            libc::bind(
-                socket.as_raw_fd(),
-                (&raw const address).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as u32,
-            )
-        };
-        if bound < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let socket = PacketSocket::bind(interface.index)?;
         Ok(Capture {
             socket,
             interface: interface.clone(),
@@ -110,32 +82,14 @@ impl Capture {
     /// is not UDP, `Some(Some(_))` for a UDP datagram.
     fn try_frame(&self) -> io::Result<Option<Option<Sighting>>> {
         let mut buffer = [0u8; 2048];
-        // SAFETY: as above, sockaddr_ll is plain data.
-        let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        let mut from_length = std::mem::size_of::<libc::sockaddr_ll>() as u32;
-        // SAFETY: buffer and address pointers with their true lengths.
-        let length = unsafe {
-            libc::recvfrom(
-                self.socket.as_raw_fd(),
-                buffer.as_mut_ptr().cast(),
-                buffer.len(),
-                0,
-                (&raw mut from).cast(),
-                &mut from_length,
-            )
+        let Some(received) = self.socket.recv(&mut buffer)? else {
+            return Ok(None);
         };
-        if length < 0 {
-            let error = io::Error::last_os_error();
-            return match error.kind() {
-                io::ErrorKind::WouldBlock => Ok(None),
-                _ => Err(error),
-            };
-        }
-        let sighting = frame::udp(&buffer[..length as usize])
+        let sighting = frame::udp(&buffer[..received.length])
             .ok()
             .map(|udp| Sighting {
                 interface: self.interface.clone(),
-                direction: Direction::from_packet_type(from.sll_pkttype),
+                direction: received.direction,
                 source: udp.source,
                 destination: udp.destination,
                 ttl: udp.ttl,

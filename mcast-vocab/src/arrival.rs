@@ -10,13 +10,15 @@
 use std::io::{self, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nix::sys::socket::{
-    ControlMessageOwned, MsgFlags, SockaddrLike, SockaddrStorage, recvmsg, setsockopt, sockopt,
+    ControlMessageOwned, MsgFlags, SockaddrStorage, recvmsg, setsockopt, sockopt,
 };
 
 /// One received datagram's evidence (its bytes are in the caller's buffer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Arrival {
     /// The sender's address and port, with flow info and scope id for IPv6, when the kernel
     /// reported one. After `shutdown(2)` a blocked `recvmsg` returns 0 bytes and, through
@@ -33,6 +35,9 @@ pub struct Arrival {
     pub length: usize,
     /// True when the datagram was longer than the buffer and was cut (`MSG_TRUNC`).
     pub truncated: bool,
+    /// When it arrived, filled by the kernel at arrival (`SO_TIMESTAMPNS`, asked for with
+    /// [`request_receive_timestamps`]); `None` on a socket that did not ask.
+    pub received_at: Option<SystemTime>,
 }
 
 /// Asks the kernel for the evidence on `socket`: `IP_PKTINFO` and, with `ttl`, `IP_RECVTTL`
@@ -53,6 +58,15 @@ pub fn request_arrival_info(socket: &impl AsFd, ipv6: bool, ttl: bool) -> io::Re
     Ok(())
 }
 
+/// Asks the kernel to stamp each datagram `socket` receives with the time it arrived
+/// (`SO_TIMESTAMPNS`), which [`recv_with_arrival`] reports as [`Arrival::received_at`]. The
+/// stamp is taken when the packet reaches the host, before the reader is scheduled, so the
+/// gaps between stamps are the gaps on the wire, not the reader's.
+pub fn request_receive_timestamps(socket: &impl AsFd) -> io::Result<()> {
+    setsockopt(&socket.as_fd(), sockopt::ReceiveTimestampns, &true)?;
+    Ok(())
+}
+
 /// One `recvmsg(2)` into `buffer`, with `MSG_TRUNC` and the control messages decoded.
 ///
 /// Pass `MsgFlags::MSG_DONTWAIT` in `flags` for a non-blocking read (then an empty queue is
@@ -62,7 +76,7 @@ pub fn recv_with_arrival(
     buffer: &mut [u8],
     flags: nix::sys::socket::MsgFlags,
 ) -> io::Result<Arrival> {
-    let mut control = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
+    let mut control = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int, nix::sys::time::TimeSpec);
     let mut iov = [IoSliceMut::new(buffer)];
     let message = recvmsg::<SockaddrStorage>(
         socket.as_fd().as_raw_fd(),
@@ -77,6 +91,7 @@ pub fn recv_with_arrival(
         ttl: None,
         length: message.bytes,
         truncated: message.flags.contains(MsgFlags::MSG_TRUNC),
+        received_at: None,
     };
     for cmsg in message.cmsgs().into_iter().flatten() {
         match cmsg {
@@ -92,10 +107,20 @@ pub fn recv_with_arrival(
             }
             ControlMessageOwned::Ipv4Ttl(ttl) => arrival.ttl = u8::try_from(ttl).ok(),
             ControlMessageOwned::Ipv6HopLimit(hops) => arrival.ttl = u8::try_from(hops).ok(),
+            ControlMessageOwned::ScmTimestampns(time) => {
+                arrival.received_at = system_time(time.tv_sec(), time.tv_nsec());
+            }
             _ => {}
         }
     }
     Ok(arrival)
+}
+
+/// A kernel timestamp (seconds and nanoseconds since the epoch) as a `SystemTime`.
+pub(crate) fn system_time(seconds: i64, nanoseconds: i64) -> Option<SystemTime> {
+    let seconds = u64::try_from(seconds).ok()?;
+    let nanoseconds = u32::try_from(nanoseconds).ok()?;
+    Some(UNIX_EPOCH + Duration::new(seconds, nanoseconds))
 }
 
 /// A `sockaddr` from the kernel as a `SocketAddr`, keeping an IPv6 address's flow info and
@@ -113,17 +138,6 @@ pub fn socket_addr_of(storage: &SockaddrStorage) -> Option<SocketAddr> {
     )))
 }
 
-/// The same conversion for socket2's address type.
-impl Arrival {
-    /// The sender as socket2 reports it, converted with the scope id kept.
-    pub fn source_of(address: &socket2::SockAddr) -> Option<SocketAddr> {
-        // SAFETY: a socket2 address holds a valid sockaddr of the length it reports.
-        let storage =
-            unsafe { SockaddrStorage::from_raw(address.as_ptr().cast(), Some(address.len())) }?;
-        socket_addr_of(&storage)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,11 +149,6 @@ mod tests {
         let sender = SocketAddrV6::new("fe80::1".parse().unwrap(), 7645, 5, 3);
         let storage = SockaddrStorage::from(sender);
         assert_eq!(socket_addr_of(&storage), Some(SocketAddr::V6(sender)));
-        let via_socket2 = socket2::SockAddr::from(sender);
-        assert_eq!(
-            Arrival::source_of(&via_socket2),
-            Some(SocketAddr::V6(sender))
-        );
     }
 
     /// Over loopback (no multicast needed), the evidence names `lo`, the destination, the TTL
@@ -161,8 +170,46 @@ mod tests {
         assert_eq!(arrival.interface_index, Some(1));
         assert_eq!(arrival.ttl, Some(9));
         assert_eq!((arrival.length, arrival.truncated), (12, true));
+        assert_eq!(arrival.received_at, None, "asked for no timestamp");
         receiver.set_nonblocking(true).unwrap();
         let empty = recv_with_arrival(&receiver, &mut buffer, MsgFlags::empty()).unwrap_err();
         assert_eq!(empty.kind(), io::ErrorKind::WouldBlock);
+    }
+
+    /// With `SO_TIMESTAMPNS` asked for, the kernel stamps each datagram with its arrival:
+    /// the stamp lies between the send and the read, however late the read comes.
+    ///
+    /// The first socket on a machine to ask switches stamping on for every packet, and the
+    /// kernel does that a moment later (it is deferred work); a datagram arriving in between
+    /// is stamped when it is read instead. The warm-up datagram covers that moment.
+    #[test]
+    fn kernel_stamps_the_arrival_time() {
+        let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        request_receive_timestamps(&receiver).unwrap();
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut buffer = [0u8; 16];
+        sender
+            .send_to(b"warm-up", receiver.local_addr().unwrap())
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        recv_with_arrival(&receiver, &mut buffer, MsgFlags::empty()).unwrap();
+        let before = SystemTime::now();
+        sender
+            .send_to(b"tick", receiver.local_addr().unwrap())
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let read_at = SystemTime::now();
+        let arrival = recv_with_arrival(&receiver, &mut buffer, MsgFlags::empty()).unwrap();
+        let stamp = arrival
+            .received_at
+            .expect("the kernel stamped the datagram");
+        assert!(
+            before <= stamp,
+            "{stamp:?} is before the send at {before:?}"
+        );
+        assert!(
+            stamp + Duration::from_millis(40) < read_at,
+            "{stamp:?} is the read's time ({read_at:?}), not the arrival's"
+        );
     }
 }

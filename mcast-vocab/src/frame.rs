@@ -32,6 +32,7 @@ impl Direction {
 
 /// Why a frame is not a UDP datagram this parser can read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FrameError {
     /// The frame ends inside a header: `needed` bytes were needed, `had` were captured.
     #[error("frame cut inside its headers ({had} bytes captured, {needed} needed)")]

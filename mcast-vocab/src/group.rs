@@ -8,6 +8,7 @@ use crate::Interface;
 
 /// Why a text or an address is not a [`Group`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum GroupError {
     /// The text is not `ADDRESS:PORT` (IPv6 in brackets).
     #[error("`{0}` is not ADDRESS:PORT (expected e.g. 224.6.8.11:6811 or [ff02::123]:7645)")]

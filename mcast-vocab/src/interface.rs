@@ -11,6 +11,7 @@ use nix::net::if_::{if_indextoname, if_nametoindex};
 
 /// Why a name did not resolve to an interface.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InterfaceError {
     /// No interface has that name in the calling thread's network namespace.
     #[error(

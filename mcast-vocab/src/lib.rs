@@ -16,9 +16,12 @@
 //! - [`Interface`] (`interface.rs`): a network interface by name and index.
 //! - [`Ttl`] (`ttl.rs`): an IPv4 TTL or IPv6 hop limit.
 //! - [`Arrival`] (`arrival.rs`): one `recvmsg` with its `IP_PKTINFO` / `IPV6_PKTINFO` and TTL
-//!   control messages decoded: source, destination group, arrival interface, TTL, truncation.
+//!   control messages decoded: source, destination group, arrival interface, TTL, truncation,
+//!   and the kernel's `SO_TIMESTAMPNS` arrival time.
 //! - [`sockopt`] (`sockopt.rs`): socket options socket2 lacks (`IP_MULTICAST_IF` by index,
 //!   `MCAST_JOIN_SOURCE_GROUP`).
+//! - [`packet`] (`packet.rs`): an `AF_PACKET` socket bound to one interface, the one capture
+//!   socket the harness and the loopback port share.
 //! - [`frame`] (`frame.rs`): Ethernet + IPv4/IPv6 + UDP frames as `AF_PACKET` captures them.
 //!
 //! ## The error policy, for every crate in the workspace
@@ -41,10 +44,13 @@ mod arrival;
 pub mod frame;
 mod group;
 mod interface;
+pub mod packet;
 pub mod sockopt;
 mod ttl;
 
-pub use arrival::{Arrival, recv_with_arrival, request_arrival_info, socket_addr_of};
+pub use arrival::{
+    Arrival, recv_with_arrival, request_arrival_info, request_receive_timestamps, socket_addr_of,
+};
 pub use frame::FrameError;
 pub use group::{Group, GroupError, Scope};
 pub use interface::{Interface, InterfaceError};

@@ -6,6 +6,7 @@ use std::str::FromStr;
 /// Why a text is not a [`Ttl`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{0}` is not a TTL (expected a whole number from 0 to 255)")]
+#[non_exhaustive]
 pub struct TtlError(pub String);
 
 /// How many routers a datagram may cross: `IP_MULTICAST_TTL` for IPv4, `IPV6_MULTICAST_HOPS`

@@ -25,7 +25,7 @@ pub(crate) struct Received {
 
 impl Received {
     /// Whether the datagram was longer than the buffer.
-    pub fn truncated(&self) -> bool {
+    pub(crate) fn truncated(&self) -> bool {
         self.length > self.payload.len()
     }
 }

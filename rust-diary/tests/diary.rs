@@ -125,11 +125,8 @@ fn diary_ipv6_sender_names_an_interface_this_host_lacks() {
         "precondition: eth0 is not index 5 here"
     );
     let (name_of_5, result) = host.run(|| {
-        let mut name = [0 as libc::c_char; libc::IF_NAMESIZE];
-        // SAFETY: `name` has room for IF_NAMESIZE bytes, as if_indextoname requires.
-        let found = unsafe { libc::if_indextoname(AUTHORS_IPV6_INTERFACE, name.as_mut_ptr()) };
         (
-            !found.is_null(),
+            mcast_vocab::Interface::with_index(AUTHORS_IPV6_INTERFACE).is_some(),
             diary::new_sender(&SocketAddr::new(*IPV6, PORT)),
         )
     });

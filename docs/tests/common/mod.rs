@@ -7,7 +7,7 @@ use std::process::Command;
 use harness::Host;
 
 /// Runs a shell script inside `host`; panics with its output if it fails.
-pub fn sh(host: &Host, script: &str) -> String {
+pub(crate) fn sh(host: &Host, script: &str) -> String {
     let output = host
         .output(Command::new("sh").arg("-c").arg(script))
         .expect("sh runs");

@@ -10,7 +10,7 @@ use socket2::{Domain, Socket, Type};
 
 /// Sends `payload` to `group` from a fresh socket with the given TTL (hop limit for IPv6),
 /// in whatever namespace the calling thread is in.
-pub fn send(group: Group, payload: &[u8], ttl: u32) {
+pub(crate) fn send(group: Group, payload: &[u8], ttl: u32) {
     let domain = if group.is_ipv6() {
         Domain::IPV6
     } else {
@@ -29,7 +29,7 @@ pub fn send(group: Group, payload: &[u8], ttl: u32) {
 
 /// The next datagram on `socket` (waiting at most `deadline`): its bytes and its sender's
 /// address.
-pub fn receive(socket: &UdpSocket, deadline: Duration) -> (Vec<u8>, IpAddr) {
+pub(crate) fn receive(socket: &UdpSocket, deadline: Duration) -> (Vec<u8>, IpAddr) {
     socket.set_read_timeout(Some(deadline)).unwrap();
     let mut buffer = [0u8; 1500];
     let (n, from) = socket.recv_from(&mut buffer).unwrap();

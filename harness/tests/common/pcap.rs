@@ -4,11 +4,11 @@ use std::net::Ipv4Addr;
 use std::process::Command;
 
 /// One IPv4/UDP record of a pcap file: source, destination, TTL, payload.
-pub type Record = (Ipv4Addr, Ipv4Addr, u8, Vec<u8>);
+pub(crate) type Record = (Ipv4Addr, Ipv4Addr, u8, Vec<u8>);
 
 /// Reads a classic little-endian, microsecond pcap file of Ethernet frames, written from the
 /// format's description (`pcap-savefile(5)`), not with the harness's writer.
-pub fn udp_records(file: &[u8]) -> Vec<Record> {
+pub(crate) fn udp_records(file: &[u8]) -> Vec<Record> {
     assert!(file.len() >= 24, "no pcap header");
     let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
     assert_eq!(u32_at(file, 0), 0xa1b2_c3d4, "magic");
@@ -37,7 +37,7 @@ pub fn udp_records(file: &[u8]) -> Vec<Record> {
 
 /// What tshark reads from `path`: `source destination ttl` per UDP datagram, or `None`
 /// (after a `skipped:` line) where tshark is not installed.
-pub fn tshark_udp(path: &std::path::Path) -> Option<Vec<String>> {
+pub(crate) fn tshark_udp(path: &std::path::Path) -> Option<Vec<String>> {
     let tshark = harness::skip_unless_available(harness::tool(harness::Capability::Tshark))?;
     let out = Command::new(tshark)
         .arg("-r")
@@ -66,7 +66,7 @@ pub fn tshark_udp(path: &std::path::Path) -> Option<Vec<String>> {
 /// `kill -9` leaves nothing in the machine's `/tmp`; the machine's `/tmp` only where that
 /// directory is not ours to write (the test binaries run as another user in CI).
 #[allow(dead_code)] // not every test binary that includes this file uses it
-pub fn scratch(name: &str) -> std::path::PathBuf {
+pub(crate) fn scratch(name: &str) -> std::path::PathBuf {
     let ours = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
     let probe = ours.join(format!(".probe-{}", std::process::id()));
     let writable = std::fs::create_dir_all(ours).is_ok() && std::fs::write(&probe, b"").is_ok();
@@ -83,7 +83,7 @@ pub fn scratch(name: &str) -> std::path::PathBuf {
 /// fresh directory and `HARNESS_RECORDING_CHILD=1` (which makes it fail on purpose), and
 /// returns that directory and everything the child printed. Fails unless the child failed.
 #[allow(dead_code)] // tests/lab.rs includes this file for the readers alone
-pub fn run_failing_child(child: &str) -> (std::path::PathBuf, String) {
+pub(crate) fn run_failing_child(child: &str) -> (std::path::PathBuf, String) {
     let dir = scratch(&format!("harness-{child}"));
     let _ = std::fs::remove_dir_all(&dir);
     let out = Command::new(std::env::current_exe().unwrap())

@@ -8,6 +8,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
+use anyhow::{Result, anyhow};
 use clap::{Args, Parser, Subcommand};
 use harness::Capability;
 use harness::registry;
@@ -132,13 +133,15 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => start(cli.start),
         Some(Sub::Shell { which, host }) => {
-            choose(&which).and_then(|entry| lab::attach(&entry, &host, Program::Shell))
+            choose(&which).and_then(|entry| Ok(lab::attach(&entry, &host, Program::Shell)?))
         }
         Some(Sub::Exec {
             which,
             host,
             command,
-        }) => choose(&which).and_then(|entry| lab::attach(&entry, &host, Program::Argv(command))),
+        }) => {
+            choose(&which).and_then(|entry| Ok(lab::attach(&entry, &host, Program::Argv(command))?))
+        }
         Some(Sub::Capture {
             which,
             host,
@@ -156,6 +159,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        // Each error's `Display` already shows its cause: printed without `{:#}`, on one line.
         Err(message) => {
             eprintln!("lab: {message}");
             ExitCode::from(2)
@@ -165,7 +169,7 @@ fn main() -> ExitCode {
 
 /// `lab check`: the whole path a workshop needs (namespaces, a bridge, multicast from one host
 /// to another, the lab's process namespace), tried once, in a throwaway lab.
-fn check() -> Result<i32, String> {
+fn check() -> Result<i32> {
     let root = nix::unistd::geteuid().is_root();
     lab::become_root_in_user_namespace();
     let how = if root {
@@ -174,23 +178,23 @@ fn check() -> Result<i32, String> {
         "as an ordinary user, in a user namespace of its own".to_owned()
     };
     let lab = Lab::new(Network::Lan(vec!["a".into(), "b".into()]))
-        .map_err(|e| format!("this machine cannot run the lab: {e}"))?;
+        .map_err(|e| anyhow!("this machine cannot run the lab: {e}"))?;
     let group = harness::Group::ipv4(Ipv4Addr::new(239, 1, 2, 3), 5000);
     let on_b = lab
         .host("b")
         .and_then(|b| b.listen(group))
-        .map_err(|e| format!("joining a group in host b failed: {e}"))?;
+        .map_err(|e| anyhow!("joining a group in host b failed: {e}"))?;
     lab.host("a")
-        .map_err(|e| e.to_string())?
+        .map_err(|e| anyhow!("{e}"))?
         .run(|| {
             let socket = std::net::UdpSocket::bind("0.0.0.0:0")?;
             socket.send_to(b"check", group.socket_addr())
         })
-        .map_err(|e| format!("sending from host a failed: {e}"))?;
+        .map_err(|e| anyhow!("sending from host a failed: {e}"))?;
     let got = on_b
         .expect(1)
         .within(Duration::from_secs(2))
-        .map_err(|e| format!("host b did not receive host a's datagram: {e}"))?;
+        .map_err(|e| anyhow!("host b did not receive host a's datagram: {e}"))?;
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(
@@ -257,21 +261,21 @@ fn needs(network: &Network) -> &'static [Capability] {
 
 /// `Ok` where this machine can build a lab of this shape; else one line saying what it lacks
 /// and what provides it.
-fn can_open(network: &Network) -> Result<(), String> {
+fn can_open(network: &Network) -> Result<()> {
     for capability in needs(network) {
         if let Err(e) = capability.check() {
-            return Err(e.to_string());
+            return Err(anyhow!("{e}"));
         }
     }
     Ok(())
 }
 
-fn choose(which: &Which) -> Result<registry::Entry, String> {
-    registry::choose(which.lab.as_deref(), which.pid)
+fn choose(which: &Which) -> Result<registry::Entry> {
+    Ok(registry::choose(which.lab.as_deref(), which.pid)?)
 }
 
-fn list() -> Result<i32, String> {
-    let labs = registry::running().map_err(|e| format!("reading the lab registry: {e}"))?;
+fn list() -> Result<i32> {
+    let labs = registry::running().map_err(|e| anyhow!("reading the lab registry: {e}"))?;
     for entry in labs {
         let hosts: Vec<String> = entry
             .hosts
@@ -289,18 +293,20 @@ enum Event {
     Done(i32),
 }
 
-fn network(start: &Start) -> Result<Network, String> {
+fn network(start: &Start) -> Result<Network> {
     if start.sandbox {
         if !start.hosts.is_empty() {
-            return Err("--sandbox takes no host names (its one host is `sandbox`)".into());
+            return Err(anyhow!(
+                "--sandbox takes no host names (its one host is `sandbox`)"
+            ));
         }
         return Ok(Network::Sandbox);
     }
     if start.routed {
         if !start.hosts.is_empty() {
-            return Err(
-                "--routed takes no host names (its hosts are a1 a2, b1 b2 and router)".into(),
-            );
+            return Err(anyhow!(
+                "--routed takes no host names (its hosts are a1 a2, b1 b2 and router)"
+            ));
         }
         let mut forward = Vec::new();
         for pair in &start.forward {
@@ -311,7 +317,7 @@ fn network(start: &Start) -> Result<Network, String> {
                 ))
             });
             forward.push(parsed.ok_or_else(|| {
-                format!("--forward {pair:?}: expected SOURCE,GROUP, e.g. 10.0.1.1,224.3.29.71")
+                anyhow!("--forward {pair:?}: expected SOURCE,GROUP, e.g. 10.0.1.1,224.3.29.71")
             })?);
         }
         if forward.is_empty() {
@@ -329,7 +335,7 @@ fn network(start: &Start) -> Result<Network, String> {
         start.hosts.clone()
     };
     if hosts.len() > 254 {
-        return Err(format!(
+        return Err(anyhow!(
             "{} hosts: a lab has at most 254 (10.0.0.1 to 10.0.0.254)",
             hosts.len()
         ));
@@ -342,12 +348,12 @@ fn network(start: &Start) -> Result<Network, String> {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             && !name.starts_with('-');
         if !valid {
-            return Err(format!(
+            return Err(anyhow!(
                 "host name {name:?}: use up to 32 letters, digits, `-` and `_`"
             ));
         }
         if hosts[..i].contains(name) {
-            return Err(format!("host name {name:?} is given twice"));
+            return Err(anyhow!("host name {name:?} is given twice"));
         }
     }
     Ok(Network::Lan(hosts))
@@ -356,7 +362,7 @@ fn network(start: &Start) -> Result<Network, String> {
 /// Starts building the workspace's programs when run by cargo (`cargo lab`), so that a lab
 /// shell finds current ones on PATH. It runs while the network is built; [`finish_build`]
 /// waits for it before any shell opens.
-fn start_build() -> Result<Option<std::process::Child>, String> {
+fn start_build() -> Result<Option<std::process::Child>> {
     let (Some(cargo), Some(manifest)) = (
         std::env::var_os("CARGO"),
         std::env::var_os("CARGO_MANIFEST_DIR"),
@@ -369,23 +375,25 @@ fn start_build() -> Result<Option<std::process::Child>, String> {
         .stdin(Stdio::null())
         .spawn()
         .map(Some)
-        .map_err(|e| format!("running cargo build: {e}"))
+        .map_err(|e| anyhow!("running cargo build: {e}"))
 }
 
-fn finish_build(build: Option<std::process::Child>) -> Result<(), String> {
+fn finish_build(build: Option<std::process::Child>) -> Result<()> {
     let Some(mut build) = build else {
         return Ok(());
     };
     let status = build
         .wait()
-        .map_err(|e| format!("waiting for cargo build: {e}"))?;
+        .map_err(|e| anyhow!("waiting for cargo build: {e}"))?;
     if !status.success() {
-        return Err("cargo build --workspace --bins failed (its errors are above)".into());
+        return Err(anyhow!(
+            "cargo build --workspace --bins failed (its errors are above)"
+        ));
     }
     Ok(())
 }
 
-fn start(start: Start) -> Result<i32, String> {
+fn start(start: Start) -> Result<i32> {
     let network = network(&start)?;
     // Read before anything is built: a script that cannot be read is known at once.
     let script = match &start.run {
@@ -400,20 +408,20 @@ fn start(start: Start) -> Result<i32, String> {
             let _ = build.kill();
             let _ = build.wait();
         }
-        return Err(format!(
+        return Err(anyhow!(
             "cannot open this lab: {why}; `cargo lab check` lists what this machine can do"
         ));
     }
     let (events, happened) = mpsc::channel();
     watch_signals(events.clone())?;
-    let mut lab = Lab::new(network).map_err(|e| format!("cannot start the lab: {e}"))?;
+    let mut lab = Lab::new(network).map_err(|e| anyhow!("cannot start the lab: {e}"))?;
     finish_build(build)?;
     let executable = executable()?;
     let tmux = Tmux::find()
         .filter(|_| !start.no_tmux && start.run.is_none() && std::io::stdin().is_terminal());
     if let Some(program) = tmux {
         let (session, mut client) = Tmux::start(&mut lab, &program, &executable)
-            .map_err(|e| format!("starting tmux: {e}"))?;
+            .map_err(|e| anyhow!("starting tmux: {e}"))?;
         let events = events.clone();
         std::thread::spawn(move || {
             let code = client.wait().ok().and_then(|s| s.code()).unwrap_or(1);
@@ -457,8 +465,8 @@ fn start(start: Start) -> Result<i32, String> {
 
 /// This program's path. When `cargo lab`'s build re-linked it while it ran, `/proc/self/exe`
 /// says `PATH (deleted)`: the file now at PATH is the same program, freshly linked.
-fn executable() -> Result<PathBuf, String> {
-    let path = std::env::current_exe().map_err(|e| format!("finding lab itself: {e}"))?;
+fn executable() -> Result<PathBuf> {
+    let path = std::env::current_exe().map_err(|e| anyhow!("finding lab itself: {e}"))?;
     let text = path.to_string_lossy();
     Ok(match text.strip_suffix(" (deleted)") {
         Some(original) => PathBuf::from(original),
@@ -484,8 +492,8 @@ extern "C" fn on_signal(signal: libc::c_int) {
 /// Turns SIGINT, SIGTERM and SIGHUP into an [`Event::Signal`]. Handlers rather than a blocked
 /// mask: a blocked mask would be inherited by every program the lab starts (tmux included),
 /// while handlers are reset by `exec`.
-fn watch_signals(events: mpsc::Sender<Event>) -> Result<(), String> {
-    let (read, write) = nix::unistd::pipe().map_err(|e| format!("creating a pipe: {e}"))?;
+fn watch_signals(events: mpsc::Sender<Event>) -> Result<()> {
+    let (read, write) = nix::unistd::pipe().map_err(|e| anyhow!("creating a pipe: {e}"))?;
     SIGNAL_PIPE.store(
         std::os::fd::IntoRawFd::into_raw_fd(write),
         std::sync::atomic::Ordering::Relaxed,
@@ -545,9 +553,9 @@ struct Script {
 }
 
 impl Script {
-    fn read(path: &std::path::Path) -> Result<Script, String> {
+    fn read(path: &std::path::Path) -> Result<Script> {
         let text =
-            std::fs::read_to_string(path).map_err(|e| format!("--run {}: {e}", path.display()))?;
+            std::fs::read_to_string(path).map_err(|e| anyhow!("--run {}: {e}", path.display()))?;
         Ok(Script {
             path: path.to_owned(),
             text,
@@ -620,26 +628,27 @@ fn command_loop(lab: &Lab, script: Option<Script>) -> i32 {
 /// which competes with the lab for the CPUs, so not too often.
 const POLL: Duration = Duration::from_millis(5);
 
-fn bench(runs: usize, via_cargo: bool) -> Result<i32, String> {
+fn bench(runs: usize, via_cargo: bool) -> Result<i32> {
     let executable = executable()?;
-    let program = Tmux::find().ok_or("lab bench needs tmux")?;
+    let program = Tmux::find().ok_or_else(|| anyhow!("lab bench needs tmux"))?;
     let dir = std::env::temp_dir().join(format!("lab-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&dir).map_err(|e| anyhow!("{e}"))?;
     let start_command = if via_cargo {
-        let cargo = std::env::var("CARGO").map_err(|_| "--cargo: run me with `cargo lab bench`")?;
-        let workspace = std::env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?;
+        let cargo = std::env::var("CARGO")
+            .map_err(|_| anyhow!("--cargo: run me with `cargo lab bench`"))?;
+        let workspace = std::env::var("CARGO_MANIFEST_DIR").map_err(|e| anyhow!("{e}"))?;
         format!("cd {workspace}/.. && {cargo} lab a b c")
     } else {
         format!("{} --no-build a b c", executable.display())
     };
     let mut start_times = Vec::new();
     let mut attach_times = Vec::new();
-    let result = (|| -> Result<(), String> {
+    let result = (|| -> Result<()> {
         for run in 0..runs {
             let registry_dir = dir.join(format!("run{run}"));
             // A terminal for the lab: a tmux server of the bench's own, one per run.
             let outer = dir.join(format!("outer{run}.tmux"));
-            std::fs::create_dir_all(&registry_dir).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(&registry_dir).map_err(|e| anyhow!("{e}"))?;
             let began = Instant::now();
             let status = Command::new(&program)
                 .arg("-S")
@@ -649,9 +658,9 @@ fn bench(runs: usize, via_cargo: bool) -> Result<i32, String> {
                 .arg(format!("HARNESS_LAB_DIR={}", registry_dir.display()))
                 .arg(&start_command)
                 .status()
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| anyhow!("{e}"))?;
             if !status.success() {
-                return Err("tmux new-session failed".into());
+                return Err(anyhow!("tmux new-session failed"));
             }
             let until = Instant::now() + Duration::from_secs(20);
             // The lab registers before it starts tmux; then each window shows its prompt.
@@ -661,7 +670,7 @@ fn bench(runs: usize, via_cargo: bool) -> Result<i32, String> {
                     break entry;
                 }
                 if Instant::now() > until {
-                    return Err("the lab did not start within 20 s".into());
+                    return Err(anyhow!("the lab did not start within 20 s"));
                 }
                 std::thread::sleep(POLL);
             };
@@ -681,7 +690,7 @@ fn bench(runs: usize, via_cargo: bool) -> Result<i32, String> {
                         break;
                     }
                     if Instant::now() > until {
-                        return Err(format!("no prompt in {host}'s window within 20 s"));
+                        return Err(anyhow!("no prompt in {host}'s window within 20 s"));
                     }
                     std::thread::sleep(POLL);
                 }
@@ -693,10 +702,10 @@ fn bench(runs: usize, via_cargo: bool) -> Result<i32, String> {
                     .env("HARNESS_LAB_DIR", &registry_dir)
                     .args(["exec", "--lab", &entry.id, "b", "--", "true"])
                     .status()
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| anyhow!("{e}"))?;
                 attach_times.push(began.elapsed());
                 if !status.success() {
-                    return Err("lab exec b -- true failed".into());
+                    return Err(anyhow!("lab exec b -- true failed"));
                 }
             }
             // End the lab the way a person does: leave the first shell.

@@ -19,11 +19,11 @@ use mcast_vocab::{Group, Interface};
 use rust_diary::{GROUP_V4, group_v6};
 
 /// Generous bound on how long anything may take; only ever reached when a test fails.
-pub const DEADLINE: Duration = Duration::from_secs(3);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(3);
 
 /// One address family as it exists in a harness sandbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
+pub(crate) enum Family {
     /// IPv4: the group is routed over `lo`.
     V4,
     /// IPv6: the group lives on `eth0` (IPv6 multicast is never delivered on `lo`).
@@ -32,7 +32,7 @@ pub enum Family {
 
 impl Family {
     /// The diary's name for the family, which is also its listener's response.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Family::V4 => "ipv4",
             Family::V6 => "ipv6",
@@ -40,7 +40,7 @@ impl Family {
     }
 
     /// The diary's group: 224.0.0.123:7645 or [ff02::123]:7645.
-    pub fn group(self) -> Group {
+    pub(crate) fn group(self) -> Group {
         match self {
             Family::V4 => GROUP_V4,
             Family::V6 => group_v6(),
@@ -48,7 +48,7 @@ impl Family {
     }
 
     /// A second group of the same family and port: 224.0.0.124 or ff02::124.
-    pub fn other_group(self) -> Group {
+    pub(crate) fn other_group(self) -> Group {
         let ip: IpAddr = match self {
             Family::V4 => "224.0.0.124".parse().unwrap(),
             Family::V6 => "ff02::124".parse().unwrap(),
@@ -57,7 +57,7 @@ impl Family {
     }
 
     /// The sandbox interface this family's multicast arrives on.
-    pub fn interface_name(self) -> &'static str {
+    pub(crate) fn interface_name(self) -> &'static str {
         match self {
             Family::V4 => "lo",
             Family::V6 => "eth0",
@@ -65,12 +65,12 @@ impl Family {
     }
 
     /// The sandbox interface, resolved by name; call inside the sandbox (`host.run`).
-    pub fn interface(self) -> Interface {
+    pub(crate) fn interface(self) -> Interface {
         Interface::named(self.interface_name()).expect("the sandbox interface exists")
     }
 
     /// The host's own unicast address of this family.
-    pub fn host_address(self, host: &Host) -> IpAddr {
+    pub(crate) fn host_address(self, host: &Host) -> IpAddr {
         match self {
             Family::V4 => host.ipv4().into(),
             Family::V6 => host.ipv6().into(),
@@ -85,7 +85,7 @@ impl Family {
 /// The sentinel is sent last, by the same socket and along the same path as the rest:
 /// once it is in, anything that was going to be delivered before it is in too, so an
 /// absent datagram is shown to be filtered without waiting out a window.
-pub fn receive_until(socket: &UdpSocket, expected: &[&str], sentinel: &str) -> Vec<String> {
+pub(crate) fn receive_until(socket: &UdpSocket, expected: &[&str], sentinel: &str) -> Vec<String> {
     let deadline = Instant::now() + DEADLINE;
     let mut got: Vec<String> = Vec::new();
     let mut buf = [0u8; 1024];
@@ -117,14 +117,14 @@ pub fn receive_until(socket: &UdpSocket, expected: &[&str], sentinel: &str) -> V
 }
 
 /// Sorted owned copies of `texts`, to compare with [`receive_until`].
-pub fn sorted(texts: &[&str]) -> Vec<String> {
+pub(crate) fn sorted(texts: &[&str]) -> Vec<String> {
     let mut texts: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
     texts.sort();
     texts
 }
 
 /// Sends each `(text, destination)` in order from one socket.
-pub fn send_all(socket: &UdpSocket, datagrams: &[(&str, SocketAddr)]) {
+pub(crate) fn send_all(socket: &UdpSocket, datagrams: &[(&str, SocketAddr)]) {
     for (text, to) in datagrams {
         socket
             .send_to(text.as_bytes(), to)
