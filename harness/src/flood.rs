@@ -21,16 +21,16 @@
 //! assert_eq!(sent.datagrams, 100_000);
 //! ```
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::error::Context;
-use crate::{Group, Host};
+use crate::{Group, Host, Running};
 
 /// Escape sequences a peer might send to take over a terminal: clear the screen, set the
 /// window title, ask the terminal to answer (device status report), an 8-bit CSI, a bell.
@@ -173,10 +173,10 @@ pub struct Printed {
     pub with_controls: Vec<String>,
 }
 
-/// A program started in a host, its stdout read by a thread.
+/// A program started in a host, its stdout read by a thread (a [`Running`]) that counts
+/// every line and keeps only the ones a test waits for.
 pub struct Watched {
-    child: Child,
-    kept: mpsc::Receiver<String>,
+    running: Running,
     printed: Arc<Mutex<Printed>>,
     /// The highest resident memory seen by [`Watched::memory`] so far.
     pub peak: Option<Memory>,
@@ -186,43 +186,19 @@ impl Watched {
     /// Starts `command` in `host`; lines for which `keep` is true are kept for
     /// [`Watched::wait_for`], the others are only counted and checked.
     pub fn start(host: &Host, command: &mut Command, keep: fn(&str) -> bool) -> Watched {
-        let mut child = host
-            .spawn(
-                command
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped()),
-            )
-            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
         let printed = Arc::new(Mutex::new(Printed::default()));
-        let (tx, kept) = mpsc::channel();
-        std::thread::spawn({
-            let printed = Arc::clone(&printed);
-            move || {
-                let mut raw = Vec::new();
-                while stdout.read_until(b'\n', &mut raw).is_ok_and(|n| n > 0) {
-                    let line = String::from_utf8_lossy(&raw)
-                        .trim_end_matches('\n')
-                        .to_string();
-                    raw.clear();
-                    let controls = control_characters(&line);
-                    {
-                        let mut printed = printed.lock().unwrap();
-                        printed.lines += 1;
-                        if !controls.is_empty() && printed.with_controls.len() < 5 {
-                            printed.with_controls.push(format!("{line:?}"));
-                        }
-                    }
-                    if keep(&line) && tx.send(line).is_err() {
-                        break;
-                    }
-                }
+        let count = Arc::clone(&printed);
+        let running = Running::start_filtered(host, command, move |line| {
+            let mut printed = count.lock().unwrap();
+            printed.lines += 1;
+            if !control_characters(line).is_empty() && printed.with_controls.len() < 5 {
+                printed.with_controls.push(format!("{line:?}"));
             }
-        });
+            keep(line)
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
         Watched {
-            child,
-            kept,
+            running,
             printed,
             peak: None,
         }
@@ -230,7 +206,7 @@ impl Watched {
 
     /// The child's process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.running.pid()
     }
 
     /// Waits for a kept line satisfying `wanted` (bounded by [`WATCH_DEADLINE`]).
@@ -249,21 +225,13 @@ impl Watched {
         let end = Instant::now() + WATCH_DEADLINE;
         resend();
         loop {
-            if Instant::now() > end {
-                panic!(
-                    "the program did not print the line expected; it printed {:?}; stderr: {}",
+            let step = (Instant::now() + Duration::from_millis(100)).min(end);
+            match self.running.wait_for(&wanted, step) {
+                Ok(line) => return line,
+                Err(not_seen) if !not_seen.ended && Instant::now() < end => resend(),
+                Err(not_seen) => panic!(
+                    "the program did not print the line expected; it printed {:?}; {not_seen}",
                     self.printed(),
-                    self.stderr()
-                );
-            }
-            match self.kept.recv_timeout(Duration::from_millis(100)) {
-                Ok(line) if wanted(&line) => return line,
-                Ok(_) => {}
-                Err(mpsc::RecvTimeoutError::Timeout) => resend(),
-                Err(mpsc::RecvTimeoutError::Disconnected) => panic!(
-                    "the program did not print the line expected; it printed {:?}; stderr: {}",
-                    self.printed(),
-                    self.stderr()
                 ),
             }
         }
@@ -276,54 +244,44 @@ impl Watched {
 
     /// Whether it is still running.
     pub fn running(&mut self) -> bool {
-        self.child.try_wait().expect("poll the child").is_none()
+        self.running.try_wait().expect("poll the child").is_none()
     }
 
     /// Its resident memory now (and the most it ever had), remembered in [`Watched::peak`].
     pub fn memory(&mut self) -> Memory {
         let memory = memory(self.pid()).expect("read /proc/PID/status");
+        self.remember(memory);
+        memory
+    }
+
+    fn remember(&mut self, memory: Memory) {
         if self
             .peak
             .is_none_or(|peak| peak.peak_kib <= memory.peak_kib)
         {
             self.peak = Some(memory);
         }
-        memory
     }
 
-    /// Waits for it to end (bounded by [`WATCH_DEADLINE`]), sampling its memory meanwhile:
-    /// exit code.
+    /// Waits for it to end (bounded by [`WATCH_DEADLINE`]), sampling its memory every 5 ms
+    /// meanwhile: exit code.
     pub fn finish(&mut self) -> i32 {
         let end = Instant::now() + WATCH_DEADLINE;
         loop {
-            if let Some(status) = self.child.try_wait().expect("poll the child") {
+            if let Some(status) = self.running.try_wait().expect("poll the child") {
                 return status.code().unwrap_or(-1);
             }
-            let _ = memory(self.pid()).map(|m| {
-                if self.peak.is_none_or(|peak| peak.peak_kib <= m.peak_kib) {
-                    self.peak = Some(m);
-                }
-            });
+            if let Ok(memory) = memory(self.pid()) {
+                self.remember(memory);
+            }
             assert!(Instant::now() < end, "the program did not end");
             std::thread::sleep(Duration::from_millis(5));
         }
     }
 
-    /// Everything it printed on stderr; call once it has ended (or been killed).
+    /// Everything it printed on stderr; call once it has ended (it is killed if not).
     pub fn stderr(&mut self) -> String {
-        let _ = self.child.kill();
-        let mut stderr = String::new();
-        if let Some(mut err) = self.child.stderr.take() {
-            let _ = err.read_to_string(&mut stderr);
-        }
-        stderr
-    }
-}
-
-impl Drop for Watched {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.running.kill().join("\n")
     }
 }
 

@@ -406,47 +406,88 @@ impl Rtnl {
         .map(drop)
     }
 
-    /// Adds `destination/prefix dev OIF [src SOURCE] [via GATEWAY]` to the main table.
-    pub(crate) fn add_route(
-        &mut self,
-        destination: IpAddr,
-        prefix: u8,
-        oif: u32,
-        source: Option<IpAddr>,
-        gateway: Option<IpAddr>,
-    ) -> io::Result<()> {
+    /// Adds `route` to the main table (`ip route add ...`); it must not be there yet.
+    pub(crate) fn add_route(&mut self, route: Route) -> io::Result<()> {
+        self.request(
+            RouteNetlinkMessage::NewRoute(route.message()),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map(drop)
+    }
+}
+
+/// A static route for [`Rtnl::add_route`], built as `ip route add` reads:
+/// `Route::to(destination, prefix).via_interface(oif).source(address).gateway(router)`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Route {
+    destination: IpAddr,
+    prefix: u8,
+    oif: Option<u32>,
+    source: Option<IpAddr>,
+    gateway: Option<IpAddr>,
+}
+
+impl Route {
+    /// A route to `destination/prefix` (prefix 0: the default route of its family).
+    pub(crate) fn to(destination: IpAddr, prefix: u8) -> Route {
+        Route {
+            destination,
+            prefix,
+            oif: None,
+            source: None,
+            gateway: None,
+        }
+    }
+
+    /// `dev OIF`: out of the interface with index `oif`.
+    pub(crate) fn via_interface(mut self, oif: u32) -> Route {
+        self.oif = Some(oif);
+        self
+    }
+
+    /// `src SOURCE`: the source address for datagrams that take the route without one.
+    pub(crate) fn source(mut self, source: IpAddr) -> Route {
+        self.source = Some(source);
+        self
+    }
+
+    /// `via GATEWAY`: through a router; without one the destination is on the link.
+    pub(crate) fn gateway(mut self, gateway: IpAddr) -> Route {
+        self.gateway = Some(gateway);
+        self
+    }
+
+    fn message(&self) -> RouteMessage {
         let mut route = RouteMessage::default();
-        route.header.address_family = family(destination);
-        route.header.destination_prefix_length = prefix;
+        route.header.address_family = family(self.destination);
+        route.header.destination_prefix_length = self.prefix;
         route.header.table = RouteHeader::RT_TABLE_MAIN;
         route.header.protocol = RouteProtocol::Static;
-        route.header.scope = if gateway.is_some() {
+        route.header.scope = if self.gateway.is_some() {
             RouteScope::Universe
         } else {
             RouteScope::Link
         };
         route.header.kind = RouteType::Unicast;
-        if prefix > 0 {
+        if self.prefix > 0 {
             route
                 .attributes
-                .push(RouteAttribute::Destination(route_address(destination)));
+                .push(RouteAttribute::Destination(route_address(self.destination)));
         }
-        route.attributes.push(RouteAttribute::Oif(oif));
-        if let Some(source) = source {
+        if let Some(oif) = self.oif {
+            route.attributes.push(RouteAttribute::Oif(oif));
+        }
+        if let Some(source) = self.source {
             route
                 .attributes
                 .push(RouteAttribute::PrefSource(route_address(source)));
         }
-        if let Some(gateway) = gateway {
+        if let Some(gateway) = self.gateway {
             route
                 .attributes
                 .push(RouteAttribute::Gateway(route_address(gateway)));
         }
-        self.request(
-            RouteNetlinkMessage::NewRoute(route),
-            NLM_F_CREATE | NLM_F_EXCL,
-        )
-        .map(drop)
+        route
     }
 }
 
