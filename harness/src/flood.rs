@@ -23,7 +23,7 @@
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -183,9 +183,26 @@ pub struct Watched {
 }
 
 impl Watched {
-    /// Starts `command` in `host`; lines for which `keep` is true are kept for
-    /// [`Watched::wait_for`], the others are only counted and checked.
+    /// Starts `command` in `host` with its stdin empty; lines for which `keep` is true are
+    /// kept for [`Watched::wait_for`], the others are only counted and checked.
     pub fn start(host: &Host, command: &mut Command, keep: fn(&str) -> bool) -> Watched {
+        Watched::watching(host, command.stdin(Stdio::null()), keep)
+    }
+
+    /// Starts `command` in `host` as [`Watched::start`] does, but with a pipe to its stdin,
+    /// held open: for a program that ends at the end of its input (`chat --plain`).
+    pub fn start_with_stdin(host: &Host, command: &mut Command, keep: fn(&str) -> bool) -> Watched {
+        Watched::watching(host, command.stdin(Stdio::piped()), keep)
+    }
+
+    /// Starts this very executable again as `role ARGS` in `host` (see [`role`]): how a
+    /// figures example measures the program under test as a process of its own.
+    pub fn start_role(host: &Host, args: &[&str], keep: fn(&str) -> bool) -> Watched {
+        let exe = std::env::current_exe().expect("the path of this executable");
+        Watched::start(host, Command::new(exe).arg("role").args(args), keep)
+    }
+
+    fn watching(host: &Host, command: &mut Command, keep: fn(&str) -> bool) -> Watched {
         let printed = Arc::new(Mutex::new(Printed::default()));
         let count = Arc::clone(&printed);
         let running = Running::start_filtered(host, command, move |line| {
@@ -350,6 +367,40 @@ pub fn memory_figures_row(program: &str, runs: &[(Memory, Memory)]) -> String {
         "{program:<22} {idle:>9} {after:>10} {peak:>10} {:>8.2}",
         peak as f64 / idle.max(1) as f64
     )
+}
+
+// ---- Figures: what the `*_flood_figures` examples print ----
+
+/// The number of runs a figures example was asked for: its first argument, 5 without one.
+pub fn runs_asked() -> usize {
+    std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5)
+}
+
+/// The arguments after `role` when this process is a figures example started again by
+/// [`Watched::start_role`] to play the program under test; `None` in the example itself.
+pub fn role() -> Option<Vec<String>> {
+    let mut args = std::env::args().skip(1);
+    (args.next().as_deref() == Some("role")).then(|| args.collect())
+}
+
+/// Prints a memory-figures table: a title (`flood figures: DATAGRAMS datagrams FROM, medians
+/// of RUNS runs (KiB)`), the header, and a row per program, each from `runs` calls of its
+/// measure, which returns one run's `(idle, after)` memory.
+pub fn print_memory_figures(
+    datagrams: u64,
+    from: &str,
+    runs: usize,
+    programs: &[(&str, &dyn Fn() -> (Memory, Memory))],
+) {
+    println!("flood figures: {datagrams} datagrams {from}, medians of {runs} runs (KiB)");
+    println!("{}", memory_figures_header());
+    for (program, measure) in programs {
+        let figures: Vec<(Memory, Memory)> = (0..runs).map(|_| measure()).collect();
+        println!("{}", memory_figures_row(program, &figures));
+    }
 }
 
 /// Control characters in `output` that a line-mode program must never print: every C0

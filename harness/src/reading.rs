@@ -13,10 +13,10 @@
 //! use harness::{Running, Sandbox};
 //!
 //! let host = harness::or_skip!(Sandbox::new());
-//! let mut program = Running::start(&host, Command::new("sh").args(["-c", "echo ready"]))?;
-//! let line = program.wait_for_line("ready", Instant::now() + Duration::from_secs(5))?;
-//! assert_eq!(line, "ready");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! let mut program = Running::start(&host, Command::new("sh").args(["-c", "echo ready"]))
+//!     .unwrap();
+//! let deadline = Instant::now() + Duration::from_secs(5);
+//! assert_eq!(program.wait_for_line("ready", deadline).unwrap(), "ready");
 //! ```
 
 use std::fmt;
@@ -57,16 +57,17 @@ impl Running {
         Running::spawn(Some(host), command.stdin(Stdio::piped()), |_| true)
     }
 
-    /// Starts `command` in `host` (stdin empty) and shows each stdout line to `keep` as it is
-    /// read; only the lines it returns true for are queued for the waits. A program that
-    /// prints a line per datagram through a flood is watched this way without keeping every
-    /// line.
+    /// Starts `command` in `host` and shows each stdout line to `keep` as it is read; only
+    /// the lines it returns true for are queued for the waits. A program that prints a line
+    /// per datagram through a flood is watched this way without keeping every line. Its
+    /// stdin is what `command` says (a pipe is held open until [`Running::close_stdin`];
+    /// unset, it is this process's).
     pub fn start_filtered(
         host: &Host,
         command: &mut Command,
         keep: impl FnMut(&str) -> bool + Send + 'static,
     ) -> crate::Result<Running> {
-        Running::spawn(Some(host), command.stdin(Stdio::null()), keep)
+        Running::spawn(Some(host), command, keep)
     }
 
     /// Starts `command` in this process's own namespaces, with a pipe to its stdin: for a
@@ -378,6 +379,7 @@ mod tests {
         Instant::now() + Duration::from_secs(10)
     }
 
+    /// Lines come one by one as the program prints them; stdout and stderr apart.
     #[test]
     fn lines_are_read_as_they_come_and_kept_in_order() {
         let host = crate::or_skip!(crate::Sandbox::new());
@@ -393,6 +395,7 @@ mod tests {
         assert_eq!(program.seen_stderr(), ["oops"]);
     }
 
+    /// A failed wait says why (the program ended) and shows all it printed, one line a row.
     #[test]
     fn a_line_never_printed_is_reported_with_what_was() {
         let host = crate::or_skip!(crate::Sandbox::new());
@@ -410,6 +413,7 @@ mod tests {
         assert_eq!(format!("{not_seen:?}"), shown);
     }
 
+    /// A deadline bounds the wait, not the program: it is still running afterwards.
     #[test]
     fn a_wait_ends_at_its_deadline_while_the_program_runs_on() {
         let host = crate::or_skip!(crate::Sandbox::new());
@@ -421,6 +425,7 @@ mod tests {
         assert!(program.try_wait().unwrap().is_none());
     }
 
+    /// A piped stdin reaches the program; a filter keeps only the lines a test waits for.
     #[test]
     fn typed_lines_reach_the_program_and_filtered_lines_are_dropped() {
         let host = crate::or_skip!(crate::Sandbox::new());
@@ -431,7 +436,7 @@ mod tests {
 
         let mut odd = Running::start_filtered(
             &host,
-            Command::new("seq").arg("5"),
+            Command::new("seq").arg("5").stdin(Stdio::null()),
             |line| line.parse::<u32>().is_ok_and(|n| n % 2 == 1),
         )
         .unwrap();

@@ -84,7 +84,7 @@ impl Sandbox {
                     .via_interface(LO)
                     .source(IpAddr::V4(SANDBOX_IPV4)),
             )
-                .doing(|| doing("route 224.0.0.0/4 dev lo"))?;
+            .doing(|| doing("route 224.0.0.0/4 dev lo"))?;
             ready::wait_for_link(rtnl, ETH0, until, "eth0")?;
             ready::wait_for_ipv6_multicast(ETH0, until, "the sandbox")
         })?

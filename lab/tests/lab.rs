@@ -72,13 +72,9 @@ struct RunningLab {
 impl RunningLab {
     /// Starts `lab --no-tmux --no-build ARGS` and returns once it says it is ready.
     fn start(registry: &Registry, args: &[&str]) -> Option<RunningLab> {
-        let mut lab = Running::start_here(
-            registry
-                .lab()
-                .args(["--no-tmux", "--no-build"])
-                .args(args),
-        )
-        .unwrap();
+        let mut lab =
+            Running::start_here(registry.lab().args(["--no-tmux", "--no-build"]).args(args))
+                .unwrap();
         // Its stdout is read on, so the lab never blocks writing to it.
         let first = lab.next_line(Instant::now() + DEADLINE);
         if !first.as_ref().is_ok_and(|line| line.contains("is ready")) {
@@ -221,7 +217,12 @@ fn send_in_one_exec_reaches_receive_in_another() {
     assert!(sent.status.success(), "{}", text(&sent.stderr));
     let line = receiver.next_line(Instant::now() + DEADLINE).unwrap();
     assert_eq!(line.trim(), "hello-from-a 10.0.0.1");
-    assert!(receiver.finish(Instant::now() + DEADLINE).unwrap().success());
+    assert!(
+        receiver
+            .finish(Instant::now() + DEADLINE)
+            .unwrap()
+            .success()
+    );
 }
 
 /// Two labs at once are two separate networks: the same group and port in the other lab is
