@@ -371,6 +371,9 @@ pub fn memory_figures_row(program: &str, runs: &[(Memory, Memory)]) -> String {
 
 // ---- Figures: what the `*_flood_figures` examples print ----
 
+/// One run of a figures example: the program's `(idle, after)` memory.
+pub type Measure = dyn Fn() -> (Memory, Memory);
+
 /// The number of runs a figures example was asked for: its first argument, 5 without one.
 pub fn runs_asked() -> usize {
     std::env::args()
@@ -393,7 +396,7 @@ pub fn print_memory_figures(
     datagrams: u64,
     from: &str,
     runs: usize,
-    programs: &[(&str, &dyn Fn() -> (Memory, Memory))],
+    programs: &[(&str, &Measure)],
 ) {
     println!("flood figures: {datagrams} datagrams {from}, medians of {runs} runs (KiB)");
     println!("{}", memory_figures_header());
