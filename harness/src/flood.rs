@@ -1,8 +1,11 @@
 //! Hostile input for programs that listen to a group: a flood of mixed datagrams sent from a
 //! host, and the checks a test makes afterwards (resident memory, control sequences in what
 //! the program printed). [`Watched`] runs the program under test in a host and reads its
-//! output as it comes, counting lines and control characters without keeping them all; it
-//! panics with what it saw when an expectation fails, as a test helper does.
+//! output as it comes (through a [`Running`]), counting lines and control characters without
+//! keeping them all; it panics with what it saw when an expectation fails, as a test helper
+//! does. The `*_flood_figures` examples of the ports share their plumbing from here too: a
+//! figures example runs itself again as the program under test ([`role`],
+//! [`Watched::start_role`]) and prints one table ([`print_memory_figures`]).
 //!
 //! A group is open to anyone on the segment, so a listener must survive whatever arrives.
 //! [`Flood`] sends `count` datagrams in a fixed rotation of five kinds ([`Kind`]): valid

@@ -44,7 +44,8 @@
 //!   listed, so `cargo lab shell` finds them; [`procfs`] (`procfs.rs`): what `/proc` says
 //!   about processes, to end what a lab or a test started.
 //! - [`flood`] (`flood.rs`): hostile input for listeners (a mixed flood of datagrams) and the
-//!   checks after it: resident memory, control characters in what a program printed.
+//!   checks after it: resident memory, control characters in what a program printed; the
+//!   figures examples' table.
 //! - `recording.rs`: `HARNESS_PCAP_DIR` records every host interface and keeps a failed
 //!   test's recordings as pcap files.
 //! - [`Running`] (`reading.rs`): a program started in a host, its output read line by line
