@@ -161,28 +161,22 @@ impl Rtnl {
             .map(drop)
     }
 
-    /// Creates a veth pair: `name` here, `peer` in the namespace `peer_namespace` (or here).
-    /// Each end gets the interface index asked for (0: the kernel picks), which saves asking
-    /// for it afterwards.
-    pub(crate) fn add_veth(
-        &mut self,
-        (name, index): (&str, u32),
-        (peer, peer_index): (&str, u32),
-        peer_namespace: Option<BorrowedFd<'_>>,
-    ) -> io::Result<()> {
+    /// Creates the veth pair `veth` describes.
+    pub(crate) fn add_veth(&mut self, veth: Veth<'_>) -> io::Result<()> {
         let mut peer_link = LinkMessage::default();
-        peer_link.header.index = peer_index;
+        peer_link.header.index = veth.peer_index;
         peer_link
             .attributes
-            .push(LinkAttribute::IfName(peer.to_owned()));
-        if let Some(fd) = peer_namespace {
+            .push(LinkAttribute::IfName(veth.peer.to_owned()));
+        if let Some(fd) = veth.peer_namespace {
             peer_link
                 .attributes
                 .push(LinkAttribute::NetNsFd(fd.as_raw_fd()));
         }
         let mut link = LinkMessage::default();
-        link.header.index = index;
-        link.attributes.push(LinkAttribute::IfName(name.to_owned()));
+        link.header.index = veth.index;
+        link.attributes
+            .push(LinkAttribute::IfName(veth.name.to_owned()));
         link.attributes.push(LinkAttribute::LinkInfo(vec![
             LinkInfo::Kind(InfoKind::Veth),
             LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer_link))),
@@ -413,6 +407,45 @@ impl Rtnl {
             NLM_F_CREATE | NLM_F_EXCL,
         )
         .map(drop)
+    }
+}
+
+/// A veth pair for [`Rtnl::add_veth`], built as `ip link add` reads:
+/// `Veth::pair(name, peer).indices(index, peer_index).peer_in(namespace)`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Veth<'a> {
+    name: &'a str,
+    index: u32,
+    peer: &'a str,
+    peer_index: u32,
+    peer_namespace: Option<BorrowedFd<'a>>,
+}
+
+impl<'a> Veth<'a> {
+    /// A pair with `name` here and `peer` at its other end, here too; the kernel picks both
+    /// interface indices.
+    pub(crate) fn pair(name: &'a str, peer: &'a str) -> Veth<'a> {
+        Veth {
+            name,
+            index: 0,
+            peer,
+            peer_index: 0,
+            peer_namespace: None,
+        }
+    }
+
+    /// Asks for interface index `index` for this end and `peer_index` for the peer (0: the
+    /// kernel picks), which saves asking for them afterwards.
+    pub(crate) fn indices(mut self, index: u32, peer_index: u32) -> Veth<'a> {
+        self.index = index;
+        self.peer_index = peer_index;
+        self
+    }
+
+    /// `peer NAME netns FD`: the peer is born in the network namespace `namespace`.
+    pub(crate) fn peer_in(mut self, namespace: BorrowedFd<'a>) -> Veth<'a> {
+        self.peer_namespace = Some(namespace);
+        self
     }
 }
 

@@ -37,7 +37,7 @@ use crate::error::{Context, Error};
 use crate::host::{Host, HostInterface};
 use crate::impair::{self, Impairment};
 use crate::namespace::{Namespace, sysctl};
-use crate::netlink::{Route, Rtnl};
+use crate::netlink::{Route, Rtnl, Veth};
 use crate::ready::{self, READY_DEADLINE};
 
 pub(crate) use crate::host::ETH0;
@@ -586,10 +586,11 @@ fn plug(
     (name, index): (&str, u32),
     namespace: &Namespace,
 ) -> std::io::Result<()> {
+    let port_name = format!("port{}", port - SWITCH_PORTS);
     switch.add_veth(
-        (&format!("port{}", port - SWITCH_PORTS), port),
-        (name, index),
-        Some(namespace.as_fd()),
+        Veth::pair(&port_name, name)
+            .indices(port, index)
+            .peer_in(namespace.as_fd()),
     )?;
     switch.set_master(port, BRIDGE)?;
     switch.set_up(port)
