@@ -43,13 +43,7 @@ fn main() {
         roles::receive(&options).unwrap();
         return;
     }
-    let runs = flood::runs_asked();
-    flood::print_memory_figures(
-        FLOOD,
-        "in its sandbox",
-        runs,
-        &[("fanout receive", &one_run)],
-    );
+    flood::print_memory_figures(FLOOD, "in its sandbox", &[("fanout receive", &one_run)]);
 }
 
 /// One run: idle, then after the flood and a valid message with an end marker, which it

@@ -377,14 +377,6 @@ pub fn memory_figures_row(program: &str, runs: &[(Memory, Memory)]) -> String {
 /// One run of a figures example: the program's `(idle, after)` memory.
 pub type Measure = dyn Fn() -> (Memory, Memory);
 
-/// The number of runs a figures example was asked for: its first argument, 5 without one.
-pub fn runs_asked() -> usize {
-    std::env::args()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(5)
-}
-
 /// The arguments after `role` when this process is a figures example started again by
 /// [`Watched::start_role`] to play the program under test; `None` in the example itself.
 pub fn role() -> Option<Vec<String>> {
@@ -393,14 +385,13 @@ pub fn role() -> Option<Vec<String>> {
 }
 
 /// Prints a memory-figures table: a title (`flood figures: DATAGRAMS datagrams FROM, medians
-/// of RUNS runs (KiB)`), the header, and a row per program, each from `runs` calls of its
-/// measure, which returns one run's `(idle, after)` memory.
-pub fn print_memory_figures(
-    datagrams: u64,
-    from: &str,
-    runs: usize,
-    programs: &[(&str, &Measure)],
-) {
+/// of RUNS runs (KiB)`), the header, and a row per program, each from RUNS calls of its
+/// measure. RUNS is the example's first argument, 5 without one.
+pub fn print_memory_figures(datagrams: u64, from: &str, programs: &[(&str, &Measure)]) {
+    let runs: usize = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5);
     println!("flood figures: {datagrams} datagrams {from}, medians of {runs} runs (KiB)");
     println!("{}", memory_figures_header());
     for (program, measure) in programs {

@@ -144,18 +144,8 @@ impl Running {
         wanted: impl Fn(&str) -> bool,
         deadline: Instant,
     ) -> Result<String, NotSeen> {
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stdout.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if wanted(&line) {
-                        return Ok(line);
-                    }
-                }
-                Err(error) => return Err(self.not_seen("the line wanted", error)),
-            }
-        }
+        take_until(&self.stdout, &mut self.seen, wanted, deadline)
+            .map_err(|error| self.not_seen("the line wanted", error))
     }
 
     /// Waits until `deadline` for the stdout lines seen so far to satisfy `done`, and
@@ -187,18 +177,8 @@ impl Running {
         wanted: impl Fn(&str) -> bool,
         deadline: Instant,
     ) -> Result<String, NotSeen> {
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stderr.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen_stderr.push(line.clone());
-                    if wanted(&line) {
-                        return Ok(line);
-                    }
-                }
-                Err(error) => return Err(self.not_seen("the stderr line wanted", error)),
-            }
-        }
+        take_until(&self.stderr, &mut self.seen_stderr, wanted, deadline)
+            .map_err(|error| self.not_seen("the stderr line wanted", error))
     }
 
     /// The stdout lines that arrive within `window`: how a test shows that nothing more
@@ -293,6 +273,23 @@ impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Takes lines from `lines` into `seen` until one satisfies `wanted` (returned) or `deadline`
+/// passes or the pipe closes (the error says which).
+fn take_until(
+    lines: &Receiver<String>,
+    seen: &mut Vec<String>,
+    wanted: impl Fn(&str) -> bool,
+    deadline: Instant,
+) -> Result<String, RecvTimeoutError> {
+    loop {
+        let line = lines.recv_timeout(deadline.saturating_duration_since(Instant::now()))?;
+        seen.push(line.clone());
+        if wanted(&line) {
+            return Ok(line);
+        }
     }
 }
 

@@ -30,11 +30,9 @@ fn main() {
     if let Some(role) = flood::role() {
         return run_role(&role[0]);
     }
-    let runs = flood::runs_asked();
     flood::print_memory_figures(
         FLOOD,
         "from another host",
-        runs,
         &[
             ("python-echo receiver", &receiver_run),
             ("python-echo sender", &sender_run),

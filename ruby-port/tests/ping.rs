@@ -6,25 +6,12 @@
 harness::userns_before_main!();
 
 use std::net::Ipv4Addr;
-use std::process::Command;
 use std::time::Duration;
 
-use harness::{Host, Lan};
+use harness::Lan;
 
-/// Runs `script` with `sh -c` in `host`; panics with its output when it fails.
-fn sh(host: &Host, script: &str) -> String {
-    let output = host
-        .output(Command::new("sh").arg("-c").arg(script))
-        .expect("sh runs");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "`{script}` failed in {}:\n{text}",
-        host.name()
-    );
-    text
-}
+/// Where Linux keeps the setting that decides whether a host answers a ping to a group.
+const IGNORE_GROUP_PINGS: &str = "/proc/sys/net/ipv4/icmp_echo_ignore_broadcasts";
 
 /// (source, sequence) of every echo reply to one request to 224.0.0.1 within `window`.
 fn ping_all_hosts(window: Duration) -> Vec<(Ipv4Addr, u16)> {
@@ -44,7 +31,9 @@ fn ping_to_a_group_is_answered_by_every_host_only_when_linux_allows_it() {
     let a = lan.host("a");
 
     for host in lan.hosts() {
-        let setting = sh(host, "sysctl -n net.ipv4.icmp_echo_ignore_broadcasts");
+        let setting = host
+            .run(|| std::fs::read_to_string(IGNORE_GROUP_PINGS))
+            .unwrap();
         assert_eq!(
             setting.trim(),
             "1",
@@ -59,7 +48,8 @@ fn ping_to_a_group_is_answered_by_every_host_only_when_linux_allows_it() {
     );
 
     for host in lan.hosts() {
-        sh(host, "sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0");
+        host.run(|| std::fs::write(IGNORE_GROUP_PINGS, "0"))
+            .unwrap();
     }
     let mut replies = a.run(|| ping_all_hosts(Duration::from_secs(1)));
     replies.sort();

@@ -30,13 +30,7 @@ fn main() {
     if flood::role().is_some() {
         return respond();
     }
-    let runs = flood::runs_asked();
-    flood::print_memory_figures(
-        FLOOD,
-        "from another host",
-        runs,
-        &[("diary respond", &one_run)],
-    );
+    flood::print_memory_figures(FLOOD, "from another host", &[("diary respond", &one_run)]);
 }
 
 /// What `diary respond --group 224.0.0.123:7645` does, in this child process.
