@@ -376,15 +376,16 @@ mod tests {
         Instant::now() + Duration::from_secs(10)
     }
 
+    /// `sh -c SCRIPT`, started in `host`.
+    fn sh(host: &Host, script: &str) -> Running {
+        Running::start(host, Command::new("sh").args(["-c", script])).unwrap()
+    }
+
     /// Lines come one by one as the program prints them; stdout and stderr apart.
     #[test]
     fn lines_are_read_as_they_come_and_kept_in_order() {
         let host = crate::or_skip!(crate::Sandbox::new());
-        let mut program = Running::start(
-            &host,
-            Command::new("sh").args(["-c", "echo one; echo two; echo oops >&2; echo three"]),
-        )
-        .unwrap();
+        let mut program = sh(&host, "echo one; echo two; echo oops >&2; echo three");
         assert_eq!(program.wait_for_line("tw", soon()).unwrap(), "two");
         assert_eq!(program.next_line(soon()).unwrap(), "three");
         assert!(program.finish(soon()).unwrap().success());
@@ -396,11 +397,7 @@ mod tests {
     #[test]
     fn a_line_never_printed_is_reported_with_what_was() {
         let host = crate::or_skip!(crate::Sandbox::new());
-        let mut program = Running::start(
-            &host,
-            Command::new("sh").args(["-c", "echo hello; echo trouble >&2"]),
-        )
-        .unwrap();
+        let mut program = sh(&host, "echo hello; echo trouble >&2");
         let not_seen = program.wait_for_line("bye", soon()).unwrap_err();
         assert!(not_seen.ended);
         assert_eq!(not_seen.stdout, ["hello"]);
