@@ -9,8 +9,8 @@
 //!
 //! Deliberately left out: the articles' code. The ports own it, and the book
 //! includes it from their crates; the tour drives it through their libraries.
-//! Its only socket code of its own is [`icmp`], a test tool that sends the Ruby
-//! article's `ping` to a group where no `ping` program is installed.
+//! It has no socket code of its own: even the Ruby article's `ping` to a group, which
+//! the tour sends where no `ping` program is installed, is `ruby_port::ping_group`.
 //!
 //! ## Layout
 //!
@@ -21,7 +21,6 @@
 //! - [`binaries`]: where the workspace's programs are, for tests that run them
 //!   (and why a test has to look: the one place that builds them).
 //! - [`picture`]: SVG pictures of the labs the chapters open, drawn from a running lab.
-//! - [`icmp`]: `ping` to a group from a raw socket (no `ping` program needed).
 //! - [`tour`]: all four articles on one sandboxed LAN, with a verdict per claim
 //!   (`rust/bin/tour.rs` prints it: `cargo run -p docs --bin tour`).
 //! - `tests/walkthroughs.rs`: runs every `console` block of the book in a sandbox.
@@ -31,7 +30,6 @@
 //! - `tests/harness_example.rs`: the harness chapter's example, compiled and run.
 
 pub mod binaries;
-pub mod icmp;
 pub mod picture;
 pub mod tour;
 pub mod walkthrough;

@@ -256,7 +256,7 @@ impl Capability {
         }
         let probe = move |rtnl: &mut Rtnl| -> Result<(), String> {
             match self {
-                Veth => rtnl.add_veth(("probe0", 0), ("probe1", 0), None),
+                Veth => rtnl.add_veth(crate::netlink::Veth::pair("probe0", "probe1")),
                 Bridge => rtnl.add_flooding_bridge("probe0", 0),
                 Ifb => rtnl.add_ifb("probe0", 0),
                 Snooping => rtnl.add_snooping_bridge("probe0", 10, 10).and_then(|()| {

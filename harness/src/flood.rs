@@ -1,8 +1,11 @@
 //! Hostile input for programs that listen to a group: a flood of mixed datagrams sent from a
 //! host, and the checks a test makes afterwards (resident memory, control sequences in what
 //! the program printed). [`Watched`] runs the program under test in a host and reads its
-//! output as it comes, counting lines and control characters without keeping them all; it
-//! panics with what it saw when an expectation fails, as a test helper does.
+//! output as it comes (through a [`Running`]), counting lines and control characters without
+//! keeping them all; it panics with what it saw when an expectation fails, as a test helper
+//! does. The `*_flood_figures` examples of the ports share their plumbing from here too: a
+//! figures example runs itself again as the program under test ([`role`],
+//! [`Watched::start_role`]) and prints one table ([`print_memory_figures`]).
 //!
 //! A group is open to anyone on the segment, so a listener must survive whatever arrives.
 //! [`Flood`] sends `count` datagrams in a fixed rotation of five kinds ([`Kind`]): valid
@@ -21,16 +24,16 @@
 //! assert_eq!(sent.datagrams, 100_000);
 //! ```
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::error::Context;
-use crate::{Group, Host};
+use crate::{Group, Host, Running};
 
 /// Escape sequences a peer might send to take over a terminal: clear the screen, set the
 /// window title, ask the terminal to answer (device status report), an 8-bit CSI, a bell.
@@ -173,56 +176,49 @@ pub struct Printed {
     pub with_controls: Vec<String>,
 }
 
-/// A program started in a host, its stdout read by a thread.
+/// A program started in a host, its stdout read by a thread (a [`Running`]) that counts
+/// every line and keeps only the ones a test waits for.
 pub struct Watched {
-    child: Child,
-    kept: mpsc::Receiver<String>,
+    running: Running,
     printed: Arc<Mutex<Printed>>,
     /// The highest resident memory seen by [`Watched::memory`] so far.
     pub peak: Option<Memory>,
 }
 
 impl Watched {
-    /// Starts `command` in `host`; lines for which `keep` is true are kept for
-    /// [`Watched::wait_for`], the others are only counted and checked.
+    /// Starts `command` in `host` with its stdin empty; lines for which `keep` is true are
+    /// kept for [`Watched::wait_for`], the others are only counted and checked.
     pub fn start(host: &Host, command: &mut Command, keep: fn(&str) -> bool) -> Watched {
-        let mut child = host
-            .spawn(
-                command
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped()),
-            )
-            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+        Watched::watching(host, command.stdin(Stdio::null()), keep)
+    }
+
+    /// Starts `command` in `host` as [`Watched::start`] does, but with a pipe to its stdin,
+    /// held open: for a program that ends at the end of its input (`chat --plain`).
+    pub fn start_with_stdin(host: &Host, command: &mut Command, keep: fn(&str) -> bool) -> Watched {
+        Watched::watching(host, command.stdin(Stdio::piped()), keep)
+    }
+
+    /// Starts this very executable again as `role ARGS` in `host` (see [`role`]): how a
+    /// figures example measures the program under test as a process of its own.
+    pub fn start_role(host: &Host, args: &[&str], keep: fn(&str) -> bool) -> Watched {
+        let exe = std::env::current_exe().expect("the path of this executable");
+        Watched::start(host, Command::new(exe).arg("role").args(args), keep)
+    }
+
+    fn watching(host: &Host, command: &mut Command, keep: fn(&str) -> bool) -> Watched {
         let printed = Arc::new(Mutex::new(Printed::default()));
-        let (tx, kept) = mpsc::channel();
-        std::thread::spawn({
-            let printed = Arc::clone(&printed);
-            move || {
-                let mut raw = Vec::new();
-                while stdout.read_until(b'\n', &mut raw).is_ok_and(|n| n > 0) {
-                    let line = String::from_utf8_lossy(&raw)
-                        .trim_end_matches('\n')
-                        .to_string();
-                    raw.clear();
-                    let controls = control_characters(&line);
-                    {
-                        let mut printed = printed.lock().unwrap();
-                        printed.lines += 1;
-                        if !controls.is_empty() && printed.with_controls.len() < 5 {
-                            printed.with_controls.push(format!("{line:?}"));
-                        }
-                    }
-                    if keep(&line) && tx.send(line).is_err() {
-                        break;
-                    }
-                }
+        let count = Arc::clone(&printed);
+        let running = Running::start_filtered(host, command, move |line| {
+            let mut printed = count.lock().unwrap();
+            printed.lines += 1;
+            if !control_characters(line).is_empty() && printed.with_controls.len() < 5 {
+                printed.with_controls.push(format!("{line:?}"));
             }
-        });
+            keep(line)
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
         Watched {
-            child,
-            kept,
+            running,
             printed,
             peak: None,
         }
@@ -230,7 +226,7 @@ impl Watched {
 
     /// The child's process id.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.running.pid()
     }
 
     /// Waits for a kept line satisfying `wanted` (bounded by [`WATCH_DEADLINE`]).
@@ -249,21 +245,13 @@ impl Watched {
         let end = Instant::now() + WATCH_DEADLINE;
         resend();
         loop {
-            if Instant::now() > end {
-                panic!(
-                    "the program did not print the line expected; it printed {:?}; stderr: {}",
+            let step = (Instant::now() + Duration::from_millis(100)).min(end);
+            match self.running.wait_for(&wanted, step) {
+                Ok(line) => return line,
+                Err(not_seen) if !not_seen.ended && Instant::now() < end => resend(),
+                Err(not_seen) => panic!(
+                    "the program did not print the line expected; it printed {:?}; {not_seen}",
                     self.printed(),
-                    self.stderr()
-                );
-            }
-            match self.kept.recv_timeout(Duration::from_millis(100)) {
-                Ok(line) if wanted(&line) => return line,
-                Ok(_) => {}
-                Err(mpsc::RecvTimeoutError::Timeout) => resend(),
-                Err(mpsc::RecvTimeoutError::Disconnected) => panic!(
-                    "the program did not print the line expected; it printed {:?}; stderr: {}",
-                    self.printed(),
-                    self.stderr()
                 ),
             }
         }
@@ -276,54 +264,44 @@ impl Watched {
 
     /// Whether it is still running.
     pub fn running(&mut self) -> bool {
-        self.child.try_wait().expect("poll the child").is_none()
+        self.running.try_wait().expect("poll the child").is_none()
     }
 
     /// Its resident memory now (and the most it ever had), remembered in [`Watched::peak`].
     pub fn memory(&mut self) -> Memory {
         let memory = memory(self.pid()).expect("read /proc/PID/status");
+        self.remember(memory);
+        memory
+    }
+
+    fn remember(&mut self, memory: Memory) {
         if self
             .peak
             .is_none_or(|peak| peak.peak_kib <= memory.peak_kib)
         {
             self.peak = Some(memory);
         }
-        memory
     }
 
-    /// Waits for it to end (bounded by [`WATCH_DEADLINE`]), sampling its memory meanwhile:
-    /// exit code.
+    /// Waits for it to end (bounded by [`WATCH_DEADLINE`]), sampling its memory every 5 ms
+    /// meanwhile: exit code.
     pub fn finish(&mut self) -> i32 {
         let end = Instant::now() + WATCH_DEADLINE;
         loop {
-            if let Some(status) = self.child.try_wait().expect("poll the child") {
+            if let Some(status) = self.running.try_wait().expect("poll the child") {
                 return status.code().unwrap_or(-1);
             }
-            let _ = memory(self.pid()).map(|m| {
-                if self.peak.is_none_or(|peak| peak.peak_kib <= m.peak_kib) {
-                    self.peak = Some(m);
-                }
-            });
+            if let Ok(memory) = memory(self.pid()) {
+                self.remember(memory);
+            }
             assert!(Instant::now() < end, "the program did not end");
             std::thread::sleep(Duration::from_millis(5));
         }
     }
 
-    /// Everything it printed on stderr; call once it has ended (or been killed).
+    /// Everything it printed on stderr; call once it has ended (it is killed if not).
     pub fn stderr(&mut self) -> String {
-        let _ = self.child.kill();
-        let mut stderr = String::new();
-        if let Some(mut err) = self.child.stderr.take() {
-            let _ = err.read_to_string(&mut stderr);
-        }
-        stderr
-    }
-}
-
-impl Drop for Watched {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.running.kill().join("\n")
     }
 }
 
@@ -392,6 +370,34 @@ pub fn memory_figures_row(program: &str, runs: &[(Memory, Memory)]) -> String {
         "{program:<22} {idle:>9} {after:>10} {peak:>10} {:>8.2}",
         peak as f64 / idle.max(1) as f64
     )
+}
+
+// ---- Figures: what the `*_flood_figures` examples print ----
+
+/// One run of a figures example: the program's `(idle, after)` memory.
+pub type Measure = dyn Fn() -> (Memory, Memory);
+
+/// The arguments after `role` when this process is a figures example started again by
+/// [`Watched::start_role`] to play the program under test; `None` in the example itself.
+pub fn role() -> Option<Vec<String>> {
+    let mut args = std::env::args().skip(1);
+    (args.next().as_deref() == Some("role")).then(|| args.collect())
+}
+
+/// Prints a memory-figures table: a title (`flood figures: DATAGRAMS datagrams FROM, medians
+/// of RUNS runs (KiB)`), the header, and a row per program, each from RUNS calls of its
+/// measure. RUNS is the example's first argument, 5 without one.
+pub fn print_memory_figures(datagrams: u64, from: &str, programs: &[(&str, &Measure)]) {
+    let runs: usize = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5);
+    println!("flood figures: {datagrams} datagrams {from}, medians of {runs} runs (KiB)");
+    println!("{}", memory_figures_header());
+    for (program, measure) in programs {
+        let figures: Vec<(Memory, Memory)> = (0..runs).map(|_| measure()).collect();
+        println!("{}", memory_figures_row(program, &figures));
+    }
 }
 
 /// Control characters in `output` that a line-mode program must never print: every C0

@@ -17,7 +17,7 @@ use crate::capture::Capture;
 use crate::error::{Context, Error};
 use crate::listener::{Listen, Listener};
 use crate::namespace::Namespace;
-use crate::netlink::Rtnl;
+use crate::netlink::{Route, Rtnl};
 use crate::{Group, diagnostics};
 
 /// A host's `eth0` (a `Sandbox`'s, and a router's first interface too) has index 2.
@@ -273,7 +273,7 @@ impl Host {
         let (address, prefix) = parse_prefix(destination)?;
         let index = self.interface_index(interface)?;
         self.rtnl()
-            .add_route(address, prefix, index, None, None)
+            .add_route(Route::to(address, prefix).via_interface(index))
             .doing(|| {
                 format!(
                     "adding route {destination} dev {interface} in host {}",

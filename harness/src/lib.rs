@@ -44,10 +44,13 @@
 //!   listed, so `cargo lab shell` finds them; [`procfs`] (`procfs.rs`): what `/proc` says
 //!   about processes, to end what a lab or a test started.
 //! - [`flood`] (`flood.rs`): hostile input for listeners (a mixed flood of datagrams) and the
-//!   checks after it: resident memory, control characters in what a program printed.
+//!   checks after it: resident memory, control characters in what a program printed; the
+//!   figures examples' table.
 //! - `recording.rs`: `HARNESS_PCAP_DIR` records every host interface and keeps a failed
 //!   test's recordings as pcap files.
-//! - [`wait_within`] (`child.rs`): wait for a program a test started, with a deadline.
+//! - [`Running`] (`reading.rs`): a program started in a host, its output read line by line
+//!   as it comes; every wait has a deadline, and a failed one ([`NotSeen`]) shows what it
+//!   printed. [`wait_within`] (`child.rs`): wait for a program to end, with a deadline.
 //! - `pause.rs`: `HARNESS_PAUSE=1` keeps a failed test's network and prints how to enter it.
 //! - `namespace.rs`, `netlink.rs`: namespaces held by file descriptor, configured over rtnetlink.
 //! - [`Capability`] (`capability.rs`): what this machine can do, probed once per process.
@@ -93,6 +96,7 @@ mod pause;
 mod pcap;
 mod privilege;
 pub mod procfs;
+mod reading;
 mod ready;
 mod recording;
 pub mod registry;
@@ -115,6 +119,7 @@ pub use listener::{Expect, Listen, Listener};
 pub use mcast_vocab::{Group, GroupError, Interface, Scope, Ttl};
 pub use pcap::PcapWriter;
 pub use privilege::{init_userns_before_main, real_root};
+pub use reading::{NotSeen, Running};
 pub use routed::{MAX_SEGMENTS, Routed};
 pub use sandbox::{SANDBOX_IPV4, Sandbox};
 pub use skip::{required, sandbox_required, skip, skip_because, skip_unless_available};

@@ -161,28 +161,22 @@ impl Rtnl {
             .map(drop)
     }
 
-    /// Creates a veth pair: `name` here, `peer` in the namespace `peer_namespace` (or here).
-    /// Each end gets the interface index asked for (0: the kernel picks), which saves asking
-    /// for it afterwards.
-    pub(crate) fn add_veth(
-        &mut self,
-        (name, index): (&str, u32),
-        (peer, peer_index): (&str, u32),
-        peer_namespace: Option<BorrowedFd<'_>>,
-    ) -> io::Result<()> {
+    /// Creates the veth pair `veth` describes.
+    pub(crate) fn add_veth(&mut self, veth: Veth<'_>) -> io::Result<()> {
         let mut peer_link = LinkMessage::default();
-        peer_link.header.index = peer_index;
+        peer_link.header.index = veth.peer_index;
         peer_link
             .attributes
-            .push(LinkAttribute::IfName(peer.to_owned()));
-        if let Some(fd) = peer_namespace {
+            .push(LinkAttribute::IfName(veth.peer.to_owned()));
+        if let Some(fd) = veth.peer_namespace {
             peer_link
                 .attributes
                 .push(LinkAttribute::NetNsFd(fd.as_raw_fd()));
         }
         let mut link = LinkMessage::default();
-        link.header.index = index;
-        link.attributes.push(LinkAttribute::IfName(name.to_owned()));
+        link.header.index = veth.index;
+        link.attributes
+            .push(LinkAttribute::IfName(veth.name.to_owned()));
         link.attributes.push(LinkAttribute::LinkInfo(vec![
             LinkInfo::Kind(InfoKind::Veth),
             LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer_link))),
@@ -406,47 +400,127 @@ impl Rtnl {
         .map(drop)
     }
 
-    /// Adds `destination/prefix dev OIF [src SOURCE] [via GATEWAY]` to the main table.
-    pub(crate) fn add_route(
-        &mut self,
-        destination: IpAddr,
-        prefix: u8,
-        oif: u32,
-        source: Option<IpAddr>,
-        gateway: Option<IpAddr>,
-    ) -> io::Result<()> {
+    /// Adds `route` to the main table (`ip route add ...`); it must not be there yet.
+    pub(crate) fn add_route(&mut self, route: Route) -> io::Result<()> {
+        self.request(
+            RouteNetlinkMessage::NewRoute(route.message()),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map(drop)
+    }
+}
+
+/// A veth pair for [`Rtnl::add_veth`], built as `ip link add` reads:
+/// `Veth::pair(name, peer).indices(index, peer_index).peer_in(namespace)`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Veth<'a> {
+    name: &'a str,
+    index: u32,
+    peer: &'a str,
+    peer_index: u32,
+    peer_namespace: Option<BorrowedFd<'a>>,
+}
+
+impl<'a> Veth<'a> {
+    /// A pair with `name` here and `peer` at its other end, here too; the kernel picks both
+    /// interface indices.
+    pub(crate) fn pair(name: &'a str, peer: &'a str) -> Veth<'a> {
+        Veth {
+            name,
+            index: 0,
+            peer,
+            peer_index: 0,
+            peer_namespace: None,
+        }
+    }
+
+    /// Asks for interface index `index` for this end and `peer_index` for the peer (0: the
+    /// kernel picks), which saves asking for them afterwards.
+    pub(crate) fn indices(mut self, index: u32, peer_index: u32) -> Veth<'a> {
+        self.index = index;
+        self.peer_index = peer_index;
+        self
+    }
+
+    /// `peer NAME netns FD`: the peer is born in the network namespace `namespace`.
+    pub(crate) fn peer_in(mut self, namespace: BorrowedFd<'a>) -> Veth<'a> {
+        self.peer_namespace = Some(namespace);
+        self
+    }
+}
+
+/// A static route for [`Rtnl::add_route`], built as `ip route add` reads:
+/// `Route::to(destination, prefix).via_interface(oif).source(address).gateway(router)`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Route {
+    destination: IpAddr,
+    prefix: u8,
+    oif: Option<u32>,
+    source: Option<IpAddr>,
+    gateway: Option<IpAddr>,
+}
+
+impl Route {
+    /// A route to `destination/prefix` (prefix 0: the default route of its family).
+    pub(crate) fn to(destination: IpAddr, prefix: u8) -> Route {
+        Route {
+            destination,
+            prefix,
+            oif: None,
+            source: None,
+            gateway: None,
+        }
+    }
+
+    /// `dev OIF`: out of the interface with index `oif`.
+    pub(crate) fn via_interface(mut self, oif: u32) -> Route {
+        self.oif = Some(oif);
+        self
+    }
+
+    /// `src SOURCE`: the source address for datagrams that take the route without one.
+    pub(crate) fn source(mut self, source: IpAddr) -> Route {
+        self.source = Some(source);
+        self
+    }
+
+    /// `via GATEWAY`: through a router; without one the destination is on the link.
+    pub(crate) fn gateway(mut self, gateway: IpAddr) -> Route {
+        self.gateway = Some(gateway);
+        self
+    }
+
+    fn message(&self) -> RouteMessage {
         let mut route = RouteMessage::default();
-        route.header.address_family = family(destination);
-        route.header.destination_prefix_length = prefix;
+        route.header.address_family = family(self.destination);
+        route.header.destination_prefix_length = self.prefix;
         route.header.table = RouteHeader::RT_TABLE_MAIN;
         route.header.protocol = RouteProtocol::Static;
-        route.header.scope = if gateway.is_some() {
+        route.header.scope = if self.gateway.is_some() {
             RouteScope::Universe
         } else {
             RouteScope::Link
         };
         route.header.kind = RouteType::Unicast;
-        if prefix > 0 {
+        if self.prefix > 0 {
             route
                 .attributes
-                .push(RouteAttribute::Destination(route_address(destination)));
+                .push(RouteAttribute::Destination(route_address(self.destination)));
         }
-        route.attributes.push(RouteAttribute::Oif(oif));
-        if let Some(source) = source {
+        if let Some(oif) = self.oif {
+            route.attributes.push(RouteAttribute::Oif(oif));
+        }
+        if let Some(source) = self.source {
             route
                 .attributes
                 .push(RouteAttribute::PrefSource(route_address(source)));
         }
-        if let Some(gateway) = gateway {
+        if let Some(gateway) = self.gateway {
             route
                 .attributes
                 .push(RouteAttribute::Gateway(route_address(gateway)));
         }
-        self.request(
-            RouteNetlinkMessage::NewRoute(route),
-            NLM_F_CREATE | NLM_F_EXCL,
-        )
-        .map(drop)
+        route
     }
 }
 

@@ -25,6 +25,7 @@ use std::time::Instant;
 use crate::error::Context;
 use crate::host::Host;
 use crate::namespace::Namespace;
+use crate::netlink::Route;
 use crate::ready::{self, READY_DEADLINE};
 
 /// One host in a network namespace of its own. Derefs to [`Host`].
@@ -78,8 +79,12 @@ impl Sandbox {
             rtnl.add_address(ETH0, IpAddr::V6(SANDBOX_IPV6), 64)
                 .doing(|| doing("fd00::1/64"))?;
             let multicast = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 0));
-            rtnl.add_route(multicast, 4, LO, Some(IpAddr::V4(SANDBOX_IPV4)), None)
-                .doing(|| doing("route 224.0.0.0/4 dev lo"))?;
+            rtnl.add_route(
+                Route::to(multicast, 4)
+                    .via_interface(LO)
+                    .source(IpAddr::V4(SANDBOX_IPV4)),
+            )
+            .doing(|| doing("route 224.0.0.0/4 dev lo"))?;
             ready::wait_for_link(rtnl, ETH0, until, "eth0")?;
             ready::wait_for_ipv6_multicast(ETH0, until, "the sandbox")
         })?

@@ -37,7 +37,7 @@ use crate::error::{Context, Error};
 use crate::host::{Host, HostInterface};
 use crate::impair::{self, Impairment};
 use crate::namespace::{Namespace, sysctl};
-use crate::netlink::Rtnl;
+use crate::netlink::{Route, Rtnl, Veth};
 use crate::ready::{self, READY_DEADLINE};
 
 pub(crate) use crate::host::ETH0;
@@ -586,10 +586,11 @@ fn plug(
     (name, index): (&str, u32),
     namespace: &Namespace,
 ) -> std::io::Result<()> {
+    let port_name = format!("port{}", port - SWITCH_PORTS);
     switch.add_veth(
-        (&format!("port{}", port - SWITCH_PORTS), port),
-        (name, index),
-        Some(namespace.as_fd()),
+        Veth::pair(&port_name, name)
+            .indices(port, index)
+            .peer_in(namespace.as_fd()),
     )?;
     switch.set_master(port, BRIDGE)?;
     switch.set_up(port)
@@ -609,12 +610,14 @@ fn configure(
 
 /// Default routes out of `eth0`: on-link on a lone segment, via the router where there is one.
 fn default_routes(rtnl: &mut Rtnl, gateway: Option<(Ipv4Addr, Ipv6Addr)>) -> std::io::Result<()> {
-    let (v4, v6) = match gateway {
-        Some((v4, v6)) => (Some(IpAddr::V4(v4)), Some(IpAddr::V6(v6))),
-        None => (None, None),
-    };
-    rtnl.add_route(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, ETH0, None, v4)?;
-    rtnl.add_route(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0, ETH0, None, v6)
+    let mut v4 = Route::to(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0).via_interface(ETH0);
+    let mut v6 = Route::to(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0).via_interface(ETH0);
+    if let Some((router_v4, router_v6)) = gateway {
+        v4 = v4.gateway(IpAddr::V4(router_v4));
+        v6 = v6.gateway(IpAddr::V6(router_v6));
+    }
+    rtnl.add_route(v4)?;
+    rtnl.add_route(v6)
 }
 
 /// Refuses what cannot be built, before anything is: an empty segment or one with more hosts

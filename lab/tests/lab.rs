@@ -10,10 +10,11 @@ harness::userns_before_main!();
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use harness::Running;
 use harness::registry::{self, Entry};
 
 #[path = "../../harness/tests/common/pcap.rs"]
@@ -64,67 +65,37 @@ impl Drop for Registry {
 
 /// A `lab --no-tmux` process, fed commands on its standard input.
 struct RunningLab {
-    child: Child,
-    stdin: Option<ChildStdin>,
+    lab: Running,
     entry: Entry,
 }
 
 impl RunningLab {
     /// Starts `lab --no-tmux --no-build ARGS` and returns once it says it is ready.
     fn start(registry: &Registry, args: &[&str]) -> Option<RunningLab> {
-        let mut child = registry
-            .lab()
-            .args(["--no-tmux", "--no-build"])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).unwrap();
-        if !first.contains("is ready") {
-            let mut stderr = String::new();
-            child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut stderr)
+        let mut lab =
+            Running::start_here(registry.lab().args(["--no-tmux", "--no-build"]).args(args))
                 .unwrap();
-            let _ = child.wait();
+        // Its stdout is read on, so the lab never blocks writing to it.
+        let first = lab.next_line(Instant::now() + DEADLINE);
+        if !first.as_ref().is_ok_and(|line| line.contains("is ready")) {
+            let stderr = lab.kill().join("\n");
             if stderr.contains("no network namespace") && !harness::sandbox_required() {
                 harness::skip_because(stderr.trim());
                 return None;
             }
-            panic!("lab did not start: {first}{stderr}");
+            panic!("lab did not start: {first:?}\n{stderr}");
         }
-        // Keep draining stdout so the lab never blocks writing to it.
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let pid = child.id();
+        let pid = lab.pid();
         let entry = registry::running_in(&registry.0)
             .unwrap()
             .into_iter()
             .find(|e| e.pid == pid)
             .expect("the lab is registered when it says it is ready");
-        let stdin = child.stdin.take();
-        Some(RunningLab {
-            child,
-            stdin,
-            entry,
-        })
+        Some(RunningLab { lab, entry })
     }
 
     fn id(&self) -> &str {
         &self.entry.id
-    }
-}
-
-impl Drop for RunningLab {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -180,25 +151,16 @@ s.sendto(sys.argv[4].encode(), (sys.argv[1], int(sys.argv[2])))
 "#;
 
 /// Starts the receiver in `host` through its own `lab exec` and returns once it has joined.
-fn start_receiver(
-    registry: &Registry,
-    id: &str,
-    host: &str,
-    group: &str,
-) -> (Child, BufReader<std::process::ChildStdout>) {
-    let mut child = registry
-        .lab()
-        .args([
-            "exec", "--lab", id, host, "--", "python3", "-c", RECEIVE, group, "5000",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
+fn start_receiver(registry: &Registry, id: &str, host: &str, group: &str) -> Running {
+    let mut receiver = Running::start_here(registry.lab().args([
+        "exec", "--lab", id, host, "--", "python3", "-c", RECEIVE, group, "5000",
+    ]))
+    .unwrap();
+    let line = receiver
+        .next_line(Instant::now() + DEADLINE)
+        .unwrap_or_else(|e| panic!("the receiver in {host} did not start: {e}"));
     assert_eq!(line.trim(), "ready", "the receiver in {host} did not start");
-    (child, out)
+    receiver
 }
 
 /// `lab exec b -- ip -4 addr` runs in host b: it shows b's address, 10.0.0.2, and with one lab
@@ -238,7 +200,7 @@ fn send_in_one_exec_reaches_receive_in_another() {
     }
     let registry = Registry::new();
     let lab = lab_or_skip!(&registry, &["a", "b"]);
-    let (mut receiver, mut out) = start_receiver(&registry, lab.id(), "b", "239.1.2.3");
+    let mut receiver = start_receiver(&registry, lab.id(), "b", "239.1.2.3");
     let sent = registry.exec(
         Some(lab.id()),
         "a",
@@ -253,10 +215,14 @@ fn send_in_one_exec_reaches_receive_in_another() {
         ],
     );
     assert!(sent.status.success(), "{}", text(&sent.stderr));
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
+    let line = receiver.next_line(Instant::now() + DEADLINE).unwrap();
     assert_eq!(line.trim(), "hello-from-a 10.0.0.1");
-    assert!(receiver.wait().unwrap().success());
+    assert!(
+        receiver
+            .finish(Instant::now() + DEADLINE)
+            .unwrap()
+            .success()
+    );
 }
 
 /// Two labs at once are two separate networks: the same group and port in the other lab is
@@ -269,7 +235,7 @@ fn two_labs_do_not_hear_each_other() {
     let registry = Registry::new();
     let one = lab_or_skip!(&registry, &["a", "b"]);
     let two = lab_or_skip!(&registry, &["a", "b"]);
-    let (mut receiver, mut out) = start_receiver(&registry, one.id(), "b", "239.1.2.4");
+    let mut receiver = start_receiver(&registry, one.id(), "b", "239.1.2.4");
     for (lab, payload) in [(&two, "from-the-other-lab"), (&one, "from-this-lab")] {
         let sent = registry.exec(
             Some(lab.id()),
@@ -278,10 +244,9 @@ fn two_labs_do_not_hear_each_other() {
         );
         assert!(sent.status.success(), "{}", text(&sent.stderr));
     }
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
+    let line = receiver.next_line(Instant::now() + DEADLINE).unwrap();
     assert_eq!(line.trim(), "from-this-lab 10.0.0.1");
-    receiver.wait().unwrap();
+    receiver.finish(Instant::now() + DEADLINE).unwrap();
     // With two labs, a command must say which.
     let out = registry.exec(None, "a", &["true"]);
     assert_eq!(out.status.code(), Some(2));
@@ -401,8 +366,7 @@ fn sigkill_of_the_lab_ends_every_process_and_namespace() {
         commands() == ["cat", "sleep", "sleep"]
     });
 
-    lab.child.kill().unwrap();
-    lab.child.wait().unwrap();
+    lab.lab.kill();
     let killed = Instant::now();
     wait_until("the lab's processes and namespaces are gone", || {
         processes_in_pid_namespace(pid_namespace).is_empty()
@@ -443,7 +407,7 @@ fn attached_shell_says_the_lab_ended() {
     out.read_line(&mut line).unwrap();
     assert_eq!(line.trim(), "inside b 10.0.0.2/");
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(lab.child.id() as i32),
+        nix::unistd::Pid::from_raw(lab.lab.pid() as i32),
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();

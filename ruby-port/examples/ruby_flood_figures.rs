@@ -18,12 +18,12 @@
 harness::userns_before_main!();
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use harness::flood;
-use harness::{Group, Host, Lan};
-use ruby_port::{BACKCHANNEL_GROUP, ClientId, Message, SEND_RECEIVE_GROUP};
+use harness::flood::{self, Watched};
+use harness::{Group, Lan};
+use ruby_port::{BACKCHANNEL_GROUP, SEND_RECEIVE_GROUP};
 
 /// How long a step that should happen at once may take before it is a failure.
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -35,7 +35,7 @@ mod hostile;
 #[path = "../tests/common/tmux.rs"]
 mod tmux;
 
-use hostile::hostile;
+use hostile::{hostile, memory, send_message};
 use tmux::Tmux;
 
 const FLOOD: u64 = 100_000;
@@ -120,17 +120,6 @@ fn print_memory(name: &str, (idle, after): (flood::Memory, flood::Memory)) {
     );
 }
 
-fn send_message(host: &Host, group: Group, text: &str) {
-    let message = Message::new(ClientId::from("0a0b0c0d0e"), "friend", text);
-    let config = ruby_port::Config::new(group, None).expect("an IPv4 group");
-    host.run(|| ruby_port::send(&config, message.to_json().as_bytes()))
-        .expect("sending a message");
-}
-
-fn memory(pid: u32) -> flood::Memory {
-    flood::memory(pid).expect("reading /proc/PID/status")
-}
-
 /// The chat window: idle once it shows a message, then after the flood once
 /// it shows a message sent afterwards.
 fn memory_of_window(lan: &Lan, tmux: &Path, chat: &Path) -> (flood::Memory, flood::Memory) {
@@ -155,63 +144,28 @@ fn memory_of_window(lan: &Lan, tmux: &Path, chat: &Path) -> (flood::Memory, floo
 }
 
 /// A line-mode program: idle once it printed a line, then after the flood
-/// once it printed a line sent afterwards. Its output is read and dropped.
+/// once it printed a line sent afterwards. Only its `mark:` lines are kept.
 fn memory_of_line_mode(
     lan: &Lan,
     program: &Path,
     args: &[&str],
     group: Group,
 ) -> (flood::Memory, flood::Memory) {
-    let mut child = lan
-        .host("b")
-        .spawn(
-            Command::new(program)
-                .args(args)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null()),
+    let mut watched =
+        Watched::start_with_stdin(lan.host("b"), Command::new(program).args(args), |line| {
+            line.contains("mark:")
+        });
+    let shown = |watched: &mut Watched, text: &str| {
+        watched.wait_for_resending(
+            |line| line.contains(text),
+            || send_message(lan.host("a"), group, text),
         )
-        .expect("starting the program");
-    let lines = watch(&mut child);
-    let shown = |text: &str| {
-        let end = Instant::now() + DEADLINE;
-        loop {
-            send_message(lan.host("a"), group, text);
-            while let Ok(line) = lines.recv_timeout(Duration::from_millis(50)) {
-                if line.contains(text) {
-                    return;
-                }
-            }
-            assert!(Instant::now() < end, "{text:?} was never printed");
-        }
     };
-    shown("mark: ready");
-    let idle = memory(child.id());
+    shown(&mut watched, "mark: ready");
+    let idle = watched.memory();
     hostile(FLOOD).send(lan.host("a"), group).expect("flooding");
-    shown("mark: after");
-    let after = memory(child.id());
-    let _ = child.kill();
-    let _ = child.wait();
-    (idle, after)
-}
-
-/// Lines of the child's stdout that contain `mark:`; the rest is dropped.
-fn watch(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
-    use std::io::BufRead;
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut reader = std::io::BufReader::new(stdout);
-        let mut line = Vec::new();
-        while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
-            let text = String::from_utf8_lossy(&line);
-            if text.contains("mark:") && tx.send(text.into_owned()).is_err() {
-                break;
-            }
-            line.clear();
-        }
-    });
-    rx
+    shown(&mut watched, "mark: after");
+    (idle, watched.memory())
 }
 
 /// Milliseconds from sending Esc to the chat process being gone, with or

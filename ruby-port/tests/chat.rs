@@ -258,7 +258,7 @@ fn plain_mode_survives_hostile_datagrams_with_a_clean_screen() {
     );
     assert_eq!(chat.stdout_line(), "<alice> the real alice");
     assert!(
-        chat.seen_stdout
+        chat.seen_stdout()
             .iter()
             .all(|l| !l.chars().any(char::is_control))
     );

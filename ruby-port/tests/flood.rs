@@ -16,18 +16,12 @@ harness::userns_before_main!();
 
 mod common;
 
-use std::io::Read;
-use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::mpsc::{Receiver as Inbox, channel};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use common::DEADLINE;
 use common::hostile::{
-    AFTER, FLOOD, MARK, READY, assert_within_memory_bound, hostile, memory, send_message,
-    slow_chat_message,
+    AFTER, FLOOD, MARK, READY, assert_within_memory_bound, hostile, send_message, slow_chat_message,
 };
-use harness::flood::{self, Flood};
+use harness::flood::{Flood, Watched};
 use harness::{Host, Lan};
 use ruby_port::{BACKCHANNEL_GROUP, Message, SEND_RECEIVE_GROUP};
 
@@ -50,110 +44,48 @@ fn flood_messages_are_the_crates_own_json() {
     );
 }
 
-/// A program's stdout, read as it comes: every line is checked for control
-/// characters and only the offending ones and those containing [`MARK`] are
-/// kept, so a flood's worth of output costs the test no memory.
-struct Watched {
-    marked: Inbox<String>,
-    offending: Arc<Mutex<Vec<String>>>,
+/// Starts `args` inside `host`, watched: every stdout line is counted and checked for
+/// control characters, and only those containing [`MARK`] are kept, so a flood's worth of
+/// output costs the test no memory. Its stdin stays open (`chat --plain` ends at its end).
+fn start(host: &Host, program: &str, args: &[&str]) -> Watched {
+    Watched::start_with_stdin(host, Command::new(program).args(args), |line| {
+        line.contains(MARK)
+    })
 }
 
-impl Watched {
-    fn new(mut pipe: ChildStdout) -> Watched {
-        let (tx, marked) = channel();
-        let offending = Arc::new(Mutex::new(Vec::new()));
-        let found = Arc::clone(&offending);
-        std::thread::spawn(move || {
-            let mut pending = Vec::new();
-            let mut chunk = vec![0u8; 64 * 1024];
-            while let Ok(n) = pipe.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                pending.extend_from_slice(&chunk[..n]);
-                while let Some(end) = pending.iter().position(|&b| b == b'\n') {
-                    let line: Vec<u8> = pending.drain(..=end).collect();
-                    let line = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
-                    if !flood::control_characters(&line).is_empty() {
-                        let mut found = found.lock().unwrap();
-                        if found.len() < 5 {
-                            found.push(line.clone());
-                        }
-                    }
-                    if line.contains(MARK) {
-                        let _ = tx.send(line);
-                    }
-                }
-            }
-        });
-        Watched { marked, offending }
-    }
-
-    /// Sends `text` from `host` until a line containing it comes out; panics
-    /// if none does within the deadline.
-    fn send_until_shown(&self, host: &Host, group: harness::Group, text: &str) -> String {
-        let end = Instant::now() + DEADLINE;
-        loop {
-            send_message(host, group, text);
-            while let Ok(line) = self.marked.recv_timeout(Duration::from_millis(50)) {
-                if line.contains(text) {
-                    return line;
-                }
-            }
-            assert!(
-                Instant::now() < end,
-                "no line containing {text:?} within {DEADLINE:?}"
-            );
-        }
-    }
-}
-
-/// Starts `args` inside `host` with stdout watched and stderr discarded (the
-/// chat reports each ignored datagram there; the line-mode test checks
-/// stdout, where peer text goes).
-fn start(host: &Host, program: &str, args: &[&str]) -> (Child, Watched) {
-    let mut child = host
-        .spawn(
-            Command::new(program)
-                .args(args)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null()),
-        )
-        .unwrap();
-    let watched = Watched::new(child.stdout.take().unwrap());
-    (child, watched)
+/// Sends `text` from `host` until a line containing it comes out, and returns that line.
+fn send_until_shown(
+    watched: &mut Watched,
+    host: &Host,
+    group: harness::Group,
+    text: &str,
+) -> String {
+    watched.wait_for_resending(
+        |line| line.contains(text),
+        || send_message(host, group, text),
+    )
 }
 
 /// Checks the line-mode programs: running, the later message shown, memory
 /// under the bound, no control character on stdout.
-fn check_line_mode(lan: &Lan, mut child: Child, watched: &Watched, group: harness::Group) {
+fn check_line_mode(lan: &Lan, mut watched: Watched, group: harness::Group) {
     // Idle: joined and past its first message.
-    watched.send_until_shown(lan.host("a"), group, READY);
-    let pid = child.id();
-    let idle = memory(pid);
+    send_until_shown(&mut watched, lan.host("a"), group, READY);
+    let idle = watched.memory();
     let sent = hostile(FLOOD).send(lan.host("a"), group).unwrap();
     assert_eq!(sent.datagrams, FLOOD);
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the program ended during the flood"
-    );
+    assert!(watched.running(), "the program ended during the flood");
     // Sent until seen: the socket's queue may still be full of flood.
-    let line = watched.send_until_shown(lan.host("a"), group, AFTER);
+    let line = send_until_shown(&mut watched, lan.host("a"), group, AFTER);
     assert!(line.contains(AFTER), "{line}");
-    let after = memory(pid);
+    let after = watched.memory();
     assert_within_memory_bound(idle, after);
-    let offending = watched.offending.lock().unwrap().clone();
+    let offending = watched.printed().with_controls;
     assert!(
         offending.is_empty(),
         "control characters from a peer reached stdout: {offending:?}"
     );
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the program is still running"
-    );
-    let _ = child.kill();
-    let _ = child.wait();
+    assert!(watched.running(), "the program is still running");
 }
 
 /// `chat --plain` under a flood: each message is written out as it comes, so
@@ -162,8 +94,8 @@ fn check_line_mode(lan: &Lan, mut child: Child, watched: &Watched, group: harnes
 #[test]
 fn plain_chat_survives_a_flood_bounded_and_clean() {
     let lan = harness::or_skip!(Lan::new(["a", "b"]));
-    let (child, watched) = start(lan.host("b"), CHAT, &["--plain", "bob"]);
-    check_line_mode(&lan, child, &watched, BACKCHANNEL_GROUP);
+    let watched = start(lan.host("b"), CHAT, &["--plain", "bob"]);
+    check_line_mode(&lan, watched, BACKCHANNEL_GROUP);
 }
 
 /// `receive` under a flood: it prints every datagram it reads, oversized and
@@ -171,6 +103,6 @@ fn plain_chat_survives_a_flood_bounded_and_clean() {
 #[test]
 fn receive_survives_a_flood_bounded_and_clean() {
     let lan = harness::or_skip!(Lan::new(["a", "b"]));
-    let (child, watched) = start(lan.host("b"), RECEIVE, &[]);
-    check_line_mode(&lan, child, &watched, SEND_RECEIVE_GROUP);
+    let watched = start(lan.host("b"), RECEIVE, &[]);
+    check_line_mode(&lan, watched, SEND_RECEIVE_GROUP);
 }

@@ -6,7 +6,8 @@
 //! process in host b: this example started again as `diary_flood_figures role`, doing what
 //! `diary respond` does (start a [`Responder`], print a line per datagram to a pipe the
 //! example drains). Its memory is read from `/proc/PID/status` from outside; the idle
-//! figure, measured in the same run, is the floor.
+//! figure, measured in the same run, is the floor. What every figures example shares (the
+//! runs, the role, the table) is `harness::flood`'s.
 //!
 //! ```text
 //! cargo run -p rust-diary --release --example diary_flood_figures [RUNS]
@@ -15,29 +16,21 @@
 // As an ordinary user, move into a user namespace of our own before main (see harness).
 harness::userns_before_main!();
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use harness::Lan;
-use harness::flood::{self, Flood, Memory};
+use harness::flood::{self, Flood, Memory, WATCH_DEADLINE, Watched};
 use rust_diary::report::Answered;
 use rust_diary::{GROUP_V4, ListenOptions, Responder, ask};
 
 const FLOOD: u64 = 100_000;
-const DEADLINE: Duration = Duration::from_secs(30);
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().is_some_and(|a| a == "role") {
+    if flood::role().is_some() {
         return respond();
     }
-    let runs: usize = args.first().and_then(|n| n.parse().ok()).unwrap_or(5);
-    println!("flood figures: {FLOOD} datagrams from another host, medians of {runs} runs (KiB)");
-    println!("{}", flood::memory_figures_header());
-    let figures: Vec<(Memory, Memory)> = (0..runs).map(|_| one_run()).collect();
-    println!("{}", flood::memory_figures_row("diary respond", &figures));
+    flood::print_memory_figures(FLOOD, "from another host", &[("diary respond", &one_run)]);
 }
 
 /// What `diary respond --group 224.0.0.123:7645` does, in this child process.
@@ -60,30 +53,16 @@ fn respond() {
 /// One run: idle, then after the flood and a client's message was answered and shown.
 fn one_run() -> (Memory, Memory) {
     let lan = Lan::new(["a", "b", "c"]).expect("a LAN (run as root or with user namespaces)");
-    let mut child = lan
-        .host("b")
-        .spawn(
-            Command::new(std::env::current_exe().unwrap())
-                .arg("role")
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped()),
-        )
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stdout.lines() {
-            let Ok(line) = line else { break };
-            let _ = tx.send(line);
-        }
+    let mut responder = Watched::start_role(lan.host("b"), &[], |line| {
+        line == "listening" || line.starts_with("heard \"after the flood\"")
     });
-    let end = Instant::now() + DEADLINE;
-    while lines.recv_timeout(DEADLINE).unwrap() != "listening" {}
-    let idle = flood::memory(child.id()).unwrap();
+    responder.wait_for(|line| line == "listening");
+    let idle = responder.memory();
     Flood::new(FLOOD, |_, text| text.as_bytes().to_vec())
         .send(lan.host("c"), GROUP_V4)
         .unwrap();
     // Ask until answered: the first may meet a queue still full of the flood.
+    let end = Instant::now() + WATCH_DEADLINE;
     while lan
         .host("a")
         .run(|| {
@@ -98,14 +77,6 @@ fn one_run() -> (Memory, Memory) {
     {
         assert!(Instant::now() < end, "no answer after the flood");
     }
-    loop {
-        let line = lines.recv_timeout(DEADLINE).unwrap();
-        if line.starts_with("heard \"after the flood\"") {
-            break;
-        }
-    }
-    let after = flood::memory(child.id()).unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
-    (idle, after)
+    responder.wait_for(|line| line.starts_with("heard \"after the flood\""));
+    (idle, responder.memory())
 }

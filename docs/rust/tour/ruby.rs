@@ -38,7 +38,7 @@ pub const CLAIMS: &[Spec] = &[
     Spec {
         article: "Ruby",
         text: "ping 224.0.0.1 is answered by every member with the same sequence number",
-        test: "docs/tests/claims.rs::ping_to_a_group_is_answered_by_every_host_only_when_linux_allows_it",
+        test: "ruby-port/tests/ping.rs::ping_to_a_group_is_answered_by_every_host_only_when_linux_allows_it",
         expected: Verdict::Partly,
     },
 ];
@@ -130,7 +130,7 @@ pub fn tour(lan: &Lan) -> Result<Chapter, String> {
     let all_hosts = Ipv4Addr::new(224, 0, 0, 1);
     let window = Duration::from_millis(500);
     let before = a
-        .run(|| crate::icmp::ping_group(all_hosts, 1, window))
+        .run(|| ruby_port::ping_group(all_hosts, 1, window))
         .map_err(|e| format!("ping on a: {e}"))?;
     chapter.say(format!(
         "a pinged {all_hosts}: {} replies (net.ipv4.icmp_echo_ignore_broadcasts is 1 by default)",
@@ -141,7 +141,7 @@ pub fn tour(lan: &Lan) -> Result<Chapter, String> {
             .map_err(|e| format!("allowing group pings on {}: {e}", host.name()))?;
     }
     let mut after = a
-        .run(|| crate::icmp::ping_group(all_hosts, 2, window))
+        .run(|| ruby_port::ping_group(all_hosts, 2, window))
         .map_err(|e| format!("ping on a: {e}"))?;
     after.sort();
     let from: Vec<String> = after.iter().map(|r| r.from.to_string()).collect();

@@ -6,10 +6,9 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use harness::Host;
+use harness::{Host, Running};
 
 /// Our sender binary.
 pub const SENDER: &str = env!("CARGO_BIN_EXE_sender");
@@ -38,41 +37,12 @@ pub fn python(python3: &Path, fixture: &str) -> Command {
 }
 
 /// A long-running program (a receiver) inside a host, its stdout read line by line.
-pub struct Program {
-    what: String,
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
+pub struct Program(Running);
 
 impl Program {
     /// Starts `command` in `host`.
     pub fn start(host: &Host, command: &mut Command) -> Program {
-        let what = format!("{command:?} on {}", host.name());
-        let mut child = host
-            .spawn(
-                command
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped()),
-            )
-            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Program {
-            what,
-            child,
-            lines,
-            seen: Vec::new(),
-        }
+        Program(Running::start(host, command).unwrap_or_else(|e| panic!("{e}")))
     }
 
     /// Starts a receiver and returns once it has printed that it waits for a message,
@@ -86,26 +56,9 @@ impl Program {
     /// Waits until the lines printed so far satisfy `done`; panics with everything the
     /// program printed (stdout and stderr) when it exits or the deadline passes first.
     pub fn wait_until(&mut self, done: impl Fn(&[String]) -> bool) -> &[String] {
-        let end = Instant::now() + DEADLINE;
-        while !done(&self.seen) {
-            let left = end.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
-                Err(_) => {
-                    let _ = self.child.kill();
-                    let mut stderr = String::new();
-                    if let Some(mut err) = self.child.stderr.take() {
-                        let _ = err.read_to_string(&mut stderr);
-                    }
-                    panic!(
-                        "{} did not print what was expected.\nstdout:\n{}\nstderr:\n{stderr}",
-                        self.what,
-                        self.seen.join("\n")
-                    );
-                }
-            }
-        }
-        &self.seen
+        self.0
+            .wait_until(done, Instant::now() + DEADLINE)
+            .unwrap_or_else(|not_seen| panic!("{not_seen}"))
     }
 
     /// Waits until the program has printed `count` lines starting with `prefix`.
@@ -116,42 +69,27 @@ impl Program {
     /// Waits for the program to end on its own (bounded by [`DEADLINE`]) and returns its
     /// exit code with everything it printed.
     pub fn finish(&mut self) -> (i32, String) {
-        let end = Instant::now() + DEADLINE;
-        loop {
-            let left = end.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    panic!("{} did not end:\n{}", self.what, self.transcript())
-                }
-            }
-        }
-        let status = self.child.wait().expect("wait for the program");
+        let status = self
+            .0
+            .finish(Instant::now() + DEADLINE)
+            .unwrap_or_else(|not_seen| panic!("{not_seen}"));
         (status.code().unwrap_or(-1), self.transcript())
     }
 
     /// Everything printed so far, one line each.
     pub fn transcript(&self) -> String {
-        self.seen.join("\n")
+        self.0.seen().join("\n")
     }
 
     /// What was printed up to and including the last line starting with `prefix`. A
     /// receiver goes on to print its next prompt at its own pace; this leaves it out.
     pub fn transcript_through(&self, prefix: &str) -> String {
-        let end = self
-            .seen
+        let seen = self.0.seen();
+        let end = seen
             .iter()
             .rposition(|l| l.starts_with(prefix))
             .map_or(0, |i| i + 1);
-        self.seen[..end].join("\n")
-    }
-}
-
-impl Drop for Program {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        seen[..end].join("\n")
     }
 }
 

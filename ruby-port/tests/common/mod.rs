@@ -6,161 +6,83 @@
 pub mod hostile;
 pub mod tmux;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use harness::Host;
+use harness::{Host, Running};
 
 /// How long a test waits for something that should happen at once; only a
 /// failing test ever waits this long.
 pub const DEADLINE: Duration = Duration::from_secs(5);
 
 /// One of the crate's programs running inside a host, with its output collected.
-pub struct Program {
-    pub child: Child,
-    pub stdin: Option<ChildStdin>,
-    stdout: Receiver<String>,
-    stderr: Receiver<String>,
-    pub seen_stdout: Vec<String>,
-    pub seen_stderr: Vec<String>,
-}
+pub struct Program(Running);
 
 /// Starts `binary` (a `CARGO_BIN_EXE_*` path) with `args` inside `host`.
 pub fn start(host: &Host, binary: &str, args: &[&str]) -> Program {
-    let mut child = host
-        .spawn(
-            Command::new(binary)
-                .args(args)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped()),
-        )
-        .unwrap_or_else(|e| panic!("starting {binary}: {e}"));
-    let stdout = lines(child.stdout.take().unwrap());
-    let stderr = lines(child.stderr.take().unwrap());
-    Program {
-        stdin: child.stdin.take(),
-        child,
-        stdout,
-        stderr,
-        seen_stdout: Vec::new(),
-        seen_stderr: Vec::new(),
-    }
+    Program(
+        Running::start_with_stdin(host, Command::new(binary).args(args))
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
 }
 
-fn lines(pipe: impl std::io::Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
+/// The deadline of a wait starting now.
+fn deadline() -> Instant {
+    Instant::now() + DEADLINE
 }
 
 impl Program {
     /// Waits for the next stdout line; panics with everything seen if none comes.
     pub fn stdout_line(&mut self) -> String {
-        match self.stdout.recv_timeout(DEADLINE) {
-            Ok(line) => {
-                self.seen_stdout.push(line.clone());
-                line
-            }
-            Err(e) => panic!(
-                "{self:?}\nno stdout line within {DEADLINE:?} ({e})",
-                self = self.report()
-            ),
-        }
+        self.0
+            .next_line(deadline())
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Waits for the next stderr line.
     pub fn stderr_line(&mut self) -> String {
-        match self.stderr.recv_timeout(DEADLINE) {
-            Ok(line) => {
-                self.seen_stderr.push(line.clone());
-                line
-            }
-            Err(e) => panic!(
-                "{}\nno stderr line within {DEADLINE:?} ({e})",
-                self.report()
-            ),
-        }
+        self.0
+            .next_stderr_line(deadline())
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Waits until a stderr line contains `needle`.
     pub fn wait_stderr(&mut self, needle: &str) -> String {
-        let end = Instant::now() + DEADLINE;
-        while Instant::now() < end {
-            if let Ok(line) = self.stderr.recv_timeout(end - Instant::now()) {
-                self.seen_stderr.push(line.clone());
-                if line.contains(needle) {
-                    return line;
-                }
-            }
-        }
-        panic!("{}\nno stderr line containing {needle:?}", self.report())
+        self.0
+            .wait_for_stderr(|line| line.contains(needle), deadline())
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Stdout lines that arrive within `window` (used to show that nothing more comes).
     pub fn more_stdout(&mut self, window: Duration) -> Vec<String> {
-        let end = Instant::now() + window;
-        let mut more = Vec::new();
-        while let Some(left) = end.checked_duration_since(Instant::now()) {
-            match self.stdout.recv_timeout(left) {
-                Ok(line) => more.push(line),
-                Err(_) => break,
-            }
-        }
-        self.seen_stdout.extend(more.iter().cloned());
-        more
+        self.0.lines_within(window)
+    }
+
+    /// The stdout lines read so far.
+    pub fn seen_stdout(&self) -> &[String] {
+        self.0.seen()
     }
 
     /// Writes one line to the program's stdin.
     pub fn type_line(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin still open");
-        writeln!(stdin, "{line}").expect("writing to the program");
-        stdin.flush().unwrap();
+        self.0.type_line(line).expect("writing to the program");
     }
 
     /// Waits for the program to exit (closing its stdin first) and returns its status code.
     pub fn finish(&mut self) -> Option<i32> {
-        drop(self.stdin.take());
-        let end = Instant::now() + DEADLINE;
-        while Instant::now() < end {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // Collect what is left on the pipes.
-                self.seen_stdout.extend(self.stdout.try_iter());
-                self.seen_stderr.extend(self.stderr.try_iter());
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!(
-            "{}\nthe program did not exit within {DEADLINE:?}",
-            self.report()
-        )
+        self.0
+            .finish(deadline())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .code()
     }
 
     /// What the program printed so far, for failure messages.
     pub fn report(&mut self) -> String {
-        self.seen_stdout.extend(self.stdout.try_iter());
-        self.seen_stderr.extend(self.stderr.try_iter());
+        let stderr = self.0.seen_stderr().to_vec();
         format!(
-            "stdout so far: {:#?}\nstderr so far: {:#?}",
-            self.seen_stdout, self.seen_stderr
+            "stdout so far: {:#?}\nstderr so far: {stderr:#?}",
+            self.0.seen()
         )
-    }
-}
-
-impl Drop for Program {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -175,37 +97,23 @@ pub fn piped_into_head(
     poke: impl Fn(),
 ) -> (String, String) {
     let script = format!("{command} | head -1 >/dev/null; echo \"status ${{PIPESTATUS[0]}}\" >&2");
-    let mut program = {
-        let mut child = host
-            .spawn(
-                Command::new("bash")
-                    .args(["-c", &script])
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::piped()),
-            )
-            .expect("starting bash");
-        let stderr = lines(child.stderr.take().unwrap());
-        Program {
-            stdin: child.stdin.take(),
-            child,
-            stdout: channel().1,
-            stderr,
-            seen_stdout: Vec::new(),
-            seen_stderr: Vec::new(),
-        }
-    };
-    program.wait_stderr(ready);
-    let end = Instant::now() + DEADLINE;
-    while program.child.try_wait().unwrap().is_none() {
+    let mut bash = Running::start_with_stdin(host, Command::new("bash").args(["-c", &script]))
+        .expect("starting bash");
+    bash.wait_for_stderr(|line| line.contains(ready), deadline())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let end = deadline();
+    while bash.try_wait().unwrap().is_none() {
         if Instant::now() > end {
-            panic!("{}\n`{command} | head -1` did not end", program.report());
+            panic!(
+                "`{command} | head -1` did not end; stderr so far: {:#?}",
+                bash.seen_stderr()
+            );
         }
         poke();
         std::thread::sleep(Duration::from_millis(20));
     }
-    program.seen_stderr.extend(program.stderr.try_iter());
-    let stderr = program.seen_stderr.join("\n");
+    bash.finish(end).unwrap_or_else(|e| panic!("{e}"));
+    let stderr = bash.seen_stderr().join("\n");
     let status = stderr
         .lines()
         .find_map(|l| l.strip_prefix("status "))

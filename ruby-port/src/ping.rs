@@ -1,10 +1,10 @@
 //! `ping` to a group, without the `ping` program: one ICMP echo request on a raw socket.
 //!
 //! The Ruby article pings 224.0.0.251 and gets one echo reply per member host, all with the
-//! request's sequence number. This module sends such a request from the calling thread's
+//! request's sequence number. [`ping_group`] sends such a request from the calling thread's
 //! network namespace and collects the replies, so the claim can be checked where no `ping`
-//! is installed. Raw sockets need `CAP_NET_RAW`, which root and the harness's user
-//! namespaces have.
+//! is installed (`tests/ping.rs` does, and the tour). Raw sockets need `CAP_NET_RAW`, which
+//! root and the harness's user namespaces have.
 
 use std::io::{self, Read};
 use std::net::{Ipv4Addr, SocketAddr};

@@ -1,0 +1,61 @@
+//! The Ruby article's `ping 224.0.0.251`: one echo request to a group, answered by every
+//! member host with the request's sequence number. The article shows it on macOS, where
+//! answering is the default; this test shows what Linux does.
+
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use harness::Lan;
+
+/// Where Linux keeps the setting that decides whether a host answers a ping to a group.
+const IGNORE_GROUP_PINGS: &str = "/proc/sys/net/ipv4/icmp_echo_ignore_broadcasts";
+
+/// (source, sequence) of every echo reply to one request to 224.0.0.1 within `window`.
+fn ping_all_hosts(window: Duration) -> Vec<(Ipv4Addr, u16)> {
+    ruby_port::ping_group(Ipv4Addr::new(224, 0, 0, 1), 7, window)
+        .unwrap()
+        .into_iter()
+        .map(|reply| (reply.from, reply.sequence))
+        .collect()
+}
+
+/// Linux ignores echo requests sent to a group unless `net.ipv4.icmp_echo_ignore_broadcasts`
+/// is 0; with that set, every member host answers one request, all with its sequence number
+/// (the Ruby article's `ping 224.0.0.251` shows this on macOS, where answering is the default).
+#[test]
+fn ping_to_a_group_is_answered_by_every_host_only_when_linux_allows_it() {
+    let lan = harness::or_skip!(Lan::new(["a", "b", "c"]));
+    let a = lan.host("a");
+
+    for host in lan.hosts() {
+        let setting = host
+            .run(|| std::fs::read_to_string(IGNORE_GROUP_PINGS))
+            .unwrap();
+        assert_eq!(
+            setting.trim(),
+            "1",
+            "the Linux default ignores group echo requests"
+        );
+    }
+    let silent = a.run(|| ping_all_hosts(Duration::from_millis(500)));
+    assert_eq!(
+        silent,
+        [],
+        "nobody answers while icmp_echo_ignore_broadcasts is 1"
+    );
+
+    for host in lan.hosts() {
+        host.run(|| std::fs::write(IGNORE_GROUP_PINGS, "0"))
+            .unwrap();
+    }
+    let mut replies = a.run(|| ping_all_hosts(Duration::from_secs(1)));
+    replies.sort();
+    let expected: Vec<(Ipv4Addr, u16)> = lan.hosts().iter().map(|h| (h.ipv4(), 7)).collect();
+    assert_eq!(
+        replies, expected,
+        "one reply per host (the sender included), all with seq 7"
+    );
+}
