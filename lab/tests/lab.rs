@@ -30,11 +30,8 @@ struct Registry(PathBuf);
 impl Registry {
     fn new() -> Registry {
         static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "lab-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
+        // Under target/tmp: a test killed with kill -9 leaves nothing in the machine's /tmp.
+        let dir = pcap::scratch(&format!("lab-test-{}", N.fetch_add(1, Ordering::Relaxed)));
         std::fs::create_dir_all(&dir).unwrap();
         Registry(dir)
     }

@@ -6,7 +6,6 @@ harness::userns_before_main!();
 
 // `tests/common` predates the `unreachable_pub` lint; its items move to `pub(crate)` with the
 // test-plumbing work on that module.
-#[allow(unreachable_pub)]
 mod common;
 
 use std::net::{Ipv4Addr, UdpSocket};

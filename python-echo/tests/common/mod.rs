@@ -11,23 +11,23 @@ use std::time::{Duration, Instant};
 use harness::{Host, Running};
 
 /// Our sender binary.
-pub const SENDER: &str = env!("CARGO_BIN_EXE_sender");
+pub(crate) const SENDER: &str = env!("CARGO_BIN_EXE_sender");
 /// Our receiver binary.
-pub const RECEIVER: &str = env!("CARGO_BIN_EXE_receiver");
+pub(crate) const RECEIVER: &str = env!("CARGO_BIN_EXE_receiver");
 
 /// Upper bound for anything a test waits for; only reached when something is broken.
-pub const DEADLINE: Duration = Duration::from_secs(10);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(10);
 
 /// The line every receiver (ours and the original) prints once it has joined the group.
-pub const READY: &str = "waiting to receive message";
+pub(crate) const READY: &str = "waiting to receive message";
 
 /// Reply timeout the tests give senders: long enough that a busy machine cannot make an
 /// ack late, short enough to keep the suite quick. (The article's 0.2 s is the default.)
-pub const TEST_TIMEOUT: &str = "0.5";
+pub(crate) const TEST_TIMEOUT: &str = "0.5";
 
 /// A Python fixture under `tests/fixtures/`, run unbuffered by `python3`, the interpreter
 /// `harness::tool(harness::Capability::Python3)` found (tests skip without one).
-pub fn python(python3: &Path, fixture: &str) -> Command {
+pub(crate) fn python(python3: &Path, fixture: &str) -> Command {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(fixture);
@@ -37,17 +37,17 @@ pub fn python(python3: &Path, fixture: &str) -> Command {
 }
 
 /// A long-running program (a receiver) inside a host, its stdout read line by line.
-pub struct Program(Running);
+pub(crate) struct Program(Running);
 
 impl Program {
     /// Starts `command` in `host`.
-    pub fn start(host: &Host, command: &mut Command) -> Program {
+    pub(crate) fn start(host: &Host, command: &mut Command) -> Program {
         Program(Running::start(host, command).unwrap_or_else(|e| panic!("{e}")))
     }
 
     /// Starts a receiver and returns once it has printed that it waits for a message,
     /// which both programs do only after joining the group.
-    pub fn ready(host: &Host, command: &mut Command) -> Program {
+    pub(crate) fn ready(host: &Host, command: &mut Command) -> Program {
         let mut program = Program::start(host, command);
         program.wait_until(|lines| lines.iter().any(|l| l == READY));
         program
@@ -55,20 +55,20 @@ impl Program {
 
     /// Waits until the lines printed so far satisfy `done`; panics with everything the
     /// program printed (stdout and stderr) when it exits or the deadline passes first.
-    pub fn wait_until(&mut self, done: impl Fn(&[String]) -> bool) -> &[String] {
+    pub(crate) fn wait_until(&mut self, done: impl Fn(&[String]) -> bool) -> &[String] {
         self.0
             .wait_until(done, Instant::now() + DEADLINE)
             .unwrap_or_else(|not_seen| panic!("{not_seen}"))
     }
 
     /// Waits until the program has printed `count` lines starting with `prefix`.
-    pub fn wait_for_lines(&mut self, prefix: &str, count: usize) -> &[String] {
+    pub(crate) fn wait_for_lines(&mut self, prefix: &str, count: usize) -> &[String] {
         self.wait_until(|lines| lines.iter().filter(|l| l.starts_with(prefix)).count() >= count)
     }
 
     /// Waits for the program to end on its own (bounded by [`DEADLINE`]) and returns its
     /// exit code with everything it printed.
-    pub fn finish(&mut self) -> (i32, String) {
+    pub(crate) fn finish(&mut self) -> (i32, String) {
         let status = self
             .0
             .finish(Instant::now() + DEADLINE)
@@ -77,13 +77,13 @@ impl Program {
     }
 
     /// Everything printed so far, one line each.
-    pub fn transcript(&self) -> String {
+    pub(crate) fn transcript(&self) -> String {
         self.0.seen().join("\n")
     }
 
     /// What was printed up to and including the last line starting with `prefix`. A
     /// receiver goes on to print its next prompt at its own pace; this leaves it out.
-    pub fn transcript_through(&self, prefix: &str) -> String {
+    pub(crate) fn transcript_through(&self, prefix: &str) -> String {
         let seen = self.0.seen();
         let end = seen
             .iter()
@@ -94,7 +94,7 @@ impl Program {
 }
 
 /// Runs a program to completion inside `host`: (exit code, stdout, stderr).
-pub fn run(host: &Host, command: &mut Command) -> (i32, String, String) {
+pub(crate) fn run(host: &Host, command: &mut Command) -> (i32, String, String) {
     let output = host
         .output(command.stdin(Stdio::null()))
         .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
@@ -106,7 +106,7 @@ pub fn run(host: &Host, command: &mut Command) -> (i32, String, String) {
 }
 
 /// Our sender with the test timeout and extra arguments, run to completion in `host`.
-pub fn run_sender(host: &Host, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn run_sender(host: &Host, args: &[&str]) -> (i32, String, String) {
     run(
         host,
         Command::new(SENDER)
@@ -116,7 +116,7 @@ pub fn run_sender(host: &Host, args: &[&str]) -> (i32, String, String) {
 }
 
 /// The lines `received ... from (...)` in a sender's output, in arrival order.
-pub fn received_lines(output: &str) -> Vec<&str> {
+pub(crate) fn received_lines(output: &str) -> Vec<&str> {
     output
         .lines()
         .filter(|l| l.starts_with("received "))
@@ -125,7 +125,7 @@ pub fn received_lines(output: &str) -> Vec<&str> {
 
 /// The sender's output with its `received` lines sorted among themselves. Which of two
 /// receivers answers first is a race; the snapshot should not depend on who won it.
-pub fn in_address_order(output: &str) -> String {
+pub(crate) fn in_address_order(output: &str) -> String {
     let mut lines: Vec<&str> = output.lines().collect();
     let slots: Vec<usize> = (0..lines.len())
         .filter(|&i| lines[i].starts_with("received "))
@@ -139,14 +139,14 @@ pub fn in_address_order(output: &str) -> String {
 }
 
 /// Insta filters hiding the ephemeral port a sender happened to get.
-pub fn port_filters() -> Vec<(&'static str, &'static str)> {
+pub(crate) fn port_filters() -> Vec<(&'static str, &'static str)> {
     vec![(r"(\('[0-9a-f.:]+', )\d{4,5}(\)|, )", "${1}[port]${2}")]
 }
 
 /// Starts `command` in `host` with stdout piped, reads lines until one satisfies `until`,
 /// then closes its stdout, as `| head -1` does once it has its line. Returns the child
 /// (stderr piped) and the lines read.
-pub fn start_then_close_stdout(
+pub(crate) fn start_then_close_stdout(
     host: &Host,
     command: &mut Command,
     until: impl Fn(&str) -> bool,
@@ -175,7 +175,7 @@ pub fn start_then_close_stdout(
 
 /// Waits for `child` to end (bounded by [`DEADLINE`], which only a failure reaches):
 /// its exit code and stderr.
-pub fn wait_with_deadline(mut child: Child) -> (i32, String) {
+pub(crate) fn wait_with_deadline(mut child: Child) -> (i32, String) {
     let status = harness::wait_within(&mut child, DEADLINE)
         .unwrap_or_else(|| panic!("the program did not end within {DEADLINE:?}"));
     let mut stderr = String::new();

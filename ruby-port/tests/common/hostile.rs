@@ -14,7 +14,7 @@ use ruby_port::{ClientId, Message};
 /// seconds. The flood's texts are printable ASCII without quotes or
 /// backslashes, so they go into the template as they are, except
 /// [`flood::ESCAPES`], which needs JSON escapes and is serialised once.
-pub fn chat_message(n: u64, text: &str) -> Vec<u8> {
+pub(crate) fn chat_message(n: u64, text: &str) -> Vec<u8> {
     const HOLE: &str = "@@TEXT@@";
     thread_local! {
         static TEMPLATES: Vec<(String, String, Vec<u8>)> = (0..7)
@@ -37,7 +37,7 @@ pub fn chat_message(n: u64, text: &str) -> Vec<u8> {
 }
 
 /// [`chat_message`] the straightforward way.
-pub fn slow_chat_message(n: u64, text: &str) -> Vec<u8> {
+pub(crate) fn slow_chat_message(n: u64, text: &str) -> Vec<u8> {
     Message::new(
         ClientId::from("f100dde5f1"),
         format!("flooder{}", n % 7),
@@ -50,36 +50,36 @@ pub fn slow_chat_message(n: u64, text: &str) -> Vec<u8> {
 /// A flood of `count` datagrams whose valid ones are [`chat_message`]s and
 /// whose oversized ones are 2 KiB: twice what a peer reads, and cheap enough
 /// to make 20,000 of in an unoptimised build.
-pub fn hostile(count: u64) -> Flood<fn(u64, &str) -> Vec<u8>> {
+pub(crate) fn hostile(count: u64) -> Flood<fn(u64, &str) -> Vec<u8>> {
     Flood::new(count, chat_message as fn(u64, &str) -> Vec<u8>).oversized(2048)
 }
 
 // ---- Shared by the flood suites (`tests/flood.rs`, `tests/flood_window.rs`) ----
 
 /// Datagrams per flood.
-pub const FLOOD: u64 = 100_000;
+pub(crate) const FLOOD: u64 = 100_000;
 
 /// What the test's own messages start with; the output watcher keeps only
 /// lines that contain it.
-pub const MARK: &str = "mark:";
+pub(crate) const MARK: &str = "mark:";
 
 /// The message sent before a flood, to see the program ready.
-pub const READY: &str = "mark: ready";
+pub(crate) const READY: &str = "mark: ready";
 
 /// The message sent after each flood, to show the program still works.
-pub const AFTER: &str = "mark: still here after the flood";
+pub(crate) const AFTER: &str = "mark: still here after the flood";
 
 /// The most resident memory a program may reach during a flood: twice what it
 /// used idle, plus 8 MiB of slack (allocator arenas, the 64 KiB read buffer,
 /// a terminal frame). Before the fixes `chat` grew by about 36 bytes of
 /// memory per byte of valid message it ever received.
-pub fn memory_bound(idle_kib: u64) -> u64 {
+pub(crate) fn memory_bound(idle_kib: u64) -> u64 {
     2 * idle_kib + 8 * 1024
 }
 
 /// Asserts that the peak resident memory `after` a flood stayed within [`memory_bound`] of
 /// the `idle` figure.
-pub fn assert_within_memory_bound(idle: flood::Memory, after: flood::Memory) {
+pub(crate) fn assert_within_memory_bound(idle: flood::Memory, after: flood::Memory) {
     let bound = memory_bound(idle.resident_kib);
     assert!(
         after.peak_kib <= bound,
@@ -89,7 +89,7 @@ pub fn assert_within_memory_bound(idle: flood::Memory, after: flood::Memory) {
     );
 }
 
-pub fn send_message(host: &Host, group: harness::Group, text: &str) {
+pub(crate) fn send_message(host: &Host, group: harness::Group, text: &str) {
     let message = Message::new(ClientId::from("0a0b0c0d0e"), "friend", text);
     let config = ruby_port::Config::new(group, None).unwrap();
     host.run(|| ruby_port::send(&config, message.to_json().as_bytes()))
@@ -97,6 +97,6 @@ pub fn send_message(host: &Host, group: harness::Group, text: &str) {
 }
 
 /// Resident memory of `pid` in KiB, now and at its peak.
-pub fn memory(pid: u32) -> flood::Memory {
+pub(crate) fn memory(pid: u32) -> flood::Memory {
     flood::memory(pid).unwrap_or_else(|e| panic!("reading the memory of {pid}: {e}"))
 }

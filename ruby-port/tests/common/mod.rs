@@ -3,8 +3,8 @@
 
 #![allow(dead_code)]
 
-pub mod hostile;
-pub mod tmux;
+pub(crate) mod hostile;
+pub(crate) mod tmux;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -13,13 +13,13 @@ use harness::{Host, Running};
 
 /// How long a test waits for something that should happen at once; only a
 /// failing test ever waits this long.
-pub const DEADLINE: Duration = Duration::from_secs(5);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(5);
 
 /// One of the crate's programs running inside a host, with its output collected.
-pub struct Program(Running);
+pub(crate) struct Program(Running);
 
 /// Starts `binary` (a `CARGO_BIN_EXE_*` path) with `args` inside `host`.
-pub fn start(host: &Host, binary: &str, args: &[&str]) -> Program {
+pub(crate) fn start(host: &Host, binary: &str, args: &[&str]) -> Program {
     Program(
         Running::start_with_stdin(host, Command::new(binary).args(args))
             .unwrap_or_else(|e| panic!("{e}")),
@@ -33,43 +33,43 @@ fn deadline() -> Instant {
 
 impl Program {
     /// Waits for the next stdout line; panics with everything seen if none comes.
-    pub fn stdout_line(&mut self) -> String {
+    pub(crate) fn stdout_line(&mut self) -> String {
         self.0
             .next_line(deadline())
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Waits for the next stderr line.
-    pub fn stderr_line(&mut self) -> String {
+    pub(crate) fn stderr_line(&mut self) -> String {
         self.0
             .next_stderr_line(deadline())
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Waits until a stderr line contains `needle`.
-    pub fn wait_stderr(&mut self, needle: &str) -> String {
+    pub(crate) fn wait_stderr(&mut self, needle: &str) -> String {
         self.0
             .wait_for_stderr(|line| line.contains(needle), deadline())
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Stdout lines that arrive within `window` (used to show that nothing more comes).
-    pub fn more_stdout(&mut self, window: Duration) -> Vec<String> {
+    pub(crate) fn more_stdout(&mut self, window: Duration) -> Vec<String> {
         self.0.lines_within(window)
     }
 
     /// The stdout lines read so far.
-    pub fn seen_stdout(&self) -> &[String] {
+    pub(crate) fn seen_stdout(&self) -> &[String] {
         self.0.seen()
     }
 
     /// Writes one line to the program's stdin.
-    pub fn type_line(&mut self, line: &str) {
+    pub(crate) fn type_line(&mut self, line: &str) {
         self.0.type_line(line).expect("writing to the program");
     }
 
     /// Waits for the program to exit (closing its stdin first) and returns its status code.
-    pub fn finish(&mut self) -> Option<i32> {
+    pub(crate) fn finish(&mut self) -> Option<i32> {
         self.0
             .finish(deadline())
             .unwrap_or_else(|e| panic!("{e}"))
@@ -77,7 +77,7 @@ impl Program {
     }
 
     /// What the program printed so far, for failure messages.
-    pub fn report(&mut self) -> String {
+    pub(crate) fn report(&mut self) -> String {
         let stderr = self.0.seen_stderr().to_vec();
         format!(
             "stdout so far: {:#?}\nstderr so far: {stderr:#?}",
@@ -90,7 +90,7 @@ impl Program {
 /// command's stderr, then calls `poke` (which should make the command print a
 /// line) until the pipeline ends. Returns the command's exit status as bash's
 /// `PIPESTATUS` saw it and everything the command wrote to stderr.
-pub fn piped_into_head(
+pub(crate) fn piped_into_head(
     host: &Host,
     command: &str,
     ready: &str,

@@ -12,7 +12,7 @@ use super::DEADLINE;
 
 /// A tmux server of our own, in the foreground (`-D`) so the harness kills it
 /// with the test, with one 60x12 session running `chat`.
-pub struct Tmux<'h> {
+pub(crate) struct Tmux<'h> {
     host: &'h Host,
     /// The tmux program, found on `PATH` by [`harness::tool`].
     program: PathBuf,
@@ -23,7 +23,7 @@ pub struct Tmux<'h> {
 }
 
 impl<'h> Tmux<'h> {
-    pub fn start(host: &'h Host, program: PathBuf, command: &str) -> Tmux<'h> {
+    pub(crate) fn start(host: &'h Host, program: PathBuf, command: &str) -> Tmux<'h> {
         let socket = std::env::temp_dir().join(format!(
             "ruby-port-tmux-{}-{}",
             std::process::id(),
@@ -76,14 +76,14 @@ impl<'h> Tmux<'h> {
     }
 
     /// The exit status the pane's shell recorded, once `until_exited` has returned.
-    pub fn exit_status(&self) -> String {
+    pub(crate) fn exit_status(&self) -> String {
         std::fs::read_to_string(&self.status)
             .unwrap_or_default()
             .trim()
             .to_string()
     }
 
-    pub fn try_run(&self, args: &[&str]) -> Option<String> {
+    pub(crate) fn try_run(&self, args: &[&str]) -> Option<String> {
         let out = self
             .host
             .output(
@@ -98,17 +98,17 @@ impl<'h> Tmux<'h> {
             .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
-    pub fn run(&self, args: &[&str]) -> String {
+    pub(crate) fn run(&self, args: &[&str]) -> String {
         self.try_run(args)
             .unwrap_or_else(|| panic!("tmux {args:?} failed"))
     }
 
     /// The visible screen, one line per row, trailing spaces removed.
-    pub fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         self.run(&["capture-pane", "-p", "-t", "chat"])
     }
 
-    pub fn pane(&self, format: &str) -> String {
+    pub(crate) fn pane(&self, format: &str) -> String {
         self.run(&["display-message", "-p", "-t", "chat", format])
             .trim()
             .to_string()
@@ -116,7 +116,7 @@ impl<'h> Tmux<'h> {
 
     /// Appends every byte the program writes to its terminal to `file`
     /// (`pipe-pane`), from now on.
-    pub fn record_output(&self, file: &Path) {
+    pub(crate) fn record_output(&self, file: &Path) {
         let _ = std::fs::remove_file(file);
         self.run(&[
             "pipe-pane",
@@ -128,7 +128,7 @@ impl<'h> Tmux<'h> {
     }
 
     /// The pid of the program in the pane: the child of the pane's shell.
-    pub fn program_pid(&self) -> u32 {
+    pub(crate) fn program_pid(&self) -> u32 {
         let shell = self.pane("#{pane_pid}");
         let children = format!("/proc/{shell}/task/{shell}/children");
         let mut pid = None;
@@ -142,7 +142,7 @@ impl<'h> Tmux<'h> {
     }
 
     /// Polls until `ready` holds; the deadline only bounds a failure.
-    pub fn until(&self, what: &str, mut ready: impl FnMut() -> bool) {
+    pub(crate) fn until(&self, what: &str, mut ready: impl FnMut() -> bool) {
         let end = Instant::now() + DEADLINE;
         while !ready() {
             if Instant::now() > end {
@@ -157,7 +157,7 @@ impl<'h> Tmux<'h> {
     }
 
     /// Waits until the program has exited and its exit status is recorded.
-    pub fn until_exited(&self) {
+    pub(crate) fn until_exited(&self) {
         let end = Instant::now() + DEADLINE;
         while self.exit_status().is_empty() {
             if Instant::now() > end {
@@ -170,7 +170,7 @@ impl<'h> Tmux<'h> {
         }
     }
 
-    pub fn until_screen_shows(&self, text: &str) -> String {
+    pub(crate) fn until_screen_shows(&self, text: &str) -> String {
         let mut last = String::new();
         self.until(&format!("the screen to show {text:?}"), || {
             last = self.screen();
