@@ -36,6 +36,27 @@ impl Registry {
         Registry(dir)
     }
 
+    /// Writes `lines` to a script and runs `lab --no-tmux --no-build --run SCRIPT a b` to its
+    /// end: its output and the script's path, or `None` after a visible skip where no lab can
+    /// be built.
+    fn run_script(&self, lines: &str) -> Option<(Output, PathBuf)> {
+        let script = self.0.join("script");
+        std::fs::write(&script, lines).unwrap();
+        let out = self
+            .lab()
+            .args(["--no-tmux", "--no-build", "--run"])
+            .arg(&script)
+            .args(["a", "b"])
+            .output()
+            .unwrap();
+        let said = text(&out.stderr);
+        if said.contains("no network namespace") && !harness::sandbox_required() {
+            harness::skip_because(said.trim());
+            return None;
+        }
+        Some((out, script))
+    }
+
     fn lab(&self) -> Command {
         let mut command = Command::new(LAB);
         command.env("HARNESS_LAB_DIR", &self.0).env_remove("CARGO");
@@ -979,21 +1000,10 @@ fn a_routed_lab_opens_or_names_the_missing_kernel_option_in_one_line() {
 #[test]
 fn run_file_stops_at_the_first_failing_line_and_names_it() {
     let registry = Registry::new();
-    let script = registry.0.join("script");
-    std::fs::write(&script, "a echo first\nb exit 3\na echo never\n").unwrap();
-    let out = registry
-        .lab()
-        .args(["--no-tmux", "--no-build", "--run"])
-        .arg(&script)
-        .args(["a", "b"])
-        .output()
-        .unwrap();
-    let said = text(&out.stderr);
-    if said.contains("no network namespace") && !harness::sandbox_required() {
-        harness::skip_because(said.trim());
+    let Some((out, script)) = registry.run_script("a echo first\nb exit 3\na echo never\n") else {
         return;
-    }
-    let shown = text(&out.stdout);
+    };
+    let (shown, said) = (text(&out.stdout), text(&out.stderr));
     assert!(shown.ends_with("first\n"), "{shown}{said}");
     assert_eq!(out.status.code(), Some(3), "{said}");
     assert!(
@@ -1047,25 +1057,12 @@ fn unreadable_scripts_and_zero_runs_are_refused_before_anything_is_built() {
 #[test]
 fn run_file_runs_each_line_in_its_host() {
     let registry = Registry::new();
-    let script = registry.0.join("script");
-    std::fs::write(
-        &script,
+    let Some((out, _)) = registry.run_script(
         "# a comment\na ip -4 -o addr show eth0 | grep -o '10[.0-9]*/24'\n\nb echo \"$LAB_HOST\"; exit 4\n",
-    )
-    .unwrap();
-    let out = registry
-        .lab()
-        .args(["--no-tmux", "--no-build", "--run"])
-        .arg(&script)
-        .args(["a", "b"])
-        .output()
-        .unwrap();
-    let said = text(&out.stderr);
-    if said.contains("no network namespace") && !harness::sandbox_required() {
-        harness::skip_because(said.trim());
+    ) else {
         return;
-    }
-    let shown = text(&out.stdout);
+    };
+    let (shown, said) = (text(&out.stdout), text(&out.stderr));
     assert!(shown.ends_with("10.0.0.1/24\nb\n"), "{shown}{said}");
     assert_eq!(out.status.code(), Some(4), "{said}");
     assert!(registry::running_in(&registry.0).unwrap().is_empty());
