@@ -22,41 +22,65 @@
 //! assert_eq!(got[0].source.ip(), lan.host("a").ipv4());
 //! ```
 //!
-//! ## Layout
-//! - [`Sandbox`] (`sandbox.rs`): one isolated host; IPv4 multicast over `lo`, IPv6 over `eth0`.
-//! - [`Lan`] (`lan.rs`): named hosts on one flooding bridge, host k at `10.0.0.k` (up to 254
-//!   hosts in a /24; up to [`MAX_LAN_HOSTS`] in a /22, numbered on past `.254`); or on a
-//!   snooping one ([`Snooping`]), and with impaired links ([`Lan::impair`],
-//!   [`Routed::impair`]).
-//! - [`Impairment`] (`impair.rs`): loss, delay, duplication, reordering, rate on one link.
-//! - [`Routed`] (`routed.rs`): two or more segments and a multicast router (IPv4 and IPv6),
-//!   where TTL and hop limit matter; a host named on several segments has an interface on
-//!   each ([`Host::interfaces`]).
-//!   Both are built by `topology.rs`; `ready.rs` waits until new links really carry traffic.
-//! - [`Host`] (`host.rs`): run a closure, spawn a process, listen, capture, add routes; make
-//!   sockets inside it for async runtimes ([`Host::udp_socket`], `Host::block_on` with the
-//!   `tokio` feature; see `README.md`, which is also the outside user's guide).
-//! - [`Listener`] (`listener.rs`): a joined socket on a thread, recording [`Datagram`]s with
-//!   their arrival interface, destination, source and TTL; expectations with deadlines.
-//! - [`Capture`] (`capture.rs`): frames crossing one interface, with their direction.
-//! - [`PcapWriter`] (`pcap.rs`): frames as a classic pcap file ([`Capture::write_pcap`]).
-//! - [`registry`] (`registry.rs`): where running labs (the `lab` crate) and paused tests are
-//!   listed, so `cargo lab shell` finds them; [`procfs`] (`procfs.rs`): what `/proc` says
-//!   about processes, to end what a lab or a test started.
-//! - [`flood`] (`flood.rs`): hostile input for listeners (a mixed flood of datagrams) and the
-//!   checks after it: resident memory, control characters in what a program printed; the
-//!   figures examples' table.
-//! - `recording.rs`: `HARNESS_PCAP_DIR` records every host interface and keeps a failed
-//!   test's recordings as pcap files.
-//! - [`Running`] (`reading.rs`): a program started in a host, its output read line by line
-//!   as it comes; every wait has a deadline, and a failed one ([`NotSeen`]) shows what it
-//!   printed. [`wait_within`] (`child.rs`): wait for a program to end, with a deadline.
-//! - `pause.rs`: `HARNESS_PAUSE=1` keeps a failed test's network and prints how to enter it.
-//! - `namespace.rs`, `netlink.rs`: namespaces held by file descriptor, configured over rtnetlink.
-//! - [`Capability`] (`capability.rs`): what this machine can do, probed once per process.
-//! - `skip.rs`: [`or_skip!`], visible skips, `HARNESS_REQUIRE_SANDBOX` and `HARNESS_REQUIRE`.
-//! - `privilege.rs`: root and unprivileged user namespaces.
+//! ## Build a network
+//! - [`Sandbox::new`]: one host, IPv4 multicast over `lo` (from its address 10.0.0.1) and
+//!   IPv6 over an `eth0` of its own.
+//! - [`Lan::new`]: named hosts on one switch, host k at `10.0.0.k` and `fd00::k` on `eth0`
+//!   (up to [`MAX_LAN_HOSTS`]); [`Lan::with_snooping`] for a switch that snoops IGMP/MLD
+//!   ([`Snooping`]).
+//! - [`Routed::new`] and [`Routed::with_segments`]: two to [`MAX_SEGMENTS`] segments and a
+//!   router; [`Routed::forward`] lets a (source, group) pair cross it, so TTL and hop limit
+//!   matter. A name on several segments is one host with an interface on each
+//!   ([`Host::interfaces`]).
 //!
+//! Each returns once every link carries traffic, and fails with [`Error::Unavailable`] where
+//! the machine lacks what it needs: [`or_skip!`] turns that into a visible skip.
+//!
+//! ## Run code in a host
+//! [`Host::run`] runs a closure on a thread inside the host's namespace (sockets made there
+//! stay there), [`Host::spawn`] and [`Host::output`] start programs in it, and [`Running`]
+//! reads a program's lines as they come, every wait with a deadline ([`NotSeen`] shows what
+//! it printed). For async code, [`Host::udp_socket`] and [`Host::socket`] make sockets in the
+//! host for any runtime, and `Host::block_on` (feature `tokio`) runs a whole future there.
+//! A binary that should work for an ordinary user says so once:
+//! [`userns_before_main!`] (see [`init_userns_before_main`]).
+//!
+//! ## Listen and expect
+//! [`Host::listen`] returns a [`Listener`]: joined and bound when it returns, recording each
+//! [`Datagram`] with its bytes, source, destination group, TTL or hop limit, arrival
+//! interface and the kernel's receive time. [`Listener::expect`] waits, with a deadline, for
+//! what should arrive; an [`Unmet`] expectation lists what did arrive, where, and the host's
+//! memberships and routes.
+//!
+//! ## Capture
+//! [`Host::capture`] records every frame crossing one interface ([`Capture`], [`Frame`],
+//! [`UdpFrame`]), for what a listener cannot see (a frame that left but was not delivered,
+//! IGMP reports); [`Capture::write_pcap`] writes it for tcpdump, tshark or Wireshark.
+//!
+//! ## Impair
+//! [`Lan::impair`], [`Lan::impair_sending`] and their [`Routed`] counterparts put an
+//! [`Impairment`] (loss, delay, duplication, reordering, a rate) on one host's link.
+//!
+//! ## When a test fails
+//! `HARNESS_PAUSE=1` keeps the failing network and prints how to step into each host
+//! (`cargo lab shell --pid PID HOST`); `HARNESS_PCAP_DIR=DIR` keeps a pcap file per host
+//! interface. A network that people enter by other means (a lab) opts out with
+//! `keep_nothing_on_failure`.
+//!
+//! ## What the machine can do
+//! [`Capability`] is the list (network namespaces, veth, bridges, snooping, multicast
+//! routing, netem, the optional programs...), each probed once per process;
+//! [`Capability::check`] says what is missing and what provides it, and [`skip`] and
+//! [`or_skip!`] report a skip visibly (`HARNESS_REQUIRE_SANDBOX`, `HARNESS_REQUIRE`).
+//!
+//! ## Inside
+//! The modules point down: `procfs.rs` and `privilege.rs` at the bottom; `namespace.rs` and
+//! `netlink.rs` (namespaces held by file descriptor, configured over rtnetlink); then
+//! `listener.rs`, `capture.rs`, `host.rs`; `topology.rs` (which builds [`Lan`] and
+//! [`Routed`]) and the networks; failure handling (`pause.rs`, `recording.rs`) as one guard
+//! each network owns. `.ci/module-cycles` keeps it so. [`registry`] lists the running labs
+//! and paused tests; [`flood`] is hostile input for listeners and the checks after it.
+
 //! ## Rules it keeps
 //! - **Hermetic**: nothing is created in the host's own namespace; interfaces are born inside
 //!   the namespaces that own them. No named namespaces (`ip netns`), no mounts: only file
