@@ -31,15 +31,7 @@ pub fn kill_processes_in(inodes: &[u64]) {
         if pid as u32 == me {
             continue;
         }
-        let inode = std::fs::read_link(process.path().join("ns/net"))
-            .ok()
-            .and_then(|t| {
-                t.to_str()?
-                    .strip_prefix("net:[")?
-                    .strip_suffix(']')?
-                    .parse::<u64>()
-                    .ok()
-            });
+        let inode = namespace_inode(&process.path().join("ns/net"), "net");
         if inode.is_some_and(|i| inodes.contains(&i)) {
             let _ = nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(pid),
@@ -58,4 +50,33 @@ pub fn start_time(pid: u32) -> Option<u64> {
         return None;
     }
     after_name.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// The inode a namespace link names: `link` is `/proc/PID/ns/KIND` or a descriptor
+/// `/proc/PID/fd/N`, and reads `KIND:[INODE]` (`net:[4026531840]`). `None` for a link of
+/// another kind, or one this process may not read.
+pub fn namespace_inode(link: &std::path::Path, kind: &str) -> Option<u64> {
+    fs::read_link(link)
+        .ok()?
+        .to_str()?
+        .strip_prefix(kind)?
+        .strip_prefix(":[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
+}
+
+/// Every network namespace some process refers to, as it is in (`/proc/*/ns/net`) or holds a
+/// descriptor of (`/proc/*/fd/*`): a namespace none of these name is gone.
+pub fn referenced_network_namespaces() -> Vec<u64> {
+    let mut found = Vec::new();
+    for process in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let path = process.path();
+        let mut links = vec![path.join("ns/net")];
+        if let Ok(fds) = fs::read_dir(path.join("fd")) {
+            links.extend(fds.flatten().map(|fd| fd.path()));
+        }
+        found.extend(links.iter().filter_map(|l| namespace_inode(l, "net")));
+    }
+    found
 }

@@ -15,29 +15,7 @@ use std::time::{Duration, Instant};
 
 use harness::Lan;
 
-/// Namespaces a process refers to, as `net:[INODE]` links in `/proc/*/ns/net` and `/proc/*/fd/*`.
-fn referenced_network_namespaces() -> Vec<u64> {
-    let mut found = Vec::new();
-    for process in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let path = process.path();
-        let mut links = vec![path.join("ns/net")];
-        if let Ok(fds) = std::fs::read_dir(path.join("fd")) {
-            links.extend(fds.flatten().map(|fd| fd.path()));
-        }
-        for link in links {
-            if let Some(inode) = std::fs::read_link(&link).ok().and_then(|t| {
-                t.to_str()?
-                    .strip_prefix("net:[")?
-                    .strip_suffix(']')?
-                    .parse()
-                    .ok()
-            }) {
-                found.push(inode);
-            }
-        }
-    }
-    found
-}
+use harness::procfs::referenced_network_namespaces;
 
 fn host_interfaces() -> Vec<String> {
     let mut names: Vec<String> = nix::net::if_::if_nameindex()

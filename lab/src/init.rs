@@ -105,17 +105,6 @@ impl Keeper {
     }
 }
 
-/// The inode of `pid`'s PID namespace (`pid:[INODE]`).
-fn pid_namespace(pid: u32) -> Option<u64> {
-    std::fs::read_link(format!("/proc/{pid}/ns/pid"))
-        .ok()?
-        .to_str()?
-        .strip_prefix("pid:[")?
-        .strip_suffix(']')?
-        .parse()
-        .ok()
-}
-
 /// Whether a process other than `init` that is neither a zombie nor gone lives in PID
 /// namespace `namespace`. (A dying init stays until the others are reaped.)
 fn anyone_alive_in(namespace: u64, init: u32) -> bool {
@@ -128,7 +117,8 @@ fn anyone_alive_in(namespace: u64, init: u32) -> bool {
                 return false;
             };
             pid != init
-                && pid_namespace(pid) == Some(namespace)
+                && harness::procfs::namespace_inode(format!("/proc/{pid}/ns/pid").as_ref(), "pid")
+                    == Some(namespace)
                 && harness::procfs::start_time(pid).is_some()
         })
 }

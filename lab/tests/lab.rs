@@ -271,34 +271,7 @@ fn two_labs_do_not_hear_each_other() {
     assert!(text(&out.stderr).contains("pick one with --lab ID"));
 }
 
-/// Network namespaces referred to by any process, as `net:[INODE]` in `/proc/*/ns/net` and
-/// `/proc/*/fd/*`.
-fn referenced_network_namespaces() -> Vec<u64> {
-    let mut found = Vec::new();
-    for process in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let path = process.path();
-        let mut links = vec![path.join("ns/net")];
-        if let Ok(fds) = std::fs::read_dir(path.join("fd")) {
-            links.extend(fds.flatten().map(|fd| fd.path()));
-        }
-        for link in links {
-            if let Some(inode) = namespace_inode(&link, "net") {
-                found.push(inode);
-            }
-        }
-    }
-    found
-}
-
-fn namespace_inode(link: &Path, kind: &str) -> Option<u64> {
-    let target = std::fs::read_link(link).ok()?;
-    target
-        .to_str()?
-        .strip_prefix(&format!("{kind}:["))?
-        .strip_suffix(']')?
-        .parse()
-        .ok()
-}
+use harness::procfs::{namespace_inode, referenced_network_namespaces};
 
 /// Live (not zombie) processes whose PID namespace is `inode`.
 fn processes_in_pid_namespace(inode: u64) -> Vec<u32> {
