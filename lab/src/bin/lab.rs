@@ -59,7 +59,8 @@ struct Start {
     /// Do not open tmux: print how to reach each host and read commands
     #[arg(long)]
     no_tmux: bool,
-    /// Run the `HOST COMMAND...` lines of FILE, then end the lab
+    /// Run the `HOST COMMAND...` lines of FILE, then end the lab; the first line that fails
+    /// ends it early, with that line's status (as `bash -e` would)
     #[arg(long, value_name = "FILE")]
     run: Option<PathBuf>,
     /// Do not build the workspace's programs first (when run by cargo)
