@@ -107,11 +107,27 @@ fn profile_dir() -> Option<PathBuf> {
     (deps.file_name()? == "deps").then(|| deps.parent().map(Path::to_path_buf))?
 }
 
-/// `target/debug/<bin>` if it is newer than everything it was built from.
+/// Whether the profile directory `dir` was unpacked from a `cargo nextest archive` (README:
+/// "A suite bigger than one machine"): the archive's metadata lies beside it. An archive
+/// carries the programs built with the tests (and the examples `.config/nextest.toml` adds)
+/// to a runner that builds nothing, and a fresh checkout's sources there are newer than
+/// any of them: the programs it carries are as current as the tests themselves.
+fn unpacked_from_archive(dir: &Path) -> bool {
+    dir.parent()
+        .is_some_and(|target| target.join("nextest/binaries-metadata.json").is_file())
+}
+
+/// `target/debug/<bin>` if it is newer than everything it was built from, or came in the
+/// archive the tests came in.
 fn up_to_date(bin: &str) -> Option<PathBuf> {
     let dir = profile_dir()?;
     let binary = dir.join(bin);
-    is_fresh(&binary, &dir.join(format!("{bin}.d")), &workspace()).then_some(binary)
+    let current = if unpacked_from_archive(&dir) {
+        binary.is_file()
+    } else {
+        is_fresh(&binary, &dir.join(format!("{bin}.d")), &workspace())
+    };
+    current.then_some(binary)
 }
 
 /// Whether `binary` exists and is newer than every source its dependency file `dep_info`
@@ -121,13 +137,6 @@ fn is_fresh(binary: &Path, dep_info: &Path, root: &Path) -> bool {
     let Some(built) = modified(binary) else {
         return false;
     };
-    // Under nextest, a binary without its dependency file comes from a `cargo nextest
-    // archive` (README: "A suite bigger than one machine"), which carries the programs built
-    // with the tests but not their `.d` files, to a runner that may have no cargo to rebuild
-    // them: they are as current as the test itself.
-    if std::env::var_os("NEXTEST_RUN_ID").is_some() && !dep_info.exists() {
-        return true;
-    }
     let Some(sources) = std::fs::read_to_string(dep_info)
         .ok()
         .and_then(|text| dep_info_sources(&text))
@@ -203,10 +212,17 @@ pub fn current_example(package: &str, name: &str, features: &[String]) -> Result
     found
         .entry((package.to_owned(), name.to_owned()))
         .or_insert_with(|| {
-            let examples = profile_dir()
-                .ok_or("the test does not run from a target directory")?
-                .join("examples");
+            let dir = profile_dir().ok_or("the test does not run from a target directory")?;
+            let examples = dir.join("examples");
             let binary = examples.join(name);
+            if unpacked_from_archive(&dir) {
+                return binary.is_file().then_some(binary).ok_or_else(|| {
+                    format!(
+                        "the example {name} is not in the nextest archive these tests came \
+                         in: add it to archive.include in .config/nextest.toml"
+                    )
+                });
+            }
             if is_fresh(&binary, &examples.join(format!("{name}.d")), &workspace()) {
                 return Ok(binary);
             }
