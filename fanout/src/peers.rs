@@ -23,55 +23,46 @@ use crate::error::{Doing, Error, Result, process_failed};
 use serde::{Deserialize, Serialize};
 
 use crate::placement::{Placement, pin_to_cpu};
-use crate::summary::median;
+use crate::summary::RoundTrip;
 
 /// The group the peers use (a different one from ours, so runs cannot mix).
 const PEER_GROUP: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(239, 255, 16, 18), 7000);
 
-/// One peer's throughput at one receiver count, medians of runs.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct PeerRate {
+/// A peer tool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Peer {
+    /// `sockperf tp` / `sockperf pp` against `sockperf sr` servers.
+    Sockperf,
+    /// `iperf -c` against `iperf -s -u` servers.
+    Iperf2,
+}
+
+impl Peer {
+    /// Both peers, in the order reports list them.
+    pub const BOTH: [Peer; 2] = [Peer::Sockperf, Peer::Iperf2];
+
     /// `sockperf` or `iperf2`.
-    pub tool: String,
-    /// Receivers (servers).
-    pub receivers: usize,
-    /// Median messages per second sent.
+    pub fn name(self) -> &'static str {
+        match self {
+            Peer::Sockperf => "sockperf",
+            Peer::Iperf2 => "iperf2",
+        }
+    }
+}
+
+/// One peer throughput run: messages per second sent, and copies lost over all receivers.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PeerRun {
+    /// Messages per second the client sent.
     pub rate: f64,
-    /// Median lost copies per run, over all receivers.
-    pub lost: f64,
-    /// The largest loss of any run.
-    pub worst_lost: u64,
-    /// Each run's (rate, lost).
-    pub runs: Vec<(f64, u64)>,
-}
-
-/// sockperf ping-pong round trips, medians of runs, µs.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct PeerLatency {
-    /// Median p50 round trip.
-    pub p50_us: f64,
-    /// Median p99.
-    pub p99_us: f64,
-    /// Median p99.9.
-    pub p999_us: f64,
-}
-
-/// Everything measured with the peers.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct PeerFigures {
-    /// Throughput per tool and receiver count.
-    pub rates: Vec<PeerRate>,
-    /// sockperf ping-pong (multicast out, multicast back, `--full-rtt`).
-    pub sockperf_rtt: PeerLatency,
+    /// Copies lost, summed over the servers.
+    pub lost: u64,
 }
 
 /// How the peers are run.
 #[derive(Clone, Debug)]
 pub struct PeerSettings {
-    /// Receiver counts to measure throughput at.
-    pub receivers: Vec<usize>,
-    /// Runs per setting (medians are kept).
-    pub runs: usize,
     /// Seconds per run.
     pub seconds: u64,
     /// Bytes per message.
@@ -79,8 +70,6 @@ pub struct PeerSettings {
     /// Messages per second to pace the senders at (`sockperf --mps`, `iperf -b Npps`);
     /// `None`: as fast as they go.
     pub rate: Option<u64>,
-    /// Also run sockperf ping-pong.
-    pub pingpong: bool,
     /// CPU placement, the same as ours: servers where our receivers (or echo) go, clients
     /// where our sender goes.
     pub placement: Placement,
@@ -93,44 +82,18 @@ impl PeerSettings {
     }
 }
 
-/// Runs sockperf and iperf2 at each receiver count and, if asked, sockperf ping-pong, all
-/// inside `host`.
-pub fn measure(host: &harness::Host, settings: &PeerSettings) -> Result<PeerFigures> {
-    let runs = settings.runs;
-    let mut rates = Vec::new();
-    for &n in &settings.receivers {
-        for tool in ["sockperf", "iperf2"] {
-            let mut results = Vec::new();
-            for _ in 0..runs {
-                let result = match tool {
-                    "sockperf" => sockperf_throughput(host, n, settings),
-                    _ => iperf_throughput(host, n, settings),
-                }?;
-                results.push(result);
-            }
-            rates.push(PeerRate {
-                tool: tool.into(),
-                receivers: n,
-                rate: median(results.iter().map(|r| r.0)),
-                lost: median(results.iter().map(|r| r.1 as f64)),
-                worst_lost: results.iter().map(|r| r.1).max().unwrap_or(0),
-                runs: results,
-            });
-        }
-    }
-    let mut latencies = Vec::new();
-    for _ in 0..if settings.pingpong { runs } else { 0 } {
-        latencies.push(sockperf_pingpong(host, settings)?);
-    }
-    let sockperf_rtt = PeerLatency {
-        p50_us: median(latencies.iter().map(|l| l.p50_us)),
-        p99_us: median(latencies.iter().map(|l| l.p99_us)),
-        p999_us: median(latencies.iter().map(|l| l.p999_us)),
+/// One throughput run of `peer` with `n` receivers, inside `host`.
+pub fn throughput(
+    host: &harness::Host,
+    peer: Peer,
+    n: usize,
+    settings: &PeerSettings,
+) -> Result<PeerRun> {
+    let (rate, lost) = match peer {
+        Peer::Sockperf => sockperf_throughput(host, n, settings)?,
+        Peer::Iperf2 => iperf_throughput(host, n, settings)?,
     };
-    Ok(PeerFigures {
-        rates,
-        sockperf_rtt,
-    })
+    Ok(PeerRun { rate, lost })
 }
 
 /// Pins `command`'s process to `cpu` (if any) between fork and exec, as our own roles pin
@@ -390,8 +353,8 @@ fn iperf_throughput(host: &harness::Host, n: usize, settings: &PeerSettings) -> 
     Ok((sent / interval, lost))
 }
 
-/// sockperf's ping-pong round trips (full, not halved).
-fn sockperf_pingpong(host: &harness::Host, settings: &PeerSettings) -> Result<PeerLatency> {
+/// One sockperf ping-pong run inside `host`: its round trips (full, not halved), µs.
+pub fn sockperf_round_trip(host: &harness::Host, settings: &PeerSettings) -> Result<RoundTrip> {
     let (seconds, size, _, placement) = settings.run();
     let (ip, port) = (
         PEER_GROUP.ip().to_string(),
@@ -413,7 +376,7 @@ fn sockperf_pingpong(host: &harness::Host, settings: &PeerSettings) -> Result<Pe
         number_after(&text, &format!("percentile {p} ="))
             .ok_or_else(|| missing("sockperf pp", &format!("`percentile {p}`")))
     };
-    Ok(PeerLatency {
+    Ok(RoundTrip {
         p50_us: percentile("50.000")?,
         p99_us: percentile("99.000")?,
         p999_us: percentile("99.900")?,

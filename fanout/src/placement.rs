@@ -8,7 +8,7 @@ use std::io;
 use serde::{Deserialize, Serialize};
 
 /// Which CPUs the processes may use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Placement {
     /// Let the scheduler decide.
@@ -37,6 +37,20 @@ impl Placement {
                 let cpus = cpu_count();
                 Some(if cpus < 2 { 0 } else { 1 + index % (cpus - 1) })
             }
+        }
+    }
+}
+
+impl Placement {
+    /// Where a ping-pong's client and echo run, in words: `same CPU (client 0, echo 0)`,
+    /// `other CPU (client 0, echo 1)` or `unpinned`.
+    pub fn round_trip_label(self) -> String {
+        match (self.sender_cpu(), self.receiver_cpu(0)) {
+            (Some(client), Some(echo)) => {
+                let which = if client == echo { "same" } else { "other" };
+                format!("{which} CPU (client {client}, echo {echo})")
+            }
+            _ => "unpinned".into(),
         }
     }
 }
