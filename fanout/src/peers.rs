@@ -56,8 +56,27 @@ impl Peer {
 pub struct PeerRun {
     /// Messages per second the client sent.
     pub rate: f64,
+    /// Messages the client sent.
+    pub sent: u64,
     /// Copies lost, summed over the servers.
     pub lost: u64,
+    /// Receivers (servers).
+    pub receivers: usize,
+    /// CPU time of all the servers together (every thread, user and system), ns.
+    pub receiver_cpu_ns: u64,
+}
+
+impl PeerRun {
+    /// Copies that arrived per receiver per second: the rate, less the lost share.
+    pub fn delivered_rate(&self) -> f64 {
+        crate::summary::delivered_rate(self.rate, self.sent, self.lost, self.receivers)
+    }
+
+    /// The servers' CPU time per copy that arrived, ns: what the tool's receivers cost.
+    pub fn receiver_cpu_per_copy_ns(&self) -> f64 {
+        let copies = (self.sent * self.receivers as u64).saturating_sub(self.lost);
+        self.receiver_cpu_ns as f64 / copies.max(1) as f64
+    }
 }
 
 /// How the peers are run.
@@ -89,11 +108,17 @@ pub fn throughput(
     n: usize,
     settings: &PeerSettings,
 ) -> Result<PeerRun> {
-    let (rate, lost) = match peer {
+    let (rate, sent, lost, receiver_cpu_ns) = match peer {
         Peer::Sockperf => sockperf_throughput(host, n, settings)?,
         Peer::Iperf2 => iperf_throughput(host, n, settings)?,
     };
-    Ok(PeerRun { rate, lost })
+    Ok(PeerRun {
+        rate,
+        sent,
+        lost,
+        receivers: n,
+        receiver_cpu_ns,
+    })
 }
 
 /// Pins `command`'s process to `cpu` (if any) between fork and exec, as our own roles pin
@@ -145,24 +170,32 @@ impl Servers {
         Ok(servers)
     }
 
-    /// Interrupts every server and returns what each printed (stdout and stderr). A server
-    /// that has not exited [`STOP`] after its SIGINT is an error naming it.
-    fn finish(mut self) -> Result<Vec<String>> {
+    /// Interrupts every server and returns what each printed (stdout and stderr), and the
+    /// CPU time all of them used, all their threads together (user and system, from
+    /// `wait4(2)`'s resource usage). A server that has not exited [`STOP`] after its SIGINT is
+    /// an error naming it.
+    fn finish(mut self) -> Result<(Vec<String>, u64)> {
         let mut outputs = Vec::new();
+        let mut cpu_ns = 0;
         for (index, child) in self.0.iter_mut().enumerate() {
             interrupt(child);
             let deadline = Instant::now() + STOP;
-            // A condition with a deadline, polled: std offers no wait with a timeout.
+            // A condition with a deadline, polled: std offers no wait with a timeout, nor
+            // the child's resource usage.
             let waiting = || format!("waiting for peer server {index}");
-            while child.try_wait().doing(waiting)?.is_none() {
-                if Instant::now() > deadline {
-                    process_failed!(
+            loop {
+                match reap_with_cpu(child.id()).doing(waiting)? {
+                    Some(used) => {
+                        cpu_ns += used;
+                        break;
+                    }
+                    None if Instant::now() > deadline => process_failed!(
                         "peer server {index} (pid {}) did not stop within {} s of SIGINT",
                         child.id(),
                         STOP.as_secs()
-                    );
+                    ),
+                    None => std::thread::sleep(Duration::from_millis(5)),
                 }
-                std::thread::sleep(Duration::from_millis(5));
             }
             let mut text = String::new();
             if let Some(out) = child.stdout.as_mut() {
@@ -175,8 +208,29 @@ impl Servers {
             }
             outputs.push(text);
         }
+        // Reaped: nothing left for `Drop` to kill (the pids may already be someone else's).
         self.0.clear();
-        Ok(outputs)
+        Ok((outputs, cpu_ns))
+    }
+}
+
+/// Reaps child `pid` if it has exited (`wait4(2)` with `WNOHANG`) and returns the CPU time
+/// it used, user and system, in nanoseconds; `None` while it runs.
+fn reap_with_cpu(pid: u32) -> std::io::Result<Option<u64>> {
+    // SAFETY: wait4 on our own child, into a status and a rusage we own.
+    let (reaped, usage) = unsafe {
+        let mut status = 0;
+        let mut usage: libc::rusage = std::mem::zeroed();
+        let reaped = libc::wait4(pid as libc::pid_t, &mut status, libc::WNOHANG, &mut usage);
+        (reaped, usage)
+    };
+    match reaped {
+        0 => Ok(None),
+        r if r < 0 => Err(std::io::Error::last_os_error()),
+        _ => {
+            let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1000;
+            Ok(Some(ns(usage.ru_utime) + ns(usage.ru_stime)))
+        }
     }
 }
 
@@ -259,12 +313,13 @@ fn sockperf_server(ip: &str, port: &str, more: &[&str]) -> Command {
     command
 }
 
-/// sockperf's message rate and lost copies with `n` servers: `(rate, lost)`.
+/// sockperf's message rate, messages sent, lost copies and the servers' CPU time (ns) with
+/// `n` servers.
 fn sockperf_throughput(
     host: &harness::Host,
     n: usize,
     settings: &PeerSettings,
-) -> Result<(f64, u64)> {
+) -> Result<(f64, u64, u64, u64)> {
     let (seconds, size, rate, placement) = settings.run();
     let (ip, port) = (PEER_GROUP.ip().to_string(), PEER_GROUP.port().to_string());
     let servers = Servers::start(host, n, placement, || {
@@ -285,15 +340,21 @@ fn sockperf_throughput(
     let rate = number_after(&client_text, "Message Rate is ")
         .ok_or_else(|| missing("sockperf tp", "`Message Rate is N`"))?;
     let mut lost = 0;
-    for text in servers.finish()? {
+    let (texts, receiver_cpu_ns) = servers.finish()?;
+    for text in texts {
         let received = number_after(&text, "Total ").unwrap_or(0.0);
         lost += (sent - received).max(0.0) as u64;
     }
-    Ok((rate, lost))
+    Ok((rate, sent as u64, lost, receiver_cpu_ns))
 }
 
-/// iperf2's datagram rate and lost copies with `n` servers: `(rate, lost)`.
-fn iperf_throughput(host: &harness::Host, n: usize, settings: &PeerSettings) -> Result<(f64, u64)> {
+/// iperf2's datagram rate, datagrams sent, lost copies and the servers' CPU time (ns) with
+/// `n` servers.
+fn iperf_throughput(
+    host: &harness::Host,
+    n: usize,
+    settings: &PeerSettings,
+) -> Result<(f64, u64, u64, u64)> {
     let (seconds, size, rate, placement) = settings.run();
     let (ip, port) = (
         PEER_GROUP.ip().to_string(),
@@ -345,12 +406,13 @@ fn iperf_throughput(host: &harness::Host, n: usize, settings: &PeerSettings) -> 
     let interval = interval_seconds(&client_text).unwrap_or(seconds as f64);
     // The servers print their report when the client's last datagram arrives.
     let mut lost = 0;
-    for text in servers.finish()? {
+    let (texts, receiver_cpu_ns) = servers.finish()?;
+    for text in texts {
         let (missing, _total) =
             lost_total(&text).ok_or_else(|| missing("iperf -s", "Lost/Total"))?;
         lost += missing;
     }
-    Ok((sent / interval, lost))
+    Ok((sent / interval, sent as u64, lost, receiver_cpu_ns))
 }
 
 /// One sockperf ping-pong run inside `host`: its round trips (full, not halved), µs.

@@ -31,20 +31,21 @@ impl fmt::Display for FanoutReport {
     }
 }
 
-/// `multicast N=4   median of 3 runs: ...`: the medians of one setting.
+/// `multicast N=4   median [range] of 3 runs: ...`: the medians of one setting.
 impl fmt::Display for Point {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{:<9} N={:<3} median of {} runs: {:.0} msg/s, lost {} (worst {}), sender CPU {:.0} ns/msg, {:.0} ns/delivery",
+            "{:<9} N={:<3} median [range] of {} runs: {:.0} msg/s, lost {} (worst {}), sender CPU {:.0} ns/msg, {:.0} ns/delivery, receivers' CPU {:.0} ns/copy",
             self.mode,
             self.receivers,
             self.runs.len(),
-            self.rate,
+            self.rate_spread,
             self.lost,
             self.worst_lost,
             self.cpu_per_message_ns,
-            self.cpu_per_delivery_ns
+            self.cpu_per_delivery_ns,
+            self.receiver_cpu_per_copy_ns
         )
     }
 }
@@ -106,26 +107,29 @@ impl fmt::Display for PeerRate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "peer {:<8} N={:<3} median [range] of {} rounds: {:.0} msg/s, lost {} (worst {})",
+            "peer {:<8} N={:<3} median [range] of {} rounds: {:.0} msg/s, lost {} (worst {}), receivers' CPU {:.0} ns/copy",
             self.peer.name(),
             self.receivers,
             self.runs.len(),
             self.rate,
             self.lost,
-            self.worst_lost
+            self.worst_lost,
+            self.receiver_cpu_per_copy_ns
         )
     }
 }
 
-/// `multicast/iperf2   N=4   paired by round: 0.95× [0.80–1.10]`.
+/// `multicast/iperf2   N=4   paired by round: delivered rate 0.95× [0.80–1.10], receivers'
+/// CPU per copy 0.90× [..]`.
 impl fmt::Display for RateRatio {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "multicast/{:<8} N={:<3} rate, paired by round: {:.2}×",
+            "multicast/{:<8} N={:<3} paired by round: delivered rate {:.2}×, receivers' CPU per copy {:.2}×",
             self.peer.name(),
             self.receivers,
-            self.ratio
+            self.ratio,
+            self.receiver_cpu
         )
     }
 }

@@ -21,6 +21,17 @@ pub fn median(values: impl IntoIterator<Item = f64>) -> f64 {
     }
 }
 
+/// Copies that arrived per receiver per second, for a sender that sent `sent` messages at
+/// `rate` per second to `receivers` receivers of which `lost` copies never arrived: what a
+/// fan-out moved, whichever tool measured it. A run that lost nothing moved its rate.
+pub fn delivered_rate(rate: f64, sent: u64, lost: u64, receivers: usize) -> f64 {
+    let copies = sent as f64 * receivers as f64;
+    if copies == 0.0 {
+        return 0.0;
+    }
+    rate * (1.0 - (lost as f64 / copies).min(1.0))
+}
+
 /// One mode at one receiver count, over several runs.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Point {
@@ -38,6 +49,10 @@ pub struct Point {
     pub lost: f64,
     /// The largest loss of any run (loss is the number that must be exact, so show the worst).
     pub worst_lost: u64,
+    /// Messages per second: median and range of the runs.
+    pub rate_spread: Spread,
+    /// Median CPU time of the receivers per datagram they got, ns.
+    pub receiver_cpu_per_copy_ns: f64,
     /// Every run, for whoever wants more than medians.
     pub runs: Vec<FanoutReport>,
 }
@@ -54,6 +69,8 @@ impl Point {
             cpu_per_delivery_ns: median(runs.iter().map(|r| r.cpu_per_delivery_ns)),
             lost: median(runs.iter().map(|r| r.lost as f64)),
             worst_lost: runs.iter().map(|r| r.lost).max().unwrap_or(0),
+            rate_spread: Spread::of(runs.iter().map(|r| r.rate)),
+            receiver_cpu_per_copy_ns: median(runs.iter().map(|r| r.receiver_cpu_per_copy_ns())),
             runs,
         })
     }
@@ -169,6 +186,15 @@ mod tests {
         assert_eq!(median([3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median([4.0, 1.0, 3.0, 2.0]), 2.5);
         assert_eq!(median([]), 0.0);
+    }
+
+    /// A lost copy takes its share off the rate; nothing sent moved nothing.
+    #[test]
+    fn delivered_rate_takes_off_the_lost_share() {
+        assert_eq!(delivered_rate(1000.0, 100, 0, 4), 1000.0);
+        assert_eq!(delivered_rate(1000.0, 100, 100, 4), 750.0);
+        assert_eq!(delivered_rate(1000.0, 100, 900, 4), 0.0);
+        assert_eq!(delivered_rate(1000.0, 0, 0, 4), 0.0);
     }
 
     /// A spread keeps the median and the extremes, and prints the range after the median.

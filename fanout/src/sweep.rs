@@ -197,19 +197,25 @@ pub struct PeerRate {
     pub lost: f64,
     /// The largest loss of any run.
     pub worst_lost: u64,
+    /// Median CPU time of the servers per copy that arrived, ns.
+    pub receiver_cpu_per_copy_ns: f64,
     /// Each round's run.
     pub runs: Vec<PeerRun>,
 }
 
-/// Our multicast rate over a peer's, paired round by round, at one receiver count.
+/// Our multicast rate over a peer's, paired round by round, at one receiver count. The
+/// rates compared are *delivered* rates (copies that arrived per receiver per second), so a
+/// tool that sends fast and loses much does not win by it.
 #[derive(Clone, Debug, Serialize)]
 pub struct RateRatio {
     /// The peer.
     pub peer: Peer,
     /// Receivers.
     pub receivers: usize,
-    /// Ours over the peer's, per round: median and range.
+    /// Ours over the peer's delivered rate, per round: median and range.
     pub ratio: Spread,
+    /// Ours over the peer's receivers' CPU time per copy, per round: median and range.
+    pub receiver_cpu: Spread,
 }
 
 /// What a sweep does.
@@ -260,10 +266,10 @@ pub fn sweep(
     for round in 0..settings.runs.max(1) {
         for &receivers in &settings.receivers {
             let mut senders = vec![Sender::Ours(Mode::Multicast), Sender::Ours(Mode::Unicast)];
-            if let Some((_, counts)) = &settings.peers {
-                if counts.contains(&receivers) {
-                    senders.extend(Peer::BOTH.map(Sender::Peer));
-                }
+            if let Some((_, counts)) = &settings.peers
+                && counts.contains(&receivers)
+            {
+                senders.extend(Peer::BOTH.map(Sender::Peer));
             }
             for sender in rotated(&senders, round) {
                 match sender {
@@ -272,7 +278,11 @@ pub fn sweep(
                         config.mode = mode;
                         config.receivers = receivers;
                         let report = run_fanout(host, &config)?;
-                        show(&format_args!("round {} {report}", round + 1));
+                        show(&format_args!(
+                            "round {} {report}, receivers' CPU {:.0} ns/copy",
+                            round + 1,
+                            report.receiver_cpu_per_copy_ns()
+                        ));
                         match ours
                             .iter_mut()
                             .find(|(m, n, _)| *m == mode && *n == receivers)
@@ -285,12 +295,14 @@ pub fn sweep(
                         let (peer_settings, _) = settings.peers.as_ref().expect("peers asked");
                         let run = peers::throughput(host, peer, receivers, peer_settings)?;
                         show(&format_args!(
-                            "round {} peer {:<8} N={:<3} {:.0} msg/s, lost {}",
+                            "round {} peer {:<8} N={:<3} sent {}: {:.0} msg/s, lost {}, receivers' CPU {:.0} ns/copy",
                             round + 1,
                             peer.name(),
                             receivers,
+                            run.sent,
                             run.rate,
-                            run.lost
+                            run.lost,
+                            run.receiver_cpu_per_copy_ns()
                         ));
                         match theirs
                             .iter_mut()
@@ -319,6 +331,7 @@ pub fn sweep(
             rate: Spread::of(runs.iter().map(|r| r.rate)),
             lost: median(runs.iter().map(|r| r.lost as f64)),
             worst_lost: runs.iter().map(|r| r.lost).max().unwrap_or(0),
+            receiver_cpu_per_copy_ns: median(runs.iter().map(|r| r.receiver_cpu_per_copy_ns())),
             runs,
         })
         .collect();
@@ -329,16 +342,16 @@ pub fn sweep(
             .iter()
             .find(|p| p.mode == Mode::Multicast && p.receivers == rate.receivers);
         if let Some(multicast) = multicast {
+            let pairs = || multicast.runs.iter().zip(&rate.runs);
             let ratio = RateRatio {
                 peer: rate.peer,
                 receivers: rate.receivers,
                 ratio: Spread::of(
-                    multicast
-                        .runs
-                        .iter()
-                        .zip(&rate.runs)
-                        .map(|(ours, theirs)| ours.rate / theirs.rate),
+                    pairs().map(|(ours, theirs)| ours.delivered_rate() / theirs.delivered_rate()),
                 ),
+                receiver_cpu: Spread::of(pairs().map(|(ours, theirs)| {
+                    ours.receiver_cpu_per_copy_ns() / theirs.receiver_cpu_per_copy_ns()
+                })),
             };
             against_peers.push(ratio);
         }
