@@ -38,12 +38,28 @@
 //! - `sendmmsg` batches of 32 raised the one-receiver rate by about 1.7×; with 4 receivers
 //!   the delivery work dominates and batching changed nothing measurable.
 //! - Pinning (`--placement`, applied to the peers too) did not help throughput; for round
-//!   trips it decides everything. Unpinned on an idle machine a round trip costs two
-//!   cross-CPU wake-ups from idle: p50 about 23 µs for us and 21-23 µs for sockperf. With
-//!   both ends on one CPU (`--placement same`) p50 fell to 9.5 µs (sockperf 8.9 µs); on a
-//!   busy machine, where no CPU is idle, unpinned runs gave 9.6 µs (sockperf 9.9 µs).
-//!   Busy-polling (`pingpong --spin`) gives about 8 µs. sockperf prints *half* the round
-//!   trip unless given `--full-rtt`.
+//!   trips it decides everything, so `pingpong` pins client and echo and prints where
+//!   (`same CPU (client 0, echo 0)`, `other CPU (client 0, echo 1)`), and times both modes
+//!   and sockperf (`--peers`) in every round, the order rotated from round to round. One
+//!   such run of 3 rounds at load average 6-12 (`pingpong --runs 3 --round-trips 5000
+//!   --peers --peer-seconds 1`), median [range of the rounds]: on the same CPU p50 3.9
+//!   [3.8–4.0] µs for us and 3.9 [3.9–3.9] µs for sockperf, p99.9 482 [85–2059] µs against
+//!   401 [327–1259] µs; on the other CPU, which other builds kept busy, p50 49 [49–51] µs
+//!   against 49 [47–49] µs and p99 about 4 ms for both. So p50 compares tools (paired by
+//!   round, ours/sockperf was 0.99 [0.99–1.01]× on one CPU, 1.04 [1.00–1.06]× across
+//!   two); p99.9 moved 5-20× between rounds of the *same* tool and ranks nothing on a busy
+//!   machine. Busy-polling (`pingpong --spin`) gives about 8 µs. sockperf prints *half* the
+//!   round trip unless given `--full-rtt`.
+//! - Against the peers, a sweep with `--peers` compares *delivered* rates (copies that
+//!   arrived per receiver per second), paired by round, and what the receivers cost: our
+//!   receivers' CPU time per copy against the peers' servers' (all their threads, from
+//!   `wait4`). iperf2's server reads one datagram per `recvmsg` (with a kernel timestamp)
+//!   and hands each to a reporter thread; ours read up to 32 per `recvmmsg` and count in
+//!   place. Unpaced, 4 receivers, 3 rounds at load average 9-12: our multicast delivered
+//!   1.50 [1.19–1.69]× iperf2's rate and 1.39 [1.01–3.01]× sockperf's, and our receivers
+//!   cost 0.75 [0.70–1.17]× and 0.93 [0.91–1.01]× theirs per copy (about 0.8 µs, against
+//!   1.0 µs and 0.8 µs). Paced at 50k msg/s all three lost nothing and the receivers cost
+//!   1.4-2.5 µs per copy, ours within the peers' range.
 //!
 //! ## Why this crate depends on `harness`
 //! The ports use the workspace's `harness` only in their tests. This crate is not a port but

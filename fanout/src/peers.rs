@@ -11,7 +11,9 @@
 //!   lesson: see the `loopback` crate's `send.rs`).
 //!
 //! Servers count as ready when the kernel lists that many memberships of the group on `lo`
-//! (`/proc/net/igmp`), a condition rather than a sleep.
+//! (`/proc/net/igmp`), a condition rather than a sleep. When a run ends they are reaped with
+//! `wait4(2)`, whose resource usage gives their CPU time (every thread, the reporter thread
+//! of iperf2 included), set against ours in [`crate::sweep`].
 
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddrV4};

@@ -1,7 +1,11 @@
 //! Which CPUs the sender and the receivers run on.
 //!
-//! On two CPUs, where a process runs decides whether a wake-up crosses CPUs (about 60 µs
-//! here) or not (about 4 µs), and whether a receiver's work is billed to the sender.
+//! On two CPUs, where a process runs decides what a wake-up costs: on the same CPU about
+//! 3 µs (a ping-pong round trip of 4-10 µs), on the other CPU while it is idle 15-25 µs
+//! (a round trip of 40-50 µs), onto a CPU busy with something else about 100 µs; and whether
+//! a receiver's work is billed to the sender. Round-trip figures are meaningless without it,
+//! so `fanout pingpong` prints the placement beside each one
+//! ([`Placement::round_trip_label`]).
 
 use std::io;
 

@@ -7,7 +7,8 @@
 //! ```text
 //! cargo run -p fanout --release --bin fanout -- run -n 4 --runs 3
 //! cargo run -p fanout --release --bin fanout -- run -n 4 --mode unicast --runs 3
-//! cargo run -p fanout --release --bin fanout -- pingpong --runs 3
+//! # round trips: both modes and sockperf in every round, on one CPU and across two
+//! cargo run -p fanout --release --bin fanout -- pingpong --runs 5 --peers
 //! # the plot: rate and sender CPU against N, both modes, medians of 3 runs
 //! cargo run -p fanout --release --bin fanout -- sweep --plot fanout.svg
 //! # the comparison with sockperf and iperf2 (apt packages `sockperf` and `iperf`)
@@ -54,9 +55,9 @@ struct Cli {
 enum Command {
     /// Stream messages to N receivers and report rate, loss and sender CPU.
     Run(RunArgs),
-    /// Time round trips to one echo process (p50/p99/p99.9).
+    /// Time round trips to one echo process (p50/p99/p99.9), both modes, at each placement.
     Pingpong(PingArgs),
-    /// Both modes for several receiver counts (medians of --runs), ping-pong, optional peers.
+    /// Both modes for several receiver counts in rounds, ping-pong, optional peers.
     Sweep(SweepArgs),
     /// The receiver role (started by the tool itself).
     #[command(hide = true)]
@@ -126,10 +127,8 @@ struct RunArgs {
 
 #[derive(Args)]
 struct PingArgs {
-    /// multicast or unicast out (the echo always answers by unicast).
-    #[arg(long, value_enum, default_value_t = Mode::Multicast)]
-    mode: Mode,
-    /// Round trips to time.
+    /// Round trips to time per run (each round runs multicast out and unicast out; the
+    /// echo always answers by unicast).
     #[arg(long, default_value_t = 20_000)]
     round_trips: u64,
     /// Busy-poll in both processes instead of sleeping in recv.
@@ -137,7 +136,7 @@ struct PingArgs {
     spin: bool,
     /// Rounds: each times both modes (and sockperf, with --peers) at every placement, in
     /// an order rotated from round to round; medians and ranges of the rounds are reported.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     runs: u64,
     /// Where client and echo run, comma-separated: same (both on CPU 0), split (client on
     /// 0, echo on 1), none (unpinned). Each is measured in every round.
@@ -161,7 +160,8 @@ struct SweepArgs {
     /// Sequence numbers per run (at most 67108864, what a receiver can count).
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=MAX_MESSAGES))]
     messages: u64,
-    /// Runs per setting (medians are reported).
+    /// Rounds: each runs every setting once (both modes, and the peers with --peers), in an
+    /// order rotated from round to round; medians and ranges of the rounds are reported.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
     runs: u64,
     /// Ping-pong round trips per run (0: skip ping-pong).
@@ -415,7 +415,7 @@ fn pingpong(args: PingArgs) -> anyhow::Result<()> {
     let settings = RoundTripSettings {
         pingpong: args
             .common
-            .ping_config(args.mode, args.round_trips, args.spin)?,
+            .ping_config(Mode::Multicast, args.round_trips, args.spin)?,
         placements: dedup(args.placement),
         rounds: args.runs as usize,
         sockperf: args
