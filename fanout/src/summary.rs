@@ -188,6 +188,25 @@ mod tests {
         assert_eq!(median([]), 0.0);
     }
 
+    /// Ratios pair round with round: a round slow for both tools gives an ordinary ratio,
+    /// not an extreme one.
+    #[test]
+    fn latency_ratios_pair_rounds() {
+        let trip = |p50_us| RoundTrip {
+            p50_us,
+            p99_us: 2.0 * p50_us,
+            p999_us: 4.0 * p50_us,
+        };
+        let ours =
+            Latency::from_rounds("multicast", Placement::Same, vec![trip(4.0), trip(40.0)], 0);
+        let theirs =
+            Latency::from_rounds("sockperf", Placement::Same, vec![trip(5.0), trip(50.0)], 0);
+        let [p50, p99, p999] = ours.paired_ratios(&theirs);
+        assert_eq!((p50.min, p50.max), (0.8, 0.8));
+        assert_eq!((p99.median, p999.median), (0.8, 0.8));
+        assert_eq!((ours.p50_us.min, ours.p50_us.max), (4.0, 40.0));
+    }
+
     /// A lost copy takes its share off the rate; nothing sent moved nothing.
     #[test]
     fn delivered_rate_takes_off_the_lost_share() {
