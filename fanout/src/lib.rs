@@ -38,12 +38,32 @@
 //! - `sendmmsg` batches of 32 raised the one-receiver rate by about 1.7×; with 4 receivers
 //!   the delivery work dominates and batching changed nothing measurable.
 //! - Pinning (`--placement`, applied to the peers too) did not help throughput; for round
-//!   trips it decides everything. Unpinned on an idle machine a round trip costs two
-//!   cross-CPU wake-ups from idle: p50 about 23 µs for us and 21-23 µs for sockperf. With
-//!   both ends on one CPU (`--placement same`) p50 fell to 9.5 µs (sockperf 8.9 µs); on a
-//!   busy machine, where no CPU is idle, unpinned runs gave 9.6 µs (sockperf 9.9 µs).
-//!   Busy-polling (`pingpong --spin`) gives about 8 µs. sockperf prints *half* the round
-//!   trip unless given `--full-rtt`.
+//!   trips it decides everything, so `pingpong` pins client and echo and prints where
+//!   (`same CPU (client 0, echo 0)`, `other CPU (client 0, echo 1)`), and times both modes
+//!   and sockperf (`--peers`) in every round, the order rotated from round to round. One
+//!   `pingpong --runs 5 --peers` (20,000 round trips a run; sockperf 2 s a run) at load
+//!   average 4-10, median \[range of the rounds\]: on the same CPU p50 3.8 [3.8–3.9] µs for
+//!   us and 3.8 [3.7–4.0] µs for sockperf, p99.9 43 [26–45] µs against 38 [33–172] µs;
+//!   on the other CPU p50 46 [45–49] µs against 45 [44–47] µs, p99.9 338 [117–1893] µs
+//!   against 1337 [320–2274] µs. Paired by round, ours/sockperf p50 was 1.01 [0.94–1.02]×
+//!   on one CPU and 1.03 [0.95–1.04]× across two; p99.9 was 0.77 [0.26–1.32]× and 0.49
+//!   [0.09–0.83]×. So p50 compares tools; p99.9 moves several-fold between rounds of the
+//!   *same* tool and ranks nothing on a busy
+//!   machine. Busy-polling (`pingpong --spin`) gives about 8 µs. sockperf prints *half* the
+//!   round trip unless given `--full-rtt`.
+//! - Against the peers, a sweep with `--peers` compares *delivered* rates (copies that
+//!   arrived per receiver per second), paired by round, and what the receivers cost: our
+//!   receivers' CPU time per copy against the peers' servers' (all their threads, from
+//!   `wait4`). iperf2's server reads one datagram per `recvmsg` (with a kernel timestamp)
+//!   and hands each to a reporter thread; ours read up to 32 per `recvmmsg` and count in
+//!   place. `sweep --receivers 1,4 --runs 5 --round-trips 0 --peers --messages 200000`
+//!   (unpaced, blocking receivers, load average 4-11), ours over theirs paired by round,
+//!   median \[range\]: with 4 receivers our multicast delivered 1.08 [0.74–1.73]× iperf2's
+//!   rate and 0.99 [0.79–1.15]× sockperf's, its receivers costing 0.75 [0.45–1.27]× and
+//!   0.95 [0.51–1.41]× theirs per copy (about 1.1 µs each); with 1 receiver 1.27
+//!   [0.58–1.43]× and 1.39 [0.63–1.82]×, receivers at 0.84× and 1.00×. Paced at 50k msg/s
+//!   (3 rounds) all three lost nothing and our receivers cost 0.70-0.78× the peers' per
+//!   copy.
 //!
 //! ## Why this crate depends on `harness`
 //! The ports use the workspace's `harness` only in their tests. This crate is not a port but

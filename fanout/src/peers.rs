@@ -11,7 +11,9 @@
 //!   lesson: see the `loopback` crate's `send.rs`).
 //!
 //! Servers count as ready when the kernel lists that many memberships of the group on `lo`
-//! (`/proc/net/igmp`), a condition rather than a sleep.
+//! (`/proc/net/igmp`), a condition rather than a sleep. When a run ends they are reaped with
+//! `wait4(2)`, whose resource usage gives their CPU time (every thread, the reporter thread
+//! of iperf2 included), set against ours in [`crate::sweep`].
 
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -23,55 +25,65 @@ use crate::error::{Doing, Error, Result, process_failed};
 use serde::{Deserialize, Serialize};
 
 use crate::placement::{Placement, pin_to_cpu};
-use crate::summary::median;
+use crate::summary::RoundTrip;
 
 /// The group the peers use (a different one from ours, so runs cannot mix).
 const PEER_GROUP: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(239, 255, 16, 18), 7000);
 
-/// One peer's throughput at one receiver count, medians of runs.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct PeerRate {
+/// A peer tool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Peer {
+    /// `sockperf tp` / `sockperf pp` against `sockperf sr` servers.
+    Sockperf,
+    /// `iperf -c` against `iperf -s -u` servers.
+    Iperf2,
+}
+
+impl Peer {
+    /// Both peers, in the order reports list them.
+    pub const BOTH: [Peer; 2] = [Peer::Sockperf, Peer::Iperf2];
+
     /// `sockperf` or `iperf2`.
-    pub tool: String,
+    pub fn name(self) -> &'static str {
+        match self {
+            Peer::Sockperf => "sockperf",
+            Peer::Iperf2 => "iperf2",
+        }
+    }
+}
+
+/// One peer throughput run: messages per second sent, and copies lost over all receivers.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PeerRun {
+    /// Messages per second the client sent.
+    pub rate: f64,
+    /// Messages the client sent.
+    pub sent: u64,
+    /// Copies lost, summed over the servers.
+    pub lost: u64,
     /// Receivers (servers).
     pub receivers: usize,
-    /// Median messages per second sent.
-    pub rate: f64,
-    /// Median lost copies per run, over all receivers.
-    pub lost: f64,
-    /// The largest loss of any run.
-    pub worst_lost: u64,
-    /// Each run's (rate, lost).
-    pub runs: Vec<(f64, u64)>,
+    /// CPU time of all the servers together (every thread, user and system), ns.
+    pub receiver_cpu_ns: u64,
 }
 
-/// sockperf ping-pong round trips, medians of runs, µs.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct PeerLatency {
-    /// Median p50 round trip.
-    pub p50_us: f64,
-    /// Median p99.
-    pub p99_us: f64,
-    /// Median p99.9.
-    pub p999_us: f64,
-}
+impl PeerRun {
+    /// Copies that arrived per receiver per second: the rate, less the lost share.
+    pub fn delivered_rate(&self) -> f64 {
+        crate::summary::delivered_rate(self.rate, self.sent, self.lost, self.receivers)
+    }
 
-/// Everything measured with the peers.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct PeerFigures {
-    /// Throughput per tool and receiver count.
-    pub rates: Vec<PeerRate>,
-    /// sockperf ping-pong (multicast out, multicast back, `--full-rtt`).
-    pub sockperf_rtt: PeerLatency,
+    /// The servers' CPU time per copy that arrived, ns: what the tool's receivers cost.
+    pub fn receiver_cpu_per_copy_ns(&self) -> f64 {
+        let copies = (self.sent * self.receivers as u64).saturating_sub(self.lost);
+        self.receiver_cpu_ns as f64 / copies.max(1) as f64
+    }
 }
 
 /// How the peers are run.
 #[derive(Clone, Debug)]
 pub struct PeerSettings {
-    /// Receiver counts to measure throughput at.
-    pub receivers: Vec<usize>,
-    /// Runs per setting (medians are kept).
-    pub runs: usize,
     /// Seconds per run.
     pub seconds: u64,
     /// Bytes per message.
@@ -79,8 +91,6 @@ pub struct PeerSettings {
     /// Messages per second to pace the senders at (`sockperf --mps`, `iperf -b Npps`);
     /// `None`: as fast as they go.
     pub rate: Option<u64>,
-    /// Also run sockperf ping-pong.
-    pub pingpong: bool,
     /// CPU placement, the same as ours: servers where our receivers (or echo) go, clients
     /// where our sender goes.
     pub placement: Placement,
@@ -93,43 +103,23 @@ impl PeerSettings {
     }
 }
 
-/// Runs sockperf and iperf2 at each receiver count and, if asked, sockperf ping-pong, all
-/// inside `host`.
-pub fn measure(host: &harness::Host, settings: &PeerSettings) -> Result<PeerFigures> {
-    let runs = settings.runs;
-    let mut rates = Vec::new();
-    for &n in &settings.receivers {
-        for tool in ["sockperf", "iperf2"] {
-            let mut results = Vec::new();
-            for _ in 0..runs {
-                let result = match tool {
-                    "sockperf" => sockperf_throughput(host, n, settings),
-                    _ => iperf_throughput(host, n, settings),
-                }?;
-                results.push(result);
-            }
-            rates.push(PeerRate {
-                tool: tool.into(),
-                receivers: n,
-                rate: median(results.iter().map(|r| r.0)),
-                lost: median(results.iter().map(|r| r.1 as f64)),
-                worst_lost: results.iter().map(|r| r.1).max().unwrap_or(0),
-                runs: results,
-            });
-        }
-    }
-    let mut latencies = Vec::new();
-    for _ in 0..if settings.pingpong { runs } else { 0 } {
-        latencies.push(sockperf_pingpong(host, settings)?);
-    }
-    let sockperf_rtt = PeerLatency {
-        p50_us: median(latencies.iter().map(|l| l.p50_us)),
-        p99_us: median(latencies.iter().map(|l| l.p99_us)),
-        p999_us: median(latencies.iter().map(|l| l.p999_us)),
+/// One throughput run of `peer` with `n` receivers, inside `host`.
+pub fn throughput(
+    host: &harness::Host,
+    peer: Peer,
+    n: usize,
+    settings: &PeerSettings,
+) -> Result<PeerRun> {
+    let (rate, sent, lost, receiver_cpu_ns) = match peer {
+        Peer::Sockperf => sockperf_throughput(host, n, settings)?,
+        Peer::Iperf2 => iperf_throughput(host, n, settings)?,
     };
-    Ok(PeerFigures {
-        rates,
-        sockperf_rtt,
+    Ok(PeerRun {
+        rate,
+        sent,
+        lost,
+        receivers: n,
+        receiver_cpu_ns,
     })
 }
 
@@ -182,24 +172,32 @@ impl Servers {
         Ok(servers)
     }
 
-    /// Interrupts every server and returns what each printed (stdout and stderr). A server
-    /// that has not exited [`STOP`] after its SIGINT is an error naming it.
-    fn finish(mut self) -> Result<Vec<String>> {
+    /// Interrupts every server and returns what each printed (stdout and stderr), and the
+    /// CPU time all of them used, all their threads together (user and system, from
+    /// `wait4(2)`'s resource usage). A server that has not exited [`STOP`] after its SIGINT is
+    /// an error naming it.
+    fn finish(mut self) -> Result<(Vec<String>, u64)> {
         let mut outputs = Vec::new();
+        let mut cpu_ns = 0;
         for (index, child) in self.0.iter_mut().enumerate() {
             interrupt(child);
             let deadline = Instant::now() + STOP;
-            // A condition with a deadline, polled: std offers no wait with a timeout.
+            // A condition with a deadline, polled: std offers no wait with a timeout, nor
+            // the child's resource usage.
             let waiting = || format!("waiting for peer server {index}");
-            while child.try_wait().doing(waiting)?.is_none() {
-                if Instant::now() > deadline {
-                    process_failed!(
+            loop {
+                match reap_with_cpu(child.id()).doing(waiting)? {
+                    Some(used) => {
+                        cpu_ns += used;
+                        break;
+                    }
+                    None if Instant::now() > deadline => process_failed!(
                         "peer server {index} (pid {}) did not stop within {} s of SIGINT",
                         child.id(),
                         STOP.as_secs()
-                    );
+                    ),
+                    None => std::thread::sleep(Duration::from_millis(5)),
                 }
-                std::thread::sleep(Duration::from_millis(5));
             }
             let mut text = String::new();
             if let Some(out) = child.stdout.as_mut() {
@@ -212,8 +210,29 @@ impl Servers {
             }
             outputs.push(text);
         }
+        // Reaped: nothing left for `Drop` to kill (the pids may already be someone else's).
         self.0.clear();
-        Ok(outputs)
+        Ok((outputs, cpu_ns))
+    }
+}
+
+/// Reaps child `pid` if it has exited (`wait4(2)` with `WNOHANG`) and returns the CPU time
+/// it used, user and system, in nanoseconds; `None` while it runs.
+fn reap_with_cpu(pid: u32) -> std::io::Result<Option<u64>> {
+    // SAFETY: wait4 on our own child, into a status and a rusage we own.
+    let (reaped, usage) = unsafe {
+        let mut status = 0;
+        let mut usage: libc::rusage = std::mem::zeroed();
+        let reaped = libc::wait4(pid as libc::pid_t, &mut status, libc::WNOHANG, &mut usage);
+        (reaped, usage)
+    };
+    match reaped {
+        0 => Ok(None),
+        r if r < 0 => Err(std::io::Error::last_os_error()),
+        _ => {
+            let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1000;
+            Ok(Some(ns(usage.ru_utime) + ns(usage.ru_stime)))
+        }
     }
 }
 
@@ -296,12 +315,13 @@ fn sockperf_server(ip: &str, port: &str, more: &[&str]) -> Command {
     command
 }
 
-/// sockperf's message rate and lost copies with `n` servers: `(rate, lost)`.
+/// sockperf's message rate, messages sent, lost copies and the servers' CPU time (ns) with
+/// `n` servers.
 fn sockperf_throughput(
     host: &harness::Host,
     n: usize,
     settings: &PeerSettings,
-) -> Result<(f64, u64)> {
+) -> Result<(f64, u64, u64, u64)> {
     let (seconds, size, rate, placement) = settings.run();
     let (ip, port) = (PEER_GROUP.ip().to_string(), PEER_GROUP.port().to_string());
     let servers = Servers::start(host, n, placement, || {
@@ -322,15 +342,21 @@ fn sockperf_throughput(
     let rate = number_after(&client_text, "Message Rate is ")
         .ok_or_else(|| missing("sockperf tp", "`Message Rate is N`"))?;
     let mut lost = 0;
-    for text in servers.finish()? {
+    let (texts, receiver_cpu_ns) = servers.finish()?;
+    for text in texts {
         let received = number_after(&text, "Total ").unwrap_or(0.0);
         lost += (sent - received).max(0.0) as u64;
     }
-    Ok((rate, lost))
+    Ok((rate, sent as u64, lost, receiver_cpu_ns))
 }
 
-/// iperf2's datagram rate and lost copies with `n` servers: `(rate, lost)`.
-fn iperf_throughput(host: &harness::Host, n: usize, settings: &PeerSettings) -> Result<(f64, u64)> {
+/// iperf2's datagram rate, datagrams sent, lost copies and the servers' CPU time (ns) with
+/// `n` servers.
+fn iperf_throughput(
+    host: &harness::Host,
+    n: usize,
+    settings: &PeerSettings,
+) -> Result<(f64, u64, u64, u64)> {
     let (seconds, size, rate, placement) = settings.run();
     let (ip, port) = (
         PEER_GROUP.ip().to_string(),
@@ -382,16 +408,17 @@ fn iperf_throughput(host: &harness::Host, n: usize, settings: &PeerSettings) -> 
     let interval = interval_seconds(&client_text).unwrap_or(seconds as f64);
     // The servers print their report when the client's last datagram arrives.
     let mut lost = 0;
-    for text in servers.finish()? {
+    let (texts, receiver_cpu_ns) = servers.finish()?;
+    for text in texts {
         let (missing, _total) =
             lost_total(&text).ok_or_else(|| missing("iperf -s", "Lost/Total"))?;
         lost += missing;
     }
-    Ok((sent / interval, lost))
+    Ok((sent / interval, sent as u64, lost, receiver_cpu_ns))
 }
 
-/// sockperf's ping-pong round trips (full, not halved).
-fn sockperf_pingpong(host: &harness::Host, settings: &PeerSettings) -> Result<PeerLatency> {
+/// One sockperf ping-pong run inside `host`: its round trips (full, not halved), µs.
+pub fn sockperf_round_trip(host: &harness::Host, settings: &PeerSettings) -> Result<RoundTrip> {
     let (seconds, size, _, placement) = settings.run();
     let (ip, port) = (
         PEER_GROUP.ip().to_string(),
@@ -413,7 +440,7 @@ fn sockperf_pingpong(host: &harness::Host, settings: &PeerSettings) -> Result<Pe
         number_after(&text, &format!("percentile {p} ="))
             .ok_or_else(|| missing("sockperf pp", &format!("`percentile {p}`")))
     };
-    Ok(PeerLatency {
+    Ok(RoundTrip {
         p50_us: percentile("50.000")?,
         p99_us: percentile("99.000")?,
         p999_us: percentile("99.900")?,

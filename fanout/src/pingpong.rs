@@ -18,6 +18,7 @@ use crate::mode::Mode;
 use crate::placement::{Placement, pin_to_cpu};
 use crate::progress::progress_bar;
 use crate::run::DEFAULT_GROUP;
+use crate::summary::RoundTrip;
 use crate::wire;
 
 /// A ping-pong run's settings.
@@ -70,6 +71,8 @@ impl PingPongConfig {
 pub struct PingPongReport {
     /// Multicast or unicast out; the answer is always unicast.
     pub mode: Mode,
+    /// Where the client and the echo ran.
+    pub placement: Placement,
     /// Round trips timed.
     pub round_trips: u64,
     /// Round trips with no answer within the patience.
@@ -82,6 +85,17 @@ pub struct PingPongReport {
     pub p999_us: f64,
     /// Largest, µs.
     pub max_us: f64,
+}
+
+impl PingPongReport {
+    /// The three percentiles, as every round-trip summary keeps them.
+    pub fn round_trip(&self) -> RoundTrip {
+        RoundTrip {
+            p50_us: self.p50_us,
+            p99_us: self.p99_us,
+            p999_us: self.p999_us,
+        }
+    }
 }
 
 /// Runs a ping-pong measurement in `host`.
@@ -164,6 +178,7 @@ fn client(config: &PingPongConfig, destination: SocketAddrV4) -> Result<PingPong
     let micros = |ns: u64| ns as f64 / 1000.0;
     Ok(PingPongReport {
         mode: config.mode,
+        placement: config.placement,
         round_trips: config.round_trips,
         lost,
         p50_us: micros(histogram.value_at_quantile(0.50)),

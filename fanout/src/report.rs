@@ -5,10 +5,10 @@
 
 use std::fmt;
 
-use crate::peers::PeerFigures;
 use crate::pingpong::PingPongReport;
 use crate::run::FanoutReport;
 use crate::summary::{Latency, Point};
+use crate::sweep::{LatencyRatio, PeerRate, RateRatio};
 
 /// `multicast N=4   sent 20000 in 0.093 s: ...`: one throughput run.
 impl fmt::Display for FanoutReport {
@@ -31,31 +31,34 @@ impl fmt::Display for FanoutReport {
     }
 }
 
-/// `multicast N=4   median of 3 runs: ...`: the medians of one setting.
+/// `multicast N=4   median [range] of 3 runs: ...`: the medians of one setting.
 impl fmt::Display for Point {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{:<9} N={:<3} median of {} runs: {:.0} msg/s, lost {} (worst {}), sender CPU {:.0} ns/msg, {:.0} ns/delivery",
+            "{:<9} N={:<3} median [range] of {} runs: {:.0} msg/s, lost {} (worst {}), sender CPU {:.0} ns/msg, {:.0} ns/delivery, receivers' CPU {:.0} ns/copy",
             self.mode,
             self.receivers,
             self.runs.len(),
-            self.rate,
+            self.rate_spread,
             self.lost,
             self.worst_lost,
             self.cpu_per_message_ns,
-            self.cpu_per_delivery_ns
+            self.cpu_per_delivery_ns,
+            self.receiver_cpu_per_copy_ns
         )
     }
 }
 
-/// `ping-pong multicast 20000 round trips: p50 ...`: one ping-pong run.
+/// `ping-pong multicast same CPU (client 0, echo 0) 20000 round trips: p50 ...`: one
+/// ping-pong run.
 impl fmt::Display for PingPongReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ping-pong {:<9} {} round trips: p50 {:.1} µs  p99 {:.1} µs  p99.9 {:.1} µs  max {:.1} µs  lost {}",
+            "ping-pong {:<9} {} {} round trips: p50 {:.1} µs  p99 {:.1} µs  p99.9 {:.1} µs  max {:.1} µs  lost {}",
             self.mode,
+            self.placement.round_trip_label(),
             self.round_trips,
             self.p50_us,
             self.p99_us,
@@ -66,48 +69,68 @@ impl fmt::Display for PingPongReport {
     }
 }
 
-/// `ping-pong multicast median of 3 runs: p50 ...`: the medians of ping-pong runs.
+/// `ping-pong multicast same CPU (client 0, echo 0), median [range] of 5 rounds: p50 9.5
+/// [9.1–10.2] µs ...`: one tool at one placement over the rounds.
 impl fmt::Display for Latency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ping-pong {:<9} median of {} runs: p50 {:.1} µs  p99 {:.1} µs  p99.9 {:.1} µs  lost {}",
-            self.mode,
-            self.runs.len(),
+            "ping-pong {:<9} {}, median [range] of {} rounds: p50 {} µs  p99 {} µs  p99.9 {} µs",
+            self.who,
+            self.placement.round_trip_label(),
+            self.rounds.len(),
             self.p50_us,
             self.p99_us,
             self.p999_us,
-            self.lost
+        )?;
+        if self.who != "sockperf" {
+            write!(f, "  lost {}", self.lost)?;
+        }
+        Ok(())
+    }
+}
+
+/// `ping-pong multicast/sockperf same CPU (...), paired by round: p50 1.05× [..] ...`.
+impl fmt::Display for LatencyRatio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [p50, p99, p999] = &self.ratios;
+        write!(
+            f,
+            "ping-pong ours/sockperf {}, paired by round: p50 {p50:.2}×  p99 {p99:.2}×  p99.9 {p999:.2}×",
+            self.placement.round_trip_label(),
         )
     }
 }
 
-/// One line per peer and receiver count, then sockperf's round trips if measured.
-impl fmt::Display for PeerFigures {
+/// `peer iperf2   N=4   median [range] of 5 rounds: 81000 [70000–90000] msg/s, lost 0 (worst 0)`.
+impl fmt::Display for PeerRate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut lines: Vec<String> = self
-            .rates
-            .iter()
-            .map(|rate| {
-                format!(
-                    "peer {:<8} N={:<3} median of {} runs: {:.0} msg/s, lost {} (worst {})",
-                    rate.tool,
-                    rate.receivers,
-                    rate.runs.len(),
-                    rate.rate,
-                    rate.lost,
-                    rate.worst_lost
-                )
-            })
-            .collect();
-        let rtt = &self.sockperf_rtt;
-        if rtt.p50_us != 0.0 {
-            lines.push(format!(
-                "peer sockperf ping-pong (full RTT) median: p50 {:.1} µs  p99 {:.1} µs  p99.9 {:.1} µs",
-                rtt.p50_us, rtt.p99_us, rtt.p999_us
-            ));
-        }
-        f.write_str(&lines.join("\n"))
+        write!(
+            f,
+            "peer {:<8} N={:<3} median [range] of {} rounds: {:.0} msg/s, lost {} (worst {}), receivers' CPU {:.0} ns/copy",
+            self.peer.name(),
+            self.receivers,
+            self.runs.len(),
+            self.rate,
+            self.lost,
+            self.worst_lost,
+            self.receiver_cpu_per_copy_ns
+        )
+    }
+}
+
+/// `multicast/iperf2   N=4   paired by round: delivered rate 0.95× [0.80–1.10], receivers'
+/// CPU per copy 0.90× [..]`.
+impl fmt::Display for RateRatio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "multicast/{:<8} N={:<3} paired by round: delivered rate {:.2}×, receivers' CPU per copy {:.2}×",
+            self.peer.name(),
+            self.receivers,
+            self.ratio,
+            self.receiver_cpu
+        )
     }
 }
 

@@ -157,6 +157,21 @@ pub struct FanoutReport {
     pub per_receiver: Vec<ReceiverReport>,
 }
 
+impl FanoutReport {
+    /// The receivers' CPU time per datagram they got, ns: what the tool's receivers cost
+    /// (their whole processes, from start to report).
+    pub fn receiver_cpu_per_copy_ns(&self) -> f64 {
+        let cpu: u64 = self.per_receiver.iter().map(|r| r.cpu_ns).sum();
+        let copies: u64 = self.per_receiver.iter().map(|r| r.tally.arrivals).sum();
+        cpu as f64 / copies.max(1) as f64
+    }
+
+    /// Copies that arrived per receiver per second (see [`crate::summary::delivered_rate`]).
+    pub fn delivered_rate(&self) -> f64 {
+        crate::summary::delivered_rate(self.rate, self.sent, self.lost, self.receivers)
+    }
+}
+
 struct Sent {
     sent: u64,
     seconds: f64,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use fanout::roles::ReceiverReport;
-use fanout::{FanoutConfig, Mode, PingPongConfig, run_fanout, run_pingpong};
+use fanout::{FanoutConfig, Mode, PingPongConfig, Placement, run_fanout, run_pingpong};
 use harness::Sandbox;
 
 fn program() -> PathBuf {
@@ -119,6 +119,35 @@ fn pingpong_times_every_round_trip() {
             "{report:?}"
         );
     }
+}
+
+/// `pingpong` runs both modes at each placement in every round and says where client and
+/// echo ran beside every figure, then a median with the range of the rounds.
+#[test]
+fn pingpong_prints_placement_and_range_for_every_round() {
+    drop(harness::or_skip!(Sandbox::new()));
+    let output = Command::new(program())
+        .args(["pingpong", "--runs", "2", "--round-trips", "50", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    for placement in [Placement::Same, Placement::Split] {
+        let at = placement.round_trip_label();
+        for mode in ["multicast", "unicast  "] {
+            for round in [1, 2] {
+                let line = format!("round {round} ping-pong {mode} {at}: p50 ");
+                assert!(text.contains(&line), "no `{line}` in:\n{text}");
+            }
+            let summary = format!("ping-pong {mode} {at}, median [range] of 2 rounds: p50 ");
+            assert!(text.contains(&summary), "no `{summary}` in:\n{text}");
+        }
+    }
+    assert_eq!(text.lines().count(), 2 * 2 * 2 + 2 * 2, "{text}");
 }
 
 /// The command line: `run --json` prints a summary a program can read, `sweep --plot`

@@ -19,8 +19,8 @@ use netlink_packet_core::{
 };
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{
-    InfoBridge, InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
-    State,
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoBridge, InfoData, InfoKind, InfoVeth,
+    LinkAttribute, LinkFlags, LinkInfo, LinkMessage, State,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -49,20 +49,28 @@ impl Rtnl {
         })
     }
 
-    /// Sends one request and returns the kernel's replies, or its error, once it has acked.
-    fn request(
-        &mut self,
-        message: RouteNetlinkMessage,
-        flags: u16,
-    ) -> io::Result<Vec<RouteNetlinkMessage>> {
+    /// Appends `message` to `out` as the next request, acked, and returns its sequence number.
+    fn append(&mut self, out: &mut Vec<u8>, message: RouteNetlinkMessage, flags: u16) -> u32 {
         self.sequence += 1;
         let mut header = NetlinkHeader::default();
         header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
         header.sequence_number = self.sequence;
         let mut packet = NetlinkMessage::new(header, NetlinkPayload::from(message));
         packet.finalize();
-        let mut out = vec![0; packet.buffer_len()];
-        packet.serialize(&mut out);
+        let start = out.len();
+        out.resize(start + packet.buffer_len(), 0);
+        packet.serialize(&mut out[start..]);
+        self.sequence
+    }
+
+    /// Sends one request and returns the kernel's replies, or its error, once it has acked.
+    fn request(
+        &mut self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+    ) -> io::Result<Vec<RouteNetlinkMessage>> {
+        let mut out = Vec::new();
+        self.append(&mut out, message, flags);
         self.socket.send(&out, 0)?;
 
         let mut replies = Vec::new();
@@ -95,13 +103,55 @@ impl Rtnl {
         }
     }
 
+    /// Sends every request of `requests` in one `send(2)`, then reads their acks: one round
+    /// trip to the kernel for all of them instead of one each. The kernel carries out the
+    /// messages of one send in order, and goes on after one fails; the first failure is
+    /// returned with its position in `requests`.
+    pub(crate) fn batch(&mut self, requests: Vec<Request>) -> Result<(), (usize, io::Error)> {
+        let mut out = Vec::new();
+        let first = self.sequence.wrapping_add(1);
+        let count = requests.len();
+        for request in requests {
+            self.append(&mut out, request.message, request.flags);
+        }
+        self.socket.send(&out, 0).map_err(|e| (0, e))?;
+        let mut failed = None;
+        let mut acked = 0;
+        while acked < count {
+            let size = self
+                .socket
+                .recv(&mut &mut self.buffer[..], 0)
+                .map_err(|e| (acked, e))?;
+            let mut offset = 0;
+            while offset < size {
+                let reply =
+                    NetlinkMessage::<RouteNetlinkMessage>::deserialize(&self.buffer[offset..size])
+                        .map_err(|e| {
+                            (
+                                acked,
+                                io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
+                            )
+                        })?;
+                let position = reply.header.sequence_number.wrapping_sub(first) as usize;
+                if let (NetlinkPayload::Error(e), true) = (reply.payload, position < count) {
+                    acked += 1;
+                    if let (Some(_), None) = (e.code, &failed) {
+                        failed = Some((position, e.to_io()));
+                    }
+                }
+                let length = reply.header.length as usize;
+                if length == 0 {
+                    break;
+                }
+                offset += length.next_multiple_of(4);
+            }
+        }
+        failed.map_or(Ok(()), Err)
+    }
+
     /// `RTM_NEWLINK` with create/excl flags.
     fn new_link(&mut self, link: LinkMessage) -> io::Result<()> {
-        self.request(
-            RouteNetlinkMessage::NewLink(link),
-            NLM_F_CREATE | NLM_F_EXCL,
-        )
-        .map(drop)
+        self.send(Request::new_link(link))
     }
 
     /// The index of the interface called `name` (`if_nametoindex`, but in this namespace).
@@ -144,12 +194,12 @@ impl Rtnl {
 
     /// Sets the interface up (`ip link set NAME up`).
     pub(crate) fn set_up(&mut self, index: u32) -> io::Result<()> {
-        let mut link = LinkMessage::default();
-        link.header.index = index;
-        link.header.flags = LinkFlags::Up;
-        link.header.change_mask = LinkFlags::Up;
-        self.request(RouteNetlinkMessage::SetLink(link), 0)
-            .map(drop)
+        self.send(Request::set_up(index))
+    }
+
+    /// Sends one prepared request and waits for its ack.
+    pub(crate) fn send(&mut self, request: Request) -> io::Result<()> {
+        self.request(request.message, request.flags).map(drop)
     }
 
     /// Makes `index` a port of the bridge `master` (`ip link set NAME master BR`).
@@ -184,19 +234,9 @@ impl Rtnl {
         self.new_link(link)
     }
 
-    /// Creates an "intermediate functional block" device: an Ethernet-like interface whose
-    /// transmitted frames are dropped (nothing is on the other end), multicast and up.
-    /// Local members still get their copies: the kernel loops those back before transmitting.
+    /// Creates an "intermediate functional block" device, down (see [`Request::add_ifb`]).
     pub(crate) fn add_ifb(&mut self, name: &str, index: u32) -> io::Result<()> {
-        let mut link = LinkMessage::default();
-        link.header.index = index;
-        // Created up and multicast in one request (as `ip link add ... up` does).
-        link.header.flags = LinkFlags::Multicast | LinkFlags::Up;
-        link.header.change_mask = LinkFlags::Multicast | LinkFlags::Up;
-        link.attributes.push(LinkAttribute::IfName(name.to_owned()));
-        link.attributes
-            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Ifb)]));
-        self.new_link(link)
+        self.send(Request::add_ifb(name, index))
     }
 
     /// Creates a bridge with index `index` that floods multicast to every port (IGMP/MLD
@@ -382,6 +422,80 @@ impl Rtnl {
         address: IpAddr,
         prefix: u8,
     ) -> io::Result<()> {
+        self.send(Request::add_address(index, address, prefix))
+    }
+
+    /// Adds `route` to the main table (`ip route add ...`); it must not be there yet.
+    pub(crate) fn add_route(&mut self, route: Route) -> io::Result<()> {
+        self.send(Request::add_route(route))
+    }
+}
+
+/// One rtnetlink request, built but not sent: for [`Rtnl::send`] alone or, several at once,
+/// for [`Rtnl::batch`].
+pub(crate) struct Request {
+    message: RouteNetlinkMessage,
+    /// Flags besides `NLM_F_REQUEST | NLM_F_ACK`.
+    flags: u16,
+}
+
+impl Request {
+    /// `RTM_NEWLINK` with create/excl flags.
+    fn new_link(link: LinkMessage) -> Request {
+        Request {
+            message: RouteNetlinkMessage::NewLink(link),
+            flags: NLM_F_CREATE | NLM_F_EXCL,
+        }
+    }
+
+    /// Sets the interface up (`ip link set NAME up`).
+    pub(crate) fn set_up(index: u32) -> Request {
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        link.header.flags = LinkFlags::Up;
+        link.header.change_mask = LinkFlags::Up;
+        Request {
+            message: RouteNetlinkMessage::SetLink(link),
+            flags: 0,
+        }
+    }
+
+    /// Creates an "intermediate functional block" device with the MULTICAST flag, down: an
+    /// Ethernet-like interface whose transmitted frames are dropped (nothing is on the other
+    /// end). Local members still get their copies: the kernel loops those back before
+    /// transmitting.
+    pub(crate) fn add_ifb(name: &str, index: u32) -> Request {
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        link.header.flags = LinkFlags::Multicast;
+        link.header.change_mask = LinkFlags::Multicast;
+        link.attributes.push(LinkAttribute::IfName(name.to_owned()));
+        link.attributes
+            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::Ifb)]));
+        Request::new_link(link)
+    }
+
+    /// `ip link set NAME addrgenmode none`: the kernel makes no link-local IPv6 address of
+    /// its own when the link comes up. Its own would be tentative until a kernel worker has
+    /// run duplicate address detection, even on a NOARP link, so it could not be used at
+    /// once; one added with [`Request::add_address`] can. Only honoured while the link is
+    /// down (an `RTM_NEWLINK` that creates a link ignores it).
+    pub(crate) fn no_automatic_link_local(index: u32) -> Request {
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        link.attributes
+            .push(LinkAttribute::AfSpecUnspec(vec![AfSpecUnspec::Inet6(
+                vec![AfSpecInet6::AddrGenMode(In6AddrGenMode::None)],
+            )]));
+        Request {
+            message: RouteNetlinkMessage::SetLink(link),
+            flags: 0,
+        }
+    }
+
+    /// Adds `address/prefix` to an interface; IPv6 addresses skip duplicate address detection
+    /// (`nodad`), so they are usable at once.
+    pub(crate) fn add_address(index: u32, address: IpAddr, prefix: u8) -> Request {
         let mut message = AddressMessage::default();
         message.header.index = index;
         message.header.prefix_len = prefix;
@@ -393,20 +507,18 @@ impl Rtnl {
                 .attributes
                 .push(AddressAttribute::Flags(AddressFlags::Nodad));
         }
-        self.request(
-            RouteNetlinkMessage::NewAddress(message),
-            NLM_F_CREATE | NLM_F_EXCL,
-        )
-        .map(drop)
+        Request {
+            message: RouteNetlinkMessage::NewAddress(message),
+            flags: NLM_F_CREATE | NLM_F_EXCL,
+        }
     }
 
     /// Adds `route` to the main table (`ip route add ...`); it must not be there yet.
-    pub(crate) fn add_route(&mut self, route: Route) -> io::Result<()> {
-        self.request(
-            RouteNetlinkMessage::NewRoute(route.message()),
-            NLM_F_CREATE | NLM_F_EXCL,
-        )
-        .map(drop)
+    pub(crate) fn add_route(route: Route) -> Request {
+        Request {
+            message: RouteNetlinkMessage::NewRoute(route.message()),
+            flags: NLM_F_CREATE | NLM_F_EXCL,
+        }
     }
 }
 
@@ -599,4 +711,38 @@ fn mdb_entries(bytes: &[u8], out: &mut Vec<(u32, IpAddr)>) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::namespace::Namespace;
+
+    /// The kernel carries out every request of a batch and acks each; a failure is told with
+    /// the position of the request that failed, and the requests after it still happen.
+    #[test]
+    fn a_batch_names_the_request_that_failed_and_goes_on() {
+        crate::or_skip!(crate::Capability::Ifb.check());
+        let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let made = Namespace::create_many(1, |_, _, rtnl| {
+            let failed = rtnl.batch(vec![
+                Request::set_up(1),
+                // lo has 127.0.0.1/8 once it is up: adding it again is refused.
+                Request::add_address(1, loopback, 8),
+                Request::add_ifb("after0", 0),
+            ]);
+            let (at, error) = failed.expect_err("the second request fails");
+            assert_eq!(
+                (at, error.raw_os_error()),
+                (1, Some(libc::EEXIST)),
+                "{error}"
+            );
+            rtnl.link_index("after0")
+                .expect("the request after the failure happened");
+            Ok(())
+        });
+        crate::or_skip!(made);
+    }
 }

@@ -8,10 +8,16 @@
 //!   0.0.0.0, which Linux takes as this host: it arrives from 127.0.0.1, not from the address
 //!   the sender used. The route names `10.0.0.1` as preferred source, an address of the sandbox.
 //! - IPv6 multicast over `lo` is never delivered: the sandbox has a second interface, `eth0`
-//!   (with 10.0.0.1/24, fd00::1/64 and a link-local address), so IPv6 multicast leaves through
-//!   `eth0` and the kernel loops a copy back to local members. There is no duplicate address
-//!   detection on it (`eth0` is a NOARP device), so its IPv6 addresses work at once instead of
-//!   after the usual two tentative seconds.
+//!   (with 10.0.0.1/24, fd00::1/64 and the link-local fe80::1), so IPv6 multicast leaves
+//!   through `eth0` and the kernel loops a copy back to local members. Every IPv6 address on
+//!   it is added with `nodad`, so it works at once: even on a NOARP device such as `eth0`,
+//!   the link-local address the kernel would make itself stays tentative until a kernel
+//!   worker gets round to it (microseconds on an idle machine, milliseconds on a busy one),
+//!   so the sandbox turns that off (`addrgenmode none`) and adds its own.
+//!
+//! All of it is one batch of rtnetlink requests, sent in one system call and acknowledged
+//! together: `cargo bench -p harness` measures `Sandbox::new` against the same requests made
+//! by hand on a bare thread.
 //!
 //! `eth0` is an `ifb` device with the MULTICAST flag set: an Ethernet-like interface with no
 //! far end, whose transmitted frames are dropped after a capture has seen them. A veth pair
@@ -22,10 +28,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Deref;
 use std::time::Instant;
 
-use crate::error::Context;
 use crate::host::Host;
 use crate::namespace::Namespace;
-use crate::netlink::Route;
+use crate::netlink::{Request, Route};
 use crate::ready::{self, READY_DEADLINE};
 
 /// One host in a network namespace of its own. Derefs to [`Host`].
@@ -53,6 +58,9 @@ pub struct Sandbox {
 pub const SANDBOX_IPV4: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 /// The sandbox's unique-local IPv6 address on `eth0`.
 pub(crate) const SANDBOX_IPV6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
+/// The sandbox's link-local IPv6 address on `eth0`, added by the sandbox instead of the
+/// kernel (see the module's docs).
+const LINK_LOCAL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
 
 /// Interface indices in a fresh sandbox: `lo` is always 1; we choose `eth0`'s.
 const LO: u32 = 1;
@@ -71,20 +79,43 @@ impl Sandbox {
         crate::Capability::Ifb.check()?;
         let (namespace, rtnl) = Namespace::create_many(1, |_, _, rtnl| {
             let until = Instant::now() + READY_DEADLINE;
-            let doing = |what: &str| format!("building the sandbox: {what}");
-            rtnl.set_up(LO).doing(|| doing("lo up"))?;
-            rtnl.add_ifb("eth0", ETH0).doing(|| doing("eth0"))?;
-            rtnl.add_address(ETH0, IpAddr::V4(SANDBOX_IPV4), 24)
-                .doing(|| doing("10.0.0.1/24"))?;
-            rtnl.add_address(ETH0, IpAddr::V6(SANDBOX_IPV6), 64)
-                .doing(|| doing("fd00::1/64"))?;
             let multicast = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 0));
-            rtnl.add_route(
-                Route::to(multicast, 4)
-                    .via_interface(LO)
-                    .source(IpAddr::V4(SANDBOX_IPV4)),
-            )
-            .doing(|| doing("route 224.0.0.0/4 dev lo"))?;
+            // One send, one round trip: (what each request does, for a failure message).
+            let requests = [
+                ("lo up", Request::set_up(LO)),
+                ("eth0", Request::add_ifb("eth0", ETH0)),
+                (
+                    "eth0 addrgenmode none",
+                    Request::no_automatic_link_local(ETH0),
+                ),
+                ("eth0 up", Request::set_up(ETH0)),
+                (
+                    "fe80::1/64",
+                    Request::add_address(ETH0, IpAddr::V6(LINK_LOCAL), 64),
+                ),
+                (
+                    "10.0.0.1/24",
+                    Request::add_address(ETH0, IpAddr::V4(SANDBOX_IPV4), 24),
+                ),
+                (
+                    "fd00::1/64",
+                    Request::add_address(ETH0, IpAddr::V6(SANDBOX_IPV6), 64),
+                ),
+                (
+                    "route 224.0.0.0/4 dev lo src 10.0.0.1",
+                    Request::add_route(
+                        Route::to(multicast, 4)
+                            .via_interface(LO)
+                            .source(IpAddr::V4(SANDBOX_IPV4)),
+                    ),
+                ),
+            ];
+            let (names, requests): (Vec<_>, Vec<_>) = requests.into_iter().unzip();
+            rtnl.batch(requests)
+                .map_err(|(at, cause)| crate::Error::Io {
+                    doing: format!("building the sandbox: {}", names[at]),
+                    cause,
+                })?;
             ready::wait_for_link(rtnl, ETH0, until, "eth0")?;
             ready::wait_for_ipv6_multicast(ETH0, until, "the sandbox")
         })?

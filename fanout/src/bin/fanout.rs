@@ -7,7 +7,8 @@
 //! ```text
 //! cargo run -p fanout --release --bin fanout -- run -n 4 --runs 3
 //! cargo run -p fanout --release --bin fanout -- run -n 4 --mode unicast --runs 3
-//! cargo run -p fanout --release --bin fanout -- pingpong --runs 3
+//! # round trips: both modes and sockperf in every round, on one CPU and across two
+//! cargo run -p fanout --release --bin fanout -- pingpong --runs 5 --peers
 //! # the plot: rate and sender CPU against N, both modes, medians of 3 runs
 //! cargo run -p fanout --release --bin fanout -- sweep --plot fanout.svg
 //! # the comparison with sockperf and iperf2 (apt packages `sockperf` and `iperf`)
@@ -31,7 +32,7 @@ use clap::{Args, Parser, Subcommand};
 use fanout::peers::PeerSettings;
 use fanout::roles::{self, RoleOptions};
 use fanout::sockets::{Endpoint, MAX_RECEIVE_BUFFER};
-use fanout::sweep::{SweepSettings, repeat_fanout, repeat_pingpong, sweep};
+use fanout::sweep::{RoundTripSettings, SweepSettings, repeat_fanout, round_trips, sweep};
 use fanout::tracker::MAX_MESSAGES;
 use fanout::{FanoutConfig, Mode, PingPongConfig, Placement, plot};
 use mcast_vocab::Group;
@@ -54,9 +55,9 @@ struct Cli {
 enum Command {
     /// Stream messages to N receivers and report rate, loss and sender CPU.
     Run(RunArgs),
-    /// Time round trips to one echo process (p50/p99/p99.9).
+    /// Time round trips to one echo process (p50/p99/p99.9), both modes, at each placement.
     Pingpong(PingArgs),
-    /// Both modes for several receiver counts (medians of --runs), ping-pong, optional peers.
+    /// Both modes for several receiver counts in rounds, ping-pong, optional peers.
     Sweep(SweepArgs),
     /// The receiver role (started by the tool itself).
     #[command(hide = true)]
@@ -77,9 +78,6 @@ struct Common {
     /// Receive buffer per receiver, e.g. 8M, 256K or 0 for the kernel default (at most 1024M).
     #[arg(long, default_value = "8M", value_parser = parse_bytes)]
     receive_buffer: usize,
-    /// CPU placement: none, same (all on CPU 0) or split (sender on 0, receivers elsewhere).
-    #[arg(long, value_enum, default_value_t = Placement::None)]
-    placement: Placement,
     /// Multicast group and port (IPv4: IPv6 multicast is not delivered over lo).
     #[arg(long, default_value_t = fanout::run::DEFAULT_GROUP, value_parser = parse_group)]
     group: SocketAddrV4,
@@ -120,24 +118,36 @@ struct RunArgs {
     /// own receive path instead of a looped copy.
     #[arg(long)]
     no_loop: bool,
+    /// CPU placement: none, same (all on CPU 0) or split (sender on 0, receivers elsewhere).
+    #[arg(long, value_enum, default_value_t = Placement::None)]
+    placement: Placement,
     #[command(flatten)]
     common: Common,
 }
 
 #[derive(Args)]
 struct PingArgs {
-    /// multicast or unicast out (the echo always answers by unicast).
-    #[arg(long, value_enum, default_value_t = Mode::Multicast)]
-    mode: Mode,
-    /// Round trips to time.
+    /// Round trips to time per run (each round runs multicast out and unicast out; the
+    /// echo always answers by unicast).
     #[arg(long, default_value_t = 20_000)]
     round_trips: u64,
     /// Busy-poll in both processes instead of sleeping in recv.
     #[arg(long)]
     spin: bool,
-    /// Repeat and report medians.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Rounds: each times both modes (and sockperf, with --peers) at every placement, in
+    /// an order rotated from round to round; medians and ranges of the rounds are reported.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     runs: u64,
+    /// Where client and echo run, comma-separated: same (both on CPU 0), split (client on
+    /// 0, echo on 1), none (unpinned). Each is measured in every round.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "same,split")]
+    placement: Vec<Placement>,
+    /// Also time sockperf's ping-pong in every round, at the same placements.
+    #[arg(long)]
+    peers: bool,
+    /// Seconds per sockperf run.
+    #[arg(long, default_value_t = 2)]
+    peer_seconds: u64,
     #[command(flatten)]
     common: Common,
 }
@@ -150,7 +160,8 @@ struct SweepArgs {
     /// Sequence numbers per run (at most 67108864, what a receiver can count).
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=MAX_MESSAGES))]
     messages: u64,
-    /// Runs per setting (medians are reported).
+    /// Rounds: each runs every setting once (both modes, and the peers with --peers), in an
+    /// order rotated from round to round; medians and ranges of the rounds are reported.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
     runs: u64,
     /// Ping-pong round trips per run (0: skip ping-pong).
@@ -171,6 +182,12 @@ struct SweepArgs {
     /// Write an SVG of rate and sender CPU against N for both modes.
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// CPU placement of the throughput runs: none, same (all on CPU 0) or split (sender on 0, receivers elsewhere).
+    #[arg(long, value_enum, default_value_t = Placement::None)]
+    placement: Placement,
+    /// Where ping-pong's client and echo run, comma-separated (see `pingpong --placement`).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "same,split")]
+    rtt_placement: Vec<Placement>,
     #[command(flatten)]
     common: Common,
 }
@@ -329,13 +346,14 @@ impl Common {
         mode: Mode,
         receivers: usize,
         messages: u64,
+        placement: Placement,
     ) -> anyhow::Result<FanoutConfig> {
         let mut config = FanoutConfig::new(program()?, mode, receivers);
         config.messages = messages;
         config.size = self.size as usize;
         config.batch = self.batch as usize;
         config.receive_buffer = (self.receive_buffer > 0).then_some(self.receive_buffer);
-        config.placement = self.placement;
+        config.placement = placement;
         config.group = self.group;
         config.drain_every_us = (self.drain_every_us > 0).then_some(self.drain_every_us);
         config.progress = self.progress();
@@ -352,7 +370,6 @@ impl Common {
         config.round_trips = round_trips;
         config.size = self.size as usize;
         config.spin = spin;
-        config.placement = self.placement;
         config.group = self.group;
         config.progress = self.progress();
         Ok(config)
@@ -364,9 +381,12 @@ impl Common {
 }
 
 fn run(args: RunArgs) -> anyhow::Result<()> {
-    let mut config =
-        args.common
-            .fanout_config(args.mode, args.receivers as usize, args.messages)?;
+    let mut config = args.common.fanout_config(
+        args.mode,
+        args.receivers as usize,
+        args.messages,
+        args.placement,
+    )?;
     config.rate = args.rate;
     config.skip_every = args.skip_every;
     config.multicast_loop = !args.no_loop;
@@ -381,49 +401,84 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// sockperf's settings for a ping-pong comparison (the placement is set by each round).
+fn sockperf_settings(common: &Common, seconds: u64) -> PeerSettings {
+    PeerSettings {
+        seconds,
+        size: common.size as usize,
+        rate: None,
+        placement: Placement::None,
+    }
+}
+
 fn pingpong(args: PingArgs) -> anyhow::Result<()> {
-    let config = args
-        .common
-        .ping_config(args.mode, args.round_trips, args.spin)?;
+    let settings = RoundTripSettings {
+        pingpong: args
+            .common
+            .ping_config(Mode::Multicast, args.round_trips, args.spin)?,
+        placements: dedup(args.placement),
+        rounds: args.runs as usize,
+        sockperf: args
+            .peers
+            .then(|| sockperf_settings(&args.common, args.peer_seconds)),
+    };
     let json = args.common.json;
-    let latency = repeat_pingpong(&*sandbox()?, &config, args.runs as usize, &mut shower(json))?;
+    let report = round_trips(&*sandbox()?, &settings, &mut shower(json))?;
     if json {
-        say(serde_json::to_string_pretty(&latency)?);
-    } else if args.runs > 1 {
-        say(latency);
+        say(serde_json::to_string_pretty(&report)?);
     }
     Ok(())
 }
 
+/// `list` without repeats, in its order.
+fn dedup(list: Vec<Placement>) -> Vec<Placement> {
+    let mut seen = Vec::new();
+    for item in list {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen
+}
+
 fn sweep_command(args: SweepArgs) -> anyhow::Result<()> {
-    let mut fanout = args
-        .common
-        .fanout_config(Mode::Multicast, 1, args.messages)?;
+    let mut fanout =
+        args.common
+            .fanout_config(Mode::Multicast, 1, args.messages, args.placement)?;
     fanout.rate = args.rate;
     fanout.check()?;
-    let pingpong = (args.round_trips > 0)
-        .then(|| {
-            args.common
-                .ping_config(Mode::Multicast, args.round_trips, false)
+    let round_trips = (args.round_trips > 0)
+        .then(|| -> anyhow::Result<RoundTripSettings> {
+            Ok(RoundTripSettings {
+                pingpong: args
+                    .common
+                    .ping_config(Mode::Multicast, args.round_trips, false)?,
+                placements: dedup(args.rtt_placement.clone()),
+                rounds: args.runs as usize,
+                sockperf: args
+                    .peers
+                    .then(|| sockperf_settings(&args.common, args.peer_seconds)),
+            })
         })
         .transpose()?;
-    let peers = args.peers.then(|| PeerSettings {
-        receivers: args
+    let peers = args.peers.then(|| {
+        let settings = PeerSettings {
+            seconds: args.peer_seconds,
+            size: args.common.size as usize,
+            rate: args.rate,
+            placement: args.placement,
+        };
+        let counts = args
             .peer_receivers
             .clone()
-            .unwrap_or_else(|| args.receivers.clone()),
-        runs: args.runs as usize,
-        seconds: args.peer_seconds,
-        size: args.common.size as usize,
-        rate: args.rate,
-        pingpong: args.round_trips > 0,
-        placement: args.common.placement,
+            .unwrap_or_else(|| args.receivers.clone());
+        (settings, counts)
     });
     let settings = SweepSettings {
         receivers: args.receivers.clone(),
         runs: args.runs as usize,
         fanout,
-        pingpong,
+        round_trips,
         peers,
     };
     let json = args.common.json;
