@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use crossterm::event::Event as TermEvent;
 
 use crate::client::{Client, Event};
-use crate::sanitize::sanitize;
+use mcast_vocab::sanitize::sanitize;
 use crate::window::{Action, Entry, Window};
 
 /// The shortest time between two frames: at most 40 frames per second.
