@@ -49,19 +49,19 @@ use harness::registry::Entry;
 /// update period.
 pub const PROC_PERIOD: Duration = Duration::from_millis(100);
 /// Each capture socket's kernel queue; past it the kernel drops (and counts) frames.
-pub const CAPTURE_BUFFER: usize = 256 << 10;
+pub const CAPTURE_BUFFER: usize = 128 << 10;
 /// Bytes of each frame read: the headers and the start of the payload (the preview).
 pub const SNAP: usize = 256;
 /// Frames read from one socket before the thread pauses for [`PAUSE`].
-pub const BATCH: usize = 256;
+pub const BATCH: usize = 64;
 /// The pause after a full batch: under a flood the observer samples rather than competes.
-pub const PAUSE: Duration = Duration::from_millis(10);
+pub const PAUSE: Duration = Duration::from_millis(25);
 /// Flows kept; the least recently seen goes first.
 pub const MAX_FLOWS: usize = 64;
 /// Datagrams kept in the log.
 pub const MAX_LOG: usize = 100;
 /// Payload bytes a log line previews.
-pub const PREVIEW: usize = 64;
+pub const PREVIEW: usize = 160;
 
 /// One group membership of one interface, as the host's kernel lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -235,6 +235,9 @@ struct Model {
 
 struct Shared {
     lab: String,
+    /// Every address of every host of the lab, once read: a datagram from one of them is
+    /// counted where it leaves, never where it arrives.
+    local: std::sync::OnceLock<std::collections::HashSet<IpAddr>>,
     started: Instant,
     model: Mutex<Model>,
     version: AtomicU64,
@@ -270,6 +273,7 @@ impl Observer {
         let names: Vec<String> = entry.hosts.iter().map(|h| h.name.clone()).collect();
         let shared = Arc::new(Shared {
             lab: entry.id.clone(),
+            local: std::sync::OnceLock::new(),
             started: Instant::now(),
             model: Mutex::new(Model {
                 hosts: names
@@ -313,6 +317,12 @@ impl Observer {
                 .map_err(|_| format!("host {}: the observer thread died", host.name))??;
             described.push(first);
         }
+        let local = described
+            .iter()
+            .flat_map(|host| host.interfaces.iter().flat_map(|(_, a)| a.iter()))
+            .filter_map(|address| address.split('/').next()?.parse().ok())
+            .collect();
+        let _ = observer.shared.local.set(local);
         let shape = crate::picture::Shape::of(&names);
         // Each host was read with its `lo`, which the picture shows only in a one-host lab.
         let drawn: Vec<crate::picture::HostPicture> = described
@@ -549,6 +559,7 @@ fn announced_payload(bytes: &[u8]) -> Option<usize> {
 fn record(shared: &Shared, host: &str, seen: Vec<(&str, Direction, Seen)>) {
     let now = Instant::now();
     let at_ms = shared.ms(now);
+    let local = shared.local.get();
     let mut model = shared.lock();
     for (interface, direction, Seen { udp, size }) in seen {
         let key = (udp.source, udp.destination);
@@ -592,6 +603,7 @@ fn record(shared: &Shared, host: &str, seen: Vec<(&str, Direction, Seen)>) {
         // it arrived first.
         let counts = sent
             || (entry.flow.source_host.is_none()
+                && !local.is_some_and(|l| l.contains(&udp.source.ip()))
                 && entry
                     .reached
                     .iter()
@@ -1024,7 +1036,9 @@ mod tests {
     fn a_truncated_frame_keeps_its_announced_size() {
         let mut frame = vec![0u8; 14];
         frame[12] = 0x08;
-        let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 1, 17, 0, 0, 10, 0, 0, 1, 239, 1, 2, 3];
+        let mut ip = vec![
+            0x45, 0, 0, 0, 0, 0, 0, 0, 1, 17, 0, 0, 10, 0, 0, 1, 239, 1, 2, 3,
+        ];
         frame.append(&mut ip);
         frame.extend_from_slice(&[0x13, 0x88, 0x13, 0x88, 0x20, 0x08, 0, 0]);
         assert_eq!(announced_payload(&frame), Some(8192));

@@ -538,7 +538,9 @@ fn listen_options(listen: &Listen) -> Result<lab::web::Options> {
     let mut options = lab::web::Options::default();
     if let Some(address) = &listen.listen {
         options.listen = address.parse().map_err(|_| {
-            anyhow!("--listen {address:?}: expected ADDRESS:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080")
+            anyhow!(
+                "--listen {address:?}: expected ADDRESS:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080"
+            )
         })?;
         if !options.listen.ip().is_loopback() {
             eprintln!(

@@ -90,9 +90,10 @@ pub fn run(datagrams: u64, rounds: usize) -> Result<String, String> {
             }
         });
     }
-    let flood = Flood::new(datagrams, |n, text| format!("{n} {text}").into_bytes()).oversized(1200);
     let pid = std::process::id();
     let before = memory(pid).map_err(|e| format!("reading this process's memory: {e}"))?;
+    let joins = join_latency(&lab, 5)?;
+    let flood = Flood::new(datagrams, |n, text| format!("{n} {text}").into_bytes()).oversized(1200);
     let mut after = before;
     let mut results = Vec::new();
     let mut missed = 0;
@@ -132,9 +133,14 @@ pub fn run(datagrams: u64, rounds: usize) -> Result<String, String> {
         let mut updates = 0;
         if let Some((observer, server, counted)) = view {
             let elapsed = start.elapsed().as_secs_f64();
-            updates = ((counted.load(Ordering::Relaxed) - counted_before) as f64 / elapsed)
-                .round() as u64;
-            missed += observer.snapshot().hosts.iter().map(|h| h.missed).sum::<u64>();
+            updates = ((counted.load(Ordering::Relaxed) - counted_before) as f64 / elapsed).round()
+                as u64;
+            missed += observer
+                .snapshot()
+                .hosts
+                .iter()
+                .map(|h| h.missed)
+                .sum::<u64>();
             let now = memory(pid).map_err(|e| format!("reading this process's memory: {e}"))?;
             if now.resident_kib > after.resident_kib {
                 after = now;
@@ -151,7 +157,86 @@ pub fn run(datagrams: u64, rounds: usize) -> Result<String, String> {
             updates,
         });
     }
-    Ok(report(datagrams, rounds, &results, before, after, missed))
+    let mut out = report(datagrams, rounds, &results, before, after, missed);
+    let mut millis: Vec<f64> = joins.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+    millis.sort_by(f64::total_cmp);
+    let shown: Vec<String> = millis.iter().map(|m| format!("{m:.0}")).collect();
+    out.push_str(&format!(
+        "join to page: median {:.0} ms over {} joins in b ({} ms), from the join to the first \
+         event of /events that lists it (the observer reads /proc every {} ms, the page \
+         updates every {} ms)\n",
+        median(millis.clone()),
+        millis.len(),
+        shown.join(", "),
+        crate::observe::PROC_PERIOD.as_millis(),
+        super::UPDATE_PERIOD.as_millis(),
+    ));
+    Ok(out)
+}
+
+/// `runs` times: a group joined in b, and the time until an event of `/events` lists it;
+/// then it is left, and the next run waits until an event no longer lists it.
+fn join_latency(lab: &Lab, runs: usize) -> Result<Vec<Duration>, String> {
+    let observer = Arc::new(Observer::start(lab.entry()).map_err(|e| format!("observing: {e}"))?);
+    let server = Server::start(observer, Options::default())
+        .map_err(|e| format!("starting the web view: {e}"))?;
+    let mut stream = TcpStream::connect(server.address())
+        .map_err(|e| format!("opening the page's stream: {e}"))?;
+    write!(
+        stream,
+        "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .map_err(|e| format!("asking for /events: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    let mut lines = BufReader::new(stream);
+    let b = lab.host("b").map_err(|e| e.to_string())?;
+    let group = Ipv4Addr::new(239, 7, 7, 8);
+    let listed = |line: &str| {
+        let Some(data) = line.strip_prefix("data: ") else {
+            return None;
+        };
+        let state: serde_json::Value = serde_json::from_str(data).ok()?;
+        Some(
+            state["hosts"][1]["memberships"]
+                .as_array()
+                .is_some_and(|m| {
+                    m.iter()
+                        .any(|m| m["group"] == group.to_string() && m["interface"] == "eth0")
+                }),
+        )
+    };
+    let mut wait_until = |wanted: bool| -> Result<(), String> {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match lines.read_line(&mut line) {
+                Ok(0) | Err(_) => return Err("the event stream ended".into()),
+                Ok(_) => {}
+            }
+            if listed(line.trim_end()) == Some(wanted) {
+                return Ok(());
+            }
+        }
+    };
+    let mut times = Vec::new();
+    wait_until(false)?;
+    for _ in 0..runs {
+        let socket = b
+            .run(|| -> std::io::Result<std::net::UdpSocket> {
+                let socket = std::net::UdpSocket::bind("0.0.0.0:0")?;
+                socket.join_multicast_v4(&group, &Ipv4Addr::UNSPECIFIED)?;
+                Ok(socket)
+            })
+            .map_err(|e| format!("joining {group} in b: {e}"))?;
+        let joined = Instant::now();
+        wait_until(true)?;
+        times.push(joined.elapsed());
+        drop(socket);
+        wait_until(false)?;
+    }
+    Ok(times)
 }
 
 /// Opens `/events` like a page does and counts the updates on a thread; returns the count.
@@ -165,16 +250,21 @@ fn page(address: SocketAddr) -> Result<Arc<AtomicU64>, String> {
     .map_err(|e| format!("asking for /events: {e}"))?;
     let count = Arc::new(AtomicU64::new(0));
     let counted = count.clone();
+    let (first, first_seen) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut lines = BufReader::new(stream);
         let mut line = String::new();
         while lines.read_line(&mut line).is_ok_and(|n| n > 0) {
-            if line.starts_with("event: state") {
-                counted.fetch_add(1, Ordering::Relaxed);
+            if line.starts_with("event: state") && counted.fetch_add(1, Ordering::Relaxed) == 0 {
+                let _ = first.send(());
             }
             line.clear();
         }
     });
+    // The state as the page opens is the first event; the round counts those after it.
+    first_seen
+        .recv_timeout(Duration::from_secs(10))
+        .map_err(|_| "the page's stream sent no first state".to_owned())?;
     Ok(count)
 }
 
@@ -194,7 +284,11 @@ fn report(
     use std::fmt::Write as _;
     let mut out = String::new();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let load = load.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+    let load = load
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
     let _ = writeln!(
         out,
         "web view bench: {datagrams} datagrams from a to b per flood (the hostile mix), \

@@ -172,14 +172,21 @@ struct Shared {
     address: SocketAddr,
 }
 
-fn router(observer: Arc<Observer>, states: watch::Receiver<Arc<str>>, address: SocketAddr) -> Router {
+fn router(
+    observer: Arc<Observer>,
+    states: watch::Receiver<Arc<str>>,
+    address: SocketAddr,
+) -> Router {
     let shared = Shared {
         observer,
         states,
         address,
     };
     Router::new()
-        .route("/", get(|| async { text("text/html; charset=utf-8", INDEX) }))
+        .route(
+            "/",
+            get(|| async { text("text/html; charset=utf-8", INDEX) }),
+        )
         .route(
             "/app.js",
             get(|| async { text("text/javascript; charset=utf-8", SCRIPT) }),
