@@ -388,7 +388,7 @@ impl Observer {
                 flow
             })
             .collect();
-        flows.sort_by(|a, b| b.last_seen_ms.cmp(&a.last_seen_ms));
+        flows.sort_by_key(|f| std::cmp::Reverse(f.last_seen_ms));
         let log = model
             .log
             .iter()
@@ -644,10 +644,13 @@ fn record(shared: &Shared, host: &str, seen: Vec<(&str, Direction, Seen)>) {
     shared.changed();
 }
 
+/// One reading of a host's `/proc`: interfaces, memberships, forwarding entries.
+type Reading = (Vec<Interface>, Vec<Membership>, Vec<Route>);
+
 /// What one host's thread read last from `/proc`, to tell a change.
 struct HostReader {
     name: String,
-    previous: Option<(Vec<Interface>, Vec<Membership>, Vec<Route>, u64)>,
+    previous: Option<Reading>,
 }
 
 impl HostReader {
@@ -683,8 +686,8 @@ impl HostReader {
             _ => Vec::new(),
         };
         let missed: u64 = captures.iter().map(|(_, s)| dropped(s)).sum();
-        let now = (interfaces, memberships, routes, missed);
-        if self.previous.as_ref() == Some(&now) {
+        let now = (interfaces, memberships, routes);
+        if self.previous.as_ref() == Some(&now) && missed == 0 {
             return;
         }
         let mut model = shared.lock();
@@ -704,7 +707,7 @@ impl HostReader {
         }
         state.memberships = now.1.clone();
         state.routes = now.2.clone();
-        state.missed += now.3;
+        state.missed += missed;
         drop(model);
         self.previous = Some(now);
         shared.changed();

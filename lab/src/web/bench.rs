@@ -115,7 +115,7 @@ pub fn run(datagrams: u64, rounds: usize) -> Result<String, String> {
         received.store(0, Ordering::Relaxed);
         let start = Instant::now();
         let sent = flood
-            .send(&*host("a")?, group)
+            .send(host("a")?, group)
             .map_err(|e| format!("flooding from a: {e}"))?;
         // Over once b's count stood still for QUIET.
         let mut seen = received.load(Ordering::Relaxed);
@@ -194,9 +194,7 @@ fn join_latency(lab: &Lab, runs: usize) -> Result<Vec<Duration>, String> {
     let b = lab.host("b").map_err(|e| e.to_string())?;
     let group = Ipv4Addr::new(239, 7, 7, 8);
     let listed = |line: &str| {
-        let Some(data) = line.strip_prefix("data: ") else {
-            return None;
-        };
+        let data = line.strip_prefix("data: ")?;
         let state: serde_json::Value = serde_json::from_str(data).ok()?;
         Some(
             state["hosts"][1]["memberships"]
