@@ -495,3 +495,30 @@ s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
 print("joined", flush=True)
 sys.stdin.read()
 "#;
+
+/// A listen address that is not one, or `--listen` without `--web`, gets one line naming
+/// the value and exit status 2, before any lab is built.
+#[test]
+fn a_bad_listen_address_gets_one_line() {
+    for (args, said) in [
+        (
+            &["--web", "--listen", "localhost"][..],
+            "--listen \"localhost\": expected ADDRESS:PORT",
+        ),
+        (
+            &["--listen", "127.0.0.1:0"][..],
+            "--listen is for the web view",
+        ),
+    ] {
+        let out = Command::new(LAB)
+            .args(["--no-tmux", "--no-build"])
+            .args(args)
+            .env_remove("CARGO")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+    }
+}

@@ -26,6 +26,10 @@ use lab::{Lab, Network, Program, Tmux};
 /// without tmux, SIGTERM or SIGKILL of the lab ends everything it made: every process in
 /// every host, every namespace, its tmux session.
 ///
+/// With --web it also serves a live view of the lab on http://127.0.0.1:PORT/ (memberships,
+/// multicast flows, packet counters; JSON at /state, server-sent events at /events) and
+/// prints the address; `lab web` serves it for a lab already running.
+///
 /// When run by cargo (`cargo lab`), it first builds the workspace's programs (`cargo build
 /// --workspace --bins`), so the ones a lab shell finds on PATH are current.
 #[derive(Parser)]
@@ -467,6 +471,9 @@ fn start(start: Start) -> Result<i32> {
     }
     let (events, happened) = mpsc::channel();
     watch_signals(events.clone())?;
+    if start.listen.listen.is_some() && !start.web {
+        return Err(anyhow!("--listen is for the web view: add --web"));
+    }
     let options = listen_options(&start.listen)?;
     let mut lab = Lab::new(network).map_err(|e| anyhow!("cannot start the lab: {e}"))?;
     finish_build(build)?;
