@@ -490,10 +490,13 @@ fn start(start: Start) -> Result<i32> {
     let tmux = Tmux::find()
         .filter(|_| !start.no_tmux && start.run.is_none() && std::io::stdin().is_terminal());
     if let Some(program) = tmux {
-        if let Some(server) = &web {
-            println!("web view: {}", server.url());
+        let status = web
+            .as_ref()
+            .map(|server| format!("web view {}", server.url()));
+        if let Some(status) = &status {
+            println!("{status}");
         }
-        let (session, mut client) = Tmux::start(&mut lab, &program, &executable)
+        let (session, mut client) = Tmux::start(&mut lab, &program, &executable, status.as_deref())
             .map_err(|e| anyhow!("starting tmux: {e}"))?;
         let events = events.clone();
         std::thread::spawn(move || {
