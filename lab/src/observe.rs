@@ -130,8 +130,6 @@ pub struct HostState {
     /// Frames its capture sockets dropped because the observer was behind (a flood):
     /// flows and the log are then samples, the interface counters still exact.
     pub missed: u64,
-    /// Why the host cannot be observed, if it cannot (its lab ended, say).
-    pub error: Option<String>,
 }
 
 /// Where a flow's datagrams were seen arriving.

@@ -514,6 +514,8 @@ fn start(start: Start) -> Result<i32> {
             let _ = happened.recv_timeout(Duration::from_secs(2));
         }
         let id = lab.id().to_owned();
+        // The observer's threads are inside the hosts: they go first.
+        drop(web);
         lab.end();
         eprintln!("lab {id} ended");
         return Ok(0);
@@ -536,6 +538,7 @@ fn start(start: Start) -> Result<i32> {
         Ok(Event::Signal) | Err(_) => 0,
     };
     let id = lab.id().to_owned();
+    drop(web);
     lab.stop();
     eprintln!("lab {id} ended");
     // The command thread may still hold the lab; everything it made is gone already.
