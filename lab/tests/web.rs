@@ -3,7 +3,10 @@
 //!
 //! The browser test builds a lab `a b c` with the library (the same `Lab`, `Observer` and
 //! `Server` that `cargo lab --web` starts), so that it can send the harness's hostile set
-//! from host a; the other tests drive the `lab` binary itself.
+//! from host a; the other tests drive the `lab` binary itself. The browser and the server it
+//! reads run in a network namespace of their own (a `Sandbox`, `lo` only, no route out): a
+//! browser may try the network by itself (updates, discovery), and nothing of this test may
+//! reach the machine's real one.
 
 // As an ordinary user, move into a user namespace of our own before main (see harness).
 harness::userns_before_main!();
@@ -17,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use harness::flood::Flood;
-use harness::{Group, Listen, Running};
+use harness::{Group, Listen, Running, Sandbox};
 use lab::observe::Observer;
 use lab::web::{Options, Server};
 use lab::{Lab, Network};
@@ -35,19 +38,20 @@ const DEADLINE: Duration = Duration::from_secs(20);
 /// Headless Chromium with its DevTools protocol on a WebSocket, one page attached.
 struct Browser {
     child: Child,
-    socket: tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>>,
+    socket: tungstenite::WebSocket<TcpStream>,
     session: String,
     next: u64,
     profile: PathBuf,
 }
 
 impl Browser {
-    /// Starts Chromium (a throwaway profile; `--no-sandbox`, which root and a user namespace
-    /// need) and opens `url` in a page 1100 px wide.
-    fn open(chromium: &Path, url: &str) -> Browser {
+    /// Starts Chromium in `room` (a throwaway profile; `--no-sandbox`, which root and a user
+    /// namespace need) and opens `url` in a page 1100 px wide.
+    fn open(room: &Sandbox, chromium: &Path, url: &str) -> Browser {
         let profile = pcap::scratch("chromium-profile");
         std::fs::create_dir_all(&profile).unwrap();
-        let mut child = Command::new(chromium)
+        let mut command = Command::new(chromium);
+        command
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -63,9 +67,8 @@ impl Browser {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .unwrap();
+            .process_group(0);
+        let mut child = room.spawn(&mut command).unwrap();
         // Chromium says where its protocol listens on standard error.
         let mut said = BufReader::new(child.stderr.take().unwrap());
         let mut everything = String::new();
@@ -82,10 +85,15 @@ impl Browser {
         };
         // The rest of what it says is read and dropped, so it never blocks writing.
         std::thread::spawn(move || std::io::copy(&mut said, &mut std::io::sink()));
-        let (socket, _) = tungstenite::connect(endpoint.as_str()).unwrap();
-        if let tungstenite::stream::MaybeTlsStream::Plain(stream) = socket.get_ref() {
-            stream.set_read_timeout(Some(DEADLINE)).unwrap();
-        }
+        // ws://127.0.0.1:PORT/devtools/browser/ID, in the room: connected from there.
+        let address = endpoint["ws://".len()..]
+            .split('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        let stream = room.run(|| TcpStream::connect(&address)).unwrap();
+        stream.set_read_timeout(Some(DEADLINE)).unwrap();
+        let (socket, _) = tungstenite::client(endpoint.as_str(), stream).unwrap();
         let mut browser = Browser {
             child,
             socket,
@@ -216,9 +224,12 @@ fn the_page_shows_joins_flows_and_hostile_payloads_as_text() {
         "b".into(),
         "c".into()
     ])));
+    let room = harness::or_skip!(Sandbox::new());
     let observer = Arc::new(Observer::start(lab.entry()).unwrap());
-    let server = Server::start(observer, Options::default()).unwrap();
-    let mut browser = Browser::open(&chromium, &server.url());
+    let server = room
+        .run(|| Server::start(observer, Options::default()))
+        .unwrap();
+    let mut browser = Browser::open(&room, &chromium, &server.url());
     browser.wait_for("the page is live", "window.labUpdates > 0");
     browser.wait_for(
         "the picture with a counter on each cable",
