@@ -20,7 +20,8 @@
 //!   matches program output against what the book shows.
 //! - [`binaries`]: where the workspace's programs are, for tests that run them
 //!   (and why a test has to look: the one place that builds them).
-//! - [`picture`]: SVG pictures of the labs the chapters open, drawn from a running lab.
+//! - [`picture`]: SVG pictures of the labs the chapters open, drawn from a running lab
+//!   (the code lives in the lab crate, `lab/src/picture.rs`, whose web view draws the same).
 //! - [`tour`]: all four articles on one sandboxed LAN, with a verdict per claim
 //!   (`rust/bin/tour.rs` prints it: `cargo run -p docs --bin tour`).
 //! - `tests/walkthroughs.rs`: runs every `console` block of the book in a sandbox.
@@ -30,6 +31,7 @@
 //! - `tests/harness_example.rs`: the harness chapter's example, compiled and run.
 
 pub mod binaries;
-pub mod picture;
+/// SVG pictures of the labs; drawn by the lab crate, which the live web view shares.
+pub use lab::picture;
 pub mod tour;
 pub mod walkthrough;

@@ -74,6 +74,8 @@ capabilities! {
     Sockperf,
     /// The `iperf` program (iperf2).
     Iperf,
+    /// The `chromium` browser, run headless.
+    Chromium,
 }
 
 use Capability::*;
@@ -101,7 +103,7 @@ impl Capability {
 
     /// Whether it is a program on `PATH` (else a kernel or privilege feature).
     pub fn is_program(self) -> bool {
-        matches!(self, Tmux | Tshark | Python3 | Sockperf | Iperf)
+        matches!(self, Tmux | Tshark | Python3 | Sockperf | Iperf | Chromium)
     }
 
     /// The capability whose [`Capability::id`] is `id`.
@@ -209,6 +211,12 @@ impl Capability {
                 "iperf2",
                 "package iperf",
                 "fanout's throughput peer",
+            ),
+            Chromium => (
+                "chromium",
+                "Chromium, headless",
+                "package chromium",
+                "the lab web view's browser test (cargo lab --web)",
             ),
         }
     }

@@ -5,8 +5,9 @@
 //! [`crate::Routed`] or [`crate::Sandbox`] dropped while its test panics (or after an
 //! expectation returned [`crate::Unmet`] on the test's thread) registers itself like a running
 //! lab, prints for each host the command that enters it (`cargo lab shell --pid PID b`, the
-//! same door as the lab's, and the equivalent `nsenter` line), and waits for Enter before the
-//! network is torn down. It reads Enter from the terminal (`/dev/tty`) when there is one, so
+//! same door as the lab's, and the equivalent `nsenter` line) and the command that shows it
+//! live in a browser (`cargo lab web --pid PID`), and waits for Enter before the network is
+//! torn down. It reads Enter from the terminal (`/dev/tty`) when there is one, so
 //! it works under `cargo test`'s output capture; otherwise from standard input.
 
 use std::io::{BufRead, Write};
@@ -88,6 +89,9 @@ fn if_failed(hosts: &[&Host], mark: u64) {
             h.fd
         ));
     }
+    message.push_str(&format!(
+        "  a live view of it (memberships, flows, counters) in a browser: cargo lab web --pid {pid}\n"
+    ));
     // Straight to the file descriptor: the test harness captures `eprintln!`.
     let mut stderr = std::io::stderr().lock();
     let mut line = String::new();

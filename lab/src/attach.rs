@@ -306,6 +306,28 @@ pub fn capture(
     result
 }
 
+/// Moves this process into the lab's user namespace (step 1 of the module docs), unless it
+/// is there already. Call it while the process has one thread.
+pub(crate) fn enter_user_namespace(entry: &Entry) -> Result<(), AttachError> {
+    let user = open(format!("/proc/{}/ns/user", entry.pid))?;
+    if file_inode(&user) != inode("/proc/self/ns/user") {
+        setns(&user, CloneFlags::CLONE_NEWUSER).map_err(|e| AttachError::ForeignLab {
+            lab: entry.id.clone(),
+            cause: e.into(),
+        })?;
+    }
+    Ok(())
+}
+
+/// A pidfd for the lab's process, if it is still the lab's.
+pub(crate) fn lab_pidfd(entry: &Entry) -> Result<OwnedFd, AttachError> {
+    pidfd(entry.pid)
+        .filter(|_| entry.alive())
+        .ok_or_else(|| AttachError::LabEnded {
+            lab: entry.id.clone(),
+        })
+}
+
 fn record(
     entry: &Entry,
     host: &str,
@@ -332,13 +354,8 @@ fn record(
             lab: entry.id.clone(),
         });
     };
-    let user = open(format!("/proc/{}/ns/user", entry.pid))?;
     let net = open(format!("/proc/{}/fd/{}", entry.pid, target.fd))?;
-    if file_inode(&user) != inode("/proc/self/ns/user") {
-        doing(setns(&user, CloneFlags::CLONE_NEWUSER), || {
-            format!("entering lab {}'s user namespace", entry.id)
-        })?;
-    }
+    enter_user_namespace(entry)?;
     // Only a helper thread enters the host: this process stays where it was, so the lab's
     // clean-up (which kills processes found in its namespaces) leaves it to finish the file.
     let interface_name = interface.to_owned();
@@ -358,7 +375,6 @@ fn record(
         host: host.to_owned(),
         cause: Box::new(cause),
     })?;
-    drop(user);
     *started = true;
     eprintln!(
         "capturing on {interface} of host {host} into {}",

@@ -15,6 +15,12 @@
 //! tests (and the book's walkthrough tests) drive a lab with. The `lab` binary
 //! (`src/bin/lab.rs`) is the front end: tmux windows (`tmux.rs`), or a plain command loop.
 //!
+//! [`picture`] draws a lab as an SVG (the book's pictures and the web view's). With the
+//! `web` feature (on by default; the docs crate turns it off, so the tour never compiles an
+//! HTTP server), [`observe`] watches every host of a lab from inside (memberships, multicast
+//! flows, counters) and [`web`] serves that as a live page and as JSON: `cargo lab --web`,
+//! `cargo lab web`.
+//!
 //! Deliberately left out: a mount namespace. `/proc` is the machine's, so `ps` in a lab shell
 //! lists every process of the machine, with the machine's pids, while `$$` and `jobs` show
 //! the lab's own (init is 1). Files keep their owners: a non-root user is root inside the
@@ -22,7 +28,12 @@
 
 mod attach;
 mod init;
+#[cfg(feature = "web")]
+pub mod observe;
+pub mod picture;
 mod tmux;
+#[cfg(feature = "web")]
+pub mod web;
 
 use std::fs::File;
 use std::net::Ipv4Addr;

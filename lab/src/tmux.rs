@@ -32,11 +32,14 @@ impl Tmux {
 
     /// Starts the session with a window per host of `lab` and attaches this terminal to it;
     /// `program` is tmux, and `executable` the `lab` program each window runs (`lab shell
-    /// HOST`). Returns the tmux client, which exits when the session ends or the user detaches.
+    /// HOST`). `status`, if any, is shown at the right of tmux's status line (the web view's
+    /// address, which tmux would otherwise hide). Returns the tmux client, which exits when
+    /// the session ends or the user detaches.
     pub fn start(
         lab: &mut Lab,
         program: &Path,
         executable: &Path,
+        status: Option<&str>,
     ) -> harness::Result<(Tmux, Child)> {
         let dir = harness::registry::directory()
             .map_err(|e| harness::Error::Invalid(format!("the lab registry: {e}")))?;
@@ -75,6 +78,27 @@ impl Tmux {
         ]);
         for host in &hosts[1..] {
             command.args([";", "new-window", "-d", "-n", host, &shell(host)]);
+        }
+        if let Some(status) = status {
+            // `#` starts a tmux format; the status is shown as it is.
+            let status = status.replace('#', "##");
+            let width = (status.len() + 1).to_string();
+            command.args([
+                ";",
+                "set-option",
+                "-t",
+                &tmux.session,
+                "status-right",
+                &status,
+            ]);
+            command.args([
+                ";",
+                "set-option",
+                "-t",
+                &tmux.session,
+                "status-right-length",
+                &width,
+            ]);
         }
         let started = lab.output(&hosts[0], &mut command)?;
         if !started.status.success() {

@@ -22,6 +22,7 @@
 //!   `MCAST_JOIN_SOURCE_GROUP`).
 //! - [`packet`] (`packet.rs`): an `AF_PACKET` socket bound to one interface, the one capture
 //!   socket the harness and the loopback port share.
+//! - [`sanitize`] (`sanitize.rs`): peer text made inert for a terminal or a page.
 //! - [`frame`] (`frame.rs`): Ethernet + IPv4/IPv6 + UDP frames as `AF_PACKET` captures them.
 //!
 //! ## The error policy, for every crate in the workspace
@@ -45,6 +46,7 @@ pub mod frame;
 mod group;
 mod interface;
 pub mod packet;
+pub mod sanitize;
 pub mod sockopt;
 mod ttl;
 

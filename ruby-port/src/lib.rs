@@ -34,7 +34,7 @@
 //! | `receive.rs` | [`Receiver`], [`Received`] | `receive.rb` |
 //! | `message.rs` | [`Message`], [`ClientId`], [`Rejection`] | `message.rb` |
 //! | `client.rs` | [`Client`], [`Event`], [`Stats`] | `client.rb` |
-//! | `sanitize.rs` | [`sanitize()`]: peer text made terminal-safe | (missing in the original) |
+//! | `mcast_vocab::sanitize` | [`sanitize()`]: peer text made terminal-safe (shared with the lab's web view) | (missing in the original) |
 //! | `window.rs` | [`Window`], [`Entry`]: the chat screen as state + render | `window.rb` |
 //! | `terminal.rs` | [`run_window`] on a real terminal, [`run_plain`] line mode | `backchannel.rb` |
 //! | `cli.rs` | [`cli::NetworkArgs`]: the shared command-line options; [`cli::exit_with`] | `ARGV` |
@@ -86,7 +86,6 @@ mod ping;
 mod receive;
 mod report;
 mod reuse;
-mod sanitize;
 mod send;
 mod terminal;
 mod window;
@@ -95,13 +94,13 @@ pub use client::{Client, Event, Stats};
 pub use config::Config;
 pub use defaults::{BACKCHANNEL_GROUP, SEND_RECEIVE_GROUP};
 pub use error::Error;
+pub use mcast_vocab::sanitize::sanitize;
 pub use mcast_vocab::{Group, Interface, Ttl};
 pub use message::{CUT_MARKER, ClientId, MAX_DATAGRAM, Message, Rejection};
 pub use ping::{EchoReply, ping_group};
 pub use receive::{DatagramLine, Received, Receiver};
 pub use report::Sent;
 pub use reuse::Reuse;
-pub use sanitize::sanitize;
 pub use send::send;
 pub use terminal::{FRAME_INTERVAL, run_plain, run_window};
 pub use window::{Action, Entry, Window};

@@ -19,7 +19,7 @@ use socket2::Socket;
 use crate::config::Config;
 use crate::error::Error;
 use crate::membership;
-use crate::sanitize::sanitize;
+use mcast_vocab::sanitize::sanitize;
 
 /// The largest UDP payload IPv4 can carry (65 535 minus 8 bytes of UDP header
 /// and 20 of IP header); the default read size of a [`Receiver`].

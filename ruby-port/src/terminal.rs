@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use crossterm::event::Event as TermEvent;
 
 use crate::client::{Client, Event};
-use crate::sanitize::sanitize;
 use crate::window::{Action, Entry, Window};
+use mcast_vocab::sanitize::sanitize;
 
 /// The shortest time between two frames: at most 40 frames per second.
 pub const FRAME_INTERVAL: Duration = Duration::from_millis(25);

@@ -35,7 +35,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::client::Event;
 use crate::message::Message;
-use crate::sanitize::sanitize;
+use mcast_vocab::sanitize::sanitize;
 
 /// The divider's text, as in the original.
 const DIVIDER: &str = " [backchannel]";

@@ -26,6 +26,10 @@ use lab::{Lab, Network, Program, Tmux};
 /// without tmux, SIGTERM or SIGKILL of the lab ends everything it made: every process in
 /// every host, every namespace, its tmux session.
 ///
+/// With --web it also serves a live view of the lab on http://127.0.0.1:PORT/ (memberships,
+/// multicast flows, packet counters; JSON at /state, server-sent events at /events) and
+/// prints the address; `lab web` serves it for a lab already running.
+///
 /// When run by cargo (`cargo lab`), it first builds the workspace's programs (`cargo build
 /// --workspace --bins`), so the ones a lab shell finds on PATH are current.
 #[derive(Parser)]
@@ -66,6 +70,20 @@ struct Start {
     /// Do not build the workspace's programs first (when run by cargo)
     #[arg(long)]
     no_build: bool,
+    /// Serve a live web view of the lab (memberships, flows, counters) and print its address
+    #[arg(long)]
+    web: bool,
+    #[command(flatten)]
+    listen: Listen,
+}
+
+#[derive(Args, Clone)]
+struct Listen {
+    /// With --web: the address the web view listens on [default: 127.0.0.1:0, a free port
+    /// on this machine only]. Another address (0.0.0.0:8080 for a classroom) shows everything
+    /// the lab sees to anyone who can reach it
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<String>,
 }
 
 #[derive(Args, Clone)]
@@ -112,6 +130,26 @@ enum Sub {
         #[arg(short = 'c', long, value_name = "N")]
         count: Option<usize>,
     },
+    /// Serve the live web view of a running lab (or of a test paused with HARNESS_PAUSE=1)
+    /// until it ends; with --bench, measure what the view costs instead
+    Web {
+        #[command(flatten)]
+        which: Which,
+        #[command(flatten)]
+        listen: Listen,
+        /// Measure: a flood from a to b in a lab of its own, with and without the web view
+        /// (and an open page) in the same run: delivery rates, page updates a second, the
+        /// lab's memory
+        #[arg(long, conflicts_with_all = ["lab", "pid"])]
+        bench: bool,
+        /// With --bench: datagrams in each flood
+        #[arg(long, default_value_t = 100_000, requires = "bench")]
+        datagrams: u64,
+        /// With --bench: rounds of each (alternating without and with)
+        #[arg(long, default_value_t = 3, requires = "bench",
+              value_parser = clap::value_parser!(u16).range(1..))]
+        rounds: u16,
+    },
     /// Check that this machine can run the lab: build a two-host LAN, send one datagram from a
     /// to b, and say what was used (root or a user namespace) or what blocks it
     Check,
@@ -154,6 +192,24 @@ fn main() -> ExitCode {
             eprintln!("{n} frame(s) written to {}", write.display());
             Ok(0)
         }),
+        Some(Sub::Web {
+            which,
+            listen,
+            bench,
+            datagrams,
+            rounds,
+        }) => {
+            if bench {
+                web_bench(datagrams, usize::from(rounds))
+            } else {
+                listen_options(&listen).and_then(|options| {
+                    let entry = choose(&which)?;
+                    Ok(lab::web::serve_running(&entry, options, |url| {
+                        println!("web view of lab {}: {url}", entry.id);
+                    })?)
+                })
+            }
+        }
         Some(Sub::Check) => check(),
         Some(Sub::List) => list(),
         Some(Sub::Bench { runs, cargo }) => bench(usize::from(runs), cargo),
@@ -415,13 +471,32 @@ fn start(start: Start) -> Result<i32> {
     }
     let (events, happened) = mpsc::channel();
     watch_signals(events.clone())?;
+    if start.listen.listen.is_some() && !start.web {
+        return Err(anyhow!("--listen is for the web view: add --web"));
+    }
+    let options = listen_options(&start.listen)?;
     let mut lab = Lab::new(network).map_err(|e| anyhow!("cannot start the lab: {e}"))?;
     finish_build(build)?;
+    let web = if start.web {
+        let observer = lab::observe::Observer::start(lab.entry())
+            .map_err(|e| anyhow!("starting the web view: {e}"))?;
+        let server = lab::web::Server::start(std::sync::Arc::new(observer), options)
+            .map_err(|e| anyhow!("starting the web view: {e}"))?;
+        Some(server)
+    } else {
+        None
+    };
     let executable = executable()?;
     let tmux = Tmux::find()
         .filter(|_| !start.no_tmux && start.run.is_none() && std::io::stdin().is_terminal());
     if let Some(program) = tmux {
-        let (session, mut client) = Tmux::start(&mut lab, &program, &executable)
+        let status = web
+            .as_ref()
+            .map(|server| format!("web view {}", server.url()));
+        if let Some(status) = &status {
+            println!("{status}");
+        }
+        let (session, mut client) = Tmux::start(&mut lab, &program, &executable, status.as_deref())
             .map_err(|e| anyhow!("starting tmux: {e}"))?;
         let events = events.clone();
         std::thread::spawn(move || {
@@ -439,12 +514,17 @@ fn start(start: Start) -> Result<i32> {
             let _ = happened.recv_timeout(Duration::from_secs(2));
         }
         let id = lab.id().to_owned();
+        // The observer's threads are inside the hosts: they go first.
+        drop(web);
         lab.end();
         eprintln!("lab {id} ended");
         return Ok(0);
     }
 
     print_hosts(&lab);
+    if let Some(server) = &web {
+        println!("web view: {}", server.url());
+    }
     let lab = Arc::new(lab);
     {
         let lab = lab.clone();
@@ -458,10 +538,40 @@ fn start(start: Start) -> Result<i32> {
         Ok(Event::Signal) | Err(_) => 0,
     };
     let id = lab.id().to_owned();
+    drop(web);
     lab.stop();
     eprintln!("lab {id} ended");
     // The command thread may still hold the lab; everything it made is gone already.
     std::process::exit(code)
+}
+
+/// Where the web view listens: `--listen`, or 127.0.0.1 on a free port. Any other address
+/// than loopback gets a warning, since the page shows everything the lab sees.
+fn listen_options(listen: &Listen) -> Result<lab::web::Options> {
+    let mut options = lab::web::Options::default();
+    if let Some(address) = &listen.listen {
+        options.listen = address.parse().map_err(|_| {
+            anyhow!(
+                "--listen {address:?}: expected ADDRESS:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080"
+            )
+        })?;
+        if !options.listen.ip().is_loopback() {
+            eprintln!(
+                "lab: warning: the web view listens on {}: anyone who can reach it sees \
+                 everything the lab sees (memberships, addresses, payloads)",
+                options.listen
+            );
+        }
+    }
+    Ok(options)
+}
+
+/// `lab web --bench`: see `lab::web::bench`.
+fn web_bench(datagrams: u64, rounds: usize) -> Result<i32> {
+    lab::become_root_in_user_namespace();
+    let report = lab::web::bench::run(datagrams, rounds).map_err(|e| anyhow!("{e}"))?;
+    print!("{report}");
+    Ok(0)
 }
 
 /// This program's path. When `cargo lab`'s build re-linked it while it ran, `/proc/self/exe`

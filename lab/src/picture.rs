@@ -1,11 +1,13 @@
-//! Pictures of the labs the chapters open, drawn from a running lab: its hosts, their
-//! interfaces and their addresses as the kernel lists them (`ip -j addr` in each host), so a
-//! picture cannot drift from what `cargo lab` builds. `tests/pictures.rs` draws each one
-//! again and compares it with the file the book shows (`src/pictures/*.svg`).
+//! Pictures of the labs, drawn from a running lab: its hosts, their interfaces and their
+//! addresses as the kernel lists them (`ip -j addr` in each host), so a picture cannot drift
+//! from what `cargo lab` builds. One drawing serves two readers: the book's pictures
+//! (`docs/tests/pictures.rs` draws each one again and compares it with the file the book
+//! shows, `docs/src/pictures/*.svg`) and the live web view (`cargo lab --web`), which writes
+//! each cable's packet counters next to the line marked `data-cable="HOST INTERFACE"`.
 
 use std::fmt::Write;
 
-use lab::Lab;
+use crate::Lab;
 
 /// One host as the picture shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,16 +32,43 @@ pub enum Shape {
     Routed,
 }
 
+impl Shape {
+    /// The shape of a lab with these host names: a host `router` makes it routed, a single
+    /// host `sandbox` a sandbox, anything else a LAN.
+    pub fn of<S: AsRef<str>>(names: &[S]) -> Shape {
+        if names.iter().any(|n| n.as_ref() == "router") {
+            Shape::Routed
+        } else if names.len() == 1 && names[0].as_ref() == "sandbox" {
+            Shape::Sandbox
+        } else {
+            Shape::Lan
+        }
+    }
+}
+
 /// Reads every host of `lab` from inside it. `lo` is shown only in a one-host lab.
 pub fn describe(lab: &Lab, shape: Shape) -> Result<Vec<HostPicture>, String> {
+    let names: Vec<String> = lab.entry().hosts.iter().map(|h| h.name.clone()).collect();
+    describe_with(&names, shape, |host, command| {
+        lab.exec(host, command)
+            .map(|out| out.stdout)
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// [`describe`] for hosts reached by other means: `run(host, command_line)` runs a command
+/// line in that host and returns its standard output (the web view of a lab running in
+/// another process runs it on a thread that entered the host).
+pub fn describe_with(
+    names: &[String],
+    shape: Shape,
+    run: impl Fn(&str, &str) -> Result<Vec<u8>, String>,
+) -> Result<Vec<HostPicture>, String> {
     let mut hosts = Vec::new();
-    for host in &lab.entry().hosts {
+    for name in names {
         let json = |command: &str| -> Result<serde_json::Value, String> {
-            let out = lab
-                .exec(&host.name, command)
-                .map_err(|e| format!("{command} in {}: {e}", host.name))?;
-            serde_json::from_slice(&out.stdout)
-                .map_err(|e| format!("{command} in {}: {e}", host.name))
+            let out = run(name, command).map_err(|e| format!("{command} in {name}: {e}"))?;
+            serde_json::from_slice(&out).map_err(|e| format!("{command} in {name}: {e}"))
         };
         let links = json("ip -j -d addr")?;
         let mut interfaces = Vec::new();
@@ -69,7 +98,7 @@ pub fn describe(lab: &Lab, shape: Shape) -> Result<Vec<HostPicture>, String> {
             })
         };
         hosts.push(HostPicture {
-            name: host.name.clone(),
+            name: name.clone(),
             interfaces,
             multicast_route: route("224.0.0.0/4").or_else(|| route("default")),
         });
@@ -155,8 +184,11 @@ pub fn svg(title: &str, shape: Shape, hosts: &[HostPicture]) -> String {
             let middle = x + box_width / 2;
             let _ = writeln!(
                 out,
-                "<line x1=\"{middle}\" y1=\"{}\" x2=\"{middle}\" y2=\"{bridge_y}\" stroke=\"black\"/>",
-                40 + box_height(host)
+                "<line x1=\"{middle}\" y1=\"{}\" x2=\"{middle}\" y2=\"{bridge_y}\" stroke=\"black\" \
+                 data-cable=\"{} {}\"/>",
+                40 + box_height(host),
+                escape(&host.name),
+                escape(cable(host, 0))
             );
         }
     }
@@ -197,12 +229,16 @@ pub fn svg(title: &str, shape: Shape, hosts: &[HostPicture]) -> String {
                 let x = (width - box_width) / 2;
                 let y = bridge_y + 60;
                 draw_host(&mut out, router, x, y, (box_width, box_height(router)));
-                for to in [left_end - GAP, right + GAP] {
+                // The router's first interface is on segment 1, its second on segment 2.
+                for (n, to) in [left_end - GAP, right + GAP].into_iter().enumerate() {
                     let _ = writeln!(
                         out,
-                        "<line x1=\"{}\" y1=\"{y}\" x2=\"{to}\" y2=\"{}\" stroke=\"black\"/>",
+                        "<line x1=\"{}\" y1=\"{y}\" x2=\"{to}\" y2=\"{}\" stroke=\"black\" \
+                         data-cable=\"{} {}\"/>",
                         x + box_width / 2,
-                        bridge_y + 12
+                        bridge_y + 12,
+                        escape(&router.name),
+                        escape(cable(router, n))
                     );
                 }
             }
@@ -339,10 +375,22 @@ fn bridge(out: &mut String, from: usize, to: usize, y: usize, label: &str) {
     );
 }
 
+/// The name of a host's `n`-th interface other than `lo` (`eth0`), as the kernel names it
+/// (the picture's `eth0 (veth)` without its kind): the cable drawn from the host's box.
+fn cable(host: &HostPicture, n: usize) -> &str {
+    host.interfaces
+        .iter()
+        .map(|(name, _)| name.split(' ').next().unwrap_or(name))
+        .filter(|name| *name != "lo")
+        .nth(n)
+        .unwrap_or("eth0")
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
-//! Terminal safety: text from the network is shown, never obeyed.
+//! Terminal (and page) safety: text from the network is shown, never obeyed.
 //!
-//! A chat peer chooses both its handle and its content. Printed raw, a byte
+//! A peer chooses every byte it sends: a chat peer its handle and its content. Printed raw, a byte
 //! such as ESC (`\x1b`) starts a terminal escape sequence that can move the
 //! cursor, recolour the screen, set the window title or clear what you read; a
 //! newline or carriage return can fake a second message from someone else; a
 //! Unicode bidi override (`U+202E`) can make text read backwards. The Ruby
-//! client hands peer text to curses as it is.
+//! client hands peer text to curses as it is. The chat (`ruby-port`) shows
+//! peer text through this; so does the lab's web view (`cargo lab --web`),
+//! whose page then puts it in the document as text, never as markup.
 //!
 //! [`sanitize`] keeps every printable character and replaces the rest with
 //! something visible and inert:
