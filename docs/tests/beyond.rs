@@ -1,0 +1,301 @@
+//! The "Beyond the articles" chapters' tested answers: what the wire shows on a join, a
+//! leave and a query (`on-the-wire.md`), a sender with two network cards (`two-cards.md`),
+//! and the troubleshooting cases a lab can show (`troubleshooting.md`).
+//!
+//! Each test runs the command lines its chapter shows, as a lab shell runs them (`bash -c`
+//! in the host, the workspace's programs first on `PATH`), in a network of the shape the
+//! chapter describes, and compares what they print, or what `tshark` reads from the
+//! capture, with the block the chapter shows (`[..]` and `...` as in a walkthrough). The
+//! chapters' lines are found by [`shown`]: a test cannot drift from its chapter.
+
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use harness::{Capability, Capture, Frame, Host, Lan, Running, Sandbox};
+
+/// Only a failure waits this long.
+const DEADLINE: Duration = Duration::from_secs(10);
+
+fn chapter(file: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The lines of the `text` block that follows the marker `<!-- shown: NAME -->` in `file`.
+fn shown(file: &str, name: &str) -> Vec<String> {
+    let text = chapter(file);
+    let marker = format!("<!-- shown: {name} -->");
+    let after = text
+        .split_once(&marker)
+        .unwrap_or_else(|| panic!("{file} has no `{marker}`"))
+        .1;
+    let block = after
+        .split_once("```text\n")
+        .and_then(|(_, rest)| rest.split_once("\n```"))
+        .unwrap_or_else(|| panic!("{file}: no ```text block after `{marker}`"))
+        .0;
+    block.lines().map(str::to_owned).collect()
+}
+
+/// Panics unless `file` tells the reader to type `line`.
+fn told(file: &str, line: &str) {
+    assert!(
+        chapter(file).contains(line),
+        "{file} must show the command `{line}`"
+    );
+}
+
+/// `line` as a lab shell in `host` runs it: `bash -c`, the workspace's programs on `PATH`.
+fn typed(line: &str) -> Command {
+    let bin = docs::binaries::current_programs().unwrap_or_else(|e| panic!("{e}"));
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let mut command = Command::new("bash");
+    command
+        .arg("-c")
+        .arg(line)
+        .env("PATH", path)
+        .env("NO_COLOR", "1");
+    command
+}
+
+/// Runs `line` in `host` to the end; its stdout and stderr, and whether it succeeded.
+fn run(host: &Host, line: &str) -> (bool, String) {
+    let out = host.output(&mut typed(line)).expect("bash runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+/// The IGMP message inside an IPv4 frame, if it carries one.
+fn igmp(frame: &Frame) -> Option<&[u8]> {
+    let b = &frame.bytes;
+    if b.len() < 14 + 20 || b[12..14] != [0x08, 0x00] || b[14 + 9] != 2 {
+        return None;
+    }
+    b.get(14 + usize::from(b[14] & 0x0f) * 4..)
+}
+
+/// The group records of an IGMPv3 report (type 0x22): (record type, group) for each. RFC 3376
+/// section 4.2.12: 4, "change to exclude" an empty list, is a join; 3, "change to include" an
+/// empty list, a leave; 5 and 6 allow and block sources.
+fn igmpv3_records(frame: &Frame) -> Vec<(u8, Ipv4Addr)> {
+    let Some(igmp) = igmp(frame).filter(|m| m.len() >= 8 && m[0] == 0x22) else {
+        return Vec::new();
+    };
+    let mut records = Vec::new();
+    let mut at = 8;
+    while let Some(record) = igmp.get(at..at + 8) {
+        let sources = usize::from(u16::from_be_bytes([record[2], record[3]]));
+        records.push((record[0], Ipv4Addr::new(record[4], record[5], record[6], record[7])));
+        at += 8 + 4 * sources + 4 * usize::from(record[1]);
+    }
+    records
+}
+
+/// The address records of an MLDv2 report (ICMPv6 type 143, after the hop-by-hop header
+/// every MLD message carries): (record type, group) for each, numbered as IGMPv3's (RFC 3810
+/// section 5.2.12).
+fn mldv2_records(frame: &Frame) -> Vec<(u8, Ipv6Addr)> {
+    let b = &frame.bytes;
+    if b.len() < 14 + 40 + 8 || b[12..14] != [0x86, 0xdd] || b[14 + 6] != 0 {
+        return Vec::new();
+    }
+    let hop_by_hop = 14 + 40;
+    let icmp = hop_by_hop + (usize::from(b[hop_by_hop + 1]) + 1) * 8;
+    let Some(message) = b.get(icmp..).filter(|m| m.len() >= 8 && m[0] == 143) else {
+        return Vec::new();
+    };
+    let mut records = Vec::new();
+    let mut at = 8;
+    while let Some(record) = message.get(at..at + 20) {
+        let sources = usize::from(u16::from_be_bytes([record[2], record[3]]));
+        let group: [u8; 16] = record[4..20].try_into().expect("16 bytes");
+        records.push((record[0], Ipv6Addr::from(group)));
+        at += 20 + 16 * sources + 4 * usize::from(record[1]);
+    }
+    records
+}
+
+/// How many frames of `capture` hold a record `(record_type, group)`, IGMPv3 or MLDv2.
+fn reports(capture: &Capture, record_type: u8, group: IpAddr) -> usize {
+    capture
+        .frames()
+        .iter()
+        .filter(|frame| match group {
+            IpAddr::V4(g) => igmpv3_records(frame).contains(&(record_type, g)),
+            IpAddr::V6(g) => mldv2_records(frame).contains(&(record_type, g)),
+        })
+        .count()
+}
+
+/// A scratch pcap path under cargo's target directory, unique to this test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("beyond");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(format!("{name}-{}.pcap", std::process::id()))
+}
+
+/// `tshark` run on `pcap` with the command line `line` (`FILE` standing for the file), or
+/// `None` after a `skipped:` line where tshark is not installed.
+fn tshark(pcap: &Path, line: &str) -> Option<String> {
+    let tshark = harness::skip_unless_available(harness::tool(Capability::Tshark))?;
+    let line = line
+        .replacen("tshark", &tshark.to_string_lossy(), 1)
+        .replace("FILE", &pcap.to_string_lossy());
+    let out = Command::new("bash").arg("-c").arg(&line).output().expect("bash runs");
+    assert!(out.status.success(), "{line}: {}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_file(pcap);
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A querier asks every host on the segment, now and then, which groups it wants (a general
+/// query, to 224.0.0.1), and each member answers with the state of each group ("is exclude
+/// {}": any source, record type 2). The segment is the snooping chapter's: a bridge `br0` in
+/// one sandbox, host m's `lan0` plugged into it; the bridge becomes querier (IGMPv3) once m
+/// has joined, and its first query goes out at once.
+#[test]
+fn a_general_query_is_answered_with_the_groups_state() {
+    let bridge = harness::or_skip!(Sandbox::new());
+    let m = Sandbox::new().unwrap();
+    let holder = bridge.spawn(Command::new("sleep").arg("600")).expect("sleep runs");
+    sh(&bridge, "ip link add br0 type bridge mcast_snooping 1 mcast_igmp_version 3 && ip link set br0 up");
+    sh(&m, &format!("ip link add lan0 type veth peer name p-m netns {} && ip addr add 10.1.0.2/24 dev lan0 && ip link set lan0 up", holder.id()));
+    sh(&bridge, "ip link set p-m master br0 up");
+    let capture = m.capture("lan0").unwrap();
+    let line = "receive --group 239.1.2.3 --interface lan0";
+    told(WIRE, line);
+    let group = IpAddr::V4(Ipv4Addr::new(239, 1, 2, 3));
+    let _receiver = Running::start(&m, &mut typed(line)).unwrap();
+    wait_until(|| reports(&capture, 4, group) >= 2, || "two joins".into());
+    sh(&bridge, "ip link set br0 type bridge mcast_querier 1");
+    wait_until(|| reports(&capture, 2, group) >= 1, || "an answer to the query".into());
+    let path = scratch("query");
+    capture.write_pcap(&path).unwrap();
+    let read = TSHARK_QUERY;
+    told(WIRE, &read.replace("FILE", "query.pcap"));
+    let Some(out) = tshark(&path, read) else { return };
+    matches_the_book(WIRE, "query", &out);
+}
+
+/// Runs a shell script inside `host`; panics with its output if it fails.
+fn sh(host: &Host, script: &str) {
+    let out = host.output(Command::new("sh").arg("-c").arg(script)).expect("sh runs");
+    assert!(out.status.success(), "`{script}`: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The state-change reports are sent [Robustness Variable] times (2, `igmp_qrv` and
+/// `mldv2_qrv`), the repeat within a second: the test stops the receiver once both joins were
+/// seen and writes the file once both leaves were, as a reader's capture holds them a few
+/// seconds later.
+fn join_and_leave(host: &Host, capture: &Capture, line: &str, join: (u8, IpAddr), leave: (u8, IpAddr)) {
+    let receiver = Running::start(host, &mut typed(line)).unwrap_or_else(|e| panic!("{e}"));
+    wait_until(|| reports(capture, join.0, join.1) >= 2, || format!("two joins of {}", join.1));
+    // Ctrl-C, as the reader stops it; the kernel leaves when the socket closes.
+    // SAFETY: kill(2) on our own child, not yet reaped.
+    unsafe { libc::kill(receiver.pid() as libc::pid_t, libc::SIGINT) };
+    wait_until(|| reports(capture, leave.0, leave.1) >= 2, || format!("two leaves of {}", leave.1));
+}
+
+/// Polls `done` until it holds; panics with `what` after [`DEADLINE`].
+fn wait_until(done: impl Fn() -> bool, what: impl Fn() -> String) {
+    let until = Instant::now() + DEADLINE;
+    while !done() {
+        assert!(Instant::now() < until, "not within {DEADLINE:?}: {}", what());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits until `capture` has seen no MLD report for a second: a fresh LAN's hosts announce
+/// their own solicited-node groups twice in their first second, and a reader's lab, open
+/// for a while, is past that.
+fn settled(capture: &Capture) {
+    let until = Instant::now() + DEADLINE;
+    let mut last = (0, Instant::now());
+    loop {
+        let count = capture.frames().iter().filter(|f| !mldv2_records(f).is_empty()).count();
+        if count != last.0 {
+            last = (count, Instant::now());
+        } else if last.1.elapsed() >= Duration::from_secs(1) {
+            return;
+        }
+        assert!(Instant::now() < until, "MLD never quiet on the LAN");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Compares `actual` with the block the chapter shows under `<!-- shown: NAME -->`.
+fn matches_the_book(file: &str, name: &str, actual: &str) {
+    if let Err(mismatch) = docs::walkthrough::check_output(&shown(file, name), actual) {
+        panic!("{file} ({name}):\n{mismatch}");
+    }
+}
+
+const WIRE: &str = "on-the-wire.md";
+
+/// A join is an IGMPv3 membership report to 224.0.0.22 ("change to exclude {}": any source),
+/// sent twice; Ctrl-C leaves the same way ("change to include {}"). What tshark reads from the
+/// capture of b's `eth0` is what the chapter shows.
+#[test]
+fn an_ipv4_join_and_leave_are_igmpv3_reports_to_224_0_0_22() {
+    let lan = harness::or_skip!(Lan::new(["a", "b"]));
+    let b = lan.host("b");
+    let capture = b.capture("eth0").unwrap();
+    let (receive, read) = ("receive --group 239.1.2.3", TSHARK_IGMP);
+    told(WIRE, receive);
+    told(WIRE, &read.replace("FILE", "join.pcap"));
+    let group = IpAddr::V4(Ipv4Addr::new(239, 1, 2, 3));
+    join_and_leave(b, &capture, receive, (4, group), (3, group));
+    let path = scratch("join");
+    capture.write_pcap(&path).unwrap();
+    let Some(out) = tshark(&path, read) else { return };
+    matches_the_book(WIRE, "igmpv3", &out);
+}
+
+/// A source-specific join is a report that allows one new source ("allow new sources
+/// {10.0.0.1}", record type 5), and its leave blocks it (6).
+#[test]
+fn a_source_specific_join_reports_its_source() {
+    let lan = harness::or_skip!(Lan::new(["a", "b"]));
+    let b = lan.host("b");
+    let capture = b.capture("eth0").unwrap();
+    let (receive, read) = ("receive --group 232.1.1.1 --source 10.0.0.1", TSHARK_IGMP);
+    told(WIRE, receive);
+    told(WIRE, &read.replace("FILE", "ssm.pcap"));
+    let group = IpAddr::V4(Ipv4Addr::new(232, 1, 1, 1));
+    join_and_leave(b, &capture, receive, (5, group), (6, group));
+    let path = scratch("ssm");
+    capture.write_pcap(&path).unwrap();
+    let Some(out) = tshark(&path, read) else { return };
+    matches_the_book(WIRE, "ssm", &out);
+}
+
+/// An IPv6 join is an MLDv2 report to ff02::16, the address of every MLDv2 router, from the
+/// host's link-local address; the leave is the same report with record type 3.
+#[test]
+fn an_ipv6_join_and_leave_are_mldv2_reports_to_ff02_16() {
+    let lan = harness::or_skip!(Lan::new(["a", "b"]));
+    let b = lan.host("b");
+    let capture = b.capture("eth0").unwrap();
+    settled(&capture);
+    let (receive, read) = ("receive --group ff0e::1:2", TSHARK_MLD);
+    told(WIRE, receive);
+    told(WIRE, &read.replace("FILE", "mld.pcap"));
+    let group = IpAddr::V6("ff0e::1:2".parse().unwrap());
+    join_and_leave(b, &capture, receive, (4, group), (3, group));
+    let path = scratch("mld");
+    capture.write_pcap(&path).unwrap();
+    let Some(out) = tshark(&path, read) else { return };
+    matches_the_book(WIRE, "mldv2", &out);
+}
+
+/// What tshark is asked for IGMP: the sender, the destination and tshark's summary.
+const TSHARK_IGMP: &str = "tshark -r FILE -Y igmp -T fields -E separator=/s -e ip.src -e ip.dst -e igmp.record_type -e _ws.col.Info";
+/// What tshark is asked for the query and its answer: the same, for the group and queries
+/// only (the bridge also announces itself to 224.0.0.106, the all-snoopers group).
+const TSHARK_QUERY: &str = "tshark -r FILE -Y 'igmp.maddr == 239.1.2.3 or igmp.type == 0x11' -T fields -E separator=/s -e ip.src -e ip.dst -e igmp.record_type -e _ws.col.Info";
+/// What tshark is asked for MLD: the destination, then each record's type and group.
+const TSHARK_MLD: &str = "tshark -r FILE -Y icmpv6.mldr.mar.multicast_address==ff0e::1:2 -T fields -E separator=/s -e ipv6.dst -e icmpv6.mldr.mar.record_type -e icmpv6.mldr.mar.multicast_address";
