@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use harness::{Capability, Capture, Frame, Host, Lan, Running, Sandbox};
+use harness::{Capability, Capture, Frame, Host, Lan, Routed, Running, Sandbox};
 
 /// Only a failure waits this long.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -187,6 +187,46 @@ fn a_general_query_is_answered_with_the_groups_state() {
 fn sh(host: &Host, script: &str) {
     let out = host.output(Command::new("sh").arg("-c").arg(script)).expect("sh runs");
     assert!(out.status.success(), "`{script}`: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+const CARDS: &str = "two-cards.md";
+
+/// Host r has two cards: `eth0` on segment 1 (with a, and r's default route) and `eth1` on
+/// segment 2 (with b). A datagram to a group leaves by the card the route to the group
+/// names, the default route's `eth0`, so a hears it and b does not; with `--interface eth1`
+/// (`IP_MULTICAST_IF`) it leaves by `eth1`, from r's address there, and only b hears it.
+/// After the chapter's two sends, one more through each card shows that nothing else came:
+/// each receiver's next line is that one, not the other card's datagram.
+#[test]
+fn a_sender_with_two_cards_uses_the_default_route_unless_told() {
+    let net = harness::or_skip!(Routed::with_segments([["a", "r"], ["b", "r"]]));
+    let listen = "receive --verbose --group 239.1.2.3";
+    told(CARDS, listen);
+    let mut on = |host: &str| {
+        let mut receiver = Running::start(net.host(host), &mut typed(listen)).unwrap();
+        receiver
+            .wait_for_stderr(|l| l.ends_with("waiting"), Instant::now() + DEADLINE)
+            .unwrap_or_else(|e| panic!("{e}"));
+        receiver
+    };
+    let (mut on_a, mut on_b) = (on("a"), on("b"));
+    let r = net.host("r");
+    for line in [
+        "send --group 239.1.2.3 'no card named'",
+        "send --group 239.1.2.3 --interface eth1 'eth1 named'",
+    ] {
+        told(CARDS, line);
+        let (ok, out) = run(r, line);
+        assert!(ok && out.is_empty(), "{line}: {out}");
+    }
+    run(r, "send --group 239.1.2.3 --interface eth0 'end of a'");
+    run(r, "send --group 239.1.2.3 --interface eth1 'end of b'");
+    let next = |receiver: &mut Running| receiver.next_line(Instant::now() + DEADLINE).unwrap_or_else(|e| panic!("{e}"));
+    let (first_a, first_b) = (next(&mut on_a), next(&mut on_b));
+    matches_the_book(CARDS, "on-a", &first_a);
+    matches_the_book(CARDS, "on-b", &first_b);
+    assert!(next(&mut on_a).ends_with(": end of a"), "a heard more: {:?}", on_a.seen());
+    assert!(next(&mut on_b).ends_with(": end of b"), "b heard more: {:?}", on_b.seen());
 }
 
 /// The state-change reports are sent [Robustness Variable] times (2, `igmp_qrv` and
