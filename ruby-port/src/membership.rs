@@ -146,6 +146,7 @@ fn join(
     interface: Option<&Interface>,
 ) -> Result<(), Error> {
     let on = interface.map_or_else(|| "any interface".to_string(), |i| i.to_string());
+    // ANCHOR: ssm_join
     if let Some(source) = source {
         return Error::step_on(
             interface,
@@ -153,6 +154,7 @@ fn join(
             sockopt::join_source_specific(socket, group, source, interface.map_or(0, |i| i.index)),
         );
     }
+    // ANCHOR_END: ssm_join
     match group {
         IpAddr::V4(v4) => {
             let which = match interface {
