@@ -11,10 +11,12 @@
 // As an ordinary user, move into a user namespace of our own before main (see harness).
 harness::userns_before_main!();
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+use socket2::{Domain, InterfaceIndexOrAddress, Socket, Type};
 
 use harness::{Capability, Capture, Frame, Host, Lan, Routed, Running, Sandbox};
 
@@ -227,6 +229,98 @@ fn a_sender_with_two_cards_uses_the_default_route_unless_told() {
     matches_the_book(CARDS, "on-b", &first_b);
     assert!(next(&mut on_a).ends_with(": end of a"), "a heard more: {:?}", on_a.seen());
     assert!(next(&mut on_b).ends_with(": end of b"), "b heard more: {:?}", on_b.seen());
+}
+
+const TROUBLE: &str = "troubleshooting.md";
+
+/// A receiver that stops reading (Ctrl-Z here; a slow program, a full disk or a busy CPU
+/// elsewhere) keeps its membership, and the kernel queues what arrives in its receive buffer
+/// until the buffer is full; from then on every datagram is dropped and counted in
+/// `UdpRcvbufErrors`. When it reads again it gets the first k datagrams of the burst, in
+/// order, and never the rest: k + the drops is the burst.
+#[test]
+fn a_receiver_that_stops_reading_loses_what_its_buffer_cannot_hold() {
+    let host = harness::or_skip!(Sandbox::new());
+    let (receive, counter, burst) = (
+        "receive --verbose --group 239.1.2.3",
+        "nstat -asz UdpRcvbufErrors",
+        "for i in $(seq 500); do send --group 239.1.2.3 \"number $i\"; done",
+    );
+    for line in [receive, counter, burst] {
+        told(TROUBLE, line);
+    }
+    let mut receiver = Running::start(&host, &mut typed(receive)).unwrap();
+    receiver
+        .wait_for_stderr(|l| l.ends_with("waiting"), Instant::now() + DEADLINE)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pid = receiver.pid() as libc::pid_t;
+    // SAFETY: kill(2) on our own child, not yet reaped.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let drops = || {
+        let (ok, out) = run(&host, counter);
+        assert!(ok, "{out}");
+        matches_the_book(TROUBLE, "nstat", &out);
+        out.lines().nth(1).and_then(|l| l.split_whitespace().nth(1)).and_then(|n| n.parse::<usize>().ok()).expect("a count")
+    };
+    assert_eq!(drops(), 0, "nothing dropped yet");
+    let (ok, out) = run(&host, burst);
+    assert!(ok && out.is_empty(), "{out}");
+    let dropped = drops();
+    assert!(dropped > 0, "the burst fitted in the buffer: nothing to show");
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    let kept = 500 - dropped;
+    for i in 1..=kept {
+        let line = receiver
+            .next_line(Instant::now() + DEADLINE)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            line.ends_with(&format!(" on lo: number {i}")),
+            "datagram {i} of the {kept} kept ({dropped} dropped): {line}"
+        );
+    }
+    let more = receiver.lines_within(Duration::from_millis(200));
+    assert!(more.is_empty(), "{kept} kept, {dropped} dropped, and then {more:?}");
+}
+
+/// On Linux a socket receives a datagram only if the address it is bound to is the
+/// datagram's destination (or the wildcard). Three sockets on host b join 239.1.2.3 on
+/// `eth0` and bind port 5000: to b's own address, to the group, and to 0.0.0.0. a sends to
+/// the group, then to b's address by unicast: the group- and wildcard-bound sockets get the
+/// first, and the socket bound to b's address gets only the second.
+#[test]
+fn a_socket_bound_to_the_cards_address_receives_no_multicast() {
+    let lan = harness::or_skip!(Lan::new(["a", "b"]));
+    let b = lan.host("b");
+    let eth0 = b.interface_index("eth0").unwrap();
+    let sockets = b.run(|| -> std::io::Result<Vec<std::net::UdpSocket>> {
+        let group = Ipv4Addr::new(239, 1, 2, 3);
+        let mut sockets = Vec::new();
+        for address in [Ipv4Addr::new(10, 0, 0, 2), group, Ipv4Addr::UNSPECIFIED] {
+            // ANCHOR: bind
+            let socket = Socket::new(Domain::IPV4, Type::DGRAM, None)?;
+            socket.set_reuse_address(true)?;
+            socket.bind(&SocketAddr::from((address, 5000)).into())?;
+            socket.join_multicast_v4_n(&group, &InterfaceIndexOrAddress::Index(eth0))?;
+            // ANCHOR_END: bind
+            socket.set_read_timeout(Some(DEADLINE))?;
+            sockets.push(socket.into());
+        }
+        Ok(sockets)
+    })
+    .unwrap();
+    lan.host("a").run(|| {
+        let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+        socket.send_to(b"to the group", "239.1.2.3:5000").unwrap();
+        socket.send_to(b"to b by unicast", "10.0.0.2:5000").unwrap();
+    });
+    let first = |socket: &std::net::UdpSocket| {
+        let mut buffer = [0u8; 64];
+        let (n, _) = socket.recv_from(&mut buffer).expect("a datagram");
+        String::from_utf8_lossy(&buffer[..n]).into_owned()
+    };
+    let heard: Vec<String> = sockets.iter().map(first).collect();
+    assert_eq!(heard, ["to b by unicast", "to the group", "to the group"]);
 }
 
 /// The state-change reports are sent [Robustness Variable] times (2, `igmp_qrv` and
