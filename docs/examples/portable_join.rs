@@ -27,7 +27,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let member = b.run(|| member(group, eth0))?;
         a.run(|| send(group, b"hello"))?;
         let (heard, from) = receive(&member, ARRIVES)?;
-        println!("{}: b joined on eth0 (index {eth0}), heard {heard:?} from {from}", group.ip());
+        let ip = group.ip();
+        println!("{ip}: b joined on eth0 (index {eth0}), heard {heard:?} from {from}");
         leave_group(&member, group.ip(), eth0)?;
         a.run(|| send(group, b"again"))?;
         // ANCHOR_END: use
@@ -44,7 +45,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 // ANCHOR: member
 /// A socket of the group's family, bound to the group's port and joined on `index`.
 fn member(group: Group, index: u32) -> io::Result<Socket> {
-    let socket = Socket::new(Domain::for_address(group.socket_addr()), Type::DGRAM, None)?;
+    let domain = Domain::for_address(group.socket_addr());
+    let socket = Socket::new(domain, Type::DGRAM, None)?;
     let any = match group.ip() {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         IpAddr::V6(_) => {
@@ -76,5 +78,8 @@ fn receive(socket: &Socket, wait: Duration) -> io::Result<(String, IpAddr)> {
     socket.set_read_timeout(Some(wait))?;
     let mut buffer = [0u8; 64];
     let (n, from) = std::net::UdpSocket::from(socket.try_clone()?).recv_from(&mut buffer)?;
-    Ok((String::from_utf8_lossy(&buffer[..n]).into_owned(), from.ip()))
+    Ok((
+        String::from_utf8_lossy(&buffer[..n]).into_owned(),
+        from.ip(),
+    ))
 }

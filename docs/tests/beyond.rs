@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use socket2::{Domain, InterfaceIndexOrAddress, Socket, Type};
+use socket2::InterfaceIndexOrAddress::Index;
+use socket2::{Domain, Socket, Type};
 
 use harness::{Capability, Capture, Frame, Host, Lan, Routed, Running, Sandbox};
 
@@ -48,16 +49,17 @@ fn shown(file: &str, name: &str) -> Vec<String> {
 fn told(file: &str, line: &str) {
     // A long line is shown on several, each but the last ending in ` \`.
     let text = chapter(file).replace(" \\\n  ", " ");
-    assert!(
-        text.contains(line),
-        "{file} must show the command `{line}`"
-    );
+    assert!(text.contains(line), "{file} must show the command `{line}`");
 }
 
 /// `line` as a lab shell in `host` runs it: `bash -c`, the workspace's programs on `PATH`.
 fn typed(line: &str) -> Command {
     let bin = docs::binaries::current_programs().unwrap_or_else(|e| panic!("{e}"));
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let mut command = Command::new("bash");
     command
         .arg("-c")
@@ -70,7 +72,8 @@ fn typed(line: &str) -> Command {
 /// Runs `line` in `host` to the end; its stdout and stderr, and whether it succeeded.
 fn run(host: &Host, line: &str) -> (bool, String) {
     let out = host.output(&mut typed(line)).expect("bash runs");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)
 }
 
@@ -94,7 +97,10 @@ fn igmpv3_records(frame: &Frame) -> Vec<(u8, Ipv4Addr)> {
     let mut at = 8;
     while let Some(record) = igmp.get(at..at + 8) {
         let sources = usize::from(u16::from_be_bytes([record[2], record[3]]));
-        records.push((record[0], Ipv4Addr::new(record[4], record[5], record[6], record[7])));
+        records.push((
+            record[0],
+            Ipv4Addr::new(record[4], record[5], record[6], record[7]),
+        ));
         at += 8 + 4 * sources + 4 * usize::from(record[1]);
     }
     records
@@ -150,8 +156,16 @@ fn tshark(pcap: &Path, line: &str) -> Option<String> {
     let line = line
         .replacen("tshark", &tshark.to_string_lossy(), 1)
         .replace("FILE", &pcap.to_string_lossy());
-    let out = Command::new("bash").arg("-c").arg(&line).output().expect("bash runs");
-    assert!(out.status.success(), "{line}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&line)
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "{line}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let _ = std::fs::remove_file(pcap);
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -165,9 +179,20 @@ fn tshark(pcap: &Path, line: &str) -> Option<String> {
 fn a_general_query_is_answered_with_the_groups_state() {
     let bridge = harness::or_skip!(Sandbox::new());
     let m = Sandbox::new().unwrap();
-    let holder = bridge.spawn(Command::new("sleep").arg("600")).expect("sleep runs");
-    sh(&bridge, "ip link add br0 type bridge mcast_snooping 1 mcast_igmp_version 3 && ip link set br0 up");
-    sh(&m, &format!("ip link add lan0 type veth peer name p-m netns {} && ip addr add 10.1.0.2/24 dev lan0 && ip link set lan0 up", holder.id()));
+    let holder = bridge
+        .spawn(Command::new("sleep").arg("600"))
+        .expect("sleep runs");
+    sh(
+        &bridge,
+        "ip link add br0 type bridge mcast_snooping 1 mcast_igmp_version 3 && ip link set br0 up",
+    );
+    sh(
+        &m,
+        &format!(
+            "ip link add lan0 type veth peer name p-m netns {} && ip addr add 10.1.0.2/24 dev lan0 && ip link set lan0 up",
+            holder.id()
+        ),
+    );
     sh(&bridge, "ip link set p-m master br0 up");
     let capture = m.capture("lan0").unwrap();
     let line = "receive --group 239.1.2.3 --interface lan0";
@@ -176,19 +201,30 @@ fn a_general_query_is_answered_with_the_groups_state() {
     let _receiver = Running::start(&m, &mut typed(line)).unwrap();
     wait_until(|| reports(&capture, 4, group) >= 2, || "two joins".into());
     sh(&bridge, "ip link set br0 type bridge mcast_querier 1");
-    wait_until(|| reports(&capture, 2, group) >= 1, || "an answer to the query".into());
+    wait_until(
+        || reports(&capture, 2, group) >= 1,
+        || "an answer to the query".into(),
+    );
     let path = scratch("query");
     capture.write_pcap(&path).unwrap();
     let read = TSHARK_QUERY;
     told(WIRE, &read.replace("FILE", "query.pcap"));
-    let Some(out) = tshark(&path, read) else { return };
+    let Some(out) = tshark(&path, read) else {
+        return;
+    };
     matches_the_book(WIRE, "query", &out);
 }
 
 /// Runs a shell script inside `host`; panics with its output if it fails.
 fn sh(host: &Host, script: &str) {
-    let out = host.output(Command::new("sh").arg("-c").arg(script)).expect("sh runs");
-    assert!(out.status.success(), "`{script}`: {}", String::from_utf8_lossy(&out.stderr));
+    let out = host
+        .output(Command::new("sh").arg("-c").arg(script))
+        .expect("sh runs");
+    assert!(
+        out.status.success(),
+        "`{script}`: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 const CARDS: &str = "two-cards.md";
@@ -223,12 +259,24 @@ fn a_sender_with_two_cards_uses_the_default_route_unless_told() {
     }
     run(r, "send --group 239.1.2.3 --interface eth0 'end of a'");
     run(r, "send --group 239.1.2.3 --interface eth1 'end of b'");
-    let next = |receiver: &mut Running| receiver.next_line(Instant::now() + DEADLINE).unwrap_or_else(|e| panic!("{e}"));
+    let next = |receiver: &mut Running| {
+        receiver
+            .next_line(Instant::now() + DEADLINE)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
     let (first_a, first_b) = (next(&mut on_a), next(&mut on_b));
     matches_the_book(CARDS, "on-a", &first_a);
     matches_the_book(CARDS, "on-b", &first_b);
-    assert!(next(&mut on_a).ends_with(": end of a"), "a heard more: {:?}", on_a.seen());
-    assert!(next(&mut on_b).ends_with(": end of b"), "b heard more: {:?}", on_b.seen());
+    assert!(
+        next(&mut on_a).ends_with(": end of a"),
+        "a heard more: {:?}",
+        on_a.seen()
+    );
+    assert!(
+        next(&mut on_b).ends_with(": end of b"),
+        "b heard more: {:?}",
+        on_b.seen()
+    );
 }
 
 const TROUBLE: &str = "troubleshooting.md";
@@ -260,13 +308,20 @@ fn a_receiver_that_stops_reading_loses_what_its_buffer_cannot_hold() {
         let (ok, out) = run(&host, counter);
         assert!(ok, "{out}");
         matches_the_book(TROUBLE, "nstat", &out);
-        out.lines().nth(1).and_then(|l| l.split_whitespace().nth(1)).and_then(|n| n.parse::<usize>().ok()).expect("a count")
+        out.lines()
+            .nth(1)
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse::<usize>().ok())
+            .expect("a count")
     };
     assert_eq!(drops(), 0, "nothing dropped yet");
     let (ok, out) = run(&host, burst);
     assert!(ok && out.is_empty(), "{out}");
     let dropped = drops();
-    assert!(dropped > 0, "the burst fitted in the buffer: nothing to show");
+    assert!(
+        dropped > 0,
+        "the burst fitted in the buffer: nothing to show"
+    );
     // SAFETY: as above.
     unsafe { libc::kill(pid, libc::SIGCONT) };
     let kept = 500 - dropped;
@@ -280,7 +335,10 @@ fn a_receiver_that_stops_reading_loses_what_its_buffer_cannot_hold() {
         );
     }
     let more = receiver.lines_within(Duration::from_millis(200));
-    assert!(more.is_empty(), "{kept} kept, {dropped} dropped, and then {more:?}");
+    assert!(
+        more.is_empty(),
+        "{kept} kept, {dropped} dropped, and then {more:?}"
+    );
 }
 
 /// On Linux a socket receives a datagram only if the address it is bound to is the
@@ -293,22 +351,23 @@ fn a_socket_bound_to_the_cards_address_receives_no_multicast() {
     let lan = harness::or_skip!(Lan::new(["a", "b"]));
     let b = lan.host("b");
     let eth0 = b.interface_index("eth0").unwrap();
-    let sockets = b.run(|| -> std::io::Result<Vec<std::net::UdpSocket>> {
-        let group = Ipv4Addr::new(239, 1, 2, 3);
-        let mut sockets = Vec::new();
-        for address in [Ipv4Addr::new(10, 0, 0, 2), group, Ipv4Addr::UNSPECIFIED] {
-            // ANCHOR: bind
-            let socket = Socket::new(Domain::IPV4, Type::DGRAM, None)?;
-            socket.set_reuse_address(true)?;
-            socket.bind(&SocketAddr::from((address, 5000)).into())?;
-            socket.join_multicast_v4_n(&group, &InterfaceIndexOrAddress::Index(eth0))?;
-            // ANCHOR_END: bind
-            socket.set_read_timeout(Some(DEADLINE))?;
-            sockets.push(socket.into());
-        }
-        Ok(sockets)
-    })
-    .unwrap();
+    let sockets = b
+        .run(|| -> std::io::Result<Vec<std::net::UdpSocket>> {
+            let group = Ipv4Addr::new(239, 1, 2, 3);
+            let mut sockets = Vec::new();
+            for address in [Ipv4Addr::new(10, 0, 0, 2), group, Ipv4Addr::UNSPECIFIED] {
+                // ANCHOR: bind
+                let socket = Socket::new(Domain::IPV4, Type::DGRAM, None)?;
+                socket.set_reuse_address(true)?;
+                socket.bind(&SocketAddr::from((address, 5000)).into())?;
+                socket.join_multicast_v4_n(&group, &Index(eth0))?;
+                // ANCHOR_END: bind
+                socket.set_read_timeout(Some(DEADLINE))?;
+                sockets.push(socket.into());
+            }
+            Ok(sockets)
+        })
+        .unwrap();
     lan.host("a").run(|| {
         let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
         socket.send_to(b"to the group", "239.1.2.3:5000").unwrap();
@@ -327,20 +386,36 @@ fn a_socket_bound_to_the_cards_address_receives_no_multicast() {
 /// `mldv2_qrv`), the repeat within a second: the test stops the receiver once both joins were
 /// seen and writes the file once both leaves were, as a reader's capture holds them a few
 /// seconds later.
-fn join_and_leave(host: &Host, capture: &Capture, line: &str, join: (u8, IpAddr), leave: (u8, IpAddr)) {
+fn join_and_leave(
+    host: &Host,
+    capture: &Capture,
+    line: &str,
+    join: (u8, IpAddr),
+    leave: (u8, IpAddr),
+) {
     let receiver = Running::start(host, &mut typed(line)).unwrap_or_else(|e| panic!("{e}"));
-    wait_until(|| reports(capture, join.0, join.1) >= 2, || format!("two joins of {}", join.1));
+    wait_until(
+        || reports(capture, join.0, join.1) >= 2,
+        || format!("two joins of {}", join.1),
+    );
     // Ctrl-C, as the reader stops it; the kernel leaves when the socket closes.
     // SAFETY: kill(2) on our own child, not yet reaped.
     unsafe { libc::kill(receiver.pid() as libc::pid_t, libc::SIGINT) };
-    wait_until(|| reports(capture, leave.0, leave.1) >= 2, || format!("two leaves of {}", leave.1));
+    wait_until(
+        || reports(capture, leave.0, leave.1) >= 2,
+        || format!("two leaves of {}", leave.1),
+    );
 }
 
 /// Polls `done` until it holds; panics with `what` after [`DEADLINE`].
 fn wait_until(done: impl Fn() -> bool, what: impl Fn() -> String) {
     let until = Instant::now() + DEADLINE;
     while !done() {
-        assert!(Instant::now() < until, "not within {DEADLINE:?}: {}", what());
+        assert!(
+            Instant::now() < until,
+            "not within {DEADLINE:?}: {}",
+            what()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -352,7 +427,11 @@ fn settled(capture: &Capture) {
     let until = Instant::now() + DEADLINE;
     let mut last = (0, Instant::now());
     loop {
-        let count = capture.frames().iter().filter(|f| !mldv2_records(f).is_empty()).count();
+        let count = capture
+            .frames()
+            .iter()
+            .filter(|f| !mldv2_records(f).is_empty())
+            .count();
         if count != last.0 {
             last = (count, Instant::now());
         } else if last.1.elapsed() >= Duration::from_secs(1) {
@@ -387,7 +466,9 @@ fn an_ipv4_join_and_leave_are_igmpv3_reports_to_224_0_0_22() {
     join_and_leave(b, &capture, receive, (4, group), (3, group));
     let path = scratch("join");
     capture.write_pcap(&path).unwrap();
-    let Some(out) = tshark(&path, read) else { return };
+    let Some(out) = tshark(&path, read) else {
+        return;
+    };
     matches_the_book(WIRE, "igmpv3", &out);
 }
 
@@ -405,7 +486,9 @@ fn a_source_specific_join_reports_its_source() {
     join_and_leave(b, &capture, receive, (5, group), (6, group));
     let path = scratch("ssm");
     capture.write_pcap(&path).unwrap();
-    let Some(out) = tshark(&path, read) else { return };
+    let Some(out) = tshark(&path, read) else {
+        return;
+    };
     matches_the_book(WIRE, "ssm", &out);
 }
 
@@ -424,7 +507,9 @@ fn an_ipv6_join_and_leave_are_mldv2_reports_to_ff02_16() {
     join_and_leave(b, &capture, receive, (4, group), (3, group));
     let path = scratch("mld");
     capture.write_pcap(&path).unwrap();
-    let Some(out) = tshark(&path, read) else { return };
+    let Some(out) = tshark(&path, read) else {
+        return;
+    };
     matches_the_book(WIRE, "mldv2", &out);
 }
 

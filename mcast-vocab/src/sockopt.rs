@@ -28,11 +28,12 @@ pub fn set_multicast_if_v4_index(socket: &impl AsFd, index: u32) -> io::Result<(
 }
 
 // ANCHOR: join_group
-/// `MCAST_JOIN_GROUP` (RFC 3678 section 5.1, see `ip(7)` and `ipv6(7)`): joins `group` on
-/// interface `index`, for IPv4 and IPv6 alike. One request, `struct group_req`, serves both
-/// families: the interface by index (0: the one the route to the group points at) and the
-/// group as a `sockaddr_storage`; only the option's level (`IPPROTO_IP` or `IPPROTO_IPV6`)
-/// follows the socket's family. The kernel reports the join with IGMP or MLD.
+/// `MCAST_JOIN_GROUP` (RFC 3678 section 5.1, see `ip(7)` and `ipv6(7)`): joins
+/// `group` on interface `index`, for IPv4 and IPv6 alike. One request, `struct
+/// group_req`, serves both families: the interface by index (0: the one the route
+/// to the group points at) and the group as a `sockaddr_storage`; only the option's
+/// level (`IPPROTO_IP` or `IPPROTO_IPV6`) follows the socket's family. The kernel
+/// reports the join with IGMP or MLD.
 pub fn join_group(socket: &impl AsFd, group: IpAddr, index: u32) -> io::Result<()> {
     let request = libc::group_req {
         gr_interface: index,
@@ -41,8 +42,8 @@ pub fn join_group(socket: &impl AsFd, group: IpAddr, index: u32) -> io::Result<(
     set_option(socket, level(group), libc::MCAST_JOIN_GROUP, &request)
 }
 
-/// `MCAST_LEAVE_GROUP`: undoes [`join_group`] for the same group and interface. Closing the
-/// socket leaves every group it joined as well.
+/// `MCAST_LEAVE_GROUP`: undoes [`join_group`] for the same group and interface.
+/// Closing the socket leaves every group it joined as well.
 pub fn leave_group(socket: &impl AsFd, group: IpAddr, index: u32) -> io::Result<()> {
     let request = libc::group_req {
         gr_interface: index,
@@ -80,7 +81,12 @@ pub fn join_source_specific(
         gsr_group: storage(group),
         gsr_source: storage(source),
     };
-    set_option(socket, level(group), libc::MCAST_JOIN_SOURCE_GROUP, &request)
+    set_option(
+        socket,
+        level(group),
+        libc::MCAST_JOIN_SOURCE_GROUP,
+        &request,
+    )
 }
 
 fn storage(address: IpAddr) -> libc::sockaddr_storage {

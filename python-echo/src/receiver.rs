@@ -139,9 +139,10 @@ impl Receiver {
         }
         // ANCHOR: bind
         let domain = Domain::for_address(group.socket_addr());
-        let socket = Socket::new(domain, Type::DGRAM, None).step("open a UDP socket")?;
+        let socket = Socket::new(domain, Type::DGRAM, None).step("open a socket")?;
         if group.is_ipv6() {
-            // IPV6_V6ONLY: IPv6 only, so an IPv4 receiver can bind the port beside it.
+            // IPV6_V6ONLY: IPv6 only, so an IPv4 receiver can bind the port beside
+            // it.
             socket.set_only_v6(true).step("set IPV6_V6ONLY")?;
         }
 
@@ -157,15 +158,15 @@ impl Receiver {
 
         // Step 2: join the group. IP_ADD_MEMBERSHIP with INADDR_ANY, as in the
         // article, which reads it as "all interfaces": the kernel joins on ONE, the
-        // one the route to the group picks. With --interface, an ip_mreqn naming it by
-        // index. IPV6_ADD_MEMBERSHIP (IPV6_JOIN_GROUP) takes an index; 0 lets the
-        // kernel pick.
+        // one the route to the group picks. With --interface, an ip_mreqn naming it
+        // by index. IPV6_ADD_MEMBERSHIP (IPV6_JOIN_GROUP) takes an index; 0 lets
+        // the kernel pick.
         let on = config.interface.as_ref();
-        let (inaddr_any, index) = (Ipv4Addr::UNSPECIFIED, on.map_or(0, |i| i.index));
-        let joined = match (group.ip(), on) {
-            (IpAddr::V4(ip), None) => socket.join_multicast_v4(&ip, &inaddr_any),
-            (IpAddr::V4(ip), Some(_)) => socket.join_multicast_v4_n(&ip, &Index(index)),
-            (IpAddr::V6(ip), _) => socket.join_multicast_v6(&ip, index),
+        let (any, index) = (Ipv4Addr::UNSPECIFIED, on.map_or(0, |i| i.index));
+        let joined = match group.ip() {
+            IpAddr::V4(ip) if on.is_none() => socket.join_multicast_v4(&ip, &any),
+            IpAddr::V4(ip) => socket.join_multicast_v4_n(&ip, &Index(index)),
+            IpAddr::V6(ip) => socket.join_multicast_v6(&ip, index),
         };
         let on = on.map_or("the default interface".into(), |i| i.to_string());
         let option = if group.is_ipv6() {

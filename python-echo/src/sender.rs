@@ -140,7 +140,7 @@ impl fmt::Display for Shortfall {
 fn open(config: &SenderConfig) -> Result<Socket, Error> {
     let (group, ttl) = (config.group, config.ttl);
     let domain = Domain::for_address(group.socket_addr());
-    let socket = Socket::new(domain, Type::DGRAM, None).step("open a UDP socket")?;
+    let socket = Socket::new(domain, Type::DGRAM, None).step("open a socket")?;
 
     // SO_RCVTIMEO: a receive that waits longer than this fails with EAGAIN. The
     // article's `sock.settimeout(0.2)`; it is what ends the loop over replies.

@@ -73,9 +73,9 @@ impl Config {
     pub fn with_source(mut self, source: IpAddr) -> Result<Config, String> {
         let group = self.group.ip();
         if source.is_ipv4() != group.is_ipv4() {
+            let family = if group.is_ipv4() { "IPv4" } else { "IPv6" };
             return Err(format!(
-                "source {source} and group {group} are of different families (expected an {} sender)",
-                if group.is_ipv4() { "IPv4" } else { "IPv6" }
+                "{source} cannot send to {group} (expected an {family} sender)"
             ));
         }
         if source.is_multicast() || source.is_unspecified() {
@@ -185,16 +185,31 @@ mod tests {
     fn a_source_must_be_a_unicast_sender_of_the_groups_family() {
         let group = Group::parse("232.1.1.1:3000").unwrap();
         let config = Config::new(group, None).unwrap();
-        let ssm = config.clone().with_source("10.0.0.1".parse().unwrap()).unwrap();
-        assert_eq!(ssm.to_string(), "232.1.1.1:3000 from 10.0.0.1 on any interface");
-        let error = config.clone().with_source("fd00::1".parse().unwrap()).unwrap_err();
+        let ssm = config
+            .clone()
+            .with_source("10.0.0.1".parse().unwrap())
+            .unwrap();
+        assert_eq!(
+            ssm.to_string(),
+            "232.1.1.1:3000 from 10.0.0.1 on any interface"
+        );
+        let error = config
+            .clone()
+            .with_source("fd00::1".parse().unwrap())
+            .unwrap_err();
         assert_eq!(
             error,
-            "source fd00::1 and group 232.1.1.1 are of different families (expected an IPv4 sender)"
+            "fd00::1 cannot send to 232.1.1.1 (expected an IPv4 sender)"
         );
         for bad in ["239.1.1.1", "0.0.0.0"] {
-            let error = config.clone().with_source(bad.parse().unwrap()).unwrap_err();
-            assert!(error.starts_with(&format!("{bad} cannot send to a group")), "{error}");
+            let error = config
+                .clone()
+                .with_source(bad.parse().unwrap())
+                .unwrap_err();
+            assert!(
+                error.starts_with(&format!("{bad} cannot send to a group")),
+                "{error}"
+            );
         }
     }
 }

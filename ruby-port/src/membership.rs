@@ -148,10 +148,12 @@ fn join(
     let on = interface.map_or_else(|| "any interface".to_string(), |i| i.to_string());
     // ANCHOR: ssm_join
     if let Some(source) = source {
+        let index = interface.map_or(0, |i| i.index);
+        let joined = sockopt::join_source_specific(socket, group, source, index);
         return Error::step_on(
             interface,
-            || format!("joining {group} from {source} on {on} (MCAST_JOIN_SOURCE_GROUP)"),
-            sockopt::join_source_specific(socket, group, source, interface.map_or(0, |i| i.index)),
+            || format!("joining {group} from {source} (MCAST_JOIN_SOURCE_GROUP)"),
+            joined,
         );
     }
     // ANCHOR_END: ssm_join
