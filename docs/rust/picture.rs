@@ -175,13 +175,7 @@ pub fn svg(title: &str, shape: Shape, hosts: &[HostPicture]) -> String {
     }
     match shape {
         Shape::Sandbox => {}
-        Shape::Lan => bridge(
-            &mut out,
-            GAP,
-            width - GAP,
-            bridge_y,
-            LAN_LABEL,
-        ),
+        Shape::Lan => bridge(&mut out, GAP, width - GAP, bridge_y, LAN_LABEL),
         Shape::Routed => {
             // The hosts of segment 1 (10.0.1.0/24) are drawn first, then segment 2's.
             let split = top
@@ -466,14 +460,21 @@ mod tests {
             )],
             multicast_route: Some("default dev eth0".into()),
         };
-        let drawing = svg("cargo lab a b", Shape::Lan, &[host("a", "1"), host("b", "2")]);
+        let drawing = svg(
+            "cargo lab a b",
+            Shape::Lan,
+            &[host("a", "1"), host("b", "2")],
+        );
         let width = numbers(&drawing, "svg", "width")[0][0];
         assert!(width <= MAX_WIDTH as f64, "{width} px wide");
         for line in drawing.lines().filter(|l| l.starts_with("<text x=")) {
             let at: Vec<f64> = numbers(line, "text", "x,y").remove(0);
             let text = &line[line.find('>').unwrap() + 1..line.rfind("</").unwrap()];
             let end = at[0] + text.len() as f64 * CHAR;
-            assert!(end <= width, "{text:?} ends at {end}, past the drawing's {width} px");
+            assert!(
+                end <= width,
+                "{text:?} ends at {end}, past the drawing's {width} px"
+            );
         }
     }
 }

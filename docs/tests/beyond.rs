@@ -179,9 +179,12 @@ fn tshark(pcap: &Path, line: &str) -> Option<String> {
 fn a_general_query_is_answered_with_the_groups_state() {
     let bridge = harness::or_skip!(Sandbox::new());
     let m = Sandbox::new().unwrap();
-    let holder = bridge
-        .spawn(Command::new("sleep").arg("600"))
-        .expect("sleep runs");
+    // A process in the bridge's namespace, so that `ip link ... netns PID` can name it.
+    let holder = Holder(
+        bridge
+            .spawn(Command::new("sleep").arg("600"))
+            .expect("sleep runs"),
+    );
     sh(
         &bridge,
         "ip link add br0 type bridge mcast_snooping 1 mcast_igmp_version 3 && ip link set br0 up",
@@ -190,7 +193,7 @@ fn a_general_query_is_answered_with_the_groups_state() {
         &m,
         &format!(
             "ip link add lan0 type veth peer name p-m netns {} && ip addr add 10.1.0.2/24 dev lan0 && ip link set lan0 up",
-            holder.id()
+            holder.0.id()
         ),
     );
     sh(&bridge, "ip link set p-m master br0 up");
@@ -213,6 +216,16 @@ fn a_general_query_is_answered_with_the_groups_state() {
         return;
     };
     matches_the_book(WIRE, "query", &out);
+}
+
+/// A child process that is killed and reaped when the test ends, however it ends.
+struct Holder(std::process::Child);
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Runs a shell script inside `host`; panics with its output if it fails.
@@ -240,7 +253,7 @@ fn a_sender_with_two_cards_uses_the_default_route_unless_told() {
     let net = harness::or_skip!(Routed::with_segments([["a", "r"], ["b", "r"]]));
     let listen = "receive --verbose --group 239.1.2.3";
     told(CARDS, listen);
-    let mut on = |host: &str| {
+    let on = |host: &str| {
         let mut receiver = Running::start(net.host(host), &mut typed(listen)).unwrap();
         receiver
             .wait_for_stderr(|l| l.ends_with("waiting"), Instant::now() + DEADLINE)
