@@ -11,6 +11,11 @@
 // As an ordinary user, move into a user namespace of our own before main (see harness).
 harness::userns_before_main!();
 
+// The harness's pcap test helpers: where a test may write its scratch files.
+#[allow(dead_code)]
+#[path = "../../harness/tests/common/pcap.rs"]
+mod pcap;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -142,11 +147,10 @@ fn reports(capture: &Capture, record_type: u8, group: IpAddr) -> usize {
         .count()
 }
 
-/// A scratch pcap path under cargo's target directory, unique to this test.
+/// A scratch pcap path for this test: under cargo's `target/tmp`, or the machine's `/tmp`
+/// where that is not ours to write (the harness's own pcap tests' rule).
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("beyond");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!("{name}-{}.pcap", std::process::id()))
+    pcap::scratch(&format!("beyond-{name}.pcap"))
 }
 
 /// `tshark` run on `pcap` with the command line `line` (`FILE` standing for the file), or
