@@ -415,9 +415,11 @@ fn join_and_leave(
         || reports(capture, join.0, join.1) >= 2,
         || format!("two joins of {}", join.1),
     );
-    // Ctrl-C, as the reader stops it; the kernel leaves when the socket closes.
+    // The reader stops it with Ctrl-C; the test ends it with SIGTERM, which ends it the
+    // same way (its socket closes, and the kernel leaves) and, unlike SIGINT, is not
+    // ignored by a program a shell started in the background.
     // SAFETY: kill(2) on our own child, not yet reaped.
-    unsafe { libc::kill(receiver.pid() as libc::pid_t, libc::SIGINT) };
+    unsafe { libc::kill(receiver.pid() as libc::pid_t, libc::SIGTERM) };
     wait_until(
         || reports(capture, leave.0, leave.1) >= 2,
         || format!("two leaves of {}", leave.1),
