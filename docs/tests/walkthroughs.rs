@@ -89,6 +89,10 @@ walkthroughs! {
     loopback => "loopback.md",
     harness_chapter => "harness.md",
     troubleshooting => "troubleshooting.md",
+    on_the_wire => "on-the-wire.md",
+    two_cards => "two-cards.md",
+    ssm => "ssm.md",
+    portable_join => "portable-join.md",
     claims => "claims.md",
     glossary => "glossary.md",
 }

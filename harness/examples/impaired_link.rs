@@ -107,9 +107,10 @@ fn run() -> Result<(), String> {
     // c first: nothing slows it, so it has them all long before b.
     let (c_got, c_took) = count_until(&on_c, "end of rate", "rate ", start)?;
     let (b_got, b_took) = count_until(&on_b, "end of rate", "rate ", start)?;
-    // The end marker is a frame too: every byte of the 41 but the bucket's first 1600 waits
-    // its turn at RATE before the marker is through.
-    let floor = Duration::from_secs_f64(((COUNT + 1) * FRAME - BUCKET) as f64 * 8.0 / RATE as f64);
+    // The end marker is a frame too: every byte of the 41 but the bucket's first
+    // 1600 waits its turn at RATE before the marker is through.
+    let bits = ((COUNT + 1) * FRAME - BUCKET) as f64 * 8.0;
+    let floor = Duration::from_secs_f64(bits / RATE as f64);
     // ANCHOR_END: rate
     println!(
         "b's link limited to 1 Mbit/s; a sent {COUNT} datagrams of {PAYLOAD} bytes at once, \
@@ -149,8 +150,8 @@ fn run() -> Result<(), String> {
     match lan.impair("b", &Impairment::new().loss(LOSS)) {
         Err(Error::Unavailable(_)) => {
             println!(
-                "this kernel has no netem (CONFIG_NET_SCH_NETEM): loss and delay need it, \
-                 a rate alone does not"
+                "this kernel has no netem (CONFIG_NET_SCH_NETEM): loss and delay \
+                 need it, a rate alone does not"
             );
             return Ok(());
         }
@@ -161,7 +162,8 @@ fn run() -> Result<(), String> {
         for k in batch * BATCH..(batch + 1) * BATCH {
             send(format!("loss {k}").as_bytes())?;
         }
-        // c is not impaired: once it has the marker, b's copies have left the switch too.
+        // c is not impaired: once it has the marker, b's copies have left the
+        // switch too.
         let marker = format!("end of batch {batch}");
         send(marker.as_bytes())?;
         c_got += count_until(&on_c, &marker, "loss ", start)?.0;

@@ -35,7 +35,8 @@ fn main() -> ExitCode {
 
     std::thread::scope(|scope| {
         // ANCHOR: receiver
-        // Host b: a tokio receiver, on a current-thread runtime inside b's namespace.
+        // Host b: a tokio receiver, on a current-thread runtime inside b's
+        // namespace.
         let (joined_tx, joined) = mpsc::channel();
         let receiver = scope.spawn(|| {
             lan.host("b").block_on(async move {
@@ -44,9 +45,10 @@ fn main() -> ExitCode {
                 socket.join_multicast_v4(group_v4, Ipv4Addr::UNSPECIFIED)?;
                 joined_tx.send(()).expect("main thread waits");
                 let mut buffer = [0u8; 1500];
-                let (n, from) =
-                    tokio::time::timeout(DEADLINE, socket.recv_from(&mut buffer)).await??;
-                Ok::<_, std::io::Error>((String::from_utf8_lossy(&buffer[..n]).into_owned(), from))
+                let received = socket.recv_from(&mut buffer);
+                let (n, from) = tokio::time::timeout(DEADLINE, received).await??;
+                let text = String::from_utf8_lossy(&buffer[..n]).into_owned();
+                Ok::<_, std::io::Error>((text, from))
             })
         });
         // Ready means joined: the receiver said so; no sleep.
@@ -57,7 +59,8 @@ fn main() -> ExitCode {
         // ANCHOR_END: receiver
 
         // ANCHOR: sender
-        // Host a: a socket made in a, used by a multi-threaded runtime in the main namespace.
+        // Host a: a socket made in a, used by a multi-threaded runtime in the main
+        // namespace.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

@@ -114,6 +114,13 @@ const LINE: usize = 16;
 /// Host text: 11 px monospace, this wide per character (DejaVu Sans Mono: 0.602 em).
 const CHAR: f64 = 6.62;
 const FONT: usize = 11;
+/// What a LAN's switch is labelled.
+const LAN_LABEL: &str = "bridge: floods multicast to every port (no IGMP snooping)";
+
+/// How wide `text` is drawn in the host font, in whole pixels.
+fn text_width(text: &str) -> usize {
+    (text.chars().count() as f64 * CHAR).ceil() as usize
+}
 
 /// A host box's lines: its name, each interface and its addresses, and its multicast route.
 fn lines(host: &HostPicture) -> usize {
@@ -156,7 +163,13 @@ pub fn svg(title: &str, shape: Shape, hosts: &[HostPicture]) -> String {
     let tallest = top.iter().map(|h| box_height(h)).max().unwrap_or(LINE * 3);
     let all: Vec<&HostPicture> = hosts.iter().collect();
     let box_width = box_width(&all);
-    let width = (top.len().max(1)) * (box_width + GAP) + GAP;
+    let hosts_width = (top.len().max(1)) * (box_width + GAP) + GAP;
+    // A LAN of few hosts is narrower than its switch's label: the drawing takes the label's
+    // width, so that no text runs past its edge.
+    let width = match shape {
+        Shape::Lan => hosts_width.max(text_width(LAN_LABEL) + 2 * GAP),
+        _ => hosts_width,
+    };
     let bridge_y = 50 + tallest + 40;
     let router_height = bottom.first().map_or(0, |r| box_height(r));
     let height = match shape {
@@ -194,13 +207,7 @@ pub fn svg(title: &str, shape: Shape, hosts: &[HostPicture]) -> String {
     }
     match shape {
         Shape::Sandbox => {}
-        Shape::Lan => bridge(
-            &mut out,
-            GAP,
-            width - GAP,
-            bridge_y,
-            "bridge: floods multicast to every port (no IGMP snooping)",
-        ),
+        Shape::Lan => bridge(&mut out, GAP, width - GAP, bridge_y, LAN_LABEL),
         Shape::Routed => {
             // The hosts of segment 1 (10.0.1.0/24) are drawn first, then segment 2's.
             let split = top
@@ -486,6 +493,36 @@ mod tests {
                     "{text:?} crosses its box in {drawing}"
                 );
             }
+        }
+    }
+
+    /// A two-host LAN is narrower than its switch's label, so the drawing widens to hold it:
+    /// every text line ends inside the drawing.
+    #[test]
+    fn every_text_of_a_small_lan_ends_inside_the_drawing() {
+        let host = |name: &str, k: &str| HostPicture {
+            name: name.into(),
+            interfaces: vec![(
+                "eth0 (veth)".into(),
+                vec![format!("10.0.0.{k}/24"), format!("fd00::{k}/64")],
+            )],
+            multicast_route: Some("default dev eth0".into()),
+        };
+        let drawing = svg(
+            "cargo lab a b",
+            Shape::Lan,
+            &[host("a", "1"), host("b", "2")],
+        );
+        let width = numbers(&drawing, "svg", "width")[0][0];
+        assert!(width <= MAX_WIDTH as f64, "{width} px wide");
+        for line in drawing.lines().filter(|l| l.starts_with("<text x=")) {
+            let at: Vec<f64> = numbers(line, "text", "x,y").remove(0);
+            let text = &line[line.find('>').unwrap() + 1..line.rfind("</").unwrap()];
+            let end = at[0] + text.len() as f64 * CHAR;
+            assert!(
+                end <= width,
+                "{text:?} ends at {end}, past the drawing's {width} px"
+            );
         }
     }
 }

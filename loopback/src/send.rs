@@ -1,19 +1,21 @@
 // ANCHOR: why_connect_picks_eth0
 //! The article's client: the same datagram sent two ways, with or without a fix.
 //!
-//! Step 4 of the article: one datagram whose content is `sendto()` goes out with sendto(2),
-//! naming the group on every call; one whose content is `send()` goes out with send(2) on a
-//! socket that was first connect(2)ed to the group. On a host whose default route leaves
-//! through `eth0` and whose group route points at `lo`, the two take different paths.
+//! Step 4 of the article: one datagram whose content is `sendto()` goes out with
+//! sendto(2), naming the group on every call; one whose content is `send()` goes
+//! out with send(2) on a socket that was first connect(2)ed to the group. On a host
+//! whose default route leaves through `eth0` and whose group route points at `lo`,
+//! the two take different paths.
 //!
-//! Why, on Linux: connect(2) on a UDP socket looks the route up once and also picks the
-//! socket's source address. The group's route through `lo` offers no usable source (`lo`
-//! only has 127.0.0.1, which is host-scoped), so the kernel picks the address of another
-//! interface, here `eth0`'s. Then it looks the route up again *with that source*, and for a
-//! multicast destination the kernel has a special rule: a source address that belongs to an
-//! interface selects that interface (see "Special hack" in `net/ipv4/route.c`). So the
-//! connected socket is tied to `eth0`. sendto(2) on an unconnected socket looks the route
-//! up with no source and follows the /32 route.
+//! Why, on Linux: connect(2) on a UDP socket looks the route up once and also picks
+//! the socket's source address. The group's route through `lo` offers no usable
+//! source (`lo` only has 127.0.0.1, which is host-scoped), so the kernel picks the
+//! address of another interface, here `eth0`'s. Then it looks the route up again
+//! *with that source*, and for a multicast destination the kernel has a special
+//! rule: a source address that belongs to an interface selects that interface (see
+//! "Special hack" in `net/ipv4/route.c`). So the connected socket is tied to
+//! `eth0`. sendto(2) on an unconnected socket looks the route up with no source and
+//! follows the /32 route.
 //!
 //! The fixes ([`Fix`]) tell the kernel the interface before it guesses.
 // ANCHOR_END: why_connect_picks_eth0
@@ -102,8 +104,8 @@ fn sending_socket(group: Group, fix: Fix, loopback: &Interface) -> io::Result<So
 }
 
 // ANCHOR: send_once
-/// Sends `payload` to `group` with `method` on a fresh socket prepared with `fix`; returns the
-/// socket's local address afterwards (where replies would go).
+/// Sends `payload` to `group` with `method` on a fresh socket prepared with `fix`;
+/// returns the socket's local address afterwards (where replies would go).
 pub fn send_once(
     group: Group,
     method: SendMethod,

@@ -3,9 +3,10 @@
 //! Everything socket2 or nix already offers (`IP_ADD_MEMBERSHIP` via
 //! `Socket::join_multicast_v4_n`, `IP_MULTICAST_TTL`, `IP_MULTICAST_LOOP`, `IP_MULTICAST_ALL`
 //! via `set_multicast_all_v4`, ...) is called directly where it is used. These are the gaps:
-//! `IP_MULTICAST_IF` by interface index and the source-specific join, each a single
-//! `setsockopt(2)` through [`set_option`], which the harness also uses for the multicast
-//! router's options.
+//! `IP_MULTICAST_IF` by interface index, and RFC 3678's protocol-independent joins
+//! (`MCAST_JOIN_GROUP`, `MCAST_LEAVE_GROUP`, `MCAST_JOIN_SOURCE_GROUP`), which neither
+//! socket2 nor nix wraps: each a single `setsockopt(2)` through [`set_option`], which the
+//! harness also uses for the multicast router's options.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -26,14 +27,39 @@ pub fn set_multicast_if_v4_index(socket: &impl AsFd, index: u32) -> io::Result<(
     set_option(socket, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &request)
 }
 
-/// `struct group_source_req` from `<netinet/in.h>` (RFC 3678).
-#[derive(Clone, Copy)]
-#[repr(C)]
-struct GroupSourceRequest {
-    interface: u32,
-    group: libc::sockaddr_storage,
-    source: libc::sockaddr_storage,
+// ANCHOR: join_group
+/// `MCAST_JOIN_GROUP` (RFC 3678 section 5.1, see `ip(7)` and `ipv6(7)`): joins
+/// `group` on interface `index`, for IPv4 and IPv6 alike. One request, `struct
+/// group_req`, serves both families: the interface by index (0: the one the route
+/// to the group points at) and the group as a `sockaddr_storage`; only the option's
+/// level (`IPPROTO_IP` or `IPPROTO_IPV6`) follows the socket's family. The kernel
+/// reports the join with IGMP or MLD.
+pub fn join_group(socket: &impl AsFd, group: IpAddr, index: u32) -> io::Result<()> {
+    let request = libc::group_req {
+        gr_interface: index,
+        gr_group: storage(group),
+    };
+    set_option(socket, level(group), libc::MCAST_JOIN_GROUP, &request)
 }
+
+/// `MCAST_LEAVE_GROUP`: undoes [`join_group`] for the same group and interface.
+/// Closing the socket leaves every group it joined as well.
+pub fn leave_group(socket: &impl AsFd, group: IpAddr, index: u32) -> io::Result<()> {
+    let request = libc::group_req {
+        gr_interface: index,
+        gr_group: storage(group),
+    };
+    set_option(socket, level(group), libc::MCAST_LEAVE_GROUP, &request)
+}
+
+/// The option level for a group of this family: `IPPROTO_IP` or `IPPROTO_IPV6`.
+fn level(group: IpAddr) -> libc::c_int {
+    match group {
+        IpAddr::V4(_) => libc::IPPROTO_IP,
+        IpAddr::V6(_) => libc::IPPROTO_IPV6,
+    }
+}
+// ANCHOR_END: join_group
 
 /// `MCAST_JOIN_SOURCE_GROUP` (RFC 3678, see `ip(7)`): a source-specific join of `group` on
 /// interface `index`, for either family. The kernel then delivers only datagrams from
@@ -50,17 +76,17 @@ pub fn join_source_specific(
             format!("source {source} and group {group} are of different families"),
         ));
     }
-    let request = GroupSourceRequest {
-        interface: index,
-        group: storage(group),
-        source: storage(source),
+    let request = libc::group_source_req {
+        gsr_interface: index,
+        gsr_group: storage(group),
+        gsr_source: storage(source),
     };
-    let level = if group.is_ipv4() {
-        libc::IPPROTO_IP
-    } else {
-        libc::IPPROTO_IPV6
-    };
-    set_option(socket, level, libc::MCAST_JOIN_SOURCE_GROUP, &request)
+    set_option(
+        socket,
+        level(group),
+        libc::MCAST_JOIN_SOURCE_GROUP,
+        &request,
+    )
 }
 
 fn storage(address: IpAddr) -> libc::sockaddr_storage {

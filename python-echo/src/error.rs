@@ -51,6 +51,19 @@ impl Error {
     }
 }
 
+/// `.step("what")` on a socket call's result: names the step if it failed, so that each
+/// call of the article reads as one line (`socket.bind(&address).step("bind")?`).
+pub(crate) trait Step<T> {
+    /// The result, its error wrapped as [`Error::Socket`] with `step` as its description.
+    fn step(self, step: impl Into<String>) -> Result<T, Error>;
+}
+
+impl<T> Step<T> for io::Result<T> {
+    fn step(self, step: impl Into<String>) -> Result<T, Error> {
+        self.map_err(Error::socket(step))
+    }
+}
+
 /// A hint for the errors people meet first when trying multicast.
 fn hint(source: &io::Error) -> &'static str {
     match source.raw_os_error() {

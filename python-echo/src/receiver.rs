@@ -27,11 +27,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use mcast_vocab::{Group, Interface, Ttl};
-use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
+use socket2::InterfaceIndexOrAddress::Index;
+use socket2::{Domain, Socket, Type};
 
 use crate::datagram;
 use crate::defaults::{DEFAULT_GROUP, MIN_TIMEOUT};
-use crate::error::Error;
+use crate::error::{Error, Step};
 use crate::summary::ACK;
 use crate::transcript::{address_tuple, bytes_repr};
 
@@ -127,7 +128,6 @@ impl Receiver {
     ///
     /// Call it from a thread inside the network namespace it should listen in; the socket
     /// stays there, so [`Receiver::serve`] may then run on any thread.
-    // ANCHOR: bind
     pub fn bind(config: ReceiverConfig) -> Result<Self, Error> {
         let group = config.group;
         group.check_interface(config.interface.as_ref())?;
@@ -137,54 +137,44 @@ impl Receiver {
                 value,
             });
         }
-        let (domain, wildcard) = match group.ip() {
-            IpAddr::V4(_) => (Domain::IPV4, IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-            IpAddr::V6(_) => (Domain::IPV6, IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
-        };
-        let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))
-            .map_err(Error::socket("create a UDP socket"))?;
-        if domain == Domain::IPV6 {
-            // IPV6_V6ONLY: this socket takes IPv6 only, so it does not also claim the
-            // IPv4 port and an IPv4 receiver can run beside it.
-            socket
-                .set_only_v6(true)
-                .map_err(Error::socket("set IPV6_V6ONLY"))?;
+        // ANCHOR: bind
+        let domain = Domain::for_address(group.socket_addr());
+        let socket = Socket::new(domain, Type::DGRAM, None).step("open a socket")?;
+        if group.is_ipv6() {
+            // IPV6_V6ONLY: IPv6 only, so an IPv4 receiver can bind the port beside
+            // it.
+            socket.set_only_v6(true).step("set IPV6_V6ONLY")?;
         }
 
         // Step 1: bind ('', port). No SO_REUSEADDR, like the original.
+        let wildcard = match group.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        };
         let address = SocketAddr::new(wildcard, group.port());
         socket
             .bind(&address.into())
-            .map_err(Error::socket(format!("bind {address}")))?;
+            .step(format!("bind {address}"))?;
 
-        // Step 2: join the group.
-        match group.ip() {
-            IpAddr::V4(ip) => match &config.interface {
-                // IP_ADD_MEMBERSHIP with INADDR_ANY, as in the article. The article reads
-                // it as "all interfaces"; the kernel joins on ONE: the interface the
-                // route to the group picks.
-                None => socket
-                    .join_multicast_v4(&ip, &Ipv4Addr::UNSPECIFIED)
-                    .map_err(Error::socket(format!(
-                        "join group {ip} on the default interface (IP_ADD_MEMBERSHIP, INADDR_ANY)"
-                    )))?,
-                // IP_ADD_MEMBERSHIP with an ip_mreqn naming the interface by index.
-                Some(interface) => socket
-                    .join_multicast_v4_n(&ip, &InterfaceIndexOrAddress::Index(interface.index))
-                    .map_err(Error::socket(format!(
-                        "join group {ip} on {interface} (IP_ADD_MEMBERSHIP)"
-                    )))?,
-            },
-            // IPV6_ADD_MEMBERSHIP (IPV6_JOIN_GROUP): index 0 lets the kernel pick.
-            IpAddr::V6(ip) => {
-                let index = config.interface.as_ref().map_or(0, |i| i.index);
-                socket
-                    .join_multicast_v6(&ip, index)
-                    .map_err(Error::socket(format!(
-                        "join group {ip} on interface index {index} (IPV6_ADD_MEMBERSHIP)"
-                    )))?
-            }
-        }
+        // Step 2: join the group. IP_ADD_MEMBERSHIP with INADDR_ANY, as in the
+        // article, which reads it as "all interfaces": the kernel joins on ONE, the
+        // one the route to the group picks. With --interface, an ip_mreqn naming it
+        // by index. IPV6_ADD_MEMBERSHIP (IPV6_JOIN_GROUP) takes an index; 0 lets
+        // the kernel pick.
+        let on = config.interface.as_ref();
+        let (any, index) = (Ipv4Addr::UNSPECIFIED, on.map_or(0, |i| i.index));
+        let joined = match group.ip() {
+            IpAddr::V4(ip) if on.is_none() => socket.join_multicast_v4(&ip, &any),
+            IpAddr::V4(ip) => socket.join_multicast_v4_n(&ip, &Index(index)),
+            IpAddr::V6(ip) => socket.join_multicast_v6(&ip, index),
+        };
+        let on = on.map_or("the default interface".into(), |i| i.to_string());
+        let option = if group.is_ipv6() {
+            "IPV6_ADD_MEMBERSHIP"
+        } else {
+            "IP_ADD_MEMBERSHIP"
+        };
+        joined.step(format!("join group {} on {on} ({option})", group.ip()))?;
 
         // ANCHOR_END: bind
         if let Some(ttl) = config.ttl {

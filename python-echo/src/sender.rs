@@ -25,14 +25,15 @@ use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use mcast_vocab::sockopt::set_multicast_if_v4_index;
 use mcast_vocab::{Group, Interface, Ttl};
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Socket, Type};
 
 use crate::datagram;
 use crate::defaults::{
     DEFAULT_GROUP, DEFAULT_MAX_WAIT, DEFAULT_MESSAGE, DEFAULT_TIMEOUT, MIN_TIMEOUT,
 };
-use crate::error::Error;
+use crate::error::{Error, Step};
 use crate::summary::{AckSummary, Verdict};
 use crate::transcript::{address_tuple, bytes_repr};
 
@@ -137,59 +138,34 @@ impl fmt::Display for Shortfall {
 // ANCHOR: open
 /// Makes the sender's socket: steps 1 and 2 of the article, plus `--interface`.
 fn open(config: &SenderConfig) -> Result<Socket, Error> {
-    let domain = if config.group.is_ipv6() {
-        Domain::IPV6
-    } else {
-        Domain::IPV4
-    };
-    let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))
-        .map_err(Error::socket("create a UDP socket"))?;
+    let (group, ttl) = (config.group, config.ttl);
+    let domain = Domain::for_address(group.socket_addr());
+    let socket = Socket::new(domain, Type::DGRAM, None).step("open a socket")?;
 
     // SO_RCVTIMEO: a receive that waits longer than this fails with EAGAIN. The
     // article's `sock.settimeout(0.2)`; it is what ends the loop over replies.
     socket
         .set_read_timeout(Some(config.timeout))
-        .map_err(Error::socket("set the reply timeout (SO_RCVTIMEO)"))?;
+        .step("set the reply timeout (SO_RCVTIMEO)")?;
 
-    match config.group.ip() {
-        IpAddr::V4(_) => {
-            // IP_MULTICAST_TTL: each router lowers it by one, so TTL n crosses at most
-            // n-1 routers; 1 keeps it on this segment. The article packs it into one byte.
-            socket
-                .set_multicast_ttl_v4(config.ttl.0.into())
-                .map_err(Error::socket(format!(
-                    "set IP_MULTICAST_TTL {}",
-                    config.ttl
-                )))?;
-            if let Some(interface) = &config.interface {
-                // IP_MULTICAST_IF: send through this interface instead of the one the
-                // route to the group picks. Named by index (an `ip_mreqn`), so an
-                // interface without an IPv4 address of its own works too.
-                mcast_vocab::sockopt::set_multicast_if_v4_index(&socket, interface.index).map_err(
-                    Error::socket(format!(
-                        "send through {interface} (IP_MULTICAST_IF, index {})",
-                        interface.index
-                    )),
-                )?;
-            }
+    // IP_MULTICAST_TTL: each router lowers it by one, so TTL n crosses at most n-1
+    // routers; 1 keeps it on this segment. The article packs it into one byte.
+    // IPV6_MULTICAST_HOPS is IPv6's name for it.
+    match group.ip() {
+        IpAddr::V4(_) => socket.set_multicast_ttl_v4(ttl.0.into()),
+        IpAddr::V6(_) => socket.set_multicast_hops_v6(ttl.0.into()),
+    }
+    .step(format!("set the multicast TTL to {ttl}"))?;
+
+    // IP_MULTICAST_IF / IPV6_MULTICAST_IF: send through this interface instead of
+    // the one the route to the group picks, named by index (for IPv4 an
+    // `ip_mreqn`, so an interface without an IPv4 address works too).
+    if let Some(interface) = &config.interface {
+        match group.ip() {
+            IpAddr::V4(_) => set_multicast_if_v4_index(&socket, interface.index),
+            IpAddr::V6(_) => socket.set_multicast_if_v6(interface.index),
         }
-        IpAddr::V6(_) => {
-            // IPV6_MULTICAST_HOPS: IPv6's name for the multicast TTL.
-            socket
-                .set_multicast_hops_v6(config.ttl.0.into())
-                .map_err(Error::socket(format!(
-                    "set IPV6_MULTICAST_HOPS {}",
-                    config.ttl
-                )))?;
-            if let Some(interface) = &config.interface {
-                // IPV6_MULTICAST_IF: send through this interface, named by index.
-                socket
-                    .set_multicast_if_v6(interface.index)
-                    .map_err(Error::socket(format!(
-                        "send through {interface} (IPV6_MULTICAST_IF)"
-                    )))?;
-            }
-        }
+        .step(format!("send through {interface} (IP_MULTICAST_IF)"))?;
     }
     Ok(socket)
 }

@@ -5,7 +5,7 @@
 //! here: a link-local IPv6 group without an interface.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use mcast_vocab::{Group, GroupError, Interface, Ttl};
 
@@ -23,6 +23,7 @@ pub struct Config {
     interface: Option<Interface>,
     ttl: Ttl,
     reuse: Reuse,
+    source: Option<IpAddr>,
 }
 
 impl Config {
@@ -36,6 +37,7 @@ impl Config {
             interface,
             ttl: Ttl::default(),
             reuse: Reuse::default(),
+            source: None,
         })
     }
 
@@ -59,6 +61,35 @@ impl Config {
     pub fn with_reuse(mut self, reuse: Reuse) -> Config {
         self.reuse = reuse;
         self
+    }
+
+    /// The same config joining for datagrams from `source` only: a source-specific join,
+    /// (S,G) in routing terms. Refused when `source` is not a unicast address of the group's
+    /// family, the one line naming the value and what was expected.
+    ///
+    /// Any group may be joined this way (IGMPv3 and MLDv2 filter sources for every group);
+    /// only in `232.0.0.0/8` and `ff3x::/32` (RFC 4607) does the network build per-source
+    /// trees and deliver nothing to a plain, any-source join.
+    pub fn with_source(mut self, source: IpAddr) -> Result<Config, String> {
+        let group = self.group.ip();
+        if source.is_ipv4() != group.is_ipv4() {
+            let family = if group.is_ipv4() { "IPv4" } else { "IPv6" };
+            return Err(format!(
+                "{source} cannot send to {group} (expected an {family} sender)"
+            ));
+        }
+        if source.is_multicast() || source.is_unspecified() {
+            return Err(format!(
+                "{source} cannot send to a group (expected the unicast address of a sender, e.g. 10.0.0.1)"
+            ));
+        }
+        self.source = Some(source);
+        Ok(self)
+    }
+
+    /// The one sender a source-specific join accepts, if one was chosen.
+    pub fn source(&self) -> Option<IpAddr> {
+        self.source
     }
 
     /// The group (address and port).
@@ -88,12 +119,17 @@ impl Config {
     }
 }
 
-/// The group and where it is joined: `224.0.0.1:3000 on any interface`, `[ff02::1]:3000 on eth0`.
+/// The group, its one source if any, and where it is joined: `224.0.0.1:3000 on any
+/// interface`, `232.1.1.1:3000 from 10.0.0.1 on eth0`, `[ff02::1]:3000 on eth0`.
 impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.group)?;
+        if let Some(source) = self.source {
+            write!(f, " from {source}")?;
+        }
         match &self.interface {
-            Some(interface) => write!(f, "{} on {interface}", self.group),
-            None => write!(f, "{} on any interface", self.group),
+            Some(interface) => write!(f, " on {interface}"),
+            None => write!(f, " on any interface"),
         }
     }
 }
@@ -141,5 +177,39 @@ mod tests {
         let lo = Interface::named("lo").unwrap();
         let config = Config::new(Group::parse("[ff02::1]:3000").unwrap(), Some(lo)).unwrap();
         assert_eq!(config.to_string(), "[ff02::1]:3000 on lo");
+    }
+
+    /// A source-specific config names its one sender; a source of the other family, a
+    /// group address or the unspecified address is refused naming the value.
+    #[test]
+    fn a_source_must_be_a_unicast_sender_of_the_groups_family() {
+        let group = Group::parse("232.1.1.1:3000").unwrap();
+        let config = Config::new(group, None).unwrap();
+        let ssm = config
+            .clone()
+            .with_source("10.0.0.1".parse().unwrap())
+            .unwrap();
+        assert_eq!(
+            ssm.to_string(),
+            "232.1.1.1:3000 from 10.0.0.1 on any interface"
+        );
+        let error = config
+            .clone()
+            .with_source("fd00::1".parse().unwrap())
+            .unwrap_err();
+        assert_eq!(
+            error,
+            "fd00::1 cannot send to 232.1.1.1 (expected an IPv4 sender)"
+        );
+        for bad in ["239.1.1.1", "0.0.0.0"] {
+            let error = config
+                .clone()
+                .with_source(bad.parse().unwrap())
+                .unwrap_err();
+            assert!(
+                error.starts_with(&format!("{bad} cannot send to a group")),
+                "{error}"
+            );
+        }
     }
 }

@@ -67,8 +67,9 @@
 //!
 //! ## Left out on purpose
 //!
-//! - Source-specific joins, IGMP/MLD versions, multicast routing: the article
-//!   stays on one network with TTL 1.
+//! - IGMP/MLD versions and multicast routing: the article stays on one network
+//!   with TTL 1. (One step beyond it is here: `receive --source` joins for one
+//!   sender, a source-specific join, [`Config::with_source`].)
 //! - Reliability: a datagram that is lost is lost, as in the original.
 //! - Authentication: anyone on the network can claim any handle or client id;
 //!   showing the source address is the only help offered.

@@ -7,6 +7,7 @@
 //! | `IP_MULTICAST_IF` / `IPV6_MULTICAST_IF` | both, with `--interface` | picks the interface datagrams leave through | not used: the route decides |
 //! | `SO_REUSEADDR`, `SO_REUSEPORT` | [`member`] | lets several programs bind the same port | `receive.rb` (`SO_REUSEPORT`), the gem (`SO_REUSEADDR`) |
 //! | `IP_ADD_MEMBERSHIP` / `IPV6_JOIN_GROUP` | [`member`] | joins the group on one or any interface; the kernel reports it with IGMP/MLD | `receive.rb`, the chat client |
+//! | `MCAST_JOIN_SOURCE_GROUP` | [`member`], with `receive --source` | joins the group for one sender only (source-specific multicast, RFC 4607) | not in the article |
 //! | `IP_PKTINFO` / `IPV6_RECVPKTINFO` | [`member`] | reports each datagram's arrival interface and destination | not in the article: for `--verbose` |
 //!
 //! The options the article teaches are called here, in its order, through
@@ -52,7 +53,7 @@ pub(crate) fn member(config: &Config) -> Result<Socket, Error> {
         socket.set_reuse_port(reuse.reuse_port()),
     )?;
 
-    join(&socket, group.ip(), config.interface())?;
+    join(&socket, group.ip(), config.source(), config.interface())?;
 
     // IP_PKTINFO / IPV6_RECVPKTINFO: ask for the arrival interface and
     // destination address of every datagram (not its TTL: nothing here shows it).
@@ -135,9 +136,27 @@ fn set_outgoing(socket: &Socket, config: &Config) -> Result<(), Error> {
 
 /// IP_ADD_MEMBERSHIP / IPV6_JOIN_GROUP on the chosen interface, or on "any"
 /// (INADDR_ANY / index 0), which lets the kernel pick the interface the route
-/// to the group points at, exactly as `receive.rb` does.
-fn join(socket: &Socket, group: IpAddr, interface: Option<&Interface>) -> Result<(), Error> {
+/// to the group points at, exactly as `receive.rb` does. With a source,
+/// MCAST_JOIN_SOURCE_GROUP instead: the same choice of interface, and only
+/// that sender's datagrams are delivered.
+fn join(
+    socket: &Socket,
+    group: IpAddr,
+    source: Option<IpAddr>,
+    interface: Option<&Interface>,
+) -> Result<(), Error> {
     let on = interface.map_or_else(|| "any interface".to_string(), |i| i.to_string());
+    // ANCHOR: ssm_join
+    if let Some(source) = source {
+        let index = interface.map_or(0, |i| i.index);
+        let joined = sockopt::join_source_specific(socket, group, source, index);
+        return Error::step_on(
+            interface,
+            || format!("joining {group} from {source} (MCAST_JOIN_SOURCE_GROUP)"),
+            joined,
+        );
+    }
+    // ANCHOR_END: ssm_join
     match group {
         IpAddr::V4(v4) => {
             let which = match interface {

@@ -71,13 +71,13 @@ pub fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
 }
 
 // ANCHOR: join_multicast
-/// Joins the group in `addr` and binds to the group address and port, as the diary does
-/// on Unix.
+/// Joins the group in `addr` and binds to the group address and port, as the diary
+/// does on Unix.
 ///
-/// - IPv4: `IP_ADD_MEMBERSHIP` with interface `0.0.0.0`, which lets the kernel pick the
-///   interface from the route to the group.
-/// - IPv6: `IPV6_ADD_MEMBERSHIP` with interface index 0 (the same "let the route decide"),
-///   then `IPV6_V6ONLY`, so the socket never sees IPv4-mapped traffic.
+/// - IPv4: `IP_ADD_MEMBERSHIP` with interface `0.0.0.0`, which lets the kernel pick
+///   the interface from the route to the group.
+/// - IPv6: `IPV6_ADD_MEMBERSHIP` with interface index 0 (the same "let the route
+///   decide"), then `IPV6_V6ONLY`, so the socket never sees IPv4-mapped traffic.
 ///
 /// Then `bind(group:port)`. For the IPv6 group `ff02::123` this fails on Linux with
 /// `EINVAL`, because the address carries no scope id (interface). The fix is in
@@ -182,12 +182,13 @@ pub fn new_sender(addr: &SocketAddr) -> io::Result<UdpSocket> {
 }
 
 // ANCHOR: notify_server
-/// The diary's drop guard: when it goes out of scope it sets the flag that stops the
-/// listener, so the listener stops even when the test panics halfway.
+/// The diary's drop guard: when it goes out of scope it sets the flag that stops
+/// the listener, so the listener stops even when the test panics halfway.
 ///
 /// A guard only guards while it is alive. `NotifyServer(flag);` as a statement, or
-/// `let _ = NotifyServer(flag);`, drops it on the spot; `let notify = NotifyServer(flag);`
-/// keeps it until the end of the scope (or an explicit `drop(notify)`).
+/// `let _ = NotifyServer(flag);`, drops it on the spot; `let notify =
+/// NotifyServer(flag);` keeps it until the end of the scope (or an explicit
+/// `drop(notify)`).
 pub struct NotifyServer(pub Arc<AtomicBool>);
 
 impl Drop for NotifyServer {

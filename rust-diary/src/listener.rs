@@ -100,16 +100,18 @@ impl ListenOptions {
 /// returns. The fixed form of [`crate::diary::join_multicast`]. In order:
 ///
 /// 1. A UDP socket with a 100 ms read timeout (`SO_RCVTIMEO`), as the diary has.
-/// 2. `SO_REUSEADDR`, so several listeners on one host can share the port. The diary
-///    asks for socket2's `reuseport` feature, but its code never sets address reuse.
+/// 2. `SO_REUSEADDR`, so several listeners on one host can share the port. The
+///    diary asks for socket2's `reuseport` feature, but its code never sets address
+///    reuse.
 /// 3. IPv6 only: `IPV6_V6ONLY`, as the diary has.
 /// 4. `IP_MULTICAST_ALL` / `IPV6_MULTICAST_ALL` as chosen (off unless asked for).
-/// 5. `IP_ADD_MEMBERSHIP` / `IPV6_ADD_MEMBERSHIP` on the chosen interface's index, or on
-///    "any" (`0.0.0.0` / index 0) when none was chosen, as the diary does.
-/// 6. `bind` per [`Bind`], with the interface as the scope id of a link-local IPv6 group.
+/// 5. `IP_ADD_MEMBERSHIP` / `IPV6_ADD_MEMBERSHIP` on the chosen interface's index,
+///    or on "any" (`0.0.0.0` / index 0) when none was chosen, as the diary does.
+/// 6. `bind` per [`Bind`], with the interface as the scope id of a link-local IPv6
+///    group.
 ///
-/// Errors name the group and the step that failed, e.g. an IPv6 link-local group bound
-/// without an interface.
+/// Errors name the group and the step that failed, e.g. an IPv6 link-local group
+/// bound without an interface.
 pub fn join(group: &Group, options: &ListenOptions) -> io::Result<UdpSocket> {
     // ANCHOR_END: join
     let interface = options.interface.as_ref();

@@ -1,6 +1,7 @@
 //! `receive`: join a multicast group and print what arrives (the article's `receive.rb`).
 
 use std::io::Write;
+use std::net::IpAddr;
 
 use clap::Parser;
 use ruby_port::{Receiver, SEND_RECEIVE_GROUP, cli};
@@ -23,12 +24,21 @@ struct Args {
     /// Exit after this many datagrams [default: run until interrupted]
     #[arg(long, short = 'n', value_name = "N")]
     count: Option<u64>,
+    /// Accept datagrams from this sender only: a source-specific join, as
+    /// 232.0.0.0/8 and ff3x::/32 groups expect [default: any sender]
+    #[arg(long, short, value_name = "ADDRESS")]
+    source: Option<IpAddr>,
 }
 
 fn main() {
     let args = Args::parse();
     // ANCHOR: main
-    let config = args.network.config_or_exit(SEND_RECEIVE_GROUP);
+    let mut config = args.network.config_or_exit(SEND_RECEIVE_GROUP);
+    if let Some(source) = args.source {
+        config = config
+            .with_source(source)
+            .unwrap_or_else(|e| cli::exit_with(2, format_args!("--source: {e}")));
+    }
     let receiver = Receiver::join(&config).unwrap_or_else(|e| cli::exit_with(1, e));
     if args.verbose {
         eprintln!("joined {config}; waiting");
