@@ -84,7 +84,10 @@ fn responder_stays_bounded_and_answers_after_a_flood() {
         "diary respond: {} lines, idle {} KiB, peak {} KiB",
         printed.lines, idle.resident_kib, after.peak_kib
     );
-    assert!(printed.lines > 10_000, "the flood reached it: {printed:?}");
+    // How many of the 100,000 it read depends on how fast it drains its socket against the
+    // sender (8,965 once with both cores running other tests, under nextest): a thousand
+    // lines show the flood reached it, whatever the machine's load.
+    assert!(printed.lines > 1_000, "the flood reached it: {printed:?}");
     assert_eq!(printed.with_controls, Vec::<String>::new());
     assert!(
         after.peak_kib < BOUND_KIB,
