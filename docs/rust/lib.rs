@@ -10,7 +10,7 @@
 //! Deliberately left out: the articles' code. The ports own it, and the book
 //! includes it from their crates; the tour drives it through their libraries.
 //! It has no socket code of its own: even the Ruby article's `ping` to a group, which
-//! the tour sends where no `ping` program is installed, is `ruby_port::ping_group`.
+//! the tour sends where no `ping` program is installed, is `ruby_port::ping_group_among`.
 //!
 //! ## Layout
 //!

@@ -1,14 +1,18 @@
 //! What a snooping Linux bridge (the kind `docker0` is) does with a group, with and without
 //! a querier (troubleshooting's "IGMP snooping on bridges and in Docker").
 //!
-//! The harness's own LAN has snooping off, so each test here builds a small switched segment
-//! of its own out of harness sandboxes: one sandbox holds the bridge `br0`, three others are
-//! the hosts `s` (sender), `m` (member) and `n` (non-member), each with a veth `lan0`
-//! (10.1.0.1-3) whose far end `p-s`, `p-m`, `p-n` is a port of `br0`. The bridge's timers
-//! are shortened (they are in hundredths of a second) so that what takes minutes on a real
-//! switch takes a second or two. Nothing is created outside the sandboxes.
+//! Each test builds a LAN whose switch snoops (`harness::Lan::with_snooping_timers`): hosts
+//! `s` (sender), `m` (member) and `n` (non-member) on one bridge. The bridge's timers are set
+//! short over netlink (`harness::SnoopingTimers`, the `mcast_*_interval` options of `ip link
+//! ... type bridge`), so that what takes minutes on a real switch (a membership lasts 260 s
+//! by default) takes a second or two here; each test names its timers in its doc and prints
+//! them. The member's kernel repeats its report of a join at most 10 ms after the first
+//! rather than up to 1 s after (10 s once it has heard an IGMPv2 query, which is what the
+//! bridge sends): `igmpv3_unsolicited_report_interval` and `igmpv2_...`, set in host `m`
+//! only. So a membership nobody renews runs out a known time after the join, and no late
+//! repeat brings it back.
 //!
-//! Whether a port got a datagram is read from a capture on the host's `lan0`. The sender
+//! Whether a port got a datagram is read from a capture on the host's `eth0`. The sender
 //! follows each probe with a marker to 224.0.0.99, a group the bridge always floods: once a
 //! port's capture holds the marker, it would already hold the probe had the bridge sent it
 //! there, so no test waits for silence.
@@ -16,22 +20,21 @@
 // As an ordinary user, move into a user namespace of our own before main (see harness).
 harness::userns_before_main!();
 
-mod common;
-
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use common::sh;
-use harness::{Capture, Group, Listen, Listener, Sandbox};
+use harness::{Capture, Group, Lan, Listener, Snooping, SnoopingTimers};
 
 const GROUP: Ipv4Addr = Ipv4Addr::new(239, 1, 1, 1);
 const PORT: u16 = 5000;
 /// In 224.0.0.0/24, which a snooping bridge floods to every port whatever it has learnt.
 const MARKER: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 99);
+/// Bounds each wait for a probe; only a failure takes this long.
 const SECOND: Duration = Duration::from_secs(2);
-/// Bounds every wait for the bridge's state to change; only a failure takes this long.
-const DEADLINE: Duration = Duration::from_secs(20);
+
+fn group() -> Group {
+    Group::parse(&format!("{GROUP}:{PORT}")).unwrap()
+}
 
 /// Which ports a probe reached.
 #[derive(Debug, PartialEq, Eq)]
@@ -40,112 +43,80 @@ struct Reached {
     non_member: bool,
 }
 
-/// The bridge, the three hosts on it, and captures on the member's and non-member's `lan0`.
+/// The LAN, captures on the member's and non-member's `eth0`, and the probes sent so far.
 struct Segment {
-    bridge: Sandbox,
-    /// A process in the bridge's namespace, so that `ip link ... netns PID` can name it.
-    holder: Child,
-    sender: Sandbox,
-    member: Sandbox,
+    lan: Lan,
+    timers: SnoopingTimers,
     on_member: Capture,
     on_non_member: Capture,
-    _non_member: Sandbox,
     probes: u32,
 }
 
 impl Segment {
-    /// Builds the segment; `bridge_options` go to `ip link add br0 type bridge`.
-    fn new(bridge_options: &str) -> Option<Segment> {
-        let bridge = harness::skip_unless_available(Sandbox::new())?;
-        let holder = bridge
-            .spawn(Command::new("sleep").arg("600"))
-            .expect("sleep runs");
-        sh(
-            &bridge,
-            &format!(
-                "ip link add br0 type bridge mcast_snooping 1 {bridge_options}\nip link set br0 up"
-            ),
-        );
-        let mut hosts = Vec::new();
-        for (k, name) in ["s", "m", "n"].into_iter().enumerate() {
-            let host = Sandbox::new().expect("a second sandbox");
-            sh(
-                &host,
-                &format!(
-                    "ip link add lan0 type veth peer name p-{name} netns {pid}\n\
-                     ip addr add 10.1.0.{}/24 dev lan0\nip link set lan0 up",
-                    k + 1,
-                    pid = holder.id()
-                ),
-            );
-            sh(&bridge, &format!("ip link set p-{name} master br0 up"));
-            hosts.push(host);
-        }
-        let non_member = hosts.pop().unwrap();
-        let member = hosts.pop().unwrap();
-        let sender = hosts.pop().unwrap();
+    /// Builds the LAN with a switch that snoops as `snooping` says, with `timers`; `None`
+    /// (having said why) where the machine cannot.
+    fn new(snooping: Snooping, timers: SnoopingTimers) -> Option<Segment> {
+        println!("the bridge's timers, shortened: {timers}");
+        let lan = harness::skip_unless_available(Lan::with_snooping_timers(
+            ["s", "m", "n"],
+            snooping,
+            timers,
+        ))?;
+        lan.host("m")
+            .run(|| {
+                ["igmpv2", "igmpv3"].iter().try_for_each(|version| {
+                    let key = format!("{version}_unsolicited_report_interval");
+                    std::fs::write(format!("/proc/sys/net/ipv4/conf/eth0/{key}"), "10")
+                })
+            })
+            .expect("the member's report repeat interval");
         Some(Segment {
-            on_member: member.capture("lan0").unwrap(),
-            on_non_member: non_member.capture("lan0").unwrap(),
-            bridge,
-            holder,
-            sender,
-            member,
-            _non_member: non_member,
+            on_member: lan.host("m").capture("eth0").unwrap(),
+            on_non_member: lan.host("n").capture("eth0").unwrap(),
+            lan,
+            timers,
             probes: 0,
         })
     }
 
-    /// Joins GROUP on the member's `lan0`; returns the listener once the bridge has learnt
-    /// the membership on port `p-m`.
+    /// Joins GROUP on the member; returns the listener once the bridge has learnt the
+    /// membership on the member's port.
     fn join(&self) -> Listener {
-        let group = Group::parse(&format!("{GROUP}:{PORT}")).unwrap();
-        let listener = self
-            .member
-            .listen_with(group, Listen::default().interface("lan0"))
-            .unwrap();
-        self.until("the bridge learns the membership", |s| s.knows_member());
+        let listener = self.lan.host("m").listen(group()).unwrap();
+        self.lan.wait_for_membership("m", group()).unwrap();
         listener
     }
 
-    /// True while the bridge's mdb lists GROUP on the member's port.
-    /// Makes the bridge the querier, joins the member, and returns once the bridge filters:
-    /// probes reach the member's port and no longer the other one.
+    /// Joins the member under the querier the switch is, and returns once the bridge
+    /// filters (the LAN was built once it did): probes reach the member's port and not the
+    /// other one.
     fn join_under_a_querier(&mut self) -> Listener {
-        sh(&self.bridge, "ip link set br0 type bridge mcast_querier 1");
         let listener = self.join();
-        let start = Instant::now();
-        let mut reached = self.probe();
-        while reached.non_member {
-            assert!(start.elapsed() < DEADLINE, "the bridge never filtered");
-            assert!(reached.member, "{reached:?}");
-            reached = self.probe();
-        }
-        assert!(
-            reached.member,
-            "filtering, and the member is known: {reached:?}"
+        let reached = self.probe();
+        assert_eq!(
+            reached,
+            Reached {
+                member: true,
+                non_member: false
+            },
+            "filtering, and the member is known"
         );
         listener
     }
 
+    /// True while the bridge's mdb lists GROUP on the member's port.
     fn knows_member(&self) -> bool {
-        sh(&self.bridge, "bridge mdb show dev br0").contains(&format!("port p-m grp {GROUP}"))
+        self.lan
+            .memberships()
+            .unwrap()
+            .contains(&("m".to_owned(), GROUP.into()))
     }
 
-    /// Polls `condition` until it holds; panics with the bridge's state after DEADLINE.
-    fn until(&self, what: &str, condition: impl Fn(&Segment) -> bool) {
-        let start = Instant::now();
-        while !condition(self) {
-            assert!(
-                start.elapsed() < DEADLINE,
-                "{what}: not within {DEADLINE:?}\n{}",
-                sh(
-                    &self.bridge,
-                    "bridge -s mdb show dev br0; ip -d link show br0"
-                )
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    /// Returns once the bridge no longer lists the member (its membership ran out).
+    fn until_the_membership_expires(&self) {
+        self.lan
+            .wait_for_no_membership("m", group())
+            .unwrap_or_else(|e| panic!("with {}: {e}", self.timers));
     }
 
     /// Sends `probe N` to GROUP and `marker N` to MARKER from the sender; returns which
@@ -156,11 +127,8 @@ impl Segment {
             format!("probe {}", self.probes),
             format!("marker {}", self.probes),
         );
-        self.sender.run(|| {
+        self.lan.host("s").run(|| {
             let socket = UdpSocket::bind("0.0.0.0:0").unwrap();
-            socket2::SockRef::from(&socket)
-                .set_multicast_if_v4(&Ipv4Addr::new(10, 1, 0, 1))
-                .unwrap();
             socket.send_to(probe.as_bytes(), (GROUP, PORT)).unwrap();
             socket.send_to(marker.as_bytes(), (MARKER, PORT)).unwrap();
         });
@@ -180,14 +148,11 @@ impl Segment {
 
     /// True if the member host still holds GROUP (`/proc/net/igmp` writes it `010101EF`).
     fn member_still_joined(&self) -> bool {
-        sh(&self.member, "cat /proc/net/igmp").contains("010101EF")
-    }
-}
-
-impl Drop for Segment {
-    fn drop(&mut self) {
-        let _ = self.holder.kill();
-        let _ = self.holder.wait();
+        self.lan
+            .host("m")
+            .run(|| std::fs::read_to_string("/proc/thread-self/net/igmp"))
+            .expect("the member's /proc/net/igmp")
+            .contains("010101EF")
     }
 }
 
@@ -203,11 +168,12 @@ fn next_received(listener: &Listener) -> String {
 
 /// A snooping bridge with no querier learns the member's report, yet floods the group to
 /// every port, the non-member's included; and when the membership times out (here after
-/// one second, 260 s by default) it goes on flooding: the stream does not stop. Linux
-/// filters by membership only while it knows of a querier.
+/// 300 ms, 260 s by default) it goes on flooding: the stream does not stop. Linux filters by
+/// membership only while it knows of a querier.
 #[test]
 fn without_a_querier_a_snooping_bridge_floods_the_group_even_after_the_membership_expires() {
-    let Some(mut segment) = Segment::new("mcast_querier 0 mcast_membership_interval 100") else {
+    let timers = SnoopingTimers::new().membership_interval(Duration::from_millis(300));
+    let Some(mut segment) = Segment::new(Snooping::WithoutQuerier, timers) else {
         return;
     };
     let listener = segment.join();
@@ -222,7 +188,7 @@ fn without_a_querier_a_snooping_bridge_floods_the_group_even_after_the_membershi
     );
     assert_eq!(next_received(&listener), "probe 1");
 
-    segment.until("the membership expires", |s| !s.knows_member());
+    segment.until_the_membership_expires();
     assert!(segment.member_still_joined());
     let reached = segment.probe();
     assert_eq!(
@@ -237,24 +203,28 @@ fn without_a_querier_a_snooping_bridge_floods_the_group_even_after_the_membershi
 }
 
 /// With the bridge as querier, the group goes to the member's port only, once the bridge has
-/// waited one query response interval after becoming querier (10 s by default, half a second
-/// here). The member answers every query, so the membership outlives its interval (2 s here)
-/// and the stream goes on.
+/// waited one query response interval after becoming querier (10 s by default, 100 ms
+/// here). The member answers every query (one a second here, the shortest Linux allows), so
+/// its membership outlives its interval (1.5 s here) and the stream goes on.
 #[test]
 fn with_a_querier_only_the_member_port_gets_the_group_for_as_long_as_it_answers_queries() {
-    // The querier is switched on after the intervals are set: the bridge's wait before it
-    // filters is the response interval in force at that moment.
-    let Some(mut segment) = Segment::new(
-        "mcast_membership_interval 200 mcast_query_interval 100 \
-         mcast_query_response_interval 50 mcast_startup_query_interval 100",
-    ) else {
+    let membership = Duration::from_millis(1500);
+    let timers = SnoopingTimers::new()
+        .membership_interval(membership)
+        .query_interval(Duration::from_secs(1))
+        .startup_queries(2, Duration::from_secs(1));
+    let Some(mut segment) = Segment::new(Snooping::WithQuerier, timers) else {
         return;
     };
     let listener = segment.join_under_a_querier();
 
-    // Twice the membership interval: without the answers to queries it would have expired.
-    let filtering = Instant::now();
-    while filtering.elapsed() < Duration::from_secs(4) {
+    // The member's last report of its own (the repeat of its join report) left at most 10 ms
+    // after the bridge learnt it: a stream that still reaches it one membership interval
+    // and a probe later was renewed by its answers to queries.
+    let learnt = Instant::now();
+    while learnt.elapsed() < membership + Duration::from_millis(100) {
+        // A stream of ten probes a second, not a wait for readiness.
+        std::thread::sleep(Duration::from_millis(100));
         let reached = segment.probe();
         assert_eq!(
             reached,
@@ -262,12 +232,14 @@ fn with_a_querier_only_the_member_port_gets_the_group_for_as_long_as_it_answers_
                 member: true,
                 non_member: false
             },
-            "after {:?}",
-            filtering.elapsed()
+            "after {:?}, with {timers}",
+            learnt.elapsed()
         );
-        assert!(segment.knows_member());
-        // A stream of five probes a second, not a wait for readiness.
-        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            segment.knows_member(),
+            "the member is forgotten after {:?}, with {timers}",
+            learnt.elapsed()
+        );
     }
     let texts: Vec<String> = (0..segment.probes)
         .map(|_| next_received(&listener))
@@ -280,22 +252,23 @@ fn with_a_querier_only_the_member_port_gets_the_group_for_as_long_as_it_answers_
 }
 
 /// With a querier whose queries come less often than the membership interval (60 s against
-/// 2 s here; on a real segment, queries lost or reports filtered), the bridge forgets the
-/// member and the stream stops: the member host is still joined, but neither its port nor
-/// any other gets the group. This, not the lack of a querier, is when a Linux bridge stops
-/// a stream.
+/// 300 ms here, after a single startup query that came before the join; on a real segment,
+/// queries lost or reports filtered), the bridge forgets the member and the stream stops:
+/// the member host is still joined, but neither its port nor any other gets the group.
+/// This, not the lack of a querier, is when a Linux bridge stops a stream.
 #[test]
 fn with_a_querier_a_membership_that_times_out_stops_the_stream_to_a_host_still_joined() {
-    let Some(mut segment) = Segment::new(
-        "mcast_membership_interval 200 mcast_query_interval 6000 \
-         mcast_query_response_interval 50 mcast_startup_query_interval 100",
-    ) else {
+    let timers = SnoopingTimers::new()
+        .membership_interval(Duration::from_millis(300))
+        .query_interval(Duration::from_secs(60))
+        .startup_queries(1, Duration::from_secs(1));
+    let Some(mut segment) = Segment::new(Snooping::WithQuerier, timers) else {
         return;
     };
     // Joined for the whole test: the member host never leaves the group.
     let _member_program = segment.join_under_a_querier();
 
-    segment.until("the membership expires", |s| !s.knows_member());
+    segment.until_the_membership_expires();
     let reached = segment.probe();
     assert_eq!(
         reached,

@@ -120,6 +120,7 @@ fn commands_elsewhere_are_console_blocks() {
 }
 
 fn walk(file: &str) {
+    interrupt_ends_programs();
     let path = book_dir().join(file);
     let text = std::fs::read_to_string(&path).expect("chapter is readable");
     let scenarios =
@@ -137,6 +138,22 @@ fn walk(file: &str) {
         let (_, lab) = open.as_ref().expect("opened above");
         run_scenario(file, scenario, lab);
     }
+}
+
+/// Makes Ctrl-C (SIGINT) end the programs this process starts, as it does in a terminal. A
+/// process started with SIGINT ignored (a background job of a script: `cargo test &`, or
+/// `nohup`) passes that on to every program it starts, and a background block would then
+/// outlive its Ctrl-C and be killed only after [`Running::interrupt`]'s 2 s (which cost the
+/// chapters 22 s in all).
+fn interrupt_ends_programs() {
+    static DEFAULT: std::sync::Once = std::sync::Once::new();
+    DEFAULT.call_once(|| {
+        // SAFETY: restores the default disposition of one signal; no handler is installed,
+        // and no other thread of this process relies on SIGINT being ignored.
+        unsafe {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+        }
+    });
 }
 
 /// The lab a scenario names, with the workspace's current programs first on `PATH`.

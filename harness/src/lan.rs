@@ -24,7 +24,8 @@
 //! ports it has learnt a member on, and [`Lan::wait_for_membership`] waits on its membership
 //! table (the mdb, read over rtnetlink) until it has learnt one. Its querier answers in 100 ms
 //! rather than 10 s, so it filters 100 ms after it starts (`Lan::with_snooping` waits for
-//! that) and drops a port about 200 ms after its last member leaves.
+//! that) and drops a port about 200 ms after its last member leaves. Its other timers are the
+//! kernel's unless a test sets them ([`Lan::with_snooping_timers`], [`crate::SnoopingTimers`]).
 //!
 //! [`Lan::impair`] degrades what one host receives (loss, delay, duplication...) by the
 //! kernel's `netem` (a rate alone: `tbf`) on that host's switch port, and
@@ -40,6 +41,7 @@ use crate::error::{Context, Error};
 use crate::host::Host;
 use crate::impair::Impairment;
 use crate::ready::READY_DEADLINE;
+use crate::snooping::SnoopingTimers;
 use crate::topology::{self, SWITCH_PORTS, Segment, Snooping, Switches, find};
 
 /// A group nobody joins, for the snooping probe.
@@ -78,8 +80,35 @@ impl Lan {
         names: impl IntoIterator<Item = S>,
         snooping: Snooping,
     ) -> crate::Result<Lan> {
+        Lan::with_snooping_timers(names, snooping, SnoopingTimers::new())
+    }
+
+    /// [`Lan::with_snooping`], with the switch's timers set to `timers` before it becomes the
+    /// querier: a test that watches a membership run out, or a querier renew it, sets them
+    /// short rather than wait out the kernel's defaults (a membership lasts 260 s). Timers on
+    /// a switch that does not snoop ([`Snooping::Off`]), or that the kernel would not honour,
+    /// are refused with [`Error::Invalid`] naming the timer.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use harness::{Lan, Snooping, SnoopingTimers};
+    ///
+    /// // Without a report to renew it, the switch forgets a member after 300 ms, not 260 s.
+    /// let timers = SnoopingTimers::new().membership_interval(Duration::from_millis(300));
+    /// let lan = harness::or_skip!(Lan::with_snooping_timers(
+    ///     ["s", "m", "n"],
+    ///     Snooping::WithoutQuerier,
+    ///     timers
+    /// ));
+    /// ```
+    pub fn with_snooping_timers<S: AsRef<str>>(
+        names: impl IntoIterator<Item = S>,
+        snooping: Snooping,
+        timers: SnoopingTimers,
+    ) -> crate::Result<Lan> {
         let names = names.into_iter().map(|n| n.as_ref().to_owned()).collect();
-        let built = topology::build_with(&[Segment { number: 0, names }], false, snooping)?;
+        let segment = [Segment { number: 0, names }];
+        let built = topology::build_with(&segment, false, snooping, &timers)?;
         let lan = Lan {
             hosts: built.hosts,
             on_failure: crate::pause::OnFailure::armed(),

@@ -27,7 +27,8 @@
 //!   IPv6 over an `eth0` of its own.
 //! - [`Lan::new`]: named hosts on one switch, host k at `10.0.0.k` and `fd00::k` on `eth0`
 //!   (up to [`MAX_LAN_HOSTS`]); [`Lan::with_snooping`] for a switch that snoops IGMP/MLD
-//!   ([`Snooping`]).
+//!   ([`Snooping`]), [`Lan::with_snooping_timers`] with its timers set short
+//!   ([`SnoopingTimers`]).
 //! - [`Routed::new`] and [`Routed::with_segments`]: two to [`MAX_SEGMENTS`] segments and a
 //!   router; [`Routed::forward`] lets a (source, group) pair cross it, so TTL and hop limit
 //!   matter. A name on several segments is one host with an interface on each
@@ -127,6 +128,7 @@ pub mod registry;
 mod routed;
 mod sandbox;
 mod skip;
+mod snooping;
 mod tools;
 mod topology;
 mod unmet;
@@ -147,6 +149,7 @@ pub use reading::{NotSeen, Running};
 pub use routed::{MAX_SEGMENTS, Routed};
 pub use sandbox::{SANDBOX_IPV4, Sandbox};
 pub use skip::{required, sandbox_required, skip, skip_because, skip_unless_available};
+pub use snooping::SnoopingTimers;
 pub use tools::tool;
 pub use topology::MAX_LAN_HOSTS;
 pub use topology::Snooping;

@@ -359,6 +359,24 @@ impl Rtnl {
             .map(drop)
     }
 
+    /// Sets options of the existing bridge `index` (`ip link set BR type bridge ...`), such
+    /// as its multicast timers ([`crate::SnoopingTimers`]).
+    pub(crate) fn set_bridge_options(
+        &mut self,
+        index: u32,
+        options: Vec<InfoBridge>,
+    ) -> io::Result<()> {
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        link.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::Bridge),
+            LinkInfo::Data(InfoData::Bridge(options)),
+        ]));
+        // RTM_NEWLINK on an existing link, as for `set_querier`.
+        self.request(RouteNetlinkMessage::NewLink(link), 0)
+            .map(drop)
+    }
+
     /// The bridge's multicast database (`bridge mdb show`): for each entry, the port's
     /// interface index and the group. `netlink-packet-route` does not know `RTM_GETMDB`, so
     /// this request is built and read by hand (`include/uapi/linux/if_bridge.h`).

@@ -39,6 +39,7 @@ use crate::impair::{self, Impairment};
 use crate::namespace::{Namespace, sysctl};
 use crate::netlink::{Route, Rtnl, Veth};
 use crate::ready::{self, READY_DEADLINE};
+use crate::snooping::SnoopingTimers;
 
 pub(crate) use crate::host::ETH0;
 /// What the switch of a [`crate::Lan`] does with multicast. A Linux bridge that snoops learns
@@ -150,18 +151,26 @@ enum Role {
 }
 
 pub(crate) fn build(segments: &[Segment], with_router: bool) -> crate::Result<Built> {
-    build_with(segments, with_router, Snooping::Off)
+    build_with(segments, with_router, Snooping::Off, &SnoopingTimers::new())
 }
 
-/// [`build`], with switches that snoop as `snooping` says. A querier is switched on last, once
-/// every port is up: from that moment the bridge waits one query response interval before it
-/// filters (see [`crate::Lan::with_snooping`], which waits for that).
+/// [`build`], with switches that snoop as `snooping` says, with `timers`. A querier is
+/// switched on last, once every port is up and the timers are set: from that moment the
+/// bridge waits one query response interval before it filters (see
+/// [`crate::Lan::with_snooping`], which waits for that).
 pub(crate) fn build_with(
     segments: &[Segment],
     with_router: bool,
     snooping: Snooping,
+    timers: &SnoopingTimers,
 ) -> crate::Result<Built> {
     validate(segments, with_router)?;
+    timers.validate()?;
+    if snooping == Snooping::Off && !timers.is_default() {
+        return Err(Error::Invalid(format!(
+            "snooping timers ({timers}) need a switch that snoops, not Snooping::Off"
+        )));
+    }
     // What the kernel must have, named before anything is built.
     crate::Capability::Veth.check()?;
     crate::Capability::Bridge.check()?;
@@ -181,7 +190,7 @@ pub(crate) fn build_with(
         let mut switches = switches.lock().unwrap_or_else(|p| p.into_inner());
         match &roles[i] {
             Role::Switch => {
-                build_switch(rtnl, snooping)?;
+                build_switch(rtnl, snooping, timers)?;
                 switches.push(Rtnl::open().doing(|| "a second socket into the switch".into())?);
                 Ok(())
             }
@@ -524,7 +533,7 @@ pub(crate) fn find<'a>(hosts: &'a [Host], name: &str) -> &'a Host {
 /// (snooping off), or snoops. No IPv6 of its own (so no MLD chatter), except for a querier:
 /// a Linux bridge sends MLD queries, and filters IPv6 groups, only once it has an IPv6
 /// (link-local) address.
-fn build_switch(rtnl: &mut Rtnl, snooping: Snooping) -> crate::Result<()> {
+fn build_switch(rtnl: &mut Rtnl, snooping: Snooping, timers: &SnoopingTimers) -> crate::Result<()> {
     if snooping == Snooping::WithQuerier {
         sysctl("net/ipv6/conf/default/accept_dad", "0")
             .doing(|| "IPv6 addresses usable at once in the switch".into())?;
@@ -540,6 +549,10 @@ fn build_switch(rtnl: &mut Rtnl, snooping: Snooping) -> crate::Result<()> {
         }
     }
     .doing(|| "creating bridge br0".into())?;
+    if !timers.is_default() {
+        rtnl.set_bridge_options(BRIDGE, timers.attributes())
+            .doing(|| format!("setting the switch's timers: {timers}"))?;
+    }
     rtnl.set_up(BRIDGE).doing(|| "bridge up".into())
 }
 

@@ -13,7 +13,7 @@ harness::userns_before_main!();
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use harness::{Group, HostInterface, Listen, Routed};
+use harness::{Capability, Group, HostInterface, Listen, Routed};
 use socket2::{Domain, Socket, Type};
 
 mod common;
@@ -286,9 +286,24 @@ fn multihomed_recorded_failure_child() {
         )
         .unwrap();
     let elsewhere = Group::parse("239.9.1.6:9106").unwrap();
+    // Each datagram has crossed its interface of r (and that interface's recording) once
+    // the listener there has it; then the expectation above fails at once rather than after
+    // waiting out a quiet spell.
+    let on = |interface: &str| {
+        let listen = Listen::default().interface(interface);
+        net.host("r").listen_with(elsewhere, listen).unwrap()
+    };
+    let (elsewhere_eth0, elsewhere_eth1) = (on("eth0"), on("eth1"));
     net.host("a").run(|| send(elsewhere, b"a on segment 1", 1));
     net.host("b").run(|| send(elsewhere, b"b on segment 2", 1));
-    let unmet = on_eth1.expect(1).within(QUIET).unwrap_err().to_string();
+    for listener in [elsewhere_eth0, elsewhere_eth1] {
+        listener.expect(1).within(DEADLINE).unwrap();
+    }
+    let unmet = on_eth1
+        .expect(1)
+        .within(Duration::ZERO)
+        .unwrap_err()
+        .to_string();
     if std::env::var_os("HARNESS_RECORDING_CHILD").is_some() {
         panic!("{unmet}");
     }
@@ -299,7 +314,9 @@ fn multihomed_recorded_failure_child() {
 /// crossed segment 2 (b's, not a's).
 #[test]
 fn a_failing_test_keeps_a_recording_of_every_interface_of_a_multihomed_host() {
-    if feeds().is_none() {
+    // What the child's network needs, probed (once per process) rather than built here too.
+    let needs = Capability::Veth.check().and(Capability::Bridge.check());
+    if harness::skip_unless_available(needs).is_none() {
         return;
     }
     let (dir, said) = pcap::run_failing_child("multihomed_recorded_failure_child");

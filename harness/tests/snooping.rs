@@ -157,3 +157,29 @@ fn a_switch_that_does_not_snoop_lists_no_members() {
     let _ = marker;
     assert_eq!(lan.memberships().unwrap(), []);
 }
+
+/// Timers are for a switch that snoops: on one that floods, or past what the kernel
+/// honours, they are refused before anything is built, naming the timer.
+#[test]
+fn snooping_timers_the_switch_cannot_use_are_refused() {
+    use harness::{Error, SnoopingTimers};
+    let short = SnoopingTimers::new().membership_interval(Duration::from_millis(300));
+    let Err(Error::Invalid(why)) = Lan::with_snooping_timers(["s", "m"], Snooping::Off, short)
+    else {
+        panic!("timers on a flooding switch were taken");
+    };
+    assert_eq!(
+        why,
+        "snooping timers (membership interval 300ms) need a switch that snoops, not Snooping::Off"
+    );
+    let too_short = SnoopingTimers::new().query_interval(Duration::from_millis(100));
+    let Err(Error::Invalid(why)) =
+        Lan::with_snooping_timers(["s", "m"], Snooping::WithQuerier, too_short)
+    else {
+        panic!("a query interval under the kernel's minimum was taken");
+    };
+    assert_eq!(
+        why,
+        "snooping timers: the query interval must be at least 1s, got 100ms"
+    );
+}

@@ -41,15 +41,22 @@ fn expect_fails_when_nobody_answers() {
     );
 }
 
-/// One receiver answers; `--expect 1` passes and `--expect 2` fails.
+/// One receiver answers; `--expect 1` passes and `--expect 2` fails. The two senders run at
+/// once, each on its own port (the receiver answers each datagram to the port it came from),
+/// so that their quiet spells pass together.
 #[test]
 fn expect_counts_distinct_hosts() {
     let host = harness::or_skip!(Sandbox::new());
     let _receiver = Program::ready(&host, &mut Command::new(RECEIVER));
 
-    let (code, output, stderr) = run_sender(&host, &["--expect", "1"]);
+    let (one, two) = std::thread::scope(|s| {
+        let one = s.spawn(|| run_sender(&host, &["--expect", "1"]));
+        let two = run_sender(&host, &["--expect", "2"]);
+        (one.join().expect("the first sender's thread"), two)
+    });
+    let (code, output, stderr) = one;
     assert_eq!(code, 0, "{stderr}\n{output}");
-    let (code, output, stderr) = run_sender(&host, &["--expect", "2"]);
+    let (code, output, stderr) = two;
     assert_eq!(code, 1, "{output}");
     assert!(
         output.ends_with("summary: acknowledged by 1 host: 10.0.0.1\n"),

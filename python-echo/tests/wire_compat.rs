@@ -102,7 +102,9 @@ fn our_receiver_prints_what_the_original_prints() {
 }
 
 /// Our sender and the original agree on the ack lines when both receivers answer, one
-/// of each kind; only our summary line is extra.
+/// of each kind; only our summary line is extra. The two senders run at once, each on its
+/// own port: each receiver acknowledges each datagram to the port it came from, and each
+/// sender ends after a quiet spell of its own, which they wait out together.
 #[test]
 fn mixed_receivers_are_both_counted() {
     let python3 = harness::or_skip!(harness::tool(harness::Capability::Python3));
@@ -110,18 +112,23 @@ fn mixed_receivers_are_both_counted() {
     let _original = Program::ready(lan.host("b"), &mut python(&python3, "original_receiver.py"));
     let _ours = Program::ready(lan.host("c"), &mut Command::new(RECEIVER));
 
-    let (code, output, stderr) = run_sender(lan.host("a"), &["--expect", "2"]);
+    let ((code, output, stderr), (their_code, theirs, their_stderr)) = std::thread::scope(|s| {
+        let ours = s.spawn(|| run_sender(lan.host("a"), &["--expect", "2"]));
+        let theirs = run(
+            lan.host("a"),
+            python(&python3, "original_sender.py").arg(TEST_TIMEOUT),
+        );
+        (ours.join().expect("our sender's thread"), theirs)
+    });
     assert_eq!(code, 0, "sender failed: {stderr}\n{output}");
     assert!(
         output.ends_with("summary: acknowledged by 2 hosts: 10.0.0.2, 10.0.0.3\n"),
         "{output}"
     );
-
-    let (code, theirs, stderr) = run(
-        lan.host("a"),
-        python(&python3, "original_sender.py").arg(TEST_TIMEOUT),
+    assert_eq!(
+        their_code, 0,
+        "original sender failed: {their_stderr}\n{theirs}"
     );
-    assert_eq!(code, 0, "original sender failed: {stderr}\n{theirs}");
     let mut ours_received = common::received_lines(&output);
     let mut theirs_received = common::received_lines(&theirs);
     ours_received.sort();

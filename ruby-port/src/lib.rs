@@ -39,7 +39,7 @@
 //! | `terminal.rs` | [`run_window`] on a real terminal, [`run_plain`] line mode | `backchannel.rb` |
 //! | `cli.rs` | [`cli::NetworkArgs`]: the shared command-line options; [`cli::exit_with`] | `ARGV` |
 //! | `report.rs` | [`Sent`]: what `send --verbose` prints | (the scripts print nothing) |
-//! | `ping.rs` | [`ping_group`]: one ICMP echo request to a group, its replies | the article's `ping 224.0.0.251` |
+//! | `ping.rs` | [`ping_group`]: one ICMP echo request to a group, its replies ([`ping_group_among`] where the hosts are known) | the article's `ping 224.0.0.251` |
 //! | `src/bin/` | `send`, `receive`, `chat`: parse arguments, call the library, print | the scripts and the gem's executable |
 //!
 //! The words every crate here shares come from `mcast-vocab`, and this crate
@@ -98,7 +98,7 @@ pub use error::Error;
 pub use mcast_vocab::sanitize::sanitize;
 pub use mcast_vocab::{Group, Interface, Ttl};
 pub use message::{CUT_MARKER, ClientId, MAX_DATAGRAM, Message, Rejection};
-pub use ping::{EchoReply, ping_group};
+pub use ping::{EchoReply, ping_group, ping_group_among};
 pub use receive::{DatagramLine, Received, Receiver};
 pub use report::Sent;
 pub use reuse::Reuse;

@@ -2,7 +2,6 @@
 
 use std::net::Ipv4Addr;
 use std::sync::mpsc;
-use std::time::Duration;
 
 use harness::Lan;
 use ruby_port::{Client, Config, Event, Receiver, sanitize};
@@ -127,10 +126,11 @@ pub fn tour(lan: &Lan) -> Result<Chapter, String> {
     );
 
     // ping: by default Linux ignores echo requests to a group; then allow them everywhere.
+    // Every reply there is, known once each host has answered a unicast ping sent after it.
     let all_hosts = Ipv4Addr::new(224, 0, 0, 1);
-    let window = Duration::from_millis(500);
+    let hosts: Vec<Ipv4Addr> = lan.hosts().iter().map(|h| h.ipv4()).collect();
     let before = a
-        .run(|| ruby_port::ping_group(all_hosts, 1, window))
+        .run(|| ruby_port::ping_group_among(all_hosts, 1, &hosts, DEADLINE))
         .map_err(|e| format!("ping on a: {e}"))?;
     chapter.say(format!(
         "a pinged {all_hosts}: {} replies (net.ipv4.icmp_echo_ignore_broadcasts is 1 by default)",
@@ -141,7 +141,7 @@ pub fn tour(lan: &Lan) -> Result<Chapter, String> {
             .map_err(|e| format!("allowing group pings on {}: {e}", host.name()))?;
     }
     let mut after = a
-        .run(|| ruby_port::ping_group(all_hosts, 2, window))
+        .run(|| ruby_port::ping_group_among(all_hosts, 2, &hosts, DEADLINE))
         .map_err(|e| format!("ping on a: {e}"))?;
     after.sort();
     let from: Vec<String> = after.iter().map(|r| r.from.to_string()).collect();
