@@ -319,7 +319,8 @@ pub(crate) fn enter_user_namespace(entry: &Entry) -> Result<(), AttachError> {
     Ok(())
 }
 
-/// A pidfd for the lab's process, if it is still the lab's.
+/// A pidfd for the lab's process, if it is still the lab's (the web view watches it).
+#[cfg(feature = "web")]
 pub(crate) fn lab_pidfd(entry: &Entry) -> Result<OwnedFd, AttachError> {
     pidfd(entry.pid)
         .filter(|_| entry.alive())
