@@ -191,7 +191,10 @@ fn a_general_query_is_answered_with_the_groups_state() {
     );
     sh(
         &bridge,
-        "ip link add br0 type bridge mcast_snooping 1 mcast_igmp_version 3 && ip link set br0 up",
+        // Members answer a query at a random time within its Max Resp Time, the bridge's
+        // query response interval: 10 s unless set, 0.5 s here (in hundredths of a second).
+        "ip link add br0 type bridge mcast_snooping 1 mcast_igmp_version 3 \
+         mcast_query_response_interval 50 && ip link set br0 up",
     );
     sh(
         &m,
@@ -201,6 +204,7 @@ fn a_general_query_is_answered_with_the_groups_state() {
         ),
     );
     sh(&bridge, "ip link set p-m master br0 up");
+    quick_repeats(&m, "lan0");
     let capture = m.capture("lan0").unwrap();
     let line = "receive --group 239.1.2.3 --interface lan0";
     told(WIRE, line);
@@ -415,9 +419,9 @@ fn a_socket_bound_to_the_cards_address_receives_no_multicast() {
 }
 
 /// The state-change reports are sent [Robustness Variable] times (2, `igmp_qrv` and
-/// `mldv2_qrv`), the repeat within a second: the test stops the receiver once both joins were
-/// seen and writes the file once both leaves were, as a reader's capture holds them a few
-/// seconds later.
+/// `mldv2_qrv`), the repeat within a second ([`quick_repeats`] makes it 10 ms): the test
+/// stops the receiver once both joins were seen and writes the file once both leaves were,
+/// as a reader's capture holds them a few seconds later.
 fn join_and_leave(
     host: &Host,
     capture: &Capture,
@@ -425,6 +429,7 @@ fn join_and_leave(
     join: (u8, IpAddr),
     leave: (u8, IpAddr),
 ) {
+    quick_repeats(host, "eth0");
     let receiver = Running::start(host, &mut typed(line)).unwrap_or_else(|e| panic!("{e}"));
     wait_until(
         || reports(capture, join.0, join.1) >= 2,
@@ -441,6 +446,19 @@ fn join_and_leave(
     );
 }
 
+/// Has `host` repeat each state-change report on `interface` within 10 ms instead of a second
+/// (`igmpv3_unsolicited_report_interval` and `mldv2_unsolicited_report_interval`, in ms; the
+/// repeat comes at a random time within it): the same reports a reader captures, sooner.
+fn quick_repeats(host: &Host, interface: &str) {
+    sh(
+        host,
+        &format!(
+            "echo 10 > /proc/sys/net/ipv4/conf/{interface}/igmpv3_unsolicited_report_interval && \
+             echo 10 > /proc/sys/net/ipv6/conf/{interface}/mldv2_unsolicited_report_interval"
+        ),
+    );
+}
+
 /// Polls `done` until it holds; panics with `what` after [`DEADLINE`].
 fn wait_until(done: impl Fn() -> bool, what: impl Fn() -> String) {
     let until = Instant::now() + DEADLINE;
@@ -454,25 +472,34 @@ fn wait_until(done: impl Fn() -> bool, what: impl Fn() -> String) {
     }
 }
 
-/// Waits until `capture` has seen no MLD report for a second: a fresh LAN's hosts announce
-/// their own solicited-node groups twice in their first second, and a reader's lab, open
-/// for a while, is past that.
-fn settled(capture: &Capture) {
-    let until = Instant::now() + DEADLINE;
-    let mut last = (0, Instant::now());
-    loop {
-        let count = capture
+/// Waits until a fresh LAN's hosts have sent the reports they send as `eth0` comes up (for
+/// their own solicited-node groups): the kernel repeats them at a random time within
+/// `mldv2_unsolicited_report_interval` (1 s) of the first, and `eth0` was up before
+/// `capture` started (`started`), so none is due after that second; a report still pending
+/// would share its packet with the test's join. A reader's lab, open for a while, is past it.
+fn settled(capture: &Capture, started: Instant) {
+    let until = started + Duration::from_millis(1050);
+    while Instant::now() < until {
+        std::thread::sleep(until - Instant::now());
+    }
+    let reports = || {
+        capture
             .frames()
             .iter()
             .filter(|f| !mldv2_records(f).is_empty())
-            .count();
-        if count != last.0 {
-            last = (count, Instant::now());
-        } else if last.1.elapsed() >= Duration::from_secs(1) {
+            .count()
+    };
+    // And none in flight: the count holds still for 50 ms.
+    let deadline = Instant::now() + DEADLINE;
+    let mut last = reports();
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = reports();
+        if now == last {
             return;
         }
-        assert!(Instant::now() < until, "MLD never quiet on the LAN");
-        std::thread::sleep(Duration::from_millis(20));
+        last = now;
+        assert!(Instant::now() < deadline, "MLD never quiet on the LAN");
     }
 }
 
@@ -532,8 +559,9 @@ fn a_source_specific_join_reports_its_source() {
 fn an_ipv6_join_and_leave_are_mldv2_reports_to_ff02_16() {
     let lan = harness::or_skip!(Lan::new(["a", "b"]));
     let b = lan.host("b");
+    let started = Instant::now();
     let capture = b.capture("eth0").unwrap();
-    settled(&capture);
+    settled(&capture, started);
     let (receive, read) = ("receive --group ff0e::1:2", TSHARK_MLD);
     told(WIRE, receive);
     told(WIRE, &read.replace("FILE", "mld.pcap"));
