@@ -58,6 +58,7 @@ fn multicast_address(text: &str) -> Result<IpAddr, GroupError> {
 /// `chat --scrollback`: a number of messages from 1 to
 /// [`Window::MAX_SCROLLBACK`](crate::Window::MAX_SCROLLBACK); 0 would show
 /// nothing and more would let a flood take gigabytes.
+#[cfg(feature = "window")]
 pub fn scrollback(text: &str) -> Result<usize, String> {
     let max = crate::Window::MAX_SCROLLBACK;
     match text.parse::<usize>() {
@@ -216,6 +217,7 @@ mod tests {
     /// `--scrollback` takes 1 to 100000 messages; 0 and absurd sizes are
     /// refused naming the value and the range.
     #[test]
+    #[cfg(feature = "window")]
     fn scrollback_is_refused_when_zero_or_absurd() {
         assert_eq!(scrollback("1"), Ok(1));
         assert_eq!(scrollback("100000"), Ok(100_000));

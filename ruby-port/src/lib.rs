@@ -80,28 +80,36 @@ pub mod cli;
 mod client;
 mod config;
 mod defaults;
+mod entry;
 mod error;
 mod membership;
 mod message;
 mod ping;
+mod plain;
 mod receive;
 mod report;
 mod reuse;
 mod send;
+#[cfg(feature = "window")]
 mod terminal;
+#[cfg(feature = "window")]
 mod window;
 
 pub use client::{Client, Event, Stats};
 pub use config::Config;
 pub use defaults::{BACKCHANNEL_GROUP, SEND_RECEIVE_GROUP};
+pub use entry::Entry;
 pub use error::Error;
 pub use mcast_vocab::sanitize::sanitize;
 pub use mcast_vocab::{Group, Interface, Ttl};
 pub use message::{CUT_MARKER, ClientId, MAX_DATAGRAM, Message, Rejection};
 pub use ping::{EchoReply, ping_group, ping_group_among};
+pub use plain::run_plain;
 pub use receive::{DatagramLine, Received, Receiver};
 pub use report::Sent;
 pub use reuse::Reuse;
 pub use send::send;
-pub use terminal::{FRAME_INTERVAL, run_plain, run_window};
-pub use window::{Action, Entry, Window};
+#[cfg(feature = "window")]
+pub use terminal::{FRAME_INTERVAL, run_window};
+#[cfg(feature = "window")]
+pub use window::{Action, Window};
