@@ -71,7 +71,7 @@ pub struct PeerRun {
 impl PeerRun {
     /// Copies that arrived per receiver per second: the rate, less the lost share.
     pub fn delivered_rate(&self) -> f64 {
-        crate::summary::delivered_rate(self.rate, self.sent, self.lost, self.receivers)
+        crate::tracker::delivered_rate(self.rate, self.sent, self.lost, self.receivers)
     }
 
     /// The servers' CPU time per copy that arrived, ns: what the tool's receivers cost.

@@ -166,9 +166,9 @@ impl FanoutReport {
         cpu as f64 / copies.max(1) as f64
     }
 
-    /// Copies that arrived per receiver per second (see [`crate::summary::delivered_rate`]).
+    /// Copies that arrived per receiver per second (see [`crate::tracker::delivered_rate`]).
     pub fn delivered_rate(&self) -> f64 {
-        crate::summary::delivered_rate(self.rate, self.sent, self.lost, self.receivers)
+        crate::tracker::delivered_rate(self.rate, self.sent, self.lost, self.receivers)
     }
 }
 

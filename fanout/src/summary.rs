@@ -21,17 +21,6 @@ pub fn median(values: impl IntoIterator<Item = f64>) -> f64 {
     }
 }
 
-/// Copies that arrived per receiver per second, for a sender that sent `sent` messages at
-/// `rate` per second to `receivers` receivers of which `lost` copies never arrived: what a
-/// fan-out moved, whichever tool measured it. A run that lost nothing moved its rate.
-pub fn delivered_rate(rate: f64, sent: u64, lost: u64, receivers: usize) -> f64 {
-    let copies = sent as f64 * receivers as f64;
-    if copies == 0.0 {
-        return 0.0;
-    }
-    rate * (1.0 - (lost as f64 / copies).min(1.0))
-}
-
 /// One mode at one receiver count, over several runs.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Point {
@@ -205,15 +194,6 @@ mod tests {
         assert_eq!((p50.min, p50.max), (0.8, 0.8));
         assert_eq!((p99.median, p999.median), (0.8, 0.8));
         assert_eq!((ours.p50_us.min, ours.p50_us.max), (4.0, 40.0));
-    }
-
-    /// A lost copy takes its share off the rate; nothing sent moved nothing.
-    #[test]
-    fn delivered_rate_takes_off_the_lost_share() {
-        assert_eq!(delivered_rate(1000.0, 100, 0, 4), 1000.0);
-        assert_eq!(delivered_rate(1000.0, 100, 100, 4), 750.0);
-        assert_eq!(delivered_rate(1000.0, 100, 900, 4), 0.0);
-        assert_eq!(delivered_rate(1000.0, 0, 0, 4), 0.0);
     }
 
     /// A spread keeps the median and the extremes, and prints the range after the median.

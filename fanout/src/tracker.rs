@@ -113,6 +113,17 @@ impl SequenceTracker {
     }
 }
 
+/// Copies that arrived per receiver per second, for a sender that sent `sent` messages at
+/// `rate` per second to `receivers` receivers of which `lost` copies never arrived: what a
+/// fan-out moved, whichever tool measured it. A run that lost nothing moved its rate.
+pub fn delivered_rate(rate: f64, sent: u64, lost: u64, receivers: usize) -> f64 {
+    let copies = sent as f64 * receivers as f64;
+    if copies == 0.0 {
+        return 0.0;
+    }
+    rate * (1.0 - (lost as f64 / copies).min(1.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +169,14 @@ mod tests {
     fn numbers_beyond_the_run_are_out_of_range() {
         let counts = tally(&[0, 1, 70, 1 << 40], 2);
         assert_eq!((counts.unique, counts.lost, counts.out_of_range), (2, 0, 2));
+    }
+
+    /// A lost copy takes its share off the rate; nothing sent moved nothing.
+    #[test]
+    fn delivered_rate_takes_off_the_lost_share() {
+        assert_eq!(delivered_rate(1000.0, 100, 0, 4), 1000.0);
+        assert_eq!(delivered_rate(1000.0, 100, 100, 4), 750.0);
+        assert_eq!(delivered_rate(1000.0, 100, 900, 4), 0.0);
+        assert_eq!(delivered_rate(1000.0, 0, 0, 4), 0.0);
     }
 }

@@ -730,37 +730,3 @@ fn mdb_entries(bytes: &[u8], out: &mut Vec<(u32, IpAddr)>) -> io::Result<()> {
     }
     Ok(())
 }
-
-#[cfg(test)]
-mod tests {
-    use std::net::Ipv4Addr;
-
-    use super::*;
-    use crate::namespace::Namespace;
-
-    /// The kernel carries out every request of a batch and acks each; a failure is told with
-    /// the position of the request that failed, and the requests after it still happen.
-    #[test]
-    fn a_batch_names_the_request_that_failed_and_goes_on() {
-        crate::or_skip!(crate::Capability::Ifb.check());
-        let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let made = Namespace::create_many(1, |_, _, rtnl| {
-            let failed = rtnl.batch(vec![
-                Request::set_up(1),
-                // lo has 127.0.0.1/8 once it is up: adding it again is refused.
-                Request::add_address(1, loopback, 8),
-                Request::add_ifb("after0", 0),
-            ]);
-            let (at, error) = failed.expect_err("the second request fails");
-            assert_eq!(
-                (at, error.raw_os_error()),
-                (1, Some(libc::EEXIST)),
-                "{error}"
-            );
-            rtnl.link_index("after0")
-                .expect("the request after the failure happened");
-            Ok(())
-        });
-        crate::or_skip!(made);
-    }
-}

@@ -457,6 +457,11 @@ fn start(start: Start) -> Result<i32> {
         Some(path) => Some(Script::read(path)?),
         None => None,
     };
+    // Checked before anything is built too, and on a machine that cannot open a lab.
+    if start.listen.listen.is_some() && !start.web {
+        return Err(anyhow!("--listen is for the web view: add --web"));
+    }
+    let options = listen_options(&start.listen)?;
     // The build runs outside the lab's user namespace: what it writes is plainly the user's.
     let build = if start.no_build { None } else { start_build()? };
     lab::become_root_in_user_namespace();
@@ -471,10 +476,6 @@ fn start(start: Start) -> Result<i32> {
     }
     let (events, happened) = mpsc::channel();
     watch_signals(events.clone())?;
-    if start.listen.listen.is_some() && !start.web {
-        return Err(anyhow!("--listen is for the web view: add --web"));
-    }
-    let options = listen_options(&start.listen)?;
     let mut lab = Lab::new(network).map_err(|e| anyhow!("cannot start the lab: {e}"))?;
     finish_build(build)?;
     let web = if start.web {
