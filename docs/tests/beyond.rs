@@ -517,62 +517,61 @@ const WIRE: &str = "on-the-wire.md";
 /// capture of b's `eth0` is what the chapter shows.
 #[test]
 fn an_ipv4_join_and_leave_are_igmpv3_reports_to_224_0_0_22() {
-    let lan = harness::or_skip!(Lan::new(["a", "b"]));
-    let b = lan.host("b");
-    let capture = b.capture("eth0").unwrap();
-    let (receive, read) = ("receive --group 239.1.2.3", TSHARK_IGMP);
-    told(WIRE, receive);
-    told(WIRE, &read.replace("FILE", "join.pcap"));
     let group = IpAddr::V4(Ipv4Addr::new(239, 1, 2, 3));
-    join_and_leave(b, &capture, receive, (4, group), (3, group));
-    let path = scratch("join");
-    capture.write_pcap(&path).unwrap();
-    let Some(out) = tshark(&path, read) else {
-        return;
-    };
-    matches_the_book(WIRE, "igmpv3", &out);
+    on_the_wire(
+        "receive --group 239.1.2.3",
+        TSHARK_IGMP,
+        "join",
+        "igmpv3",
+        (4, 3, group),
+    );
 }
 
 /// A source-specific join is a report that allows one new source ("allow new sources
 /// {10.0.0.1}", record type 5), and its leave blocks it (6).
 #[test]
 fn a_source_specific_join_reports_its_source() {
-    let lan = harness::or_skip!(Lan::new(["a", "b"]));
-    let b = lan.host("b");
-    let capture = b.capture("eth0").unwrap();
-    let (receive, read) = ("receive --group 232.1.1.1 --source 10.0.0.1", TSHARK_IGMP);
-    told(WIRE, receive);
-    told(WIRE, &read.replace("FILE", "ssm.pcap"));
     let group = IpAddr::V4(Ipv4Addr::new(232, 1, 1, 1));
-    join_and_leave(b, &capture, receive, (5, group), (6, group));
-    let path = scratch("ssm");
-    capture.write_pcap(&path).unwrap();
-    let Some(out) = tshark(&path, read) else {
-        return;
-    };
-    matches_the_book(WIRE, "ssm", &out);
+    let receive = "receive --group 232.1.1.1 --source 10.0.0.1";
+    on_the_wire(receive, TSHARK_IGMP, "ssm", "ssm", (5, 6, group));
 }
 
 /// An IPv6 join is an MLDv2 report to ff02::16, the address of every MLDv2 router, from the
 /// host's link-local address; the leave is the same report with record type 3.
 #[test]
 fn an_ipv6_join_and_leave_are_mldv2_reports_to_ff02_16() {
+    let group = IpAddr::V6("ff0e::1:2".parse().unwrap());
+    on_the_wire(
+        "receive --group ff0e::1:2",
+        TSHARK_MLD,
+        "mld",
+        "mldv2",
+        (4, 3, group),
+    );
+}
+
+/// In a LAN of a and b, runs the chapter's `receive` line on b and stops it while b's `eth0`
+/// is captured, writes the capture to `FILE.pcap` and compares what the chapter's `read`
+/// line prints with its block `shown`. `records` are the join's and the leave's record
+/// types and the group. For IPv6 the test first waits out b's own first reports.
+fn on_the_wire(receive: &str, read: &str, file: &str, shown: &str, records: (u8, u8, IpAddr)) {
     let lan = harness::or_skip!(Lan::new(["a", "b"]));
     let b = lan.host("b");
     let started = Instant::now();
     let capture = b.capture("eth0").unwrap();
-    settled(&capture, started);
-    let (receive, read) = ("receive --group ff0e::1:2", TSHARK_MLD);
+    let (join, leave, group) = records;
+    if group.is_ipv6() {
+        settled(&capture, started);
+    }
     told(WIRE, receive);
-    told(WIRE, &read.replace("FILE", "mld.pcap"));
-    let group = IpAddr::V6("ff0e::1:2".parse().unwrap());
-    join_and_leave(b, &capture, receive, (4, group), (3, group));
-    let path = scratch("mld");
+    told(WIRE, &read.replace("FILE", &format!("{file}.pcap")));
+    join_and_leave(b, &capture, receive, (join, group), (leave, group));
+    let path = scratch(file);
     capture.write_pcap(&path).unwrap();
     let Some(out) = tshark(&path, read) else {
         return;
     };
-    matches_the_book(WIRE, "mldv2", &out);
+    matches_the_book(WIRE, shown, &out);
 }
 
 /// What tshark is asked for IGMP: the sender, the destination and tshark's summary.

@@ -5,7 +5,7 @@
 harness::userns_before_main!();
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Output};
 
 use fanout::roles::ReceiverReport;
 use fanout::{FanoutConfig, Mode, PingPongConfig, Placement, run_fanout, run_pingpong};
@@ -13,6 +13,17 @@ use harness::Sandbox;
 
 fn program() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_fanout"))
+}
+
+/// Runs `command` to its end; panics with its stderr unless it succeeded.
+fn succeeded(command: &mut Command) -> Output {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }
 
 /// Runs `config` in `sandbox` and checks every receiver with `check`, naming the mode.
@@ -126,15 +137,14 @@ fn pingpong_times_every_round_trip() {
 #[test]
 fn pingpong_prints_placement_and_range_for_every_round() {
     drop(harness::or_skip!(Sandbox::new()));
-    let output = Command::new(program())
-        .args(["pingpong", "--runs", "2", "--round-trips", "50", "--quiet"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = succeeded(Command::new(program()).args([
+        "pingpong",
+        "--runs",
+        "2",
+        "--round-trips",
+        "50",
+        "--quiet",
+    ]));
     let text = String::from_utf8_lossy(&output.stdout);
     for placement in [Placement::Same, Placement::Split] {
         let at = placement.round_trip_label();
@@ -155,51 +165,38 @@ fn pingpong_prints_placement_and_range_for_every_round() {
 #[test]
 fn command_line_prints_json_and_draws_the_plot() {
     drop(harness::or_skip!(Sandbox::new()));
-    let output = Command::new(program())
-        .args([
-            "run",
-            "-n",
-            "2",
-            "--messages",
-            "1000",
-            "--skip-every",
-            "10",
-            "--json",
-            "--quiet",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = succeeded(Command::new(program()).args([
+        "run",
+        "-n",
+        "2",
+        "--messages",
+        "1000",
+        "--skip-every",
+        "10",
+        "--json",
+        "--quiet",
+    ]));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["receivers"], 2);
     assert_eq!(json["worst_lost"], 200, "{json}");
 
     let svg = std::env::temp_dir().join(format!("fanout-test-{}.svg", std::process::id()));
-    let output = Command::new(program())
-        .args([
-            "sweep",
-            "--receivers",
-            "1,2",
-            "--messages",
-            "500",
-            "--runs",
-            "1",
-            "--round-trips",
-            "50",
-            "--quiet",
-        ])
-        .arg("--plot")
-        .arg(&svg)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = succeeded(
+        Command::new(program())
+            .args([
+                "sweep",
+                "--receivers",
+                "1,2",
+                "--messages",
+                "500",
+                "--runs",
+                "1",
+                "--round-trips",
+                "50",
+                "--quiet",
+            ])
+            .arg("--plot")
+            .arg(&svg),
     );
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
