@@ -8,7 +8,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use common::Family;
 use harness::Sandbox;
@@ -170,7 +170,9 @@ fn respond_piped_into_head_ends_quietly() {
         .expect("diary ask runs");
     assert!(asked.status.success());
     let end = Instant::now() + common::DEADLINE;
-    while responder.try_wait().unwrap().is_none() && Instant::now() < end {
+    while harness::wait_within(&mut responder, Duration::from_millis(200)).is_none()
+        && Instant::now() < end
+    {
         // Whether this one is answered depends on when the responder ends: not checked.
         let _ = host.output(diary().args(["ask", "--group", &group]));
     }
