@@ -61,16 +61,48 @@ pub(crate) fn wait_for_ipv6_multicast(
         source_for(global_group).is_some()
             && source_for(all_nodes_here)
                 .is_some_and(|a| matches!(a.ip(), IpAddr::V6(s) if s.is_unicast_link_local()))
+            && !local_route_missing(interface)
     };
     while !ready() {
         if Instant::now() >= until {
             return Err(timed_out(&format!(
-                "{what} cannot send IPv6 multicast from a link-local address"
+                "{what} cannot send IPv6 multicast from a link-local address, or has an address without its local route"
             )));
         }
         std::thread::yield_now();
     }
     Ok(())
+}
+
+/// Whether an IPv6 address of `interface` has no local route yet. An address is usable as a
+/// source as soon as it is added, even with `nodad`, but its local route (what delivers a
+/// reply sent to it) is only put in place when a kernel worker completes the address: on a
+/// busy machine a reply to a test's first datagram could be sent before that and be lost.
+/// Read from this thread's namespace's `/proc` files (`if_inet6`, and `ipv6_route`, which
+/// lists the local table: `RTF_LOCAL` host routes); where they cannot be read, nothing is
+/// waited for.
+fn local_route_missing(interface: u32) -> bool {
+    let read = |name: &str| std::fs::read_to_string(format!("/proc/thread-self/net/{name}"));
+    let (Ok(addresses), Ok(routes)) = (read("if_inet6"), read("ipv6_route")) else {
+        return false;
+    };
+    const RTF_LOCAL: u32 = 0x8000_0000;
+    let local: Vec<&str> = routes
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let flags = u32::from_str_radix(fields.get(8)?, 16).ok()?;
+            (fields.get(1) == Some(&"80") && flags & RTF_LOCAL != 0).then_some(fields[0])
+        })
+        .collect();
+    addresses.lines().any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let on_it = fields
+            .get(1)
+            .and_then(|index| u32::from_str_radix(index, 16).ok())
+            == Some(interface);
+        on_it && !local.contains(&fields[0])
+    })
 }
 
 fn timed_out(what: &str) -> Error {
