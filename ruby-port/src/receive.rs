@@ -133,15 +133,17 @@ impl Receiver {
     }
 
     /// Waits for the next datagram. `EINTR` is returned as `Interrupted`, for
-    /// the caller to retry.
+    /// the caller to retry. Each call allocates and zeroes a buffer of the
+    /// reader's size (64 KiB unless told otherwise): a loop calls
+    /// [`Receiver::recv_reusing`] instead.
     pub fn recv(&self) -> std::io::Result<Received> {
         self.recv_reusing(&mut Vec::new())
     }
 
     /// [`Receiver::recv`] reading into `scratch` (grown to the buffer size
-    /// once, then reused), so a loop does not allocate a full buffer per
-    /// datagram; the payload is a copy of just the bytes that came.
-    pub(crate) fn recv_reusing(&self, scratch: &mut Vec<u8>) -> std::io::Result<Received> {
+    /// once, then reused), so a loop does not allocate and zero a full buffer
+    /// per datagram; the payload is a copy of just the bytes that came.
+    pub fn recv_reusing(&self, scratch: &mut Vec<u8>) -> std::io::Result<Received> {
         scratch.resize(self.buffer_size, 0);
         let arrival = recv_with_arrival(&self.socket, scratch, MsgFlags::empty())?;
         let payload = scratch[..arrival.length.min(self.buffer_size)].to_vec();

@@ -45,8 +45,9 @@ fn main() {
     }
     let mut stdout = std::io::stdout().lock();
     let mut seen = 0;
+    let mut buffer = Vec::new();
     while args.count.is_none_or(|n| seen < n) {
-        let line = match receiver.recv() {
+        let line = match receiver.recv_reusing(&mut buffer) {
             Ok(datagram) => writeln!(stdout, "{}", datagram.display(args.verbose)),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => cli::exit_with(1, format!("receiving: {e}")),
