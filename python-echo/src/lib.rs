@@ -46,13 +46,13 @@
 //!
 //! Each runs in throwaway network namespaces built by the `harness` crate:
 //!
-//! - `tests/article_example.rs`: the article's two-host example, snapshotted.
-//! - `tests/wire_compat.rs`: our programs against the originals (rewritten as Python
+//! - `tests/suite/article_example.rs`: the article's two-host example, snapshotted.
+//! - `tests/suite/wire_compat.rs`: our programs against the originals (rewritten as Python
 //!   fixtures in `tests/fixtures/`), both ways, and identical receiver transcripts.
-//! - `tests/silence_and_errors.rs`: nobody answers, `--expect`, refused options, no route.
-//! - `tests/bad_input.rs`: garbage and oversized datagrams, replies that are not `ack`.
-//! - `tests/options.rs`: TTLs and the outgoing interface as seen on the wire.
-//! - `tests/ipv6.rs`: the example over IPv6, site-local and link-local groups.
+//! - `tests/suite/silence_and_errors.rs`: nobody answers, `--expect`, refused options, no route.
+//! - `tests/suite/bad_input.rs`: garbage and oversized datagrams, replies that are not `ack`.
+//! - `tests/suite/options.rs`: TTLs and the outgoing interface as seen on the wire.
+//! - `tests/suite/ipv6.rs`: the example over IPv6, site-local and link-local groups.
 //! - `tests/flood.rs`: 100,000 hostile datagrams at the receiver and at the sender's reply
 //!   loop (bounded memory, still answering, nothing raw printed), and `--max-wait` against
 //!   a peer that never stops replying.

@@ -25,7 +25,7 @@ const FLOOD: u64 = 100_000;
 
 /// The size of the flood's oversized datagrams: more than the receiver reads (1024) and
 /// the sender reads (16), but one Ethernet frame, so the flood costs no fragmentation
-/// (8 KiB datagrams doubled the flood's time here). `tests/bad_input.rs` sends 65,507.
+/// (8 KiB datagrams doubled the flood's time here). `tests/suite/bad_input.rs` sends 65,507.
 const OVERSIZED: usize = 1400;
 
 /// The receiver's resident memory must stay under this (idle it is about 3.4 MiB here, and

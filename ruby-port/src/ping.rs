@@ -3,7 +3,7 @@
 //! The Ruby article pings 224.0.0.251 and gets one echo reply per member host, all with the
 //! request's sequence number. [`ping_group`] sends such a request from the calling thread's
 //! network namespace and collects the replies, so the claim can be checked where no `ping`
-//! is installed (`tests/ping.rs` does, and the tour). Raw sockets need `CAP_NET_RAW`, which
+//! is installed (`tests/suite/ping.rs` does, and the tour). Raw sockets need `CAP_NET_RAW`, which
 //! root and the harness's user namespaces have.
 //!
 //! A pinger that does not know the members waits out a window, as the article's does. One

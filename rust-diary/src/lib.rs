@@ -28,18 +28,18 @@
 //!
 //! | diary | what happens here | fix | shown in |
 //! |-------|-------------------|-----|----------|
-//! | `NotifyServer(..);` written as a statement | the guard drops on that line: the stop flag is set before the listener starts, the client gets no answer | bind it (`let notify = ..`); [`Responder`] is its own guard and `#[must_use]` | `tests/guard.rs` |
-//! | IPv6 `bind([ff02::123]:7645)` | `EINVAL`: a link-local address names no interface without a scope id | the resolved interface as scope id, or the wildcard | `tests/diary.rs`, `tests/ipv6_interface.rs` |
-//! | join inside the thread, `expect`, then the [`Barrier`](std::sync::Barrier) | the thread dies before the barrier, the caller waits for ever: the IPv6 test hangs | join and bind before spawning, return the error | `tests/diary.rs`, `tests/round_trip.rs` |
-//! | `IPV6_MULTICAST_IF` = 5 | `ENODEV`, "No such device" (the sandbox has no interface 5) | [`Interface::named`](mcast_vocab::Interface::named), resolved where the socket lives | `tests/diary.rs`, `tests/ipv6_interface.rs` |
-//! | no `SO_REUSEADDR` | a second listener on 7645 makes the bind fail with `EADDRINUSE` | [`join`] sets it | `tests/diary.rs`, `tests/round_trip.rs` |
-//! | bind style chosen per OS, never explained | group-bound hears only its group; wildcard hears unicast and every joined group on the port | [`Bind`], both shown | `tests/bind_styles.rs` |
-//! | kernel default `IP_MULTICAST_ALL` on | a wildcard socket hears a group it never joined once another socket on the host joins it | off by default in [`ListenOptions`], or bind to the group | `tests/multicast_all.rs` |
-//! | the 100 ms read timeout is the client's only deadline | a late reply reads as no reply | [`ask`] takes a deadline that only bounds failure | `tests/round_trip.rs` |
-//! | `send_to(..).expect("failed to respond")` in the listener | one datagram it cannot answer (source port 0: `EINVAL`) panics the listener thread | the failure is counted and shown, the [`Responder`] goes on answering | `tests/hostile.rs` |
+//! | `NotifyServer(..);` written as a statement | the guard drops on that line: the stop flag is set before the listener starts, the client gets no answer | bind it (`let notify = ..`); [`Responder`] is its own guard and `#[must_use]` | `tests/suite/guard.rs` |
+//! | IPv6 `bind([ff02::123]:7645)` | `EINVAL`: a link-local address names no interface without a scope id | the resolved interface as scope id, or the wildcard | `tests/suite/diary.rs`, `tests/suite/ipv6_interface.rs` |
+//! | join inside the thread, `expect`, then the [`Barrier`](std::sync::Barrier) | the thread dies before the barrier, the caller waits for ever: the IPv6 test hangs | join and bind before spawning, return the error | `tests/suite/diary.rs`, `tests/suite/round_trip.rs` |
+//! | `IPV6_MULTICAST_IF` = 5 | `ENODEV`, "No such device" (the sandbox has no interface 5) | [`Interface::named`](mcast_vocab::Interface::named), resolved where the socket lives | `tests/suite/diary.rs`, `tests/suite/ipv6_interface.rs` |
+//! | no `SO_REUSEADDR` | a second listener on 7645 makes the bind fail with `EADDRINUSE` | [`join`] sets it | `tests/suite/diary.rs`, `tests/suite/round_trip.rs` |
+//! | bind style chosen per OS, never explained | group-bound hears only its group; wildcard hears unicast and every joined group on the port | [`Bind`], both shown | `tests/suite/bind_styles.rs` |
+//! | kernel default `IP_MULTICAST_ALL` on | a wildcard socket hears a group it never joined once another socket on the host joins it | off by default in [`ListenOptions`], or bind to the group | `tests/suite/multicast_all.rs` |
+//! | the 100 ms read timeout is the client's only deadline | a late reply reads as no reply | [`ask`] takes a deadline that only bounds failure | `tests/suite/round_trip.rs` |
+//! | `send_to(..).expect("failed to respond")` in the listener | one datagram it cannot answer (source port 0: `EINVAL`) panics the listener thread | the failure is counted and shown, the [`Responder`] goes on answering | `tests/suite/hostile.rs` |
 //!
-//! The diary's IPv4 test passes unchanged (`tests/diary.rs`), and the fixed round trip passes for
-//! both families and both bind styles (`tests/round_trip.rs`).
+//! The diary's IPv4 test passes unchanged (`tests/suite/diary.rs`), and the fixed round trip passes for
+//! both families and both bind styles (`tests/suite/round_trip.rs`).
 //!
 //! The fixed listener also treats the network as hostile, which the diary's test (one
 //! client, one message) never had to: the [`Responder`] keeps counts plus the latest

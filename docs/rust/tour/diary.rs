@@ -18,7 +18,7 @@ pub const CLAIMS: &[Spec] = &[
     Spec {
         article: "diary",
         text: "the diary's IPv6 listener binds [ff02::123]:7645",
-        test: "rust-diary/tests/diary.rs::diary_ipv6_listener_cannot_bind_a_link_local_group_without_a_scope",
+        test: "rust-diary/tests/suite/diary.rs::diary_ipv6_listener_cannot_bind_a_link_local_group_without_a_scope",
         expected: Verdict::Wrong,
     },
     Spec {

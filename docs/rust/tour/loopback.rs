@@ -16,13 +16,13 @@ pub const CLAIMS: &[Spec] = &[
     Spec {
         article: "C",
         text: "with a /32 route via lo, sendto() follows the route and arrives on lo",
-        test: "loopback/tests/experiment.rs::sendto_follows_the_loopback_route",
+        test: "loopback/tests/suite/experiment.rs::sendto_follows_the_loopback_route",
         expected: Verdict::Holds,
     },
     Spec {
         article: "C",
         text: "a connect()ed socket's send() leaves through the default interface",
-        test: "loopback/tests/experiment.rs::connected_send_leaks_to_default_interface",
+        test: "loopback/tests/suite/experiment.rs::connected_send_leaks_to_default_interface",
         expected: Verdict::Holds,
     },
 ];

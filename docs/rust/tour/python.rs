@@ -19,7 +19,7 @@ pub const CLAIMS: &[Spec] = &[
     Spec {
         article: "Python",
         text: "the sender gets one acknowledgement per receiving host, then times out",
-        test: "python-echo/tests/article_example.rs::two_receivers_each_acknowledge_once",
+        test: "python-echo/tests/suite/article_example.rs::two_receivers_each_acknowledge_once",
         expected: Verdict::Holds,
     },
     Spec {

@@ -19,7 +19,7 @@ pub const CLAIMS: &[Spec] = &[
     Spec {
         article: "Ruby",
         text: "a datagram to 224.0.0.1 reaches every member host of the segment",
-        test: "ruby-port/tests/send_receive.rs::send_on_one_host_reaches_receive_on_another",
+        test: "ruby-port/tests/suite/send_receive.rs::send_on_one_host_reaches_receive_on_another",
         expected: Verdict::Holds,
     },
     Spec {
@@ -37,7 +37,7 @@ pub const CLAIMS: &[Spec] = &[
     Spec {
         article: "Ruby",
         text: "ping 224.0.0.1 is answered by every member with the same sequence number",
-        test: "ruby-port/tests/ping.rs::ping_to_a_group_is_answered_by_every_host_only_when_linux_allows_it",
+        test: "ruby-port/tests/suite/ping.rs::ping_to_a_group_is_answered_by_every_host_only_when_linux_allows_it",
         expected: Verdict::Partly,
     },
 ];

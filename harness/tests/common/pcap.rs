@@ -82,9 +82,9 @@ pub(crate) fn scratch(name: &str) -> std::path::PathBuf {
 /// Runs the test `child` of this test binary again, alone, with `HARNESS_PCAP_DIR` set to a
 /// fresh directory and `HARNESS_RECORDING_CHILD=1` (which makes it fail on purpose), and
 /// returns that directory and everything the child printed. Fails unless the child failed.
-#[allow(dead_code)] // tests/lab.rs includes this file for the readers alone
+#[allow(dead_code)] // the lab's and the book's tests include this file for the readers alone
 pub(crate) fn run_failing_child(child: &str) -> (std::path::PathBuf, String) {
-    let dir = scratch(&format!("harness-{child}"));
+    let dir = scratch(&format!("harness-{}", child.replace("::", "-")));
     let _ = std::fs::remove_dir_all(&dir);
     let out = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", child, "--nocapture"])

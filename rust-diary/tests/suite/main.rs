@@ -1,0 +1,19 @@
+//! The diary's tests but the flood (`tests/flood.rs`), in one binary: they spend their time
+//! waiting on the kernel, so they run side by side. Each module is one subject: the two bind
+//! styles, the command line, the diary's own test as the article wrote it, the guard against
+//! the host's network, hostile input, the IPv6 interface, the all-hosts groups, and the
+//! fixed round trip.
+
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
+mod common;
+
+mod bind_styles;
+mod cli;
+mod diary;
+mod guard;
+mod hostile;
+mod ipv6_interface;
+mod multicast_all;
+mod round_trip;
