@@ -3,9 +3,6 @@
 //! The book includes this file piece by piece (the `ANCHOR` markers), so what the
 //! reader sees is code that compiles and passes in CI.
 
-// As an ordinary user, move into a user namespace of our own before main (see harness).
-harness::userns_before_main!();
-
 // ANCHOR: code_under_test
 use std::io;
 use std::net::{SocketAddr, UdpSocket};

@@ -1,14 +1,11 @@
 //! The tour agrees with the book: its expected verdicts are the appendix's.
 //!
 //! That a run *observes* them is the introduction chapter's walkthrough
-//! (`tests/walkthroughs.rs::introduction`): it runs `tour` as the book tells a reader to,
+//! (`tests/suite/walkthroughs.rs::introduction`): it runs `tour` as the book tells a reader to,
 //! matches every verdict line it prints against the book, and needs its exit status 0,
 //! which the tour gives only when every article ran and no verdict it observed differs from
 //! the book. A claim this kernel cannot check (the TTL claim without multicast routing) is
 //! neither: `claims_this_kernel_cannot_check_are_counted_not_failed` shows how it is printed.
-
-// As an ordinary user, move into a user namespace of our own before main (see harness).
-harness::userns_before_main!();
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -18,9 +18,6 @@
 //! [--features LIST] --example NAME`) run that binary or example in a one-host lab; cargo
 //! never runs inside a lab.
 
-// As an ordinary user, move into a user namespace of our own before main (see harness).
-harness::userns_before_main!();
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};

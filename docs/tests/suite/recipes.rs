@@ -11,9 +11,6 @@
 //! --kill-child`), so no `receive` it started in the background can outlive it, whichever
 //! way it ends; `timeout` bounds the whole, and every wait inside has a deadline of its own.
 
-// As an ordinary user, move into a user namespace of our own before main (see harness).
-harness::userns_before_main!();
-
 use std::path::Path;
 use std::process::Command;
 

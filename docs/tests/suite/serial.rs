@@ -8,9 +8,6 @@
 //! second one on the same port binds too; the diary's own code (no reuse) would fail the
 //! second bind with `EADDRINUSE` instead, and hang at its barrier.
 
-// As an ordinary user, move into a user namespace of our own before main (see harness).
-harness::userns_before_main!();
-
 use std::collections::BTreeSet;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};

@@ -3,9 +3,6 @@
 //! `mdbook build` logs a broken `{{#include}}` and still exits with success, and it does
 //! not check links at all; these tests are what makes a broken include fail CI.
 
-// As an ordinary user, move into a user namespace of our own before main (see harness).
-harness::userns_before_main!();
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -295,7 +292,7 @@ const TABLE_END: &str = "<!-- END requirements_table -->";
 
 /// "Before you start" shows exactly the capabilities the harness probes, as
 /// `harness::requirements_table()` writes them, so the book cannot drift from the probe.
-/// After a change to the list, `UPDATE_REQUIREMENTS=1 cargo test -p docs --test book` writes
+/// After a change to the list, `UPDATE_REQUIREMENTS=1 cargo test -p docs --test suite text::` writes
 /// the new table between the chapter's markers; review it like code.
 #[test]
 fn before_you_start_shows_the_probes_requirements_table() {

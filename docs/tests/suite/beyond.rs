@@ -8,12 +8,9 @@
 //! capture, with the block the chapter shows (`[..]` and `...` as in a walkthrough). The
 //! chapters' lines are found by [`shown`]: a test cannot drift from its chapter.
 
-// As an ordinary user, move into a user namespace of our own before main (see harness).
-harness::userns_before_main!();
-
 // The harness's pcap test helpers: where a test may write its scratch files.
 #[allow(dead_code)]
-#[path = "../../harness/tests/common/pcap.rs"]
+#[path = "../../../harness/tests/common/pcap.rs"]
 mod pcap;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

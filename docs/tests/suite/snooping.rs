@@ -17,9 +17,6 @@
 //! port's capture holds the marker, it would already hold the probe had the bridge sent it
 //! there, so no test waits for silence.
 
-// As an ordinary user, move into a user namespace of our own before main (see harness).
-harness::userns_before_main!();
-
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 

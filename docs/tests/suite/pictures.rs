@@ -3,9 +3,6 @@
 //! the book shows. After a change to the labs, `UPDATE_PICTURES=1 cargo test -p docs --test
 //! pictures` writes the new drawings; review them like code.
 
-// As an ordinary user, move into a user namespace of our own before main (see harness).
-harness::userns_before_main!();
-
 use std::path::Path;
 
 use docs::picture::{self, Shape};
@@ -29,7 +26,7 @@ fn compare(file: &str, drawn: &str) {
     let shown = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         shown == drawn,
-        "{} is not what the lab is now; run UPDATE_PICTURES=1 cargo test -p docs --test pictures \
+        "{} is not what the lab is now; run UPDATE_PICTURES=1 cargo test -p docs --test suite pictures:: \
          and review the change",
         path.display()
     );

@@ -9,9 +9,6 @@
 //!
 //! Each test changes the sysctls inside its own sandbox only.
 
-// As an ordinary user, move into a user namespace of our own before main (see harness).
-harness::userns_before_main!();
-
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::process::Command;

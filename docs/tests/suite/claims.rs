@@ -4,10 +4,7 @@
 //! (`docs/src/claims.md`) names the test next to the claim and its verdict. Where an article
 //! is wrong or only partly right, the test asserts the real behaviour.
 
-// As an ordinary user, move into a user namespace of our own before main (see harness).
-harness::userns_before_main!();
-
-mod common;
+use crate::common;
 
 use std::io::{self, Read};
 use std::mem::MaybeUninit;
