@@ -1,6 +1,6 @@
 //! Figures for the closing note of issue 11: the resident memory of a `fanout receive`
 //! process, idle and after a flood of 100,000 datagrams (`harness::flood`), medians of
-//! several runs. Printed, not asserted (`tests/flood.rs` asserts a generous bound).
+//! several runs. Printed, not asserted (`tests/suite/flood.rs` asserts a generous bound).
 //!
 //! Each run builds a throwaway sandbox with the harness and runs the receiver role as a
 //! child process in it: this example started again as `fanout_flood_figures role`, calling

@@ -85,7 +85,7 @@
 //! - [`summary`]: medians over several runs; [`sweep`]: the grid of them all.
 //! - [`report`]: the lines the `fanout` binary prints; [`plot`]: an SVG of a sweep.
 //!
-//! A receiver is a listener like any other: `tests/flood.rs` floods one with 100,000 hostile
+//! A receiver is a listener like any other: `tests/suite/flood.rs` floods one with 100,000 hostile
 //! datagrams (bounded memory, still counting), proptest checks [`wire`]'s decoders on any
 //! bytes, and `examples/fanout_flood_figures.rs` prints a receiver's resident memory idle and after
 //! such a flood.

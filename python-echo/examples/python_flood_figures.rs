@@ -1,7 +1,7 @@
 //! Figures for the closing note of issue 11: the resident memory of the receiver and of the
 //! sender's reply loop, idle and after a flood of 100,000 datagrams from another host
 //! (`harness::flood`), medians of several runs. Printed, not asserted (the flood tests in
-//! `tests/flood.rs` assert generous bounds).
+//! `tests/suite/flood.rs` assert generous bounds).
 //!
 //! Each run builds a throwaway LAN with the harness and runs the program under test as a
 //! child process inside host b (receiver) or a (sender): this example started again as

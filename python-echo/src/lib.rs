@@ -53,7 +53,7 @@
 //! - `tests/suite/bad_input.rs`: garbage and oversized datagrams, replies that are not `ack`.
 //! - `tests/suite/options.rs`: TTLs and the outgoing interface as seen on the wire.
 //! - `tests/suite/ipv6.rs`: the example over IPv6, site-local and link-local groups.
-//! - `tests/flood.rs`: 100,000 hostile datagrams at the receiver and at the sender's reply
+//! - `tests/suite/flood.rs`: 100,000 hostile datagrams at the receiver and at the sender's reply
 //!   loop (bounded memory, still answering, nothing raw printed), and `--max-wait` against
 //!   a peer that never stops replying.
 //!

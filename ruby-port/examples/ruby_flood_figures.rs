@@ -6,7 +6,7 @@
 //!
 //! Everything runs on a harness LAN of two hosts (`a` floods, `b` listens),
 //! so nothing reaches the real network. It prints figures and asserts
-//! nothing; the flood suite (`tests/flood.rs`, `tests/flood_window.rs`) holds the assertions. Needs
+//! nothing; the flood suite (`tests/suite/flood.rs`, `tests/flood_window.rs`) holds the assertions. Needs
 //! tmux, and the programs built next to it:
 //!
 //! ```text

@@ -1,11 +1,11 @@
-//! The flood suite for the chat's window (see `tests/flood.rs` for the line-mode
+//! The flood suite for the chat's window (see `tests/suite/flood.rs` for the line-mode
 //! programs, which it shares its helpers with): 100,000 hostile datagrams from another
 //! host, after which the window still runs, shows a friend's message, stayed within its
 //! memory bound, drew at most one frame per interval, let no peer escape sequence reach the
 //! terminal, and ends on Esc during a flood.
 //!
-//! A separate test binary from `tests/flood.rs` so that the two halves, each a few seconds
-//! of flooding, run as two binaries rather than one long one.
+//! A test binary of its own, not a module of `tests/suite/`: the line-mode floods already run
+//! there, and two floods' worth of CPU in one binary would make it the suite's longest.
 
 // As an ordinary user, move into a user namespace of our own before main (see harness).
 harness::userns_before_main!();

@@ -1,6 +1,6 @@
 //! Figures for the closing note of issue 11: the resident memory of `diary respond`, idle
 //! and after a flood of 100,000 datagrams from another host (`harness::flood`), medians of
-//! several runs. Printed, not asserted (`tests/flood.rs` asserts a generous bound).
+//! several runs. Printed, not asserted (`tests/suite/flood.rs` asserts a generous bound).
 //!
 //! Each run builds a throwaway LAN with the harness and runs the responder as a child
 //! process in host b: this example started again as `diary_flood_figures role`, doing what

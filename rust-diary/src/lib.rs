@@ -46,7 +46,7 @@
 //! [`responder::RECENT`] datagrams, not every one; [`Responder::answers`] ends when its
 //! thread has ended, and [`Responder::stop`] gives up after 2 s with an error naming the
 //! thread, so `diary respond` never waits for ever on a dead one. `diary respond` survives
-//! a flood of 100,000 hostile datagrams from another host (`tests/flood.rs`), and
+//! a flood of 100,000 hostile datagrams from another host (`tests/suite/flood.rs`), and
 //! `examples/diary_flood_figures.rs` prints its resident memory idle and after one.
 //!
 //! ## How the tests run

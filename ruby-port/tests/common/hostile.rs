@@ -8,7 +8,7 @@ use ruby_port::{ClientId, Message};
 /// A valid flood message as a real peer writes it: about 900 bytes of JSON,
 /// the size of the messages in issue 11's report.
 ///
-/// It is [`Message::to_json`]'s output (`tests/flood.rs`,
+/// It is [`Message::to_json`]'s output (`tests/suite/flood.rs`,
 /// `flood_messages_are_the_crates_own_json`, checks every kind), made from a template per handle: in the unoptimised
 /// test build, serialising 100,000 messages afresh took 9 of the flood's 10
 /// seconds. The flood's texts are printable ASCII without quotes or
@@ -54,7 +54,7 @@ pub(crate) fn hostile(count: u64) -> Flood<fn(u64, &str) -> Vec<u8>> {
     Flood::new(count, chat_message as fn(u64, &str) -> Vec<u8>).oversized(2048)
 }
 
-// ---- Shared by the flood suites (`tests/flood.rs`, `tests/flood_window.rs`) ----
+// ---- Shared by the flood suites (`tests/suite/flood.rs`, `tests/flood_window.rs`) ----
 
 /// Datagrams per flood.
 pub(crate) const FLOOD: u64 = 100_000;

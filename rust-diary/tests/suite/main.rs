@@ -1,8 +1,8 @@
-//! The diary's tests but the flood (`tests/flood.rs`), in one binary: they spend their time
-//! waiting on the kernel, so they run side by side. Each module is one subject: the two bind
-//! styles, the command line, the diary's own test as the article wrote it, the guard against
-//! the host's network, hostile input, the IPv6 interface, the all-hosts groups, and the
-//! fixed round trip.
+//! The diary's tests, in one binary: they spend their time waiting on the kernel (and the
+//! flood on the CPU), so they run side by side. Each module is one subject: the two bind
+//! styles, the command line, the diary's own test as the article wrote it, the responder
+//! under a flood, the guard against the host's network, hostile input, the IPv6 interface,
+//! the all-hosts groups, and the fixed round trip.
 
 // As an ordinary user, move into a user namespace of our own before main (see harness).
 harness::userns_before_main!();
@@ -12,6 +12,7 @@ mod common;
 mod bind_styles;
 mod cli;
 mod diary;
+mod flood;
 mod guard;
 mod hostile;
 mod ipv6_interface;

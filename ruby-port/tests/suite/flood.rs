@@ -11,10 +11,7 @@
 //! figures (memory before and after, Esc-to-exit time) are printed by
 //! `examples/ruby_flood_figures.rs`.
 
-// As an ordinary user, move into a user namespace of our own before main (see harness).
-harness::userns_before_main!();
-
-mod common;
+use crate::common;
 
 use std::process::Command;
 

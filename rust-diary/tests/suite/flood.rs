@@ -4,9 +4,6 @@
 //! memory under a stated bound, and never print a peer's control characters. Nothing here
 //! is timed: deadlines only bound a failure.
 
-// As an ordinary user, move into a user namespace of our own before main (see harness).
-harness::userns_before_main!();
-
 use std::process::Command;
 
 use harness::Lan;

@@ -5,12 +5,7 @@
 //! and never print a peer's control characters. Nothing here is timed: deadlines only bound
 //! a failure.
 
-// As an ordinary user, move into a user namespace of our own before main (see harness).
-harness::userns_before_main!();
-
-// `tests/common` predates the `unreachable_pub` lint; its items move to `pub(crate)` with the
-// test-plumbing work on that module.
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::process::Command;

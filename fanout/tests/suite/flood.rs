@@ -8,9 +8,6 @@
 //! joins its group on `lo` (the tool measures loopback), so datagrams from another host,
 //! arriving on another interface, are never delivered to it.
 
-// As an ordinary user, move into a user namespace of our own before main (see harness).
-harness::userns_before_main!();
-
 use std::io::{BufRead, BufReader, Read};
 use std::net::UdpSocket;
 use std::process::{Command, Stdio};

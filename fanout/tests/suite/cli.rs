@@ -1,9 +1,6 @@
 //! The fan-out tool's accounting, checked in a sandbox. Nothing here is timed: the tests
 //! check counts, which must be exact, never speeds.
 
-// As an ordinary user, move into a user namespace of our own before main (see harness).
-harness::userns_before_main!();
-
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
