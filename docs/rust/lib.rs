@@ -24,11 +24,11 @@
 //!   (the code lives in the lab crate, `lab/src/picture.rs`, whose web view draws the same).
 //! - [`tour`]: all four articles on one sandboxed LAN, with a verdict per claim
 //!   (`rust/bin/tour.rs` prints it: `cargo run -p docs --bin tour`).
-//! - `tests/suite/walkthroughs.rs`: runs every `console` block of the book in a sandbox.
-//! - `tests/suite/text.rs`: every `{{#include}}` and every link of the book resolves.
-//! - `tests/suite/claims.rs`: the claims no port crate covers (see the appendix).
-//! - `tests/suite/pictures.rs`: the book's lab pictures are what the labs really are.
-//! - `tests/suite/harness_example.rs`: the harness chapter's example, compiled and run.
+//! - `tests/chapters/walkthroughs.rs`: runs every `console` block of the book in a sandbox.
+//! - `tests/chapters/text.rs`: every `{{#include}}` and every link of the book resolves.
+//! - `tests/kernel/claims.rs`: the claims no port crate covers (see the appendix).
+//! - `tests/chapters/pictures.rs`: the book's lab pictures are what the labs really are.
+//! - `tests/chapters/harness_example.rs`: the harness chapter's example, compiled and run.
 
 pub mod binaries;
 /// SVG pictures of the labs; drawn by the lab crate, which the live web view shares.

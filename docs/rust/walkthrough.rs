@@ -22,7 +22,7 @@
 //!   exactly `...` for any number of lines. In a lab, programs are typed by name
 //!   (`receive --verbose`): the lab puts the workspace's programs on `PATH`.
 //!
-//! This module only parses and matches; `tests/suite/walkthroughs.rs` runs the steps in a
+//! This module only parses and matches; `tests/chapters/walkthroughs.rs` runs the steps in a
 //! `lab::Lab`, through the same door as `cargo lab exec`.
 
 use std::fmt;

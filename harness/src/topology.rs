@@ -45,7 +45,7 @@ pub(crate) use crate::host::ETH0;
 /// What the switch of a [`crate::Lan`] does with multicast. A Linux bridge that snoops learns
 /// which ports have members from their IGMP/MLD reports (the membership table, its mdb),
 /// but filters by it only while it knows of a querier: without one it still floods every
-/// group to every port (measured in `docs/tests/suite/snooping.rs`).
+/// group to every port (measured in `docs/tests/kernel/snooping.rs`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Snooping {
     /// No snooping: every group to every port at once (the default).

@@ -1,7 +1,7 @@
 //! Pictures of the labs, drawn from a running lab: its hosts, their interfaces and their
 //! addresses as the kernel lists them (`ip -j addr` in each host), so a picture cannot drift
 //! from what `cargo lab` builds. One drawing serves two readers: the book's pictures
-//! (`docs/tests/suite/pictures.rs` draws each one again and compares it with the file the book
+//! (`docs/tests/chapters/pictures.rs` draws each one again and compares it with the file the book
 //! shows, `docs/src/pictures/*.svg`) and the live web view (`cargo lab --web`), which writes
 //! each cable's packet counters next to the line marked `data-cable="HOST INTERFACE"`.
 

@@ -25,13 +25,13 @@ pub const CLAIMS: &[Spec] = &[
     Spec {
         article: "Python",
         text: "TTL 1 stays on the segment, a larger TTL crosses a multicast router",
-        test: "docs/tests/suite/claims.rs::ttl_1_stays_on_the_segment_while_ttl_2_crosses_a_multicast_router",
+        test: "docs/tests/kernel/claims.rs::ttl_1_stays_on_the_segment_while_ttl_2_crosses_a_multicast_router",
         expected: Verdict::Holds,
     },
     Spec {
         article: "Python",
         text: "multicast groups end at 230.255.255.255",
-        test: "docs/tests/suite/claims.rs::multicast_range_ends_at_239_255_255_255_not_230",
+        test: "docs/tests/kernel/claims.rs::multicast_range_ends_at_239_255_255_255_not_230",
         expected: Verdict::Wrong,
     },
 ];

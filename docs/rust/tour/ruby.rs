@@ -25,13 +25,13 @@ pub const CLAIMS: &[Spec] = &[
     Spec {
         article: "Ruby",
         text: "the sender hears its own datagram",
-        test: "docs/tests/suite/claims.rs::sender_hears_itself_unless_multicast_loop_is_off",
+        test: "docs/tests/kernel/claims.rs::sender_hears_itself_unless_multicast_loop_is_off",
         expected: Verdict::Holds,
     },
     Spec {
         article: "Ruby",
         text: "two receivers share the port with address reuse, each gets a copy",
-        test: "docs/tests/suite/claims.rs::receivers_share_a_port_only_with_reuse_and_each_gets_every_datagram",
+        test: "docs/tests/kernel/claims.rs::receivers_share_a_port_only_with_reuse_and_each_gets_every_datagram",
         expected: Verdict::Holds,
     },
     Spec {

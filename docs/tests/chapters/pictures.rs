@@ -26,7 +26,7 @@ fn compare(file: &str, drawn: &str) {
     let shown = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         shown == drawn,
-        "{} is not what the lab is now; run UPDATE_PICTURES=1 cargo test -p docs --test suite pictures:: \
+        "{} is not what the lab is now; run UPDATE_PICTURES=1 cargo test -p docs --test chapters pictures:: \
          and review the change",
         path.display()
     );

@@ -1,7 +1,7 @@
 //! The tour agrees with the book: its expected verdicts are the appendix's.
 //!
 //! That a run *observes* them is the introduction chapter's walkthrough
-//! (`tests/suite/walkthroughs.rs::introduction`): it runs `tour` as the book tells a reader to,
+//! (`tests/chapters/walkthroughs.rs::introduction`): it runs `tour` as the book tells a reader to,
 //! matches every verdict line it prints against the book, and needs its exit status 0,
 //! which the tour gives only when every article ran and no verdict it observed differs from
 //! the book. A claim this kernel cannot check (the TTL claim without multicast routing) is

@@ -292,7 +292,7 @@ const TABLE_END: &str = "<!-- END requirements_table -->";
 
 /// "Before you start" shows exactly the capabilities the harness probes, as
 /// `harness::requirements_table()` writes them, so the book cannot drift from the probe.
-/// After a change to the list, `UPDATE_REQUIREMENTS=1 cargo test -p docs --test suite text::` writes
+/// After a change to the list, `UPDATE_REQUIREMENTS=1 cargo test -p docs --test chapters text::` writes
 /// the new table between the chapter's markers; review it like code.
 #[test]
 fn before_you_start_shows_the_probes_requirements_table() {
