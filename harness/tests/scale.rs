@@ -4,6 +4,9 @@
 //! one included. A LAN that fits a /24 keeps it, and more than [`harness::MAX_LAN_HOSTS`]
 //! (1022, what a /22 numbers) are refused with the limit.
 
+// As an ordinary user, move into a user namespace of our own before main (see harness).
+harness::userns_before_main!();
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
