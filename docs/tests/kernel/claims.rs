@@ -141,16 +141,18 @@ fn receive_text(mut socket: &Socket) -> io::Result<String> {
 fn receivers_share_a_port_only_with_reuse_and_each_gets_every_datagram() {
     let host = harness::or_skip!(Sandbox::new());
     let g = Ipv4Addr::new(224, 0, 0, 123);
-    let to = SocketAddr::from((g, 6000));
     host.run(|| {
         let _first = bound_receiver(6000, g, None).unwrap();
         let second = bound_receiver(6000, g, None);
         assert_eq!(second.unwrap_err().kind(), io::ErrorKind::AddrInUse);
     });
-    for reuse in ["SO_REUSEADDR", "SO_REUSEPORT"] {
+    // A port of its own for each option: a socket closed above may live on for a moment in
+    // a process another test is forking (until it execs), and hold its port.
+    for (reuse, port) in [("SO_REUSEADDR", 6010), ("SO_REUSEPORT", 6011)] {
+        let to = SocketAddr::from((g, port));
         host.run(|| {
-            let one = bound_receiver(6000, g, Some(reuse)).unwrap();
-            let two = bound_receiver(6000, g, Some(reuse)).unwrap();
+            let one = bound_receiver(port, g, Some(reuse)).unwrap();
+            let two = bound_receiver(port, g, Some(reuse)).unwrap();
             for text in ["first", "second"] {
                 sender_v4().send_to(text.as_bytes(), to).unwrap();
                 assert_eq!(receive_text(&one).unwrap(), text, "{reuse}");
