@@ -309,13 +309,19 @@ fn before_you_start_shows_the_probes_requirements_table() {
     let table = harness::requirements_table();
     if std::env::var_os("UPDATE_REQUIREMENTS").is_some() {
         let rewritten = format!("{}\n{table}\n{}", &text[..begin], &text[end..]);
-        std::fs::write(&path, rewritten).unwrap();
+        if rewritten != text {
+            // Written aside and renamed over the chapter, so that the other tests of this
+            // binary, which read it at the same time, see the old file or the new one whole.
+            let aside = path.with_extension("md.new");
+            std::fs::write(&aside, rewritten).unwrap();
+            std::fs::rename(&aside, &path).unwrap();
+        }
         return;
     }
     assert!(
         text[begin..end].trim() == table.trim(),
         "the table in {} is not harness::requirements_table(); run UPDATE_REQUIREMENTS=1 cargo \
-         test -p docs --test book and review the change",
+         test -p docs --test chapters text:: and review the change",
         path.display()
     );
 }
