@@ -149,8 +149,7 @@ impl<F: Fn(u64, &str) -> Vec<u8> + Sync> Flood<F> {
 }
 
 // The work per datagram is in functions that are not generic over the closure: they are
-// compiled (and optimised, if the build optimises the harness) once, in this crate, instead
-// of in every test that floods.
+// compiled once, in this crate, instead of in every test that floods.
 
 /// The `n`-th datagram of a flood whose valid messages `valid` makes and whose oversized
 /// ones are padded with `filler` (the oversized size's worth of it).
